@@ -1,0 +1,156 @@
+"""Runs every enabled rule's check over the inventory and assembles the Report."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from nhiscan import __version__
+from nhiscan.analyze.checks import CheckContext, Hit, registry
+from nhiscan.analyze.rules import Rule, load_catalog
+from nhiscan.analyze.score import score_identities
+from nhiscan.config import Settings
+from nhiscan.errors import NhiscanError
+from nhiscan.model import Finding, Inventory, Report, Severity, SourceError
+
+
+def fingerprint(rule_id: str, hit: Hit) -> str:
+    """Stable across runs: rule, identity, credential, file path and a secret/extra key, never a line."""
+    parts = [
+        rule_id,
+        hit.identity.id if hit.identity else "",
+        hit.credential.id if hit.credential else "",
+        hit.location.path if hit.location else "",
+        hit.location.commit or "" if hit.location else "",
+        hit.key,
+    ]
+    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def effective_params(rule: Rule, settings: Settings) -> dict[str, Any]:
+    overrides = settings.params.get(rule.id, {})
+    unknown = set(overrides) - set(rule.params)
+    if unknown:
+        raise NhiscanError(
+            f"{settings.path or 'config'}: rule {rule.id} has no parameter(s) {', '.join(sorted(unknown))}"
+            f" (known: {', '.join(sorted(rule.params)) or 'none'})"
+        )
+    return {**rule.params, **overrides}
+
+
+def validate_settings(settings: Settings, catalog: Iterable[Rule]) -> None:
+    known = {r.id for r in catalog}
+    for where, ids in (
+        ("disable", settings.disabled),
+        ("severity", settings.severity.keys()),
+        ("params", settings.params.keys()),
+    ):
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise NhiscanError(
+                f"{settings.path or 'config'}: {where}: unknown rule id(s): {', '.join(unknown)}"
+            )
+
+
+def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
+    # A user's override wins; otherwise the check may raise or lower the rule's default for this hit.
+    severity = settings.severity.get(rule.id) or hit.severity or rule.severity
+    owasp = tuple(dict.fromkeys((*rule.owasp_nhi, *hit.owasp_extra)))
+    cred = hit.credential
+    return Finding(
+        rule_id=rule.id,
+        title=rule.title,
+        severity=severity,
+        owasp_nhi=owasp,
+        message=hit.message,
+        remediation=rule.remediation,
+        fingerprint=fingerprint(rule.id, hit),
+        identity_id=hit.identity.id if hit.identity else None,
+        credential_id=cred.id if cred else None,
+        location=hit.location,
+        evidence=dict(hit.evidence),
+    )
+
+
+def run_rules(
+    inventory: Inventory,
+    as_of: datetime,
+    settings: Settings,
+    catalog: tuple[Rule, ...] | None = None,
+) -> list[Finding]:
+    rules = catalog if catalog is not None else load_catalog()
+    validate_settings(settings, rules)
+    checks = registry()
+    memo: dict[str, Any] = {}
+    findings: dict[str, Finding] = {}
+    for rule in rules:
+        if rule.id in settings.disabled:
+            continue
+        fn = checks.get(rule.check)
+        if fn is None:
+            raise NhiscanError(f"rule {rule.id}: no check named {rule.check!r}")
+        ctx = CheckContext(
+            rule=rule,
+            inventory=inventory,
+            as_of=as_of,
+            params=effective_params(rule, settings),
+            settings=settings,
+            memo=memo,
+        )
+        for hit in fn(ctx):
+            finding = make_finding(rule, hit, settings)
+            findings.setdefault(finding.fingerprint, finding)
+    return sorted(findings.values(), key=_order)
+
+
+def _order(f: Finding) -> tuple[int, str, str, str, int]:
+    return (
+        -f.severity.rank,
+        f.rule_id,
+        f.identity_id or "",
+        f.location.path if f.location else "",
+        (f.location.line or 0) if f.location else 0,
+    )
+
+
+def analyze(
+    inventory: Inventory,
+    as_of: datetime,
+    settings: Settings,
+    errors: Iterable[SourceError] = (),
+    waive: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Report:
+    """Findings, waivers/baseline applied (``waive`` maps fingerprint -> waiver record), risk scores."""
+    findings = run_rules(inventory, as_of, settings)
+    if waive:
+        findings = [_waived(f, waive[f.fingerprint]) if f.fingerprint in waive else f for f in findings]
+    risks = score_identities(inventory, findings, load_catalog())
+    return Report(
+        as_of=as_of,
+        inventory=inventory,
+        findings=tuple(findings),
+        risks=risks,
+        errors=tuple(errors),
+        tool_version=__version__,
+    )
+
+
+def _waived(f: Finding, waiver: Mapping[str, Any]) -> Finding:
+    return dataclasses.replace(f, waived=True, waiver=dict(waiver))
+
+
+def exit_code(report: Report, fail_on: Severity | None) -> int:
+    """0 clean, 1 findings at/above the threshold, 2 when any input failed (an error outranks findings)."""
+    if report.errors:
+        return 2
+    return 1 if fails_threshold(report, fail_on) else 0
+
+
+def fails_threshold(report: Report, fail_on: Severity | None) -> bool:
+    """Any unwaived finding at or above ``fail_on`` (None: never)."""
+    if fail_on is None:
+        return False
+    return any(not f.waived and f.severity.rank >= fail_on.rank for f in report.findings)

@@ -1,0 +1,143 @@
+"""The rule catalog: one YAML file per rule in rules/, validated on load.
+
+A rule file::
+
+    id: aws-access-key-too-old            # also the docs anchor and the file name
+    title: Access key older than the rotation limit
+    severity: high                         # critical | high | medium | low | info
+    owasp_nhi: [NHI7:2025]
+    provider: aws                          # aws | gcp | azure | kubernetes | repo | any
+    check: aws_access_key_too_old          # name of the @check function (default: id with _ for -)
+    risk_factor: stale-credential          # label the risk score lists when the rule fires
+    params: {max_age_days: 90}             # defaults; nhiscan.toml [params.<id>] overrides
+    why: ...
+    remediation: ...
+    references: [https://...]
+
+Framework mappings (NIST CSF 2.0, CIS) live as data in rules/frameworks/*.yaml:
+``{framework: "NIST CSF 2.0", mappings: {rule-id: ["PR.AA-01", ...]}}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nhiscan.errors import NhiscanError
+from nhiscan.model import OWASP_NHI, Severity
+
+_REQUIRED = ("id", "title", "severity", "owasp_nhi", "why", "remediation")
+_ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "references", "risk_factor", "tags"}
+PROVIDERS = {"aws", "gcp", "azure", "kubernetes", "repo", "any"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    owasp_nhi: tuple[str, ...]
+    why: str
+    remediation: str
+    provider: str = "any"
+    check: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    references: tuple[str, ...] = ()
+    risk_factor: str | None = None
+    tags: tuple[str, ...] = ()
+    frameworks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def rules_dir() -> Path:
+    """rules/ shipped inside the wheel (nhiscan/_rules), else the source checkout's top-level rules/."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "rules"
+
+
+def parse_rule(data: Any, source: str) -> Rule:
+    if not isinstance(data, Mapping):
+        raise NhiscanError(f"{source}: a rule file must hold a mapping")
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise NhiscanError(f"{source}: missing key(s): {', '.join(missing)}")
+    unknown = set(data) - _ALLOWED
+    if unknown:
+        raise NhiscanError(f"{source}: unknown key(s): {', '.join(sorted(unknown))}")
+    rule_id = str(data["id"])
+    try:
+        severity = Severity.parse(str(data["severity"]))
+    except ValueError as exc:
+        raise NhiscanError(f"{source}: {exc}") from None
+    owasp = tuple(str(x) for x in data["owasp_nhi"])
+    bad = [x for x in owasp if x not in OWASP_NHI]
+    if not owasp or bad:
+        raise NhiscanError(f"{source}: owasp_nhi must list ids NHI1:2025..NHI10:2025 (got {list(owasp)})")
+    provider = str(data.get("provider", "any"))
+    if provider not in PROVIDERS:
+        raise NhiscanError(f"{source}: unknown provider {provider!r}")
+    params = data.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise NhiscanError(f"{source}: params must be a mapping")
+    return Rule(
+        id=rule_id,
+        title=str(data["title"]),
+        severity=severity,
+        owasp_nhi=owasp,
+        why=str(data["why"]).strip(),
+        remediation=str(data["remediation"]).strip(),
+        provider=provider,
+        check=str(data.get("check") or rule_id.replace("-", "_")),
+        params=dict(params),
+        references=tuple(str(r) for r in data.get("references") or ()),
+        risk_factor=data.get("risk_factor"),
+        tags=tuple(str(t) for t in data.get("tags") or ()),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_catalog(directory: Path | None = None) -> tuple[Rule, ...]:
+    """All rules, sorted by id; framework mappings attached. Raises NhiscanError on a bad file."""
+    base = directory or rules_dir()
+    if not base.is_dir():
+        raise NhiscanError(f"rule catalog not found at {base}")
+    frameworks = _load_frameworks(base / "frameworks")
+    rules: dict[str, Rule] = {}
+    for path in sorted(base.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+        rule = parse_rule(data, str(path))
+        if rule.id != path.stem:
+            raise NhiscanError(f"{path}: rule id {rule.id!r} must match the file name")
+        fw = {name: tuple(m[rule.id]) for name, m in frameworks.items() if rule.id in m}
+        rules[rule.id] = dataclasses.replace(rule, frameworks=fw)
+    return tuple(rules[k] for k in sorted(rules))
+
+
+def _load_frameworks(directory: Path) -> dict[str, dict[str, list[str]]]:
+    out: dict[str, dict[str, list[str]]] = {}
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        name = str(data.get("framework") or path.stem)
+        mappings = data.get("mappings") or {}
+        out[name] = {str(k): [str(x) for x in v] for k, v in mappings.items()}
+    return out
+
+
+def get_rule(rule_id: str) -> Rule:
+    for rule in load_catalog():
+        if rule.id == rule_id:
+            return rule
+    raise NhiscanError(f"unknown rule {rule_id!r} (see `nhiscan rules` for the catalog)")

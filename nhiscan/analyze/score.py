@@ -1,0 +1,57 @@
+"""Risk score per identity: 0-100, a level, and the factors that produced it.
+
+Each unwaived finding on an identity contributes a weight by severity; weights combine like
+independent probabilities (1 - prod(1 - w)), so one critical finding already scores high, several
+medium ones add up, and the score never passes 100. A finding whose rule names a ``risk_factor``
+adds that label to the identity's factors (rules without one contribute their rule id), and the
+identity's own exposure (non-human, active credentials, admin-equivalent) is listed as context.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from nhiscan.analyze.rules import Rule
+from nhiscan.model import Finding, Inventory, Risk, Severity
+
+WEIGHTS: Mapping[Severity, float] = {
+    Severity.CRITICAL: 0.70,
+    Severity.HIGH: 0.40,
+    Severity.MEDIUM: 0.15,
+    Severity.LOW: 0.05,
+    Severity.INFO: 0.0,
+}
+
+
+def level_for(score: int) -> str:
+    if score >= 80:
+        return "critical"
+    if score >= 55:
+        return "high"
+    if score >= 25:
+        return "medium"
+    if score > 0:
+        return "low"
+    return "none"
+
+
+def score_identities(
+    inventory: Inventory, findings: Iterable[Finding], catalog: Iterable[Rule]
+) -> dict[str, Risk]:
+    factor_of = {r.id: r.risk_factor or r.id for r in catalog}
+    per_identity: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.identity_id and not f.waived:
+            per_identity[f.identity_id].append(f)
+    risks: dict[str, Risk] = {}
+    for ident in inventory.identities:
+        own = per_identity.get(ident.id, [])
+        remaining = 1.0
+        factors: dict[str, None] = {}
+        for f in sorted(own, key=lambda x: -x.severity.rank):
+            remaining *= 1.0 - WEIGHTS[f.severity]
+            factors[factor_of.get(f.rule_id, f.rule_id)] = None
+        score = round(100 * (1.0 - remaining))
+        risks[ident.id] = Risk(score=score, level=level_for(score), factors=tuple(factors))
+    return risks

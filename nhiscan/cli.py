@@ -1,0 +1,409 @@
+"""Command line: parse options, build a ScanConfig, call the core, pick a reporter.
+
+Nothing heavy is imported at module level: cloud SDKs load inside the sources that need them and
+the analysis loads on first use, so `nhiscan --help` and `nhiscan --version` stay instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+
+import typer
+
+from nhiscan import __version__
+
+if TYPE_CHECKING:
+    from nhiscan.config import ScanConfig
+    from nhiscan.model import Report, Severity
+    from nhiscan.report import Format
+
+app = typer.Typer(
+    name="nhiscan",
+    help="Inventory and audit non-human identities: cloud service accounts, keys, roles, tokens and "
+    "leaked secrets, scored and mapped to the OWASP NHI Top 10 (2025).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+baseline_app = typer.Typer(help="Create baselines so CI fails only on new findings.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+FORMATS = ("table", "json", "sarif", "csv", "markdown", "html")
+SEVERITIES = ("critical", "high", "medium", "low", "none")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"nhiscan: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nhiscan {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """nhiscan: non-human identity scanner."""
+
+
+# Options shared by `scan`, `inventory` and `baseline create`.
+PathsArg = Annotated[
+    Optional[list[str]],  # noqa: UP045 - Typer needs Optional on 3.10
+    typer.Argument(
+        help="Repositories or directories to scan for secrets, CI and agent configs.", show_default=False
+    ),
+]
+InputOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--input", "-i", help="Offline export, [SCOPE=]FILE; format detected from content. Repeatable."
+    ),
+]
+AwsOpt = Annotated[
+    bool, typer.Option("--aws", help="Collect live from AWS with the standard credential chain.")
+]
+AwsProfileOpt = Annotated[Optional[str], typer.Option("--aws-profile", help="AWS profile to use.")]  # noqa: UP045
+AwsOrgOpt = Annotated[bool, typer.Option("--aws-org", help="Scan every account of the AWS Organization.")]
+AwsRoleOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--aws-role", help="Role name to assume in each member account (with --aws-org)."),
+]
+GcpOpt = Annotated[list[str] | None, typer.Option("--gcp-project", help="GCP project id (live). Repeatable.")]
+AzureOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option("--azure-subscription", help="Azure subscription id (live). Repeatable."),
+]
+K8sOpt = Annotated[Optional[str], typer.Option("--k8s-context", help="Kubernetes context (live).")]  # noqa: UP045
+HistoryOpt = Annotated[bool, typer.Option("--history", help="Also scan every commit of git repositories.")]
+AsOfOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--as-of", metavar="YYYY-MM-DD", help="Evaluate ages as of this date (default: now)."),
+]
+ConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--config", help="nhiscan.toml or pyproject.toml (default: ./nhiscan.toml, ./pyproject.toml)."
+    ),
+]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]  # noqa: UP045
+
+
+def _parse_as_of(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        _fail(f"--as-of: expected a date as YYYY-MM-DD, got {value!r}")
+    return day.replace(tzinfo=timezone.utc)
+
+
+def _build_config(
+    *,
+    paths: list[str] | None,
+    inputs: list[str] | None,
+    aws: bool,
+    aws_profile: str | None,
+    aws_org: bool,
+    aws_role: str | None,
+    gcp_project: list[str] | None,
+    azure_subscription: list[str] | None,
+    k8s_context: str | None,
+    history: bool,
+    as_of: str | None,
+    config: Path | None,
+    baseline: Path | None = None,
+) -> ScanConfig:
+    from nhiscan.config import InputSpec, ScanConfig, load_settings
+    from nhiscan.errors import NhiscanError
+
+    if aws_org and not aws_role:
+        _fail("--aws-org needs --aws-role NAME (the role to assume in each member account)")
+    if aws_role and not aws_org:
+        _fail("--aws-role goes with --aws-org")
+    try:
+        settings = load_settings(str(config) if config else None)
+    except NhiscanError as exc:
+        _fail(exc.message)
+    cfg = ScanConfig(
+        as_of=_parse_as_of(as_of),
+        paths=tuple(paths or ()),
+        inputs=tuple(InputSpec.parse(v) for v in inputs or ()),
+        aws=aws or aws_org,
+        aws_profile=aws_profile,
+        aws_org=aws_org,
+        aws_role=aws_role,
+        gcp_projects=tuple(gcp_project or ()),
+        azure_subscriptions=tuple(azure_subscription or ()),
+        k8s_context=k8s_context,
+        history=history,
+        baseline=str(baseline) if baseline else None,
+        settings=settings,
+        progress=sys.stderr.isatty(),
+    )
+    if not (
+        cfg.paths or cfg.inputs or cfg.aws or cfg.gcp_projects or cfg.azure_subscriptions or cfg.k8s_context
+    ):
+        _fail("nothing to scan: give PATHs, --input FILE, or a live source such as --aws")
+    return cfg
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: cannot write: {exc.strerror}")
+
+
+def _report_errors(report: Report) -> None:
+    for err in report.errors:
+        typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
+
+
+def _emit(report: Report, fmt: Format, output: Path | None) -> None:
+    from nhiscan.report import renderer
+
+    render = renderer(fmt)
+    terminal = output is None and fmt.value == "table" and sys.stdout.isatty()
+    _write(render(report, terminal=terminal), output)
+
+
+def _fail_on(value: str | None, report_default: Severity | None) -> Severity | None:
+    from nhiscan.model import Severity
+
+    if value is None:
+        return report_default if report_default is not None else Severity.HIGH
+    if value == "none":
+        return None
+    return Severity(value)
+
+
+def _check_choice(option: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        _fail(f"{option}: {value!r} is not one of {', '.join(choices)}")
+
+
+@app.command()
+def scan(
+    paths: PathsArg = None,
+    input: InputOpt = None,
+    aws: AwsOpt = False,
+    aws_profile: AwsProfileOpt = None,
+    aws_org: AwsOrgOpt = False,
+    aws_role: AwsRoleOpt = None,
+    gcp_project: GcpOpt = None,
+    azure_subscription: AzureOpt = None,
+    k8s_context: K8sOpt = None,
+    history: HistoryOpt = False,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table | json | sarif | csv | markdown | html")
+    ] = "table",
+    output: OutputOpt = None,
+    fail_on: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 on findings at or above: critical | high | medium | low | none (default high).",
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+    baseline: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--baseline", help="Findings recorded in this baseline are reported as waived, not failed."
+        ),
+    ] = None,
+) -> None:
+    """Scan cloud exports, live accounts and repositories; report findings and exit 0/1/2."""
+    _check_choice("--format", format, FORMATS)
+    _check_choice("--fail-on", fail_on, SEVERITIES)
+    from nhiscan.core import run_scan
+    from nhiscan.errors import NhiscanError
+    from nhiscan.report import Format
+
+    cfg = _build_config(
+        paths=paths,
+        inputs=input,
+        aws=aws,
+        aws_profile=aws_profile,
+        aws_org=aws_org,
+        aws_role=aws_role,
+        gcp_project=gcp_project,
+        azure_subscription=azure_subscription,
+        k8s_context=k8s_context,
+        history=history,
+        as_of=as_of,
+        config=config,
+        baseline=baseline,
+    )
+    try:
+        report = run_scan(cfg)
+    except NhiscanError as exc:
+        _fail(exc.message)
+    _emit(report, Format(format), output)
+    _report_errors(report)
+    from nhiscan.analyze.engine import exit_code
+
+    raise typer.Exit(exit_code(report, _fail_on(fail_on, cfg.settings.fail_on)))
+
+
+@app.command()
+def inventory(
+    paths: PathsArg = None,
+    input: InputOpt = None,
+    aws: AwsOpt = False,
+    aws_profile: AwsProfileOpt = None,
+    aws_org: AwsOrgOpt = False,
+    aws_role: AwsRoleOpt = None,
+    gcp_project: GcpOpt = None,
+    azure_subscription: AzureOpt = None,
+    k8s_context: K8sOpt = None,
+    history: HistoryOpt = False,
+    output: OutputOpt = None,
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Collect and normalize only; write the inventory JSON (re-read later with `scan --input`)."""
+    import json
+
+    from nhiscan.core import collect_inventory
+    from nhiscan.model.serialize import inventory_to_dict
+
+    cfg = _build_config(
+        paths=paths,
+        inputs=input,
+        aws=aws,
+        aws_profile=aws_profile,
+        aws_org=aws_org,
+        aws_role=aws_role,
+        gcp_project=gcp_project,
+        azure_subscription=azure_subscription,
+        k8s_context=k8s_context,
+        history=history,
+        as_of=as_of,
+        config=config,
+    )
+    inv, errors = collect_inventory(cfg)
+    _write(json.dumps(inventory_to_dict(inv, cfg.as_of, __version__), indent=2) + "\n", output)
+    for err in errors:
+        typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
+    raise typer.Exit(2 if errors else 0)
+
+
+@app.command()
+def rules(
+    rule_id: Annotated[Optional[str], typer.Argument(help="Explain one rule.", show_default=False)] = None,  # noqa: UP045
+    format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
+) -> None:
+    """List the rule catalog, or explain one rule."""
+    _check_choice("--format", format, ("table", "json", "markdown"))
+    from nhiscan.errors import NhiscanError
+    from nhiscan.report.rules_view import render_catalog, render_rule
+
+    try:
+        text = (
+            render_rule(rule_id, format) if rule_id else render_catalog(format, terminal=sys.stdout.isatty())
+        )
+    except NhiscanError as exc:
+        _fail(exc.message)
+    sys.stdout.write(text)
+
+
+@app.command()
+def report(
+    scan_json: Annotated[
+        Path, typer.Argument(metavar="SCAN.json", help="A result saved with --format json.")
+    ],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table | json | sarif | csv | markdown | html")
+    ] = "table",
+    output: OutputOpt = None,
+    fail_on: Annotated[
+        str,
+        typer.Option("--fail-on", help="Exit 1 on saved findings at or above this severity (default none)."),
+    ] = "none",
+) -> None:
+    """Re-render a saved JSON result in another format."""
+    import json
+
+    _check_choice("--format", format, FORMATS)
+    _check_choice("--fail-on", fail_on, SEVERITIES)
+    from nhiscan.analyze.engine import fails_threshold
+    from nhiscan.model.serialize import report_from_dict
+    from nhiscan.report import Format
+
+    try:
+        data = json.loads(scan_json.read_text(encoding="utf-8"))
+        saved = report_from_dict(data)
+    except FileNotFoundError:
+        _fail(f"{scan_json}: file not found")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{scan_json}: not a readable JSON result: {exc}")
+    except (KeyError, TypeError, ValueError) as exc:
+        _fail(f"{scan_json}: not an nhiscan JSON result: {exc}")
+    _emit(saved, Format(format), output)
+    # Input errors were reported when the scan ran; here only the saved findings decide.
+    raise typer.Exit(1 if fails_threshold(saved, _fail_on(fail_on, None)) else 0)
+
+
+@baseline_app.command("create")
+def baseline_create(
+    paths: PathsArg = None,
+    input: InputOpt = None,
+    aws: AwsOpt = False,
+    aws_profile: AwsProfileOpt = None,
+    history: HistoryOpt = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
+        ".nhiscan-baseline.json"
+    ),
+    as_of: AsOfOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Record the current findings; later scans with --baseline fail only on new ones."""
+    import json
+
+    from nhiscan.baseline import baseline_dict
+    from nhiscan.core import run_scan
+    from nhiscan.errors import NhiscanError
+
+    cfg = _build_config(
+        paths=paths,
+        inputs=input,
+        aws=aws,
+        aws_profile=aws_profile,
+        aws_org=False,
+        aws_role=None,
+        gcp_project=None,
+        azure_subscription=None,
+        k8s_context=None,
+        history=history,
+        as_of=as_of,
+        config=config,
+    )
+    try:
+        result = run_scan(cfg)
+    except NhiscanError as exc:
+        _fail(exc.message)
+    _write(json.dumps(baseline_dict(result), indent=2) + "\n", output)
+    typer.echo(f"nhiscan: baseline of {len(result.findings)} findings written to {output}", err=True)
+    _report_errors(result)
+    raise typer.Exit(2 if result.errors else 0)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,220 @@
+"""Provider-neutral inventory model.
+
+Every source (cloud export, live API, repository scan) ends in these frozen dataclasses; the
+analysis and the reporters only ever see them. Values are immutable and hashable where it
+matters; mappings are plain dicts that nobody mutates after construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+SCHEMA = "nhiscan/v1"
+INVENTORY_SCHEMA = "nhiscan-inventory/v1"
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            raise ValueError(
+                f"unknown severity {value!r} (expected one of: {', '.join(s.value for s in cls)})"
+            ) from None
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+OWASP_NHI: dict[str, str] = {
+    "NHI1:2025": "Improper Offboarding",
+    "NHI2:2025": "Secret Leakage",
+    "NHI3:2025": "Vulnerable Third-Party NHI",
+    "NHI4:2025": "Insecure Authentication",
+    "NHI5:2025": "Overprivileged NHI",
+    "NHI6:2025": "Insecure Cloud Deployment Configurations",
+    "NHI7:2025": "Long-Lived Secrets",
+    "NHI8:2025": "Environment Isolation",
+    "NHI9:2025": "NHI Reuse",
+    "NHI10:2025": "Human Use of NHI",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a file: repository-relative path, 1-based line, and the commit for history finds."""
+
+    path: str
+    line: int | None = None
+    commit: str | None = None
+    repository: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Something an identity authenticates with: access key, password, certificate, client secret, SA key."""
+
+    id: str
+    kind: str
+    created: datetime | None = None
+    last_used: datetime | None = None
+    expires: datetime | None = None
+    active: bool = True
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One statement of permission that applies to an identity.
+
+    AWS statements keep their shape (Action/NotAction, Resource/NotResource, Effect, Condition).
+    Role-based providers (GCP, Azure, Kubernetes) put the role in ``role`` and, where known, its
+    permissions in ``actions``. ``boundary`` marks statements of a permissions boundary: they cap
+    what the other grants allow and never grant anything themselves.
+    """
+
+    effect: str = "Allow"
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ("*",)
+    not_resources: tuple[str, ...] = ()
+    scope: str = ""
+    via: str = ""
+    inherited_from: str | None = None
+    role: str | None = None
+    boundary: bool = False
+    condition: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """Who may assume, impersonate or federate into the identity, and under which conditions."""
+
+    principal_type: str
+    principal: str
+    actions: tuple[str, ...] = ()
+    effect: str = "Allow"
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    id: str
+    provider: str
+    kind: str
+    name: str
+    scope: str
+    owner: str | None = None
+    nonhuman: bool = True
+    classification: str = ""
+    created: datetime | None = None
+    last_used: datetime | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    credentials: tuple[Credential, ...] = ()
+    grants: tuple[Grant, ...] = ()
+    trusts: tuple[Trust, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret found in a file. The value itself is never kept: only a redacted preview and a hash."""
+
+    type: str
+    provider: str | None
+    location: Location
+    redacted: str
+    hash: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A configuration fact found in a file (CI pipeline, agent config) that a rule reports on."""
+
+    rule_id: str
+    location: Location
+    message: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    kind: str
+    scope: str | None
+    path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError:
+    source: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    sources: tuple[SourceRef, ...] = ()
+    identities: tuple[Identity, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    observations: tuple[Observation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    title: str
+    severity: Severity
+    owasp_nhi: tuple[str, ...]
+    message: str
+    remediation: str
+    fingerprint: str
+    identity_id: str | None = None
+    credential_id: str | None = None
+    location: Location | None = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    waived: bool = False
+    waiver: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    score: int
+    level: str
+    factors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    as_of: datetime
+    inventory: Inventory
+    findings: tuple[Finding, ...]
+    risks: Mapping[str, Risk]
+    errors: tuple[SourceError, ...] = ()
+    tool_version: str = ""
+
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            if not f.waived:
+                out[f.severity.value] += 1
+        return out

@@ -1,0 +1,371 @@
+"""JSON form of the model: the `nhiscan inventory` document and the `nhiscan/v1` scan result.
+
+Both directions live here so that what `inventory` writes, `scan --input` reads back unchanged,
+and what `scan --format json` writes, `nhiscan report` re-renders unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from nhiscan.model import (
+    INVENTORY_SCHEMA,
+    SCHEMA,
+    Credential,
+    Finding,
+    Grant,
+    Identity,
+    Inventory,
+    Location,
+    Observation,
+    Report,
+    Risk,
+    Secret,
+    Severity,
+    SourceError,
+    SourceRef,
+    Trust,
+)
+
+
+def dt_out(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
+
+def dt_in(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+# --- leaves -------------------------------------------------------------------------------------
+
+
+def location_out(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None:
+        return None
+    out: dict[str, Any] = {"path": loc.path, "line": loc.line}
+    if loc.commit:
+        out["commit"] = loc.commit
+    if loc.repository:
+        out["repository"] = loc.repository
+    return out
+
+
+def location_in(data: Mapping[str, Any] | None) -> Location | None:
+    if not data:
+        return None
+    return Location(
+        path=str(data["path"]),
+        line=data.get("line"),
+        commit=data.get("commit"),
+        repository=data.get("repository"),
+    )
+
+
+def credential_out(c: Credential) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": c.id,
+        "kind": c.kind,
+        "created": dt_out(c.created),
+        "last_used": dt_out(c.last_used),
+        "expires": dt_out(c.expires),
+        "active": c.active,
+    }
+    if c.attributes:
+        out["attributes"] = dict(c.attributes)
+    return out
+
+
+def credential_in(d: Mapping[str, Any]) -> Credential:
+    return Credential(
+        id=str(d["id"]),
+        kind=str(d["kind"]),
+        created=dt_in(d.get("created")),
+        last_used=dt_in(d.get("last_used")),
+        expires=dt_in(d.get("expires")),
+        active=bool(d.get("active", True)),
+        attributes=dict(d.get("attributes") or {}),
+    )
+
+
+def grant_out(g: Grant) -> dict[str, Any]:
+    out: dict[str, Any] = {"effect": g.effect, "scope": g.scope, "via": g.via}
+    for name in ("actions", "not_actions", "resources", "not_resources"):
+        value = getattr(g, name)
+        if value:
+            out[name] = list(value)
+    if g.inherited_from:
+        out["inherited_from"] = g.inherited_from
+    if g.role:
+        out["role"] = g.role
+    if g.boundary:
+        out["boundary"] = True
+    if g.condition:
+        out["condition"] = dict(g.condition)
+    return out
+
+
+def grant_in(d: Mapping[str, Any]) -> Grant:
+    return Grant(
+        effect=str(d.get("effect", "Allow")),
+        actions=tuple(d.get("actions") or ()),
+        not_actions=tuple(d.get("not_actions") or ()),
+        resources=tuple(d.get("resources") or ()),
+        not_resources=tuple(d.get("not_resources") or ()),
+        scope=str(d.get("scope", "")),
+        via=str(d.get("via", "")),
+        inherited_from=d.get("inherited_from"),
+        role=d.get("role"),
+        boundary=bool(d.get("boundary", False)),
+        condition=d.get("condition"),
+    )
+
+
+def trust_out(t: Trust) -> dict[str, Any]:
+    return {
+        "principal_type": t.principal_type,
+        "principal": t.principal,
+        "actions": list(t.actions),
+        "effect": t.effect,
+        "conditions": dict(t.conditions),
+    }
+
+
+def trust_in(d: Mapping[str, Any]) -> Trust:
+    return Trust(
+        principal_type=str(d["principal_type"]),
+        principal=str(d["principal"]),
+        actions=tuple(d.get("actions") or ()),
+        effect=str(d.get("effect", "Allow")),
+        conditions=dict(d.get("conditions") or {}),
+    )
+
+
+def identity_out(i: Identity, risk: Risk | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": i.id,
+        "provider": i.provider,
+        "kind": i.kind,
+        "name": i.name,
+        "scope": i.scope,
+        "owner": i.owner,
+        "nonhuman": i.nonhuman,
+        "classification": i.classification,
+    }
+    if risk is not None:
+        out["risk_score"] = risk.score
+        out["risk_level"] = risk.level
+        out["risk_factors"] = list(risk.factors)
+    out.update(
+        {
+            "created": dt_out(i.created),
+            "last_used": dt_out(i.last_used),
+            "tags": dict(i.tags),
+            "credentials": [credential_out(c) for c in i.credentials],
+            "grants": [grant_out(g) for g in i.grants],
+            "trusts": [trust_out(t) for t in i.trusts],
+            "attributes": dict(i.attributes),
+        }
+    )
+    return out
+
+
+def identity_in(d: Mapping[str, Any]) -> Identity:
+    return Identity(
+        id=str(d["id"]),
+        provider=str(d["provider"]),
+        kind=str(d["kind"]),
+        name=str(d.get("name") or d["id"]),
+        scope=str(d.get("scope") or ""),
+        owner=d.get("owner"),
+        nonhuman=bool(d.get("nonhuman", True)),
+        classification=str(d.get("classification") or ""),
+        created=dt_in(d.get("created")),
+        last_used=dt_in(d.get("last_used")),
+        tags={str(k): str(v) for k, v in (d.get("tags") or {}).items()},
+        credentials=tuple(credential_in(c) for c in d.get("credentials") or ()),
+        grants=tuple(grant_in(g) for g in d.get("grants") or ()),
+        trusts=tuple(trust_in(t) for t in d.get("trusts") or ()),
+        attributes=dict(d.get("attributes") or {}),
+    )
+
+
+def secret_out(s: Secret) -> dict[str, Any]:
+    return {
+        "type": s.type,
+        "provider": s.provider,
+        "location": location_out(s.location),
+        "redacted": s.redacted,
+        "hash": s.hash,
+        "attributes": dict(s.attributes),
+    }
+
+
+def secret_in(d: Mapping[str, Any]) -> Secret:
+    loc = location_in(d.get("location"))
+    if loc is None:
+        raise ValueError("secret without location")
+    return Secret(
+        type=str(d["type"]),
+        provider=d.get("provider"),
+        location=loc,
+        redacted=str(d["redacted"]),
+        hash=str(d["hash"]),
+        attributes={str(k): str(v) for k, v in (d.get("attributes") or {}).items()},
+    )
+
+
+def observation_out(o: Observation) -> dict[str, Any]:
+    return {
+        "rule_id": o.rule_id,
+        "location": location_out(o.location),
+        "message": o.message,
+        "attributes": dict(o.attributes),
+    }
+
+
+def observation_in(d: Mapping[str, Any]) -> Observation:
+    loc = location_in(d.get("location"))
+    if loc is None:
+        raise ValueError("observation without location")
+    return Observation(
+        rule_id=str(d["rule_id"]),
+        location=loc,
+        message=str(d["message"]),
+        attributes=dict(d.get("attributes") or {}),
+    )
+
+
+def source_out(s: SourceRef) -> dict[str, Any]:
+    return {"kind": s.kind, "scope": s.scope, "path": s.path}
+
+
+def source_in(d: Mapping[str, Any]) -> SourceRef:
+    return SourceRef(kind=str(d["kind"]), scope=d.get("scope"), path=d.get("path"))
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+
+def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+    return {
+        "schema": INVENTORY_SCHEMA,
+        "generator": f"nhiscan {version}".strip(),
+        "as_of": dt_out(as_of),
+        "sources": [source_out(s) for s in inv.sources],
+        "identities": [identity_out(i) for i in inv.identities],
+        "secrets": [secret_out(s) for s in inv.secrets],
+        "observations": [observation_out(o) for o in inv.observations],
+    }
+
+
+def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
+    return Inventory(
+        sources=tuple(source_in(s) for s in d.get("sources") or ()),
+        identities=tuple(identity_in(i) for i in d.get("identities") or ()),
+        secrets=tuple(secret_in(s) for s in d.get("secrets") or ()),
+        observations=tuple(observation_in(o) for o in d.get("observations") or ()),
+    )
+
+
+def finding_out(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": f.rule_id,
+        "title": f.title,
+        "severity": f.severity.value,
+        "owasp_nhi": list(f.owasp_nhi),
+        "identity_id": f.identity_id,
+        "credential_id": f.credential_id,
+        "location": location_out(f.location),
+        "message": f.message,
+        "remediation": f.remediation,
+        "fingerprint": f.fingerprint,
+        "evidence": dict(f.evidence),
+        "waived": f.waived,
+    }
+    if f.waiver is not None:
+        out["waiver"] = dict(f.waiver)
+    return out
+
+
+def finding_in(d: Mapping[str, Any]) -> Finding:
+    return Finding(
+        rule_id=str(d["rule_id"]),
+        title=str(d.get("title", d["rule_id"])),
+        severity=Severity.parse(str(d["severity"])),
+        owasp_nhi=tuple(d.get("owasp_nhi") or ()),
+        message=str(d.get("message", "")),
+        remediation=str(d.get("remediation", "")),
+        fingerprint=str(d["fingerprint"]),
+        identity_id=d.get("identity_id"),
+        credential_id=d.get("credential_id"),
+        location=location_in(d.get("location")),
+        evidence=dict(d.get("evidence") or {}),
+        waived=bool(d.get("waived", False)),
+        waiver=d.get("waiver"),
+    )
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    inv = report.inventory
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "nhiscan", "version": report.tool_version},
+        "as_of": dt_out(report.as_of),
+        "sources": [source_out(s) for s in inv.sources],
+        "identities": [identity_out(i, report.risks.get(i.id)) for i in inv.identities],
+        "findings": [finding_out(f) for f in report.findings],
+        "secrets": [secret_out(s) for s in inv.secrets],
+        "observations": [observation_out(o) for o in inv.observations],
+        "errors": [{"source": e.source, "message": e.message} for e in report.errors],
+        "summary": {
+            "identities": len(inv.identities),
+            "nonhuman_identities": sum(1 for i in inv.identities if i.nonhuman),
+            "findings": report.counts(),
+            "waived": sum(1 for f in report.findings if f.waived),
+        },
+    }
+
+
+def report_from_dict(d: Mapping[str, Any]) -> Report:
+    if d.get("schema") != SCHEMA:
+        raise ValueError(f"not an nhiscan scan result (schema {d.get('schema')!r}, expected {SCHEMA!r})")
+    as_of = dt_in(d.get("as_of")) or datetime.now(timezone.utc)
+    identities = []
+    risks: dict[str, Risk] = {}
+    for raw in d.get("identities") or ():
+        ident = identity_in(raw)
+        identities.append(ident)
+        if "risk_score" in raw:
+            risks[ident.id] = Risk(
+                score=int(raw["risk_score"]),
+                level=str(raw.get("risk_level", "")),
+                factors=tuple(raw.get("risk_factors") or ()),
+            )
+    inv = Inventory(
+        sources=tuple(source_in(s) for s in d.get("sources") or ()),
+        identities=tuple(identities),
+        secrets=tuple(secret_in(s) for s in d.get("secrets") or ()),
+        observations=tuple(observation_in(o) for o in d.get("observations") or ()),
+    )
+    return Report(
+        as_of=as_of,
+        inventory=inv,
+        findings=tuple(finding_in(f) for f in d.get("findings") or ()),
+        risks=risks,
+        errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
+        tool_version=str((d.get("tool") or {}).get("version", "")),
+    )

@@ -1,0 +1,72 @@
+"""`nhiscan rules`: the catalog as a table, JSON or Markdown, and one rule explained."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from nhiscan.analyze.rules import Rule, get_rule, load_catalog
+from nhiscan.model import OWASP_NHI
+
+
+def _rule_dict(rule: Rule) -> dict[str, object]:
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "owasp_nhi": list(rule.owasp_nhi),
+        "provider": rule.provider,
+        "params": dict(rule.params),
+        "why": rule.why,
+        "remediation": rule.remediation,
+        "references": list(rule.references),
+        "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
+    }
+
+
+def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
+    catalog = load_catalog()
+    if fmt == "json":
+        return json.dumps([_rule_dict(r) for r in catalog], indent=2) + "\n"
+    if fmt == "markdown":
+        lines = ["| Rule | Severity | OWASP NHI | Title |", "|---|---|---|---|"]
+        lines += [
+            f"| `{r.id}` | {r.severity.value} | {', '.join(r.owasp_nhi)} | {r.title} |" for r in catalog
+        ]
+        return "\n".join(lines) + "\n"
+    buf = io.StringIO()
+    console = Console(
+        file=buf, force_terminal=terminal, no_color=not terminal, width=None if terminal else 160
+    )
+    table = Table(title=f"nhiscan rules ({len(catalog)})", title_justify="left")
+    for col in ("Rule", "Severity", "OWASP NHI", "Provider", "Title"):
+        table.add_column(col)
+    for r in catalog:
+        table.add_row(r.id, r.severity.value, " ".join(r.owasp_nhi), r.provider, r.title)
+    console.print(table)
+    return buf.getvalue()
+
+
+def render_rule(rule_id: str, fmt: str = "table") -> str:
+    rule = get_rule(rule_id)
+    if fmt == "json":
+        return json.dumps(_rule_dict(rule), indent=2) + "\n"
+    owasp = ", ".join(f"{x} {OWASP_NHI[x]}" for x in rule.owasp_nhi)
+    out = [
+        f"{rule.id}: {rule.title}" if fmt != "markdown" else f"## `{rule.id}`: {rule.title}",
+        "",
+        f"Severity:  {rule.severity.value}",
+        f"OWASP NHI: {owasp}",
+        f"Provider:  {rule.provider}",
+    ]
+    if rule.params:
+        out.append("Params:    " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
+    for name, ids in rule.frameworks.items():
+        out.append(f"{name}: {', '.join(ids)}")
+    out += ["", "Why it matters:", rule.why, "", "Remediation:", rule.remediation]
+    if rule.references:
+        out += ["", "References:"] + [f"  - {r}" for r in rule.references]
+    return "\n".join(out) + "\n"

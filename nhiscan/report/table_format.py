@@ -1,0 +1,135 @@
+"""Terminal view: summary by severity and OWASP NHI category, identities by risk, then findings."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from nhiscan.model import OWASP_NHI, Finding, Report, Severity
+
+STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+    "none": "dim",
+}
+MAX_IDENTITIES = 25
+MAX_FINDINGS = 200
+
+
+def _sev(level: str) -> Text:
+    return Text(level.upper(), style=STYLE.get(level, ""))
+
+
+def _where(f: Finding) -> str:
+    if f.location:
+        loc = f.location.path + (f":{f.location.line}" if f.location.line else "")
+        if f.location.commit:
+            loc += f" @{f.location.commit[:10]}"
+        return loc
+    return f.identity_id or ""
+
+
+def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        force_terminal=terminal,
+        no_color=not terminal,
+        width=width or (None if terminal else 160),
+        highlight=False,
+        soft_wrap=False,
+    )
+    active = [f for f in report.findings if not f.waived]
+    counts = report.counts()
+    inv = report.inventory
+
+    head = Table.grid(padding=(0, 2))
+    head.add_row(
+        Text(f"{len(inv.identities)} identities ({sum(1 for i in inv.identities if i.nonhuman)} non-human)"),
+        Text(f"{len(inv.secrets)} secrets in files"),
+        Text(
+            f"{len(active)} findings"
+            + (f", {len(report.findings) - len(active)} waived" if len(active) < len(report.findings) else "")
+        ),
+        Text(f"as of {report.as_of.date().isoformat()}"),
+    )
+    sev = Table.grid(padding=(0, 2))
+    sev.add_row(*[Text.assemble(_sev(s.value), f" {counts[s.value]}") for s in Severity])
+    console.print(Panel(Group(head, sev), title="nhiscan", title_align="left"))
+
+    if active:
+        by_cat: Counter[str] = Counter()
+        worst: dict[str, Severity] = {}
+        for f in active:
+            for cat in f.owasp_nhi:
+                by_cat[cat] += 1
+                if cat not in worst or f.severity.rank > worst[cat].rank:
+                    worst[cat] = f.severity
+        owasp = Table(title="OWASP Non-Human Identities Top 10 (2025)", title_justify="left")
+        owasp.add_column("Risk")
+        owasp.add_column("Title")
+        owasp.add_column("Findings", justify="right")
+        owasp.add_column("Worst")
+        for cat in sorted(by_cat, key=lambda c: int(c[3:].split(":")[0])):
+            owasp.add_row(cat, OWASP_NHI[cat], str(by_cat[cat]), _sev(worst[cat].value))
+        console.print(owasp)
+
+    ranked = sorted(
+        (i for i in inv.identities if report.risks.get(i.id) and report.risks[i.id].score > 0),
+        key=lambda i: (-report.risks[i.id].score, i.id),
+    )
+    if ranked:
+        idt = Table(title="Identities by risk", title_justify="left")
+        idt.add_column("Score", justify="right")
+        idt.add_column("Level")
+        idt.add_column("Identity")
+        idt.add_column("Kind")
+        idt.add_column("Creds", justify="right")
+        idt.add_column("Factors")
+        for ident in ranked[:MAX_IDENTITIES]:
+            risk = report.risks[ident.id]
+            idt.add_row(
+                str(risk.score),
+                _sev(risk.level),
+                Text(ident.id, overflow="fold"),
+                ident.kind,
+                str(sum(1 for c in ident.credentials if c.active)),
+                ", ".join(risk.factors),
+            )
+        if len(ranked) > MAX_IDENTITIES:
+            idt.caption = (
+                f"{len(ranked) - MAX_IDENTITIES} more identities with risk; use --format json/html for all"
+            )
+        console.print(idt)
+
+    if active:
+        ft = Table(title="Findings", title_justify="left")
+        ft.add_column("Severity")
+        ft.add_column("Rule")
+        ft.add_column("OWASP")
+        ft.add_column("Where", overflow="fold")
+        ft.add_column("Message", overflow="fold")
+        for f in active[:MAX_FINDINGS]:
+            ft.add_row(_sev(f.severity.value), f.rule_id, " ".join(f.owasp_nhi), _where(f), f.message)
+        if len(active) > MAX_FINDINGS:
+            ft.caption = f"{len(active) - MAX_FINDINGS} more findings; use --format json/csv/html for all"
+        console.print(ft)
+    else:
+        console.print(Text("No findings.", style="green"))
+
+    if report.errors:
+        et = Table(title="Inputs that could not be scanned", title_justify="left", style="red")
+        et.add_column("Source")
+        et.add_column("Problem", overflow="fold")
+        for e in report.errors:
+            et.add_row(e.source, e.message)
+        console.print(et)
+    return buf.getvalue()

@@ -1,0 +1,240 @@
+"""Sources: turn exports, live APIs and repositories into the inventory model.
+
+Flow: every offline input file is read once and recognised from its content (never its name) as a
+RawDocument of a known kind; live collectors produce RawDocuments of the same kinds; then each
+provider's pure ``normalize(docs, settings)`` turns all of its documents together into identities
+(so several exports of one account merge into one view). Repository paths go to the repo scanner.
+
+Provider packages expose, without importing any cloud SDK at module level:
+  ``exports.detect(parsed) -> str | None``   the document kind, if this provider recognises it
+  ``normalize(docs, settings) -> ProviderResult``
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from nhiscan.config import InputSpec, ScanConfig, Settings
+from nhiscan.errors import InputError
+from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
+
+# Providers whose exports nhiscan recognises, in detection order.
+PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
+
+_NO_JSON = object()
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A file read once: its text, and its JSON/YAML value when it parses as one."""
+
+    path: str
+    text: str
+    data: Any = _NO_JSON
+
+    @property
+    def is_structured(self) -> bool:
+        return self.data is not _NO_JSON
+
+    def csv_header(self) -> list[str] | None:
+        first = self.text.lstrip("\ufeff").split("\n", 1)[0].strip()
+        if "," not in first:
+            return None
+        return next(csv.reader(io.StringIO(first)))
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    kind: str
+    provider: str
+    path: str
+    data: Any
+    scope: str | None = None
+
+
+@dataclass
+class ProviderResult:
+    identities: list[Identity] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+
+
+class ProviderModule(Protocol):
+    def normalize(self, docs: Sequence[RawDocument], settings: Settings) -> ProviderResult: ...
+
+
+def read_parsed(path: str) -> Parsed:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(path, "file not found")
+    if p.is_dir():
+        raise InputError(path, "is a directory; pass directories to scan as PATH arguments, not --input")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(path, "not a UTF-8 text file (is it an export?)") from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputError(path, "file is empty")
+    if stripped[0] in "{[":
+        try:
+            return Parsed(path, text, json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            ) from None
+    if stripped.startswith(("apiVersion:", "kind:", "---")) or "\napiVersion:" in text[:4096]:
+        try:
+            return Parsed(path, text, yaml.safe_load(text))
+        except yaml.YAMLError as exc:
+            raise InputError(path, f"invalid YAML: {exc}") from None
+    return Parsed(path, text)
+
+
+def _detector(provider: str) -> Callable[[Parsed], str | None] | None:
+    name = f"nhiscan.sources.{provider}.exports"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None  # provider not part of this build
+        raise
+    fn: Callable[[Parsed], str | None] = module.detect
+    return fn
+
+
+def detect(parsed: Parsed) -> tuple[str, str]:
+    """(provider, kind) of a parsed input, or InputError naming what it looks like."""
+    for provider in PROVIDERS:
+        fn = _detector(provider)
+        if fn is None:
+            continue
+        kind = fn(parsed)
+        if kind:
+            return provider, kind
+    if parsed.is_structured:
+        shape = type(parsed.data).__name__
+        keys = sorted(parsed.data)[:6] if isinstance(parsed.data, dict) else []
+        hint = f" with keys {keys}" if keys else ""
+        raise InputError(
+            parsed.path, f"unrecognised export format (a JSON {shape}{hint}); see `docs/inputs.md`"
+        )
+    raise InputError(parsed.path, "unrecognised export format (not JSON, YAML or a known CSV report)")
+
+
+def load_input(spec: InputSpec) -> RawDocument:
+    parsed = read_parsed(spec.path)
+    provider, kind = detect(parsed)
+    return RawDocument(
+        kind=kind,
+        provider=provider,
+        path=spec.path,
+        data=parsed.data if parsed.is_structured else parsed.text,
+        scope=spec.scope,
+    )
+
+
+def normalize_all(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
+    merged = ProviderResult()
+    by_provider: dict[str, list[RawDocument]] = {}
+    for doc in docs:
+        by_provider.setdefault(doc.provider, []).append(doc)
+    for provider, group in by_provider.items():
+        module: ProviderModule = importlib.import_module(f"nhiscan.sources.{provider}")
+        result = module.normalize(group, settings)
+        merged.identities.extend(result.identities)
+        merged.sources.extend(result.sources)
+        merged.errors.extend(result.errors)
+        merged.secrets.extend(result.secrets)
+        merged.observations.extend(result.observations)
+    return merged
+
+
+def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
+    """Everything the config names, read and normalized. Failures are collected, never raised."""
+    docs: list[RawDocument] = []
+    errors: list[SourceError] = []
+    for spec in config.inputs:
+        try:
+            docs.append(load_input(spec))
+        except InputError as exc:
+            errors.append(SourceError(exc.source, exc.detail))
+    for live in _live_collectors(config):
+        live_docs, live_errors = live(config)
+        docs.extend(live_docs)
+        errors.extend(live_errors)
+    result = normalize_all(docs, config.settings)
+    errors.extend(result.errors)
+    secrets = list(result.secrets)
+    observations = list(result.observations)
+    sources = list(result.sources)
+    if config.paths:
+        from nhiscan.sources.repo import scan_paths
+
+        repo = scan_paths(config)
+        secrets.extend(repo.secrets)
+        observations.extend(repo.observations)
+        sources.extend(repo.sources)
+        errors.extend(repo.errors)
+    identities = _dedupe(result.identities)
+    inventory = Inventory(
+        sources=tuple(sources),
+        identities=tuple(identities),
+        secrets=tuple(secrets),
+        observations=tuple(observations),
+    )
+    return inventory, errors
+
+
+LiveCollector = Callable[[ScanConfig], tuple[list[RawDocument], list[SourceError]]]
+
+
+def _live_collectors(config: ScanConfig) -> list[LiveCollector]:
+    collectors: list[LiveCollector] = []
+    if config.aws or config.aws_org:
+        from nhiscan.sources.aws.live import collect_live
+
+        collectors.append(collect_live)
+    unsupported = []
+    if config.gcp_projects:
+        unsupported.append("--gcp-project")
+    if config.azure_subscriptions:
+        unsupported.append("--azure-subscription")
+    if config.k8s_context:
+        unsupported.append("--k8s-context")
+    if unsupported:
+
+        def _unsupported(_: ScanConfig) -> tuple[list[RawDocument], list[SourceError]]:
+            return [], [
+                SourceError(
+                    opt,
+                    "live collection for this provider is not available yet; scan its CLI exports with --input",
+                )
+                for opt in unsupported
+            ]
+
+        collectors.append(_unsupported)
+    return collectors
+
+
+def _dedupe(identities: Sequence[Identity]) -> list[Identity]:
+    """One entry per identity id; the first source wins (live and export of the same account agree)."""
+    seen: dict[str, Identity] = {}
+    for ident in identities:
+        seen.setdefault(ident.id, ident)
+    return list(seen.values())

@@ -1,0 +1,162 @@
+"""The contract: exit codes 0/1/2, one-line errors naming the source, the JSON result's fields."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import AS_OF, FIXTURES, run_cli
+
+NO_OWNER = FIXTURES / "rules" / "nhi-no-owner"
+
+
+def test_findings_below_threshold_exit_0_and_at_threshold_exit_1() -> None:
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    assert run_cli("scan", "--input", inv, "--as-of", AS_OF, "--fail-on", "high").code == 0
+    res = run_cli("scan", "--input", inv, "--as-of", AS_OF, "--fail-on", "low")
+    assert res.code == 1, res.stderr
+    assert "nhi-no-owner" in res.stdout
+
+
+def test_json_result_has_contract_fields() -> None:
+    res = run_cli(
+        "scan", "--input", str(NO_OWNER / "fires" / "inventory.json"), "--as-of", AS_OF, "--format", "json"
+    )
+    data = res.json()
+    assert data["schema"] == "nhiscan/v1"
+    assert data["as_of"] == "2026-11-01T00:00:00+00:00"
+    ident = data["identities"][0]
+    for key in (
+        "id",
+        "provider",
+        "kind",
+        "name",
+        "scope",
+        "owner",
+        "nonhuman",
+        "risk_score",
+        "risk_level",
+        "risk_factors",
+        "credentials",
+    ):
+        assert key in ident
+    f = data["findings"][0]
+    for key in (
+        "rule_id",
+        "title",
+        "severity",
+        "owasp_nhi",
+        "identity_id",
+        "credential_id",
+        "location",
+        "message",
+        "remediation",
+        "fingerprint",
+    ):
+        assert key in f
+    assert f["owasp_nhi"] == ["NHI1:2025"]
+    assert ident["risk_factors"] == ["no-owner"] and ident["risk_score"] > 0
+    assert data["summary"]["identities"] == 1
+    assert data["summary"]["findings"]["low"] == 1
+
+
+def test_bad_inputs_are_named_and_good_ones_still_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"UserDetailList": [', encoding="utf-8")
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text('{"hello": "world"}', encoding="utf-8")
+    out = tmp_path / "result.json"
+    res = run_cli(
+        "scan",
+        "--input",
+        str(broken),
+        "--input",
+        str(unknown),
+        "--input",
+        str(tmp_path / "missing.json"),
+        "--input",
+        str(NO_OWNER / "fires" / "inventory.json"),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+        "--as-of",
+        AS_OF,
+    )
+    assert res.code == 2
+    assert "Traceback" not in res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.startswith("nhiscan: error:")]
+    assert len(lines) == 3
+    assert any(str(broken) in line and "invalid JSON" in line for line in lines)
+    assert any(str(unknown) in line and "unrecognised export format" in line for line in lines)
+    assert any("missing.json" in line and "not found" in line for line in lines)
+    data = json.loads(out.read_text())
+    assert [f["rule_id"] for f in data["findings"]] == ["nhi-no-owner"]
+    assert len(data["errors"]) == 3
+
+
+def test_usage_errors_exit_2() -> None:
+    res = run_cli("scan")
+    assert res.code == 2 and "nothing to scan" in res.stderr
+    res = run_cli("scan", "--input", "x.json", "--as-of", "01/11/2026")
+    assert res.code == 2 and "--as-of" in res.stderr
+    res = run_cli("scan", "--input", "x.json", "--format", "pdf")
+    assert res.code == 2 and "--format" in res.stderr
+    res = run_cli("rules", "no-such-rule")
+    assert res.code == 2 and "unknown rule" in res.stderr
+
+
+def test_inventory_round_trip_gives_same_findings(tmp_path: Path) -> None:
+    src = str(NO_OWNER / "silent" / "inventory.json")
+    inv = tmp_path / "inv.json"
+    assert run_cli("inventory", "--input", src, "--output", str(inv)).code == 0
+    direct = run_cli("scan", "--input", src, "--format", "json", "--as-of", AS_OF).json()
+    again = run_cli("scan", "--input", str(inv), "--format", "json", "--as-of", AS_OF).json()
+    assert direct["identities"] == again["identities"]
+    assert direct["findings"] == again["findings"]
+
+
+def test_report_rerenders_saved_result(tmp_path: Path) -> None:
+    saved = tmp_path / "scan.json"
+    run_cli(
+        "scan",
+        "--input",
+        str(NO_OWNER / "fires" / "inventory.json"),
+        "--format",
+        "json",
+        "--output",
+        str(saved),
+        "--as-of",
+        AS_OF,
+        "--fail-on",
+        "none",
+    )
+    res = run_cli("report", str(saved), "--format", "json")
+    assert res.code == 0
+    assert res.json() == json.loads(saved.read_text())
+    table = run_cli("report", str(saved), "--format", "table")
+    assert "nhi-no-owner" in table.stdout and "NHI1:2025" in table.stdout
+
+
+def test_config_disables_rule_and_overrides_severity(tmp_path: Path) -> None:
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    cfg = tmp_path / "nhiscan.toml"
+    cfg.write_text('[severity]\nnhi-no-owner = "high"\n', encoding="utf-8")
+    res = run_cli("scan", "--input", inv, "--config", str(cfg), "--format", "json", "--as-of", AS_OF)
+    assert res.code == 1 and res.json()["findings"][0]["severity"] == "high"
+    cfg.write_text('disable = ["nhi-no-owner"]\n', encoding="utf-8")
+    res = run_cli("scan", "--input", inv, "--config", str(cfg), "--format", "json", "--as-of", AS_OF)
+    assert res.code == 0 and res.json()["findings"] == []
+    cfg.write_text('disable = ["no-such-rule"]\n', encoding="utf-8")
+    res = run_cli("scan", "--input", inv, "--config", str(cfg))
+    assert res.code == 2 and "no-such-rule" in res.stderr
+
+
+def test_baseline_waives_known_findings(tmp_path: Path) -> None:
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    base = tmp_path / "baseline.json"
+    assert run_cli("baseline", "create", "--input", inv, "--output", str(base), "--as-of", AS_OF).code == 0
+    assert "sha256:" in base.read_text()
+    res = run_cli("scan", "--input", inv, "--baseline", str(base), "--fail-on", "low", "--format", "json")
+    assert res.code == 0
+    assert res.json()["findings"][0]["waived"] is True

@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from nhiscan.model import Grant, Identity
 
 
-@functools.lru_cache(maxsize=8192)
-def _pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+def _translate(pattern: str) -> str:
     parts = []
     i = 0
     while i < len(pattern):
@@ -42,11 +41,18 @@ def _pattern(pattern: str, ignore_case: bool) -> re.Pattern[str]:
             continue
         parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
         i += 1
-    return re.compile("".join(parts) + r"\Z", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=16384)
+def _compiled(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
+    """One regex for a whole Action/Resource list: a statement is matched with a single call."""
+    body = "|".join(f"(?:{_translate(p)})" for p in patterns) or "(?!)"
+    return re.compile(f"(?:{body})\\Z", (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL)
 
 
 def action_matches(pattern: str, action: str) -> bool:
-    return _pattern(pattern, True).match(action) is not None
+    return _compiled((pattern,), True).match(action) is not None
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
@@ -54,15 +60,27 @@ def resource_matches(pattern: str, resource: str) -> bool:
         return True
     if resource == "*":
         return False
-    return _pattern(pattern, False).match(resource) is not None
+    return _compiled((pattern,), False).match(resource) is not None
+
+
+def _any_action(patterns: tuple[str, ...], action: str) -> bool:
+    return _compiled(patterns, True).match(action) is not None
+
+
+def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:
+    if "*" in patterns:
+        return True
+    if resource == "*":
+        return False
+    return _compiled(patterns, False).match(resource) is not None
 
 
 def statement_matches(grant: Grant, action: str, resource: str = "*") -> bool:
     if grant.actions:
-        if not any(action_matches(p, action) for p in grant.actions):
+        if not _any_action(grant.actions, action):
             return False
     elif grant.not_actions:
-        if any(action_matches(p, action) for p in grant.not_actions):
+        if _any_action(grant.not_actions, action):
             return False
     else:
         return False
@@ -70,8 +88,8 @@ def statement_matches(grant: Grant, action: str, resource: str = "*") -> bool:
         # NotResource: matches every resource except those listed; "*" (all resources) is only
         # partly covered, so for a deny it does not revoke "*" and for an allow it grants "*"
         # minus the exceptions, which we count as granted.
-        return not any(resource_matches(p, resource) for p in grant.not_resources)
-    return any(resource_matches(p, resource) for p in grant.resources)
+        return not _any_resource(grant.not_resources, resource)
+    return _any_resource(grant.resources, resource)
 
 
 @dataclass(frozen=True)
@@ -160,7 +178,8 @@ READ_VERBS = (
     "validate",
     "estimate",
     "preview",
-    "generatecredentialreport",
+    "generate",
+    "batchcheck",
     "simulate",
     "receive",
     "gitpull",

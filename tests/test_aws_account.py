@@ -79,3 +79,14 @@ def test_escalation_evidence_lists_concrete_paths(result: Any) -> None:
         if f["rule_id"] == "aws-privilege-escalation" and f["identity_id"].endswith("terraform-runner")
     )
     assert "passrole-lambda-invoke" in f["message"]
+
+
+def test_inventory_round_trip_gives_the_same_findings(tmp_path: Any, result: Any) -> None:
+    inv = tmp_path / "inventory.json"
+    args = ["inventory", "--as-of", AS_OF, "--output", str(inv)]
+    for name in ("gaad.json", "credential-report.csv", "list-access-keys.json"):
+        args += ["--input", str(ACME / name)]
+    assert run_cli(*args).code == 0
+    again = run_cli("scan", "--input", str(inv), "--format", "json", "--as-of", AS_OF).json()
+    key = lambda d: sorted((f["rule_id"], f["identity_id"], f["severity"]) for f in d["findings"])  # noqa: E731
+    assert key(again) == key(result)

@@ -291,3 +291,24 @@ def test_no_secret_material_in_output() -> None:
         AS_OF,
     )
     assert "SecretAccessKey" not in res.stdout
+
+
+def test_truncated_gaad_without_last_page_is_reported() -> None:
+    gaad = json.loads((ACME / "gaad.json").read_text())
+    page1 = {**gaad, "RoleDetailList": [], "IsTruncated": True, "Marker": "AAEXAMPLEMARKER"}
+    page2 = {
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": gaad["RoleDetailList"],
+        "Policies": [],
+        "IsTruncated": False,
+    }
+    only_first = normalize([_doc("aws-gaad", page1, "p1.json")], Settings())
+    assert [e.source for e in only_first.errors] == ["p1.json"] and "truncated" in only_first.errors[
+        0
+    ].message
+    both = normalize([_doc("aws-gaad", page1, "p1.json"), _doc("aws-gaad", page2, "p2.json")], Settings())
+    assert not both.errors
+    assert len(both.identities) == 18 + 15
+    # group policies from page 1 still apply to users, roles from page 2 are present
+    assert any(i.name == "github-actions-deploy" for i in both.identities)

@@ -220,6 +220,8 @@ class _Account:
     keys: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
+    truncated_pages: list[str] = field(default_factory=list)
+    has_last_page: bool = False
 
 
 class _Normalizer:
@@ -287,6 +289,10 @@ class _Normalizer:
             return
         acct = self.account(scope)
         acct.paths.append(doc.path)
+        if data.get("IsTruncated") is True:
+            acct.truncated_pages.append(doc.path)
+        else:
+            acct.has_last_page = True
         self.result.sources.append(SourceRef(doc.kind, scope, doc.path))
         for key, target, name_key in (
             ("UserDetailList", acct.users, "UserName"),
@@ -444,6 +450,12 @@ class _Normalizer:
     def build(self) -> None:
         for acct in self.accounts.values():
             alias = acct.aliases[0] if acct.aliases else None
+            if acct.truncated_pages and not acct.has_last_page:
+                self.error(
+                    acct.truncated_pages[-1],
+                    "GAAD export is truncated (IsTruncated: true) and no last page was given; "
+                    "pass every page (or export without --max-items)",
+                )
             for name, (path, rec) in acct.users.items():
                 self._safe(path, rec, self.user, acct, name, path, rec, alias)
             for _name, (path, rec) in acct.roles.items():

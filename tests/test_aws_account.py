@@ -90,3 +90,14 @@ def test_inventory_round_trip_gives_the_same_findings(tmp_path: Any, result: Any
     again = run_cli("scan", "--input", str(inv), "--format", "json", "--as-of", AS_OF).json()
     key = lambda d: sorted((f["rule_id"], f["identity_id"], f["severity"]) for f in d["findings"])  # noqa: E731
     assert key(again) == key(result)
+
+
+def test_escalation_evidence_names_actions_and_group_inheritance(result: Any) -> None:
+    f = next(
+        f
+        for f in result["findings"]
+        if f["rule_id"] == "aws-privilege-escalation" and f["identity_id"].endswith("svc-data-sync")
+    )
+    (path,) = f["evidence"]["paths"]
+    assert path["name"] == "create-access-key" and path["actions"] == ["iam:CreateAccessKey"]
+    assert path["conditional"] is False

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nhiscan.analyze.aws_policy import Decision, access_level, evaluate_split, split_grants
+from nhiscan.analyze.aws_policy import DENIED, Decision, access_level, evaluate_split, split_grants
 from nhiscan.analyze.privilege import Privilege
 from nhiscan.model import Grant, Identity
 
@@ -200,10 +200,28 @@ def _assess(
 def _compute(grants: Sequence[Grant]) -> tuple[Privilege, tuple[tuple[EscalationPath, bool], ...]]:
     identity, boundary = split_grants(grants)
     decisions: dict[str, Decision] = {}
+    # Services some Allow statement can reach: an action of any other service is denied without
+    # evaluating every statement (most identities touch a handful of services).
+    services: set[str] = set()
+    any_service = False
+    for g in identity:
+        if g.effect.lower() != "allow":
+            continue
+        if g.not_actions:
+            any_service = True
+        for a in g.actions:
+            svc = a.split(":", 1)[0].lower()
+            if ":" not in a or "*" in svc or "?" in svc:
+                any_service = True
+            else:
+                services.add(svc)
 
     def allowed(action: str) -> Decision:
         if action not in decisions:
-            decisions[action] = evaluate_split(identity, boundary, action, "*")
+            if not any_service and action.split(":", 1)[0].lower() not in services:
+                decisions[action] = DENIED
+            else:
+                decisions[action] = evaluate_split(identity, boundary, action, "*")
         return decisions[action]
 
     if not any(g.effect.lower() == "allow" for g in identity):

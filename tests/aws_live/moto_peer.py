@@ -24,13 +24,39 @@ _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _KEY = re.compile(r"Credential=([^/]+)/")
 
 
+@dataclass(frozen=True)
+class Fault:
+    """Answer matching requests with an AWS error (query-protocol XML), as AWS itself would."""
+
+    service: str
+    op: str
+    code: str
+    status: int = 403
+    when: Callable[[dict[str, list[str]]], bool] | None = None
+    body: str | None = None  # a full response body instead of an error
+
+    def matches(self, service: str, op: str, form: dict[str, list[str]]) -> bool:
+        return service == self.service and op == self.op and (self.when is None or self.when(form))
+
+    def response(self) -> tuple[str, bytes]:
+        if self.body is not None:
+            return f"{self.status} OK", self.body.encode()
+        xml = (
+            '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+            f"<Code>{self.code}</Code><Message>injected by the test peer</Message></Error>"
+            "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        )
+        return f"{self.status} Error", xml.encode()
+
+
 @dataclass
 class Recorder:
-    """WSGI middleware: logs (service, operation, access key id) and can add latency per request."""
+    """WSGI middleware: logs (service, operation, access key id), can add latency and inject faults."""
 
     app: Callable[..., Any]
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     latency: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -39,6 +65,7 @@ class Recorder:
         key_m = _KEY.search(auth)
         service = svc_m.group(1) if svc_m else ""
         op = ""
+        form: dict[str, list[str]] = {}
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
             op = target.rsplit(".", 1)[-1]
@@ -55,11 +82,23 @@ class Recorder:
                 self.calls.append((service, op, key_m.group(1) if key_m else ""))
             if self.latency:
                 time.sleep(self.latency)
+            for fault in list(self.faults):
+                if fault.matches(service, op, form):
+                    status, payload = fault.response()
+                    start_response(
+                        status, [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))]
+                    )
+                    return [payload]
         return self.app(environ, start_response)
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.faults.clear()
+
+    def ops(self) -> list[str]:
+        with self.lock:
+            return [f"{s}:{o}" for s, o, _ in self.calls]
 
     def counts(self) -> Counter[str]:
         with self.lock:
@@ -84,7 +123,9 @@ class MotoPeer:
         }
 
     def post(self, path: str, body: bytes = b"") -> bytes:
-        req = urllib.request.Request(self.url + path, data=body, method="POST")
+        req = urllib.request.Request(
+            self.url + path, data=body, method="POST", headers={"Content-Type": "text/plain"}
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             data: bytes = resp.read()
             return data

@@ -95,7 +95,7 @@ def client_config(pool: int) -> Any:
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "adaptive", "max_attempts": max_attempts()},
+        retries={"mode": "adaptive", "total_max_attempts": max_attempts()},
         max_pool_connections=max(10, pool),
         connect_timeout=10,
         read_timeout=60,

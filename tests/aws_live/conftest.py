@@ -215,3 +215,42 @@ def aws_cli(peer: MotoPeer, *args: str) -> Any:
 
 def finding_keys(result: Any) -> set[tuple[str, str | None, str | None]]:
     return {(f["rule_id"], f["identity_id"], f["credential_id"]) for f in result["findings"]}
+
+
+@dataclass
+class Org:
+    management: str
+    members: list[str]
+
+
+def build_org(peer: MotoPeer, members: int, role: str = "NhiscanAudit", users_per_account: int = 2) -> Org:
+    """An organization whose member accounts each hold `role` and a few machine users with keys."""
+    org = peer.client("organizations")
+    management = org.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
+    sts = peer.client("sts")
+    ids: list[str] = []
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{management}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    for n in range(members):
+        status = org.create_account(AccountName=f"member-{n}", Email=f"member-{n}@example.com")
+        acct = status["CreateAccountStatus"]["AccountId"]
+        ids.append(acct)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{acct}:role/{role}", RoleSessionName="setup")[
+            "Credentials"
+        ]
+        iam = peer.client(
+            "iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]
+        )
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        for u in range(users_per_account):
+            iam.create_user(UserName=f"svc-{n}-{u}", Path="/svc/")
+            iam.create_access_key(UserName=f"svc-{n}-{u}")
+    return Org(management, ids)

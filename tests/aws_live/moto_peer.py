@@ -38,15 +38,18 @@ class Fault:
     def matches(self, service: str, op: str, form: dict[str, list[str]]) -> bool:
         return service == self.service and op == self.op and (self.when is None or self.when(form))
 
-    def response(self) -> tuple[str, bytes]:
+    def response(self) -> tuple[str, bytes, str]:
         if self.body is not None:
-            return f"{self.status} OK", self.body.encode()
+            return f"{self.status} OK", self.body.encode(), "text/xml"
+        if self.service == "organizations":  # JSON protocol
+            payload = {"__type": self.code, "message": "injected by the test peer"}
+            return f"{self.status} Error", json.dumps(payload).encode(), "application/x-amz-json-1.1"
         xml = (
             '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
             f"<Code>{self.code}</Code><Message>injected by the test peer</Message></Error>"
             "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
         )
-        return f"{self.status} Error", xml.encode()
+        return f"{self.status} Error", xml.encode(), "text/xml"
 
 
 @dataclass
@@ -84,10 +87,8 @@ class Recorder:
                 time.sleep(self.latency)
             for fault in list(self.faults):
                 if fault.matches(service, op, form):
-                    status, payload = fault.response()
-                    start_response(
-                        status, [("Content-Type", "text/xml"), ("Content-Length", str(len(payload)))]
-                    )
+                    status, payload, ctype = fault.response()
+                    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(payload)))])
                     return [payload]
         return self.app(environ, start_response)
 

@@ -248,9 +248,10 @@ class AccountCollector:
         return safe
 
     def credential_report(self) -> str:
-        """Generate (or reuse) the credential report and wait for it with bounded backoff."""
+        """Generate (or reuse) the credential report and wait for it: exponential backoff from 0.5 s to
+        8 s, at most ``report_wait`` seconds of waiting in all."""
         self._status("credential report")
-        deadline = time.monotonic() + self.report_wait
+        waited = 0.0
         delay = 0.5
         generate_denied: AwsCallError | None = None
         while True:
@@ -274,13 +275,14 @@ class AccountCollector:
                     if isinstance(content, bytes):
                         return content.decode("utf-8-sig", errors="replace")
                     return str(content)
-            if time.monotonic() + delay > deadline:
+            if waited + delay > self.report_wait:
                 raise AwsCallError(
                     "iam:GetCredentialReport",
                     "not-ready",
                     f"the credential report was not ready after {self.report_wait:.0f} s",
                 )
             self.sleep(delay)
+            waited += delay
             delay = min(delay * 2, 8.0)
 
     def user_names(

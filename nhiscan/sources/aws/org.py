@@ -100,6 +100,10 @@ def collect_organization(
         elif exc.category == "denied":
             message += "; run from the management account or a delegated administrator"
         return [], [SourceError("--aws-org", message)]
+    if not members:
+        return [], [
+            SourceError("--aws-org", f"account {caller.account_id} is not part of an AWS Organization")
+        ]
 
     results: list[AccountResult] = []
     errors: list[SourceError] = []

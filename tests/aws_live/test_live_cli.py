@@ -19,13 +19,21 @@ from tests.aws_live.conftest import (
     nhiscan,
 )
 from tests.aws_live.moto_peer import Fault, MotoPeer
+from tests.conftest import ROOT
 
 READ_ONLY_EXTRA = {"sts:AssumeRole", "sts:GetCallerIdentity"}
 SCAN = ("scan", "--aws", "--format", "json", "--as-of", AS_OF, "--fail-on", "none")
 
 
+PERMISSIONS = json.loads((ROOT / "docs" / "aws-permissions.json").read_text())
+GRANTED = {a for st in PERMISSIONS["Statement"] for a in st["Action"]}
+
+
 def assert_read_only(ops: list[str]) -> None:
+    """Every operation on the wire is read-only, and docs/aws-permissions.json grants it."""
     assert ops, "no AWS call was recorded"
+    missing = sorted(set(ops) - GRANTED)
+    assert not missing, f"docs/aws-permissions.json lacks {missing}"
     writes = [
         op
         for op in ops
@@ -258,3 +266,9 @@ def test_ci_mode_has_no_progress_output(live: tuple[Any, list[str], str]) -> Non
     assert [ln for ln in stderr.splitlines() if ln.strip()] == [
         ln for ln in stderr.splitlines() if ln.startswith("nhiscan: warning:")
     ]
+
+
+def test_permissions_document_is_read_only() -> None:
+    for action in GRANTED:
+        _, _, op = action.partition(":")
+        assert op.startswith(("List", "Get", "Generate", "Describe")) or action in READ_ONLY_EXTRA, action

@@ -108,8 +108,8 @@ def account_figures(peer: MotoPeer, users: int, roles: int) -> bool:
             ok = False
             why += "  <-- GREW"
         print(f"| {op} | {a} | {b} | {why} |")
-    for label, counts, elapsed, identities in rows:
-        print(f"| total ({label}: {identities} identities, {elapsed:.2f} s) | | {sum(counts.values())} | |")
+    print(f"| **all calls** | {sum(small[1].values())} | {sum(big[1].values())} | |")
+    print(f"| identities / collection time | {small[3]} / {small[2]:.2f} s | {big[3]} / {big[2]:.2f} s | |")
     bad = check_read_only(small[1] + big[1])
     if bad:
         print(f"NOT READ-ONLY: {bad}")

@@ -38,6 +38,9 @@ def test_org_scan_collects_every_account_and_survives_a_failing_one(peer: MotoPe
         "denied (AccessDenied): the credentials need the permission sts:AssumeRole (read-only policy: "
         "docs/aws-permissions.json)"
     ], res.stderr
+    warnings = [ln for ln in res.stderr.splitlines() if ln.startswith("nhiscan: warning:")]
+    assert len(warnings) == 1, res.stderr  # moto lacks one API: one line for all accounts
+    assert "(and 3 more accounts): iam:ListServiceSpecificCredentials" in warnings[0]
     result = res.json()
     scopes = {i["scope"] for i in result["identities"]}
     assert scopes == {org.management, *(m for m in org.members if m != broken)}
@@ -75,3 +78,14 @@ def test_org_listing_denied_says_where_to_run(peer: MotoPeer) -> None:
     assert len(lines) == 1
     assert "organizations:ListAccounts denied (AccessDeniedException)" in lines[0]
     assert lines[0].endswith("run from the management account or a delegated administrator")
+
+
+def test_closed_member_account_is_skipped_with_a_warning(peer: MotoPeer) -> None:
+    org = build_org(peer, members=2, role=ROLE, users_per_account=1)
+    closed = org.members[0]
+    peer.client("organizations").close_account(AccountId=closed)
+    res = nhiscan(peer, "scan", "--aws-org", "--aws-role", ROLE, "--format", "json", "--fail-on", "none")
+    assert res.code == 0, res.stderr
+    assert f"nhiscan: warning: --aws-org: account {closed} (member-0) is SUSPENDED; skipped" in res.stderr
+    assert {i["scope"] for i in res.json()["identities"]} == {org.members[1]}
+    assert peer.recorder.ops().count("sts:AssumeRole") == 1  # only the active member

@@ -48,11 +48,13 @@ _NO_VALUE = frozenset({"", "N/A", "n/a", "not_supported", "no_information"})
 
 
 class Feedback:
-    """A rich progress display on stderr when enabled (TTY); warnings are one stderr line each."""
+    """A rich progress display on stderr when enabled (TTY). Warnings are one stderr line each; inside
+    the ``with`` block they are gathered, so one message from many accounts is one line."""
 
     def __init__(self, enabled: bool) -> None:
         self._lock = threading.Lock()
         self._progress: Any = None
+        self._held: dict[str, list[str]] | None = None
         if enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
@@ -67,6 +69,7 @@ class Feedback:
             )
 
     def __enter__(self) -> Feedback:
+        self._held = {}
         if self._progress is not None:
             self._progress.start()
         return self
@@ -76,6 +79,11 @@ class Feedback:
     ) -> None:
         if self._progress is not None:
             self._progress.stop()
+        held, self._held = self._held or {}, None
+        for message, sources in held.items():
+            first = sorted(sources)[0]
+            more = f" (and {len(sources) - 1} more accounts)" if len(sources) > 1 else ""
+            self._print(f"nhiscan: warning: {first}{more}: {message}")
 
     def task(self, description: str, total: int | None = None) -> int | None:
         if self._progress is None:
@@ -104,13 +112,16 @@ class Feedback:
             self._progress.remove_task(task)
 
     def warn(self, source: str, message: str) -> None:
-        line = f"nhiscan: warning: {source}: {message}"
         with self._lock:
-            if self._progress is not None:
-                self._progress.console.print(line, markup=False, highlight=False)
-            else:
-                sys.stderr.write(line + "\n")
-                sys.stderr.flush()
+            if self._held is not None:
+                self._held.setdefault(message, []).append(source)
+                return
+        self._print(f"nhiscan: warning: {source}: {message}")
+
+    def _print(self, line: str) -> None:
+        with self._lock:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
 
 
 # -- one account -------------------------------------------------------------------------------
@@ -412,7 +423,6 @@ class AccountCollector:
             for fut in as_completed(futures):
                 fut.result()
                 self.feedback.update(task, advance=1)
-        self.feedback.update(task, total=0)
         for _api, (exc, count) in sorted(failures.items()):
             if exc.category == "unsupported":
                 self.feedback.warn(self.label, f"{exc.message}; skipped")

@@ -117,7 +117,7 @@ def collect_organization(
     targets = [m for m in members if m.status == "ACTIVE" and m.id != caller.account_id]
     for m in members:
         if m.status != "ACTIVE":
-            feedback.warn(f"aws:{m.id}", f"account status {m.status}; skipped")
+            feedback.warn("--aws-org", f"account {m.id} ({m.name}) is {m.status}; skipped")
     overall = feedback.task("AWS organization accounts", total=len(targets) + 1)
 
     def one(member_id: str) -> None:

@@ -1,0 +1,225 @@
+"""IAM policy evaluation over an identity's grants, good enough to base findings on.
+
+Semantics (the identity-policy part of AWS's evaluation logic):
+
+- A statement matches a request when its Action (or NotAction) matches the action and its
+  Resource (or NotResource) matches the resource. Actions match case-insensitively with ``*`` and
+  ``?`` wildcards (``iam:Create*``, ``*``); resources match case-sensitively with the same wildcards.
+  Policy variables (``${aws:username}``) are treated as matching anything of their segment.
+- An explicit Deny beats any Allow. Identity grants (inline, attached managed, group-inherited) are
+  unioned. If the identity has a permissions boundary, an action is allowed only if the boundary
+  allows it too (and the boundary does not deny it).
+- Conditions are not evaluated (there is no request context offline). A conditioned Allow counts as
+  *allowed with a condition* (``Decision.conditional``); a conditioned Deny is assumed not to apply.
+  This errs towards reporting power an identity may have, and the finding says "with condition".
+- ``resource="*"`` asks "on every resource": a statement scoped to a narrower ARN does not grant it,
+  and a Deny on a narrower ARN does not revoke it.
+
+Service control policies and resource policies are outside an account's IAM export and are not
+considered.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from nhiscan.model import Grant, Identity
+
+
+def _translate(pattern: str) -> str:
+    parts = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "$" and pattern.startswith("${", i) and "}" in pattern[i:]:
+            end = pattern.index("}", i)
+            parts.append("[^/]*")
+            i = end + 1
+            continue
+        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        i += 1
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=16384)
+def _compiled(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
+    """One regex for a whole Action/Resource list: a statement is matched with a single call."""
+    body = "|".join(f"(?:{_translate(p)})" for p in patterns) or "(?!)"
+    return re.compile(f"(?:{body})\\Z", (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL)
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    return _compiled((pattern,), True).match(action) is not None
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    if pattern == "*":
+        return True
+    if resource == "*":
+        return False
+    return _compiled((pattern,), False).match(resource) is not None
+
+
+def _any_action(patterns: tuple[str, ...], action: str) -> bool:
+    return _compiled(patterns, True).match(action) is not None
+
+
+def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:
+    if "*" in patterns:
+        return True
+    if resource == "*":
+        return False
+    return _compiled(patterns, False).match(resource) is not None
+
+
+def statement_matches(grant: Grant, action: str, resource: str = "*") -> bool:
+    if grant.actions:
+        if not _any_action(grant.actions, action):
+            return False
+    elif grant.not_actions:
+        if _any_action(grant.not_actions, action):
+            return False
+    else:
+        return False
+    if grant.not_resources:
+        # NotResource: matches every resource except those listed; "*" (all resources) is only
+        # partly covered, so for a deny it does not revoke "*" and for an allow it grants "*"
+        # minus the exceptions, which we count as granted.
+        return not _any_resource(grant.not_resources, resource)
+    return _any_resource(grant.resources, resource)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    conditional: bool = False
+    via: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+DENIED = Decision(False)
+
+
+def _evaluate_set(grants: Sequence[Grant], action: str, resource: str) -> Decision:
+    allow_plain: list[str] = []
+    allow_cond: list[str] = []
+    for g in grants:
+        if not statement_matches(g, action, resource):
+            continue
+        if g.effect.lower() == "deny":
+            if not g.condition:
+                return DENIED
+            continue
+        (allow_cond if g.condition else allow_plain).append(g.via)
+    if allow_plain:
+        return Decision(True, False, tuple(dict.fromkeys(allow_plain)))
+    if allow_cond:
+        return Decision(True, True, tuple(dict.fromkeys(allow_cond)))
+    return DENIED
+
+
+def split_grants(grants: Iterable[Grant]) -> tuple[tuple[Grant, ...], tuple[Grant, ...]]:
+    identity: list[Grant] = []
+    boundary: list[Grant] = []
+    for g in grants:
+        (boundary if g.boundary else identity).append(g)
+    return tuple(identity), tuple(boundary)
+
+
+def evaluate_grants(grants: Sequence[Grant], action: str, resource: str = "*") -> Decision:
+    identity, boundary = split_grants(grants)
+    return evaluate_split(identity, boundary, action, resource)
+
+
+def evaluate_split(
+    identity: Sequence[Grant], boundary: Sequence[Grant], action: str, resource: str = "*"
+) -> Decision:
+    decision = _evaluate_set(identity, action, resource)
+    if not decision.allowed or not boundary:
+        return decision
+    cap = _evaluate_set(boundary, action, resource)
+    if not cap.allowed:
+        return DENIED
+    return Decision(True, decision.conditional or cap.conditional, decision.via)
+
+
+def evaluate(identity: Identity, action: str, resource: str = "*") -> Decision:
+    return evaluate_grants(identity.grants, action, resource)
+
+
+def is_allowed(
+    identity: Identity, action: str, resource: str = "*", *, allow_conditional: bool = True
+) -> bool:
+    """True if the identity's policies allow ``action`` on ``resource`` (``*``: on every resource)."""
+    d = evaluate(identity, action, resource)
+    return d.allowed and (allow_conditional or not d.conditional)
+
+
+READ_VERBS = (
+    "get",
+    "list",
+    "describe",
+    "head",
+    "lookup",
+    "search",
+    "batchget",
+    "view",
+    "check",
+    "query",
+    "scan",
+    "select",
+    "filter",
+    "test",
+    "validate",
+    "estimate",
+    "preview",
+    "generate",
+    "batchcheck",
+    "simulate",
+    "receive",
+    "gitpull",
+    "startquery",
+    "stopquery",
+    "export",
+    "download",
+    "retrieve",
+    "read",
+)
+
+
+def is_read_pattern(action_pattern: str) -> bool:
+    """An action pattern that can only name read-only API calls (``s3:Get*`` yes, ``s3:*`` no)."""
+    if ":" not in action_pattern:
+        return False
+    verb = action_pattern.split(":", 1)[1].lower()
+    if not verb or verb.startswith(("*", "?")):
+        return False
+    return verb.startswith(READ_VERBS) or verb == "get"
+
+
+def access_level(grants: Sequence[Grant]) -> str:
+    """'write', 'read' or 'none' from the Allow statements (a boundary caps the level)."""
+    identity, boundary = split_grants(grants)
+
+    def level(gs: Sequence[Grant]) -> str:
+        out = "none"
+        for g in gs:
+            if g.effect.lower() != "allow":
+                continue
+            if g.not_actions or any(not is_read_pattern(a) for a in g.actions):
+                return "write"
+            if g.actions:
+                out = "read"
+        return out
+
+    own = level(identity)
+    if boundary and own != "none":
+        cap = level(boundary)
+        order = ("none", "read", "write")
+        return order[min(order.index(own), order.index(cap))]
+    return own

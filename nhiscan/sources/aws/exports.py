@@ -1,0 +1,67 @@
+"""Recognise the standard AWS IAM exports by their content (pure; no SDK).
+
+Kinds (the live collector emits exactly these, with the same shapes):
+
+- ``aws-gaad``: ``aws iam get-account-authorization-details`` (UserDetailList, GroupDetailList,
+  RoleDetailList, Policies; any subset, several pages as several files).
+- ``aws-credential-report``: the credential report CSV (header ``user,arn,user_creation_time,...``),
+  or the JSON ``aws iam get-credential-report`` prints (``Content`` holds the base64 CSV).
+- ``aws-access-keys``: ``aws iam list-access-keys`` output (``AccessKeyMetadata``).
+- ``aws-iam-extras``: nhiscan's own document for facts only live APIs give
+  (``"Kind": "nhiscan-aws-iam-extras"``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nhiscan.sources import Parsed
+
+GAAD_KEYS = frozenset({"UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"})
+CREDENTIAL_REPORT_HEADER = ("user", "arn", "user_creation_time")
+EXTRAS_KIND = "nhiscan-aws-iam-extras"
+
+
+def detect(parsed: Parsed) -> str | None:
+    data = parsed.data if parsed.is_structured else None
+    if data is None:
+        header = parsed.csv_header()
+        if header and tuple(h.strip() for h in header[:3]) == CREDENTIAL_REPORT_HEADER:
+            return "aws-credential-report"
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("Kind") == EXTRAS_KIND:
+        return "aws-iam-extras"
+    if GAAD_KEYS & data.keys():
+        return "aws-gaad"
+    if isinstance(data.get("AccessKeyMetadata"), list):
+        return "aws-access-keys"
+    if "Content" in data and str(data.get("ReportFormat", "text/csv")) == "text/csv":
+        text = credential_report_text(data)
+        if text is not None and text.lstrip("\ufeff").startswith(",".join(CREDENTIAL_REPORT_HEADER)):
+            return "aws-credential-report"
+    return None
+
+
+def credential_report_text(data: Any) -> str | None:
+    """The CSV text of a credential report given as CSV text, bytes or the get-credential-report JSON."""
+    if isinstance(data, str):
+        return data
+    if isinstance(data, bytes):
+        return data.decode("utf-8-sig", errors="replace")
+    if isinstance(data, dict):
+        content = data.get("Content")
+        if isinstance(content, bytes):
+            return content.decode("utf-8-sig", errors="replace")
+        if isinstance(content, str):
+            if content.startswith("user,arn"):
+                return content
+            try:
+                return base64.b64decode(content, validate=False).decode("utf-8-sig", errors="replace")
+            except (binascii.Error, ValueError):
+                return None
+    return None

@@ -1,0 +1,161 @@
+"""IAM policy evaluation and the AWS privilege summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nhiscan.analyze.aws_policy import access_level, evaluate, evaluate_grants, is_allowed
+from nhiscan.analyze.privilege_aws import assess, escalation_paths
+from nhiscan.model import Grant, Identity
+from nhiscan.sources.aws import bundled_managed_policies, grants_from
+
+
+def ident(*grants: Grant, kind: str = "aws-iam-user") -> Identity:
+    return Identity(
+        id="arn:aws:iam::111122223333:user/t",
+        provider="aws",
+        kind=kind,
+        name="t",
+        scope="111122223333",
+        grants=grants,
+    )
+
+
+def managed(name: str, boundary: bool = False) -> tuple[Grant, ...]:
+    arn = next(a for a in bundled_managed_policies() if a.endswith("/" + name))
+    return grants_from(bundled_managed_policies()[arn]["Document"], scope="1", via=name, boundary=boundary)
+
+
+def test_wildcards_and_case_insensitive_actions() -> None:
+    i = ident(Grant(actions=("IAM:Create*",)))
+    assert is_allowed(i, "iam:CreateAccessKey")
+    assert is_allowed(i, "iam:createuser")
+    assert not is_allowed(i, "iam:DeleteUser")
+    assert is_allowed(ident(Grant(actions=("*",))), "anything:AtAll")
+    assert is_allowed(ident(Grant(actions=("s3:Get?bject",))), "s3:GetObject")
+
+
+def test_not_action_and_not_resource() -> None:
+    i = ident(Grant(not_actions=("iam:*",)))
+    assert is_allowed(i, "s3:PutObject")
+    assert not is_allowed(i, "iam:PassRole")
+    j = ident(Grant(actions=("s3:*",), resources=(), not_resources=("arn:aws:s3:::secret/*",)))
+    assert is_allowed(j, "s3:GetObject", "arn:aws:s3:::public/a")
+    assert not is_allowed(j, "s3:GetObject", "arn:aws:s3:::secret/a")
+
+
+def test_resources_are_case_sensitive_and_star_means_every_resource() -> None:
+    i = ident(Grant(actions=("s3:GetObject",), resources=("arn:aws:s3:::Bucket/*",)))
+    assert is_allowed(i, "s3:GetObject", "arn:aws:s3:::Bucket/x")
+    assert not is_allowed(i, "s3:GetObject", "arn:aws:s3:::bucket/x")
+    assert not is_allowed(i, "s3:GetObject")  # not on every resource
+
+
+def test_explicit_deny_beats_allow_from_any_source() -> None:
+    i = ident(
+        Grant(actions=("*",), via="managed:AdministratorAccess"),
+        Grant(effect="Deny", actions=("iam:*",), via="group:g/inline:deny", inherited_from="g"),
+    )
+    assert not is_allowed(i, "iam:CreateAccessKey")
+    assert is_allowed(i, "s3:GetObject")
+
+
+def test_permissions_boundary_caps_identity_policies() -> None:
+    i = ident(*managed("AdministratorAccess"), Grant(actions=("s3:*",), boundary=True))
+    assert is_allowed(i, "s3:PutObject")
+    assert not is_allowed(i, "iam:CreateAccessKey")
+    # a boundary never grants by itself
+    j = ident(Grant(actions=("s3:GetObject",)), Grant(actions=("*",), boundary=True))
+    assert not is_allowed(j, "s3:PutObject")
+    assert assess(i, {}).level == "write"
+
+
+def test_conditioned_allow_is_allowed_with_condition() -> None:
+    g = Grant(
+        actions=("iam:PassRole",), condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+    )
+    d = evaluate(ident(g), "iam:PassRole")
+    assert d.allowed and d.conditional
+    assert not is_allowed(ident(g), "iam:PassRole", allow_conditional=False)
+    # a conditioned deny is assumed not to apply
+    deny = Grant(effect="Deny", actions=("*",), condition={"Bool": {"aws:MultiFactorAuthPresent": "false"}})
+    assert evaluate_grants((Grant(actions=("s3:*",)), deny), "s3:GetObject").allowed
+
+
+def test_policy_variables_match_their_segment() -> None:
+    (g, _) = managed("IAMUserChangePassword")
+    assert evaluate_grants((g,), "iam:ChangePassword", "arn:aws:iam::111122223333:user/alice").allowed
+    assert not evaluate_grants((g,), "iam:ChangePassword", "arn:aws:iam::111122223333:role/x/y").allowed
+
+
+@pytest.mark.parametrize(
+    ("policy", "level"),
+    [
+        ("AdministratorAccess", "admin"),
+        ("IAMFullAccess", "admin"),
+        ("PowerUserAccess", "escalation"),
+        ("AmazonSSMFullAccess", "escalation"),
+        ("AWSLambda_FullAccess", "escalation"),
+        ("AmazonS3FullAccess", "write"),
+        ("ReadOnlyAccess", "read"),
+        ("SecurityAudit", "read"),
+        ("ViewOnlyAccess", "read"),
+    ],
+)
+def test_privilege_levels_of_well_known_policies(policy: str, level: str) -> None:
+    assert assess(ident(*managed(policy)), {}).level == level
+
+
+def test_no_grants_is_none_and_root_is_admin() -> None:
+    assert assess(ident(), {}).level == "none"
+    assert assess(ident(kind="aws-root-account"), {}).level == "admin"
+
+
+@pytest.mark.parametrize(
+    ("actions", "path"),
+    [
+        (("iam:CreateAccessKey",), "create-access-key"),
+        (("iam:CreateLoginProfile",), "create-login-profile"),
+        (("iam:PutUserPolicy",), "put-user-policy"),
+        (("iam:AttachGroupPolicy",), "attach-group-policy"),
+        (("iam:CreatePolicyVersion",), "create-policy-version"),
+        (("iam:SetDefaultPolicyVersion",), "set-default-policy-version"),
+        (("iam:AddUserToGroup",), "add-user-to-group"),
+        (("iam:PassRole", "ec2:RunInstances"), "passrole-ec2"),
+        (("iam:PassRole", "cloudformation:CreateStack"), "passrole-cloudformation"),
+        (("iam:PassRole", "glue:CreateDevEndpoint"), "passrole-glue-dev-endpoint"),
+        (("lambda:UpdateFunctionCode",), "update-lambda-code"),
+        (("sts:AssumeRole",), "assume-any-role"),
+        (("iam:UpdateAssumeRolePolicy", "sts:AssumeRole"), "update-assume-role-policy"),
+    ],
+)
+def test_escalation_paths(actions: tuple[str, ...], path: str) -> None:
+    i = ident(Grant(actions=actions))
+    memo: dict[str, Any] = {}
+    assert assess(i, memo).level == "escalation"
+    assert path in {p.name for p, _ in escalation_paths(i, memo)}
+
+
+def test_passrole_alone_or_scoped_is_not_escalation() -> None:
+    assert assess(ident(Grant(actions=("iam:PassRole",))), {}).level == "write"
+    scoped = ident(
+        Grant(actions=("iam:PassRole",), resources=("arn:aws:iam::111122223333:role/app",)),
+        Grant(actions=("ec2:RunInstances",)),
+    )
+    assert assess(scoped, {}).level == "write"
+
+
+def test_memo_is_shared_across_identities_with_equal_grants() -> None:
+    memo: dict[str, Any] = {}
+    g = managed("PowerUserAccess")
+    assess(ident(*g), memo)
+    assess(Identity(id="other", provider="aws", kind="aws-iam-role", name="o", scope="1", grants=g), memo)
+    assert len(memo["aws-privilege"]) == 1
+
+
+def test_access_level_read_vs_write() -> None:
+    assert access_level((Grant(actions=("s3:Get*", "s3:List*")),)) == "read"
+    assert access_level((Grant(actions=("s3:*",)),)) == "write"
+    assert access_level((Grant(effect="Deny", actions=("*",)),)) == "none"

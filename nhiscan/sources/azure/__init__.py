@@ -126,7 +126,8 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             apps.update({str(a["appId"]): a for a in items if a.get("appId")})
         elif doc.kind == "azure-role-assignments":
             for item in items:
-                props = item.get("properties") if isinstance(item.get("properties"), dict) else item
+                nested = item.get("properties")
+                props: dict[str, Any] = nested if isinstance(nested, dict) else item
                 assignments.append(dict(props))
         else:
             result.errors.append(SourceError(doc.path, f"unsupported Azure export kind {doc.kind}"))

@@ -32,7 +32,8 @@ def _is_app(x: dict[str, Any]) -> bool:
 
 
 def _is_assignment(x: dict[str, Any]) -> bool:
-    props = x.get("properties") if isinstance(x.get("properties"), dict) else x
+    nested = x.get("properties")
+    props: dict[str, Any] = nested if isinstance(nested, dict) else x
     return "principalId" in props and "roleDefinitionId" in props and "scope" in props
 
 

@@ -25,7 +25,9 @@ def _bare(resource: str) -> str:
 
 
 def _matches(resources: tuple[str, ...], wanted: str) -> bool:
-    return any(r in ("*", "*/*", wanted) or (r.endswith("/*") and wanted.startswith(r[:-1])) for r in resources)
+    return any(
+        r in ("*", "*/*", wanted) or (r.endswith("/*") and wanted.startswith(r[:-1])) for r in resources
+    )
 
 
 def grant_escalations(g: Grant) -> list[str]:
@@ -63,8 +65,7 @@ def grant_escalations(g: Grant) -> list[str]:
 
 def is_cluster_admin(g: Grant) -> bool:
     return g.scope == "cluster" and (
-        (g.role == "ClusterRole/cluster-admin"
-        and not g.condition)
+        (g.role == "ClusterRole/cluster-admin" and not g.condition)
         or ("*" in g.actions and bool({"*", "*/*"} & set(g.resources)) and not g.condition)
     )
 

@@ -94,3 +94,10 @@ def test_rules_on_the_realistic_cluster() -> None:
     assert ("k8s-legacy-sa-token-secret", "k8s:gke-prod:kube-system/ci-deployer", "high") in got
     assert ("k8s-default-sa-with-permissions", "k8s:gke-prod:default/default", "high") in got
     assert not any(r == "k8s-default-sa-with-permissions" and "payments" in (i or "") for r, i, _ in got)
+
+
+def test_default_accounts_are_platform_created_not_unowned() -> None:
+    report = scan(k8s_inputs())
+    unowned = {f.identity_id for f in report.findings if f.rule_id == "nhi-no-owner"}
+    assert "k8s:gke-prod:payments/default" not in unowned
+    assert "k8s:gke-prod:kube-system/ci-deployer" in unowned

@@ -228,8 +228,12 @@ def _identities(cluster: str, objs: _Objects) -> list[Identity]:
         for annotation, attr in FEDERATION_ANNOTATIONS.items():
             if annotations.get(annotation):
                 attributes[attr] = annotations[annotation]
-        if ns.startswith("kube-") or ns == "kube-system":
+        if ns.startswith("kube-"):
             attributes["system_namespace"] = True
+        if name == "default":
+            # Created by Kubernetes in every namespace; its permissions are reported by
+            # k8s-default-sa-with-permissions, not as an unowned identity.
+            attributes["managed_by_provider"] = True
         owner = next((labels[k] for k in ("owner", "team") if labels.get(k)), None)
         all_grants = grants.get((ns, name), []) + group_grants.get("", []) + group_grants.get(ns, [])
         out.append(

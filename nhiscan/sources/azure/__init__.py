@@ -1,0 +1,239 @@
+"""Azure: service principals, managed identities, their app credentials and RBAC role assignments.
+
+Identity ids are service-principal object ids (the ``principalId`` of role assignments); the
+application (client) id is kept in ``attributes.app_id`` so a leaked client id/secret pair can be
+matched. The scope is the tenant id: ``--input TENANT=FILE`` on any of the documents, else the
+owner organization of the tenant's own app registrations (service principals whose appId appears
+in the app list), else the most common owner organization that is not Microsoft's.
+
+Credentials come from the app registration (``az ad app list``: passwordCredentials are client
+secrets, keyCredentials certificates; joined on appId) and from the service principal object
+itself. Managed identities' certificates are platform-managed and not listed. Secret values never
+appear in these exports; the ``hint`` (first three characters) is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from nhiscan.config import Settings
+from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
+from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.timeparse import parse_time
+
+PROVIDER = "azure"
+
+# Tenants that own Microsoft's first-party applications.
+MICROSOFT_TENANTS = frozenset(
+    {
+        "f8cdef31-a31e-4b4a-93e4-5f571e91255a",  # Microsoft Services
+        "72f988bf-86f1-41af-91ab-2d7cd011db47",  # Microsoft
+        "33e01921-4d64-4f8c-a055-5bdaffd5e33d",  # Microsoft (AME)
+        "cdc5aeea-15c5-4db6-b079-fcadd2505dc2",  # Microsoft (Azure first-party)
+    }
+)
+
+# Built-in role definition GUIDs (the ARM form names roles only by id).
+BUILTIN_ROLES: Mapping[str, str] = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "18d7d88d-d35e-4fb5-a5c3-7773c4a72b9d": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+    "f1a07417-d97a-45cb-824c-7a7467783830": "Managed Identity Operator",
+    "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": "Virtual Machine Contributor",
+}
+
+_HUMAN_PRINCIPALS = frozenset({"User", "Group", "ForeignGroup"})
+
+
+def _items(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, dict):
+        data = data.get("value") or []
+    return [x for x in data if isinstance(x, dict)]
+
+
+def _role_name(props: Mapping[str, Any]) -> str:
+    name = props.get("roleDefinitionName")
+    if name:
+        return str(name)
+    rid = str(props.get("roleDefinitionId") or "")
+    guid = rid.rstrip("/").rsplit("/", 1)[-1].lower()
+    return BUILTIN_ROLES.get(guid, rid)
+
+
+def _credentials(entries: Iterable[Mapping[str, Any]], kind: str, source: str) -> list[Credential]:
+    out = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not entry.get("keyId"):
+            continue
+        attrs: dict[str, Any] = {"source": source}
+        if entry.get("displayName"):
+            attrs["display_name"] = entry["displayName"]
+        if kind == "azure-client-secret" and entry.get("hint"):
+            attrs["hint"] = str(entry["hint"])[:3]
+        if kind == "azure-certificate":
+            for key in ("type", "usage"):
+                if entry.get(key):
+                    attrs[key] = entry[key]
+        out.append(
+            Credential(
+                id=str(entry["keyId"]),
+                kind=kind,
+                created=parse_time(entry.get("startDateTime")),
+                expires=parse_time(entry.get("endDateTime")),
+                attributes=attrs,
+            )
+        )
+    return out
+
+
+def _tenant(docs: Sequence[RawDocument], sps: list[dict[str, Any]], app_ids: set[str]) -> str:
+    for doc in docs:
+        if doc.scope:
+            return doc.scope
+    own = Counter(
+        str(sp["appOwnerOrganizationId"])
+        for sp in sps
+        if sp.get("appId") in app_ids and sp.get("appOwnerOrganizationId")
+    )
+    if own:
+        return own.most_common(1)[0][0]
+    others = Counter(
+        str(sp["appOwnerOrganizationId"])
+        for sp in sps
+        if sp.get("appOwnerOrganizationId") and str(sp["appOwnerOrganizationId"]) not in MICROSOFT_TENANTS
+    )
+    return others.most_common(1)[0][0] if others else ""
+
+
+def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
+    result = ProviderResult()
+    sps: list[dict[str, Any]] = []
+    apps: dict[str, dict[str, Any]] = {}
+    assignments: list[dict[str, Any]] = []
+    for doc in docs:
+        items = _items(doc.data)
+        if doc.kind == "azure-sp-list":
+            sps.extend(items)
+        elif doc.kind == "azure-app-list":
+            apps.update({str(a["appId"]): a for a in items if a.get("appId")})
+        elif doc.kind == "azure-role-assignments":
+            for item in items:
+                nested = item.get("properties")
+                props: dict[str, Any] = nested if isinstance(nested, dict) else item
+                assignments.append(dict(props))
+        else:
+            result.errors.append(SourceError(doc.path, f"unsupported Azure export kind {doc.kind}"))
+            continue
+        result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+    tenant = _tenant(docs, sps, set(apps))
+
+    grants: dict[str, list[Grant]] = {}
+    seen_principals: dict[str, dict[str, Any]] = {}
+    for a in assignments:
+        if str(a.get("principalType") or "ServicePrincipal") in _HUMAN_PRINCIPALS:
+            continue
+        pid = str(a.get("principalId") or "")
+        if not pid:
+            continue
+        scope = str(a.get("scope") or "")
+        condition = {"expression": a["condition"]} if a.get("condition") else None
+        g = Grant(
+            role=_role_name(a), scope=scope, resources=(scope,), via="role-assignment", condition=condition
+        )
+        bucket = grants.setdefault(pid, [])
+        if g not in bucket:
+            bucket.append(g)
+        seen_principals.setdefault(pid, a)
+
+    identities: list[Identity] = []
+    known: set[str] = set()
+    for sp in sps:
+        oid = str(sp.get("id") or "")
+        if not oid or oid in known:
+            continue
+        known.add(oid)
+        identities.append(_identity(sp, apps.get(str(sp.get("appId"))), grants.get(oid, []), tenant))
+    # Principals that hold roles but are missing from the sp list (deleted, or list filtered).
+    for pid, a in sorted(seen_principals.items()):
+        if pid in known:
+            continue
+        identities.append(
+            Identity(
+                id=pid,
+                provider=PROVIDER,
+                kind="azure-service-principal",
+                name=str(a.get("principalName") or pid),
+                scope=tenant,
+                grants=tuple(grants[pid]),
+                attributes={"in_service_principal_list": False, "principal_type": a.get("principalType")},
+            )
+        )
+    result.identities.extend(identities)
+    return result
+
+
+def _identity(
+    sp: Mapping[str, Any], app: Mapping[str, Any] | None, grants: list[Grant], tenant: str
+) -> Identity:
+    sp_type = str(sp.get("servicePrincipalType") or "Application")
+    managed = sp_type == "ManagedIdentity"
+    owner_org = str(sp.get("appOwnerOrganizationId") or "")
+    attributes: dict[str, Any] = {
+        "app_id": sp.get("appId"),
+        "service_principal_type": sp_type,
+        "app_owner_organization_id": owner_org or None,
+        "account_enabled": sp.get("accountEnabled", True),
+        "in_service_principal_list": True,
+    }
+    if owner_org in MICROSOFT_TENANTS:
+        attributes["managed_by_provider"] = True
+        attributes["microsoft_first_party"] = True
+    elif owner_org and tenant and owner_org != tenant and not managed:
+        attributes["third_party"] = True
+    if managed:
+        resource_ids = [n for n in sp.get("alternativeNames") or () if str(n).startswith("/subscriptions/")]
+        if resource_ids:
+            attributes["managed_identity_resource"] = resource_ids[0]
+            attributes["managed_identity_type"] = (
+                "user-assigned" if "/userAssignedIdentities/" in resource_ids[0] else "system-assigned"
+            )
+    creds: list[Credential] = []
+    if not managed:
+        if app is not None:
+            attributes["app_registration"] = True
+            attributes["sign_in_audience"] = app.get("signInAudience")
+            creds += _credentials(
+                app.get("passwordCredentials") or (), "azure-client-secret", "app-registration"
+            )
+            creds += _credentials(app.get("keyCredentials") or (), "azure-certificate", "app-registration")
+        creds += _credentials(sp.get("passwordCredentials") or (), "azure-client-secret", "service-principal")
+        creds += _credentials(sp.get("keyCredentials") or (), "azure-certificate", "service-principal")
+    tags_list = [str(t) for t in sp.get("tags") or ()]
+    tags = {t.partition(":")[0]: t.partition(":")[2] for t in tags_list if ":" in t}
+    tags.update({t: "" for t in tags_list if ":" not in t})
+    owner: str | None = None
+    for key in ("owner", "Owner", "team", "Team"):
+        if tags.get(key):
+            owner = tags[key]
+            break
+    return Identity(
+        id=str(sp["id"]),
+        provider=PROVIDER,
+        kind="azure-managed-identity" if managed else "azure-service-principal",
+        name=str(sp.get("displayName") or sp.get("appDisplayName") or sp["id"]),
+        scope=tenant,
+        owner=owner,
+        created=parse_time(sp.get("createdDateTime") or (app or {}).get("createdDateTime")),
+        tags=tags,
+        credentials=tuple(creds),
+        grants=tuple(grants),
+        attributes=attributes,
+    )

@@ -1,0 +1,50 @@
+"""Recognise Azure CLI JSON exports by their content.
+
+Kinds:
+  azure-sp-list            `az ad sp list --all` (Microsoft Graph servicePrincipal objects)
+  azure-app-list           `az ad app list --all` (Microsoft Graph application objects)
+  azure-role-assignments   `az role assignment list --all` (flattened), or the ARM/SDK form with
+                           each assignment's fields under `properties`
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nhiscan.sources import Parsed
+
+
+def _items(data: Any) -> list[Any] | None:
+    if isinstance(data, dict) and isinstance(data.get("value"), list):
+        data = data["value"]  # raw Graph / ARM page
+    if isinstance(data, list) and data and all(isinstance(x, dict) for x in data):
+        return data
+    return None
+
+
+def _is_sp(x: dict[str, Any]) -> bool:
+    return "appId" in x and "servicePrincipalType" in x
+
+
+def _is_app(x: dict[str, Any]) -> bool:
+    return "appId" in x and "signInAudience" in x and "servicePrincipalType" not in x
+
+
+def _is_assignment(x: dict[str, Any]) -> bool:
+    nested = x.get("properties")
+    props: dict[str, Any] = nested if isinstance(nested, dict) else x
+    return "principalId" in props and "roleDefinitionId" in props and "scope" in props
+
+
+def detect(parsed: Parsed) -> str | None:
+    items = _items(parsed.data) if parsed.is_structured else None
+    if not items:
+        return None
+    if all(_is_sp(x) for x in items):
+        return "azure-sp-list"
+    if all(_is_app(x) for x in items):
+        return "azure-app-list"
+    if all(_is_assignment(x) for x in items):
+        return "azure-role-assignments"
+    return None

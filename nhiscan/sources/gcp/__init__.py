@@ -1,0 +1,261 @@
+"""GCP: service accounts, their keys and the IAM bindings that name them, from gcloud exports.
+
+Identity ids are service-account e-mail addresses (``ci-deployer@acme-prod.iam.gserviceaccount.com``):
+globally unique, the form IAM policies name (``serviceAccount:EMAIL``) and the ``client_email`` of a
+leaked key file, so findings, policies and leaks line up on one string. The scope is the project id
+that owns the account (from ``projectId`` or the e-mail domain).
+
+Service accounts that only appear as members of a policy (Google service agents, accounts of
+other projects) become identities too: their grants are real. A grant in a project other than the
+account's own is recorded in ``attributes.cross_project_grants``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nhiscan.config import Settings
+from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
+from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.timeparse import parse_time
+
+PROVIDER = "gcp"
+NO_EXPIRY_YEAR = 9999
+
+_USER_SA = re.compile(r"^[^@]+@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$")
+_DEFAULT_COMPUTE = re.compile(r"^\d+-compute@developer\.gserviceaccount\.com$")
+_APPSPOT = re.compile(r"^(?P<project>[a-z][a-z0-9-]+)@appspot\.gserviceaccount\.com$")
+# Google-managed service agents: Google creates, owns and rotates them.
+_AGENT_DOMAINS = (
+    ".gserviceaccount.com",  # gcp-sa-*.iam, cloudservices, cloudbuild, container-engine-robot, ...
+)
+_AGENT_LOCAL = re.compile(r"^(?:service-|service-org-|service-folder-)?\d+$")
+_OWNER_LABELS = ("owner", "team", "contact", "owner-email", "maintainer")
+_OWNER_IN_TEXT = re.compile(r"\b(?:owner|team|contact)\s*[:=]\s*(?P<owner>[\w.@+-]+)", re.IGNORECASE)
+
+
+def sa_project(email: str) -> str | None:
+    if is_service_agent(email):
+        return None
+    m = _USER_SA.match(email) or _APPSPOT.match(email)
+    return m.group("project") if m else None
+
+
+def is_default_sa(email: str) -> bool:
+    """The Compute Engine and App Engine default service accounts (Google-created, user-owned)."""
+    return bool(_DEFAULT_COMPUTE.match(email) or _APPSPOT.match(email))
+
+
+def is_service_agent(email: str) -> bool:
+    """A Google-managed service agent (not a user-managed or default account)."""
+    if is_default_sa(email) or not email.endswith(_AGENT_DOMAINS):
+        return False
+    local, _, domain = email.partition("@")
+    if _AGENT_LOCAL.match(local) or domain.startswith("gcp-sa-"):
+        return True
+    return not _USER_SA.match(email)
+
+
+def short_resource(name: str) -> str:
+    """`//cloudresourcemanager.googleapis.com/projects/p` -> `projects/p` (folders, organizations too)."""
+    prefix = "//cloudresourcemanager.googleapis.com/"
+    return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+def project_of_resource(resource: str) -> str | None:
+    m = re.match(r"^projects/([^/]+)$", resource)
+    return m.group(1) if m else None
+
+
+@dataclass
+class _SA:
+    email: str
+    project: str
+    name: str
+    record: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, Credential] = field(default_factory=dict)
+    grants: dict[tuple[str, str, str], Grant] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.accounts: dict[str, _SA] = {}
+        self.result = ProviderResult()
+
+    def account(self, email: str, project: str | None = None) -> _SA:
+        sa = self.accounts.get(email)
+        if sa is None:
+            sa = _SA(email=email, project=project or sa_project(email) or "", name=email.split("@", 1)[0])
+            self.accounts[email] = sa
+        elif project and not sa.project:
+            sa.project = project
+        return sa
+
+    # --- documents ------------------------------------------------------------------------------
+
+    def service_accounts(self, doc: RawDocument) -> None:
+        items = doc.data["accounts"] if isinstance(doc.data, dict) else doc.data
+        for item in items:
+            email = str(item["email"])
+            sa = self.account(email, item.get("projectId") or _project_from_name(item.get("name")))
+            sa.record = dict(item)
+            sa.sources.add("service-accounts")
+
+    def keys(self, doc: RawDocument) -> None:
+        items = doc.data["keys"] if isinstance(doc.data, dict) else doc.data
+        for item in items:
+            name = str(item["name"])
+            m = re.match(
+                r"^projects/(?P<project>[^/]+)/serviceAccounts/(?P<sa>[^/]+)/keys/(?P<key>[^/]+)$", name
+            )
+            if not m:
+                self.result.errors.append(SourceError(doc.path, f"unexpected key name {name!r}"))
+                continue
+            email = m.group("sa")
+            project = m.group("project")
+            sa = self.account(email, None if project == "-" else project)
+            expires = parse_time(item.get("validBeforeTime"))
+            if expires is not None and expires.year >= NO_EXPIRY_YEAR:
+                expires = None
+            key_type = str(item.get("keyType") or "USER_MANAGED")
+            cred = Credential(
+                id=m.group("key"),
+                kind="gcp-sa-key",
+                created=parse_time(item.get("validAfterTime")),
+                expires=expires,
+                active=not bool(item.get("disabled", False)),
+                attributes={
+                    "key_type": key_type,
+                    "origin": item.get("keyOrigin"),
+                    "algorithm": item.get("keyAlgorithm"),
+                    "service_account": email,
+                    "user_managed": key_type == "USER_MANAGED",
+                },
+            )
+            sa.keys[cred.id] = cred
+
+    def policy(self, doc: RawDocument) -> None:
+        if not doc.scope:
+            raise ValueError(
+                "an IAM policy export does not name its project; pass it as --input PROJECT_ID=FILE"
+            )
+        scope = doc.scope.strip("/")
+        resource = scope if "/" in scope else f"projects/{scope}"
+        self.bindings(resource, doc.data.get("bindings") or (), "project-iam-policy")
+
+    def asset_policies(self, doc: RawDocument) -> None:
+        items = doc.data["results"] if isinstance(doc.data, dict) else doc.data
+        for item in items:
+            resource = short_resource(str(item["resource"]))
+            policy = item.get("policy") or {}
+            self.bindings(resource, policy.get("bindings") or (), "asset-search")
+
+    def bindings(self, resource: str, bindings: Iterable[Mapping[str, Any]], via: str) -> None:
+        for binding in bindings:
+            role = str(binding.get("role", ""))
+            condition = binding.get("condition") or None
+            for member in binding.get("members") or ():
+                kind, _, rest = str(member).partition(":")
+                if kind != "serviceAccount" or not rest:
+                    continue  # users, groups, domains, principals: not service accounts
+                sa = self.account(rest)
+                grant = Grant(
+                    role=role,
+                    scope=resource,
+                    resources=(resource,),
+                    via=via,
+                    condition=dict(condition) if condition else None,
+                )
+                cond_key = str(sorted(condition.items())) if condition else ""
+                sa.grants.setdefault((role, resource, cond_key), grant)
+
+    # --- identities -------------------------------------------------------------------------------
+
+    def identities(self) -> list[Identity]:
+        out = []
+        for email in sorted(self.accounts):
+            sa = self.accounts[email]
+            rec = sa.record
+            labels = {str(k): str(v) for k, v in (rec.get("labels") or {}).items()}
+            description = str(rec.get("description") or "")
+            owner = next((labels[k] for k in _OWNER_LABELS if labels.get(k)), None)
+            if owner is None:
+                m = _OWNER_IN_TEXT.search(description)
+                owner = m.group("owner") if m else None
+            cross = sorted(
+                {
+                    g.scope
+                    for g in sa.grants.values()
+                    if sa.project and (p := project_of_resource(g.scope)) and p != sa.project
+                }
+            )
+            attributes: dict[str, Any] = {
+                "email": email,
+                "unique_id": rec.get("uniqueId"),
+                "resource_name": rec.get("name") or f"projects/{sa.project or '-'}/serviceAccounts/{email}",
+                "disabled": bool(rec.get("disabled", False)),
+                "in_service_account_list": "service-accounts" in sa.sources,
+            }
+            scope = sa.project or next(
+                (p for g in sa.grants.values() if (p := project_of_resource(g.scope))), ""
+            )
+            if description:
+                attributes["description"] = description
+            if is_service_agent(email):
+                attributes["managed_by_provider"] = True
+            if is_default_sa(email):
+                attributes["default_service_account"] = True
+            if cross:
+                attributes["cross_project_grants"] = cross
+            out.append(
+                Identity(
+                    id=email,
+                    provider=PROVIDER,
+                    kind="gcp-service-account",
+                    name=str(rec.get("displayName") or sa.name),
+                    scope=scope,
+                    owner=owner,
+                    tags=labels,
+                    credentials=tuple(sorted(sa.keys.values(), key=lambda c: c.id)),
+                    grants=tuple(sa.grants[k] for k in sorted(sa.grants)),
+                    attributes=attributes,
+                )
+            )
+        return out
+
+
+def _project_from_name(name: Any) -> str | None:
+    m = re.match(r"^projects/([^/]+)/", str(name or ""))
+    return m.group(1) if m and m.group(1) != "-" else None
+
+
+_HANDLERS = {
+    "gcp-service-accounts": _Builder.service_accounts,
+    "gcp-service-account-keys": _Builder.keys,
+    "gcp-iam-policy": _Builder.policy,
+    "gcp-asset-iam-policies": _Builder.asset_policies,
+}
+
+
+def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
+    builder = _Builder()
+    for doc in docs:
+        handler = _HANDLERS.get(doc.kind)
+        if handler is None:
+            builder.result.errors.append(SourceError(doc.path, f"unsupported GCP export kind {doc.kind}"))
+            continue
+        try:
+            handler(builder, doc)
+        except (KeyError, TypeError, AttributeError) as exc:
+            builder.result.errors.append(SourceError(doc.path, f"malformed {doc.kind} export: {exc!r}"))
+            continue
+        except ValueError as exc:
+            builder.result.errors.append(SourceError(doc.path, str(exc)))
+            continue
+        builder.result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+    builder.result.identities.extend(builder.identities())
+    return builder.result

@@ -1,0 +1,69 @@
+"""Recognise gcloud JSON exports by their content.
+
+Kinds:
+  gcp-service-accounts       `gcloud iam service-accounts list --format=json`
+  gcp-service-account-keys   `gcloud iam service-accounts keys list --iam-account=SA --format=json`
+  gcp-iam-policy             `gcloud projects get-iam-policy PROJECT --format=json` (names no project)
+  gcp-asset-iam-policies     `gcloud asset search-all-iam-policies --format=json`
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nhiscan.sources import Parsed
+
+
+def _all_dicts(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(x, dict) for x in items)
+
+
+def _is_sa(item: dict[str, Any]) -> bool:
+    return (
+        "email" in item
+        and "uniqueId" in item
+        and "/serviceAccounts/" in str(item.get("name", ""))
+        and "/keys/" not in str(item.get("name", ""))
+    )
+
+
+def _is_key(item: dict[str, Any]) -> bool:
+    name = str(item.get("name", ""))
+    return (
+        "/serviceAccounts/" in name and "/keys/" in name and ("keyType" in item or "validAfterTime" in item)
+    )
+
+
+def _is_asset_policy(item: dict[str, Any]) -> bool:
+    return "resource" in item and isinstance(item.get("policy"), dict) and "assetType" in item
+
+
+def _is_policy(data: dict[str, Any]) -> bool:
+    bindings = data.get("bindings")
+    if not isinstance(bindings, list) or not ("etag" in data or "version" in data):
+        return False
+    return all(isinstance(b, dict) and "role" in b and "members" in b for b in bindings)
+
+
+def detect(parsed: Parsed) -> str | None:
+    data = parsed.data if parsed.is_structured else None
+    if isinstance(data, dict):
+        if _is_policy(data):
+            return "gcp-iam-policy"
+        # The REST form of the service-account and key lists wraps them.
+        if isinstance(data.get("accounts"), list) and _all_dicts(data["accounts"]):
+            return "gcp-service-accounts" if all(_is_sa(x) for x in data["accounts"]) else None
+        if isinstance(data.get("keys"), list) and _all_dicts(data["keys"]):
+            return "gcp-service-account-keys" if all(_is_key(x) for x in data["keys"]) else None
+        if isinstance(data.get("results"), list) and _all_dicts(data["results"]):
+            return "gcp-asset-iam-policies" if all(_is_asset_policy(x) for x in data["results"]) else None
+        return None
+    if isinstance(data, list) and _all_dicts(data):
+        if all(_is_sa(x) for x in data):
+            return "gcp-service-accounts"
+        if all(_is_key(x) for x in data):
+            return "gcp-service-account-keys"
+        if all(_is_asset_policy(x) for x in data):
+            return "gcp-asset-iam-policies"
+    return None

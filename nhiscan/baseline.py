@@ -80,7 +80,8 @@ def _detect_secrets_waivers(
                 accepted.add((name, entry["hashed_secret"]))
     out: dict[str, Mapping[str, Any]] = {}
     for secret in inventory.secrets if inventory else ():
-        if (secret.location.path, str(secret.attributes.get("sha1"))) not in accepted:
+        hashes = [str(secret.attributes.get("sha1")), *str(secret.attributes.get("sha1_also", "")).split()]
+        if not any((secret.location.path, h) in accepted for h in hashes):
             continue
         rule = rule_for_category(str(secret.attributes.get("category", "")))
         if rule is None:

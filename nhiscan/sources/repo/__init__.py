@@ -54,11 +54,9 @@ _WORKER: dict[str, object] = {}
 
 
 def _worker_init() -> None:
-    from nhiscan.sources.repo.engine import ds_session
+    from nhiscan.sources.repo.engine import process_scanner
 
-    stack = ExitStack()
-    _WORKER["scanner"] = stack.enter_context(ds_session())
-    _WORKER["stack"] = stack
+    _WORKER["scanner"] = process_scanner()
 
 
 def _worker_scan(jobs: Sequence[Job], keep_suppressed: bool) -> BatchResult:

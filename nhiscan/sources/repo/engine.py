@@ -18,10 +18,12 @@ extra plugins (ds_plugins.py) are found, and restores the previous settings on e
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import math
 import re
+import string
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -85,6 +87,111 @@ _DS_HINTS: dict[str, tuple[tuple[str, bool], ...]] = {
 }
 
 
+# The file-level gates: each is (literals, regex, case-folded). A gate is only searched when one of
+# its literals occurs in the text (a C-speed substring test); its matches mark candidate lines.
+# Together they match wherever any hint above matches (each is a superset of some hints); the
+# exact per-plugin hints then decide, line by line, which plugins run.
+_ENTROPY_CHARSET = r"A-Za-z0-9+/\\=_\-"
+_BUILTIN_GATES: tuple[tuple[tuple[str, ...], str, bool, tuple[str, ...]], ...] = (
+    # literals, regex, folded, plugins covered
+    (
+        ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"),
+        r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}",
+        False,
+        ("AWSKeyDetector",),
+    ),
+    (("AKC", "AP"), r"AKC[a-zA-Z0-9]{10}|AP[\dABCDEF][a-zA-Z0-9]{8}", False, ("ArtifactoryDetector",)),
+    (("AccountKey=",), r"AccountKey=", False, ("AzureStorageKeyDetector",)),
+    (("://",), r"://[^{}\s]+:[^{}\s]+@", False, ("BasicAuthDetector",)),
+    ((".",), r"\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}", False, ("DiscordBotTokenDetector",)),
+    (
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        r"gh[pousr]_[A-Za-z0-9_]{36}",
+        False,
+        ("GitHubTokenDetector",),
+    ),
+    (
+        (
+            "glpat-",
+            "gldt-",
+            "glft-",
+            "glsoat-",
+            "glrt-",
+            "glcbt-",
+            "glimt-",
+            "glptt-",
+            "glagent-",
+            "gloas-",
+            "GR1348941",
+        ),
+        r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941",
+        False,
+        ("GitLabTokenDetector",),
+    ),
+    ((".",), r"\.\d{1,3}\.\d{1,3}\.", False, ("IPPublicDetector",)),
+    (("eyJ",), r"eyJ", False, ("JwtTokenDetector",)),
+    (("-us",), r"-us\d", False, ("MailchimpDetector",)),
+    ((":_authToken=",), r":_authToken=", False, ("NpmDetector",)),
+    (("T3BlbkFJ",), r"T3BlbkFJ", False, ("OpenAIDetector",)),
+    (
+        ("PRIVATE KEY", "PuTTY-User-Key-File-2"),
+        r"PRIVATE KEY|PuTTY-User-Key-File-2",
+        False,
+        ("PrivateKeyDetector",),
+    ),
+    (("pypi-AgE",), r"pypi-AgE", False, ("PypiTokenDetector",)),
+    (("SG.",), r"SG\.", False, ("SendGridDetector",)),
+    (("sq0csp-",), r"sq0csp-", False, ("SquareOAuthDetector",)),
+    (("k_live_",), r"[rs]k_live_", False, ("StripeDetector",)),
+    ((":",), r":[0-9A-Za-z_-]{35}", False, ("TelegramBotTokenDetector",)),
+    (("AC", "SK"), r"(?:AC|SK)[a-z0-9]{32}", False, ("TwilioKeyDetector",)),
+    (
+        ("key", "pass", "pwd", "secret", "contrase"),
+        r"key|pass|pwd|secret|contrase",
+        True,
+        ("KeywordDetector",),
+    ),
+    (("xox", "hooks.slack.com"), r"xox[abposr]-|hooks\.slack\.com", True, ("SlackDetector",)),
+)
+
+
+# Cloudant, IBM and SoftLayer keys are assignments to a key/password/token name (or their API
+# URLs) of a 24+ character run of [a-z0-9_-] (case-insensitive).
+_RUN_PLUGINS = ("CloudantDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "SoftlayerDetector")
+_RUN_LITERALS = ("key", "pw", "pass", "token", "cloudant", "softlayer", "secret")
+
+
+@dataclass(frozen=True)
+class Gate:
+    literals: tuple[str, ...]
+    regex: re.Pattern[str]
+    folded: bool
+
+
+@dataclass(frozen=True)
+class RunGate:
+    """A run of characters, found by translating the text's bytes (C speed) and a substring search.
+
+    ``table`` maps each byte to ``a`` (run character), ``q`` (quote), a newline to itself and
+    anything else to a space; ``needle`` is then a plain byte string to look for.
+    """
+
+    literals: tuple[str, ...]
+    table: bytes
+    needle: bytes
+    folded: bool
+
+
+def _table(run_chars: str, quote_chars: str = "") -> bytes:
+    out = bytearray(b" " * 256)
+    for c in run_chars:
+        out[ord(c)] = ord("a")
+    for c in quote_chars:
+        out[ord(c)] = ord("q")
+    out[ord("\n")] = ord("\n")
+    return bytes(out)
+
+
 @dataclass(frozen=True)
 class RawSecret:
     """One detect-secrets result, still holding the value (never leaves the worker process)."""
@@ -98,9 +205,9 @@ class RawSecret:
 class Prefilter:
     """The combined necessary-condition regexes for a plugin set."""
 
-    plain: list[re.Pattern[str]]
-    folded: list[re.Pattern[str]]
-    loose_plain: re.Pattern[str] | None
+    gates: tuple[Gate | RunGate, ...]
+    # Shortest run of each high-entropy plugin's charset that can exceed its limit: (charset, n, limit).
+    entropy: tuple[tuple[str, int, float], ...]
     every_line: bool = False
     plugin_names: tuple[str, ...] = field(default_factory=tuple)
     # Per plugin (same order as the plugin list): its own hints, to pick the plugins for a line.
@@ -116,11 +223,18 @@ def _min_run(limit: float) -> int:
 
 
 def build_prefilter(plugins: Sequence[Any]) -> Prefilter:
-    plain: list[str] = []
-    folded: list[str] = []
-    loose: list[str] = []
     every_line = False
     per_plugin: list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = []
+    gates: list[Gate | RunGate] = []
+    entropy: list[tuple[str, int, float]] = []
+    covered = {name for *_, names in _BUILTIN_GATES for name in names} | set(_RUN_PLUGINS)
+    names = {type(p).__name__ for p in plugins}
+    for literals, regex, fold, plugin_names in _BUILTIN_GATES:
+        if names & set(plugin_names):
+            gates.append(Gate(literals, re.compile(regex), fold))
+    if names & set(_RUN_PLUGINS):
+        run_chars = string.ascii_lowercase + string.digits + "_-"
+        gates.append(RunGate(_RUN_LITERALS, _table(run_chars), b"a" * 24, True))
     for plugin in plugins:
         name = type(plugin).__name__
         hints = _DS_HINTS.get(name)
@@ -128,47 +242,67 @@ def build_prefilter(plugins: Sequence[Any]) -> Prefilter:
             n = _min_run(float(plugin.entropy_limit))
             cs = re.escape(plugin.charset)
             hints = ((rf"['\"][{cs}]{{{n},}}", False),)
-            # Transformed config files quote bare values: the file-level gate must not need quotes.
-            loose.append(rf"(?<![{cs}])[{cs}]{{{n}}}")
-        elif hints is None and hasattr(plugin, "prefilter"):
+            entropy.append((str(plugin.charset), n, float(plugin.entropy_limit)))
+            gates.append(RunGate((), _table(str(plugin.charset), "'\""), b"q" + b"a" * n, False))
+        elif name in covered:
+            pass
+        elif hasattr(plugin, "prefilter"):
             hints = ((str(plugin.prefilter), bool(getattr(plugin, "prefilter_casefold", False))),)
+            gates.append(
+                Gate(
+                    (), re.compile(str(plugin.prefilter)), bool(getattr(plugin, "prefilter_casefold", False))
+                )
+            )
+        else:
+            hints = None
         if hints is None:
             every_line = True
             per_plugin.append((re.compile(""), None))  # matches every line
             continue
         mine_plain = [r for r, fold in hints if not fold]
         mine_folded = [r for r, fold in hints if fold]
-        plain += mine_plain
-        folded += mine_folded
         per_plugin.append(
             (
                 re.compile("|".join(f"(?:{r})" for r in mine_plain)) if mine_plain else None,
                 re.compile("|".join(f"(?:{r})" for r in mine_folded)) if mine_folded else None,
             )
         )
+    # The AWS plugin's keyword form needs a quoted 40-character run: the shortest quoted run covers it.
+    if "AWSKeyDetector" in names and not entropy:
+        gates.append(Gate((), re.compile(r"['\"][0-9a-zA-Z/+]{40}['\"]"), False))
     return Prefilter(
-        plain=_gate(plain),
-        folded=_gate(folded),
-        loose_plain=re.compile("|".join(f"(?:{r})" for r in loose)) if loose else None,
+        gates=tuple(gates),
+        entropy=tuple(entropy),
         every_line=every_line,
         plugin_names=tuple(type(p).__name__ for p in plugins),
         per_plugin=tuple(per_plugin),
     )
 
 
-def _gate(regexes: list[str]) -> list[re.Pattern[str]]:
-    """Few fast regexes whose union equals the given alternatives.
+def _run_lines(text: str, gate: RunGate) -> set[int]:
+    data = text.encode("utf-8", "surrogatepass").translate(gate.table)
+    found: set[int] = set()
+    find = data.find
+    needle = gate.needle
+    pos = find(needle)
+    line = 1
+    counted = 0
+    while pos >= 0:
+        line += data.count(b"\n", counted, pos)
+        counted = pos
+        found.add(line)
+        nl = find(b"\n", pos)
+        if nl < 0:
+            break
+        pos = find(needle, nl + 1)
+    return found
 
-    One alternation of everything is slow in Python's engine (every branch is tried at every
-    position); alternatives starting with a literal are grouped, the others stay on their own.
-    """
-    literal: list[str] = []
-    other: list[str] = []
-    for r in regexes:
-        (literal if r[:1].isalnum() or r[:1] in (":", "-") else other).append(r)
-    out = [re.compile("|".join(f"(?:{r})" for r in literal))] if literal else []
-    out += [re.compile(r) for r in other]
-    return out
+
+def _entropy(data: str) -> float:
+    if not data:
+        return 0.0
+    n = len(data)
+    return -sum((c / n) * math.log2(c / n) for c in collections.Counter(data).values())
 
 
 def ds_config(extra_plugins: bool = True) -> dict[str, Any]:
@@ -202,6 +336,34 @@ def ds_session(extra_plugins: bool = True) -> Iterator[Scanner]:
             get_mapping_from_secret_type_to_class.cache_clear()
 
 
+def process_scanner() -> Scanner:
+    """Configure detect-secrets for the rest of this process (a dedicated worker) and return a Scanner.
+
+    Workers never restore settings: a context manager left open would run its cleanup while the
+    interpreter shuts down.
+    """
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.settings import cache_bust, configure_settings_from_baseline, get_settings
+
+    config = ds_config()
+    cache_bust()
+    configure_settings_from_baseline(config)
+    get_mapping_from_secret_type_to_class.cache_clear()
+    settings = get_settings()
+    settings.disable_filters(*_DISABLED_FILTERS)
+    settings.filters.pop("detect_secrets.filters.common.is_ignored_due_to_verification_policies", None)
+    return Scanner()
+
+
+def _may_be_ini(text: str) -> bool:
+    for line in text.split("\n", 200):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        return stripped.startswith("[")
+    return True  # long comment header: let the parser decide
+
+
 class _NamedText(io.StringIO):
     def __init__(self, text: str, name: str) -> None:
         super().__init__(text)
@@ -225,14 +387,16 @@ class Scanner:
     def __init__(self) -> None:
         from detect_secrets.core import scan as ds_scan
         from detect_secrets.settings import get_plugins
-        from detect_secrets.transformers import get_transformed_file
+        from detect_secrets.transformers import get_transformers
+        from detect_secrets.transformers.exceptions import ParsingError
         from detect_secrets.util.code_snippet import get_code_snippet
 
         self._plugins = list(get_plugins())
         self._filtered = ds_scan._is_filtered_out
         self._scan_line = ds_scan._scan_line
         self._snippet = get_code_snippet
-        self._transform: Any = get_transformed_file
+        self._transformers: list[Any] = list(get_transformers())
+        self._parsing_error: type[Exception] = ParsingError
         self.prefilter = build_prefilter(self._plugins)
 
     # -- candidate lines -------------------------------------------------------------------------
@@ -243,18 +407,23 @@ class Scanner:
             return set(range(1, text.count("\n") + 2))
         found: set[int] = set()
         folded_text: str | None = None
-        for pattern, fold in [(p, False) for p in pf.plain] + [(p, True) for p in pf.folded]:
-            if fold:
+        for gate in pf.gates:
+            if gate.folded:
                 if folded_text is None:
                     folded_text = text.casefold()
                 haystack = folded_text
             else:
                 haystack = text
+            if gate.literals and not any(lit in haystack for lit in gate.literals):
+                continue
+            if isinstance(gate, RunGate):
+                found |= _run_lines(haystack, gate)
+                continue
             # One search per line at most: after a match, resume at the next line.
             pos = 0
             line = 1
             counted = 0
-            search = pattern.search
+            search = gate.regex.search
             while True:
                 m = search(haystack, pos)
                 if m is None:
@@ -269,6 +438,28 @@ class Scanner:
                 pos = nl + 1
         return found
 
+    def _transform_may_matter(self, text: str) -> bool:
+        """Whether a config transformer's quoted values could give the entropy plugins a finding.
+
+        Transformers quote bare values; everything else they produce is already in the text (and
+        found by the gates). A value is a whole run of the charset (or the part after an ``=``),
+        so without a run of the minimal length whose entropy exceeds the limit nothing can fire.
+        """
+        raw = text.encode("utf-8", "surrogatepass")
+        for charset, n, limit in self.prefilter.entropy:
+            data = raw.translate(_table(charset))
+            needle = b"a" * n
+            pos = data.find(needle)
+            while pos >= 0:
+                stops = [e for e in (data.find(b" ", pos), data.find(b"\n", pos)) if e >= 0]
+                stop = min(stops) if stops else len(data)
+                run = raw[pos:stop].decode("ascii")
+                pos = data.find(needle, stop)
+                pieces = [run] + [run[i + 1 :] for i, c in enumerate(run) if c == "="]
+                if any(len(p) >= n and _entropy(p) > limit for p in pieces):
+                    return True
+        return False
+
     # -- scanning --------------------------------------------------------------------------------
     def scan_text(self, filename: str, text: str) -> list[RawSecret]:
         """What detect-secrets' scan_file would report for a file with this name and content.
@@ -281,13 +472,12 @@ class Scanner:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         raw_hits = self._hit_lines(text)
-        loose = self.prefilter.loose_plain
-        if not raw_hits and not (loose is not None and loose.search(text)):
+        if not raw_hits and not self._transform_may_matter(text):
             # Nothing in the text, nor in any quoted form a config transformer could produce.
             return []
         out: list[RawSecret] = []
         for eager in (False, True):
-            lines = self._transform(_NamedText(text, filename), use_eager_transformers=eager)
+            lines = self._transform(text, filename, eager)
             if lines:
                 out = self._scan_lines(filename, lines, None)
             elif eager:
@@ -297,6 +487,20 @@ class Scanner:
             if out:
                 break
         return out
+
+    def _transform(self, text: str, filename: str, eager: bool) -> list[str] | None:
+        """detect-secrets' get_transformed_file, minus INI parsing attempts that cannot succeed."""
+        for transformer in self._transformers:
+            if not transformer.should_parse_file(filename) or eager != transformer.is_eager:
+                continue
+            if type(transformer).__name__ == "ConfigFileTransformer" and not _may_be_ini(text):
+                continue  # configparser rejects a file whose first entry is not a [section]
+            try:
+                lines: list[str] = transformer.parse_file(_NamedText(text, filename))
+                return lines
+            except self._parsing_error:
+                pass
+        return None
 
     def _scan_lines(self, filename: str, lines: list[str], candidates: set[int] | None) -> list[RawSecret]:
         if candidates is None:

@@ -147,7 +147,7 @@ def to_secrets(
         return [], []
     lines = text.splitlines()
     by_spot: dict[tuple[int, str], RawSecret] = {}
-    ds_sha1: dict[tuple[int, str], str] = {}
+    ds_sha1: dict[tuple[int, str], dict[str, str]] = {}
     for raw in raws:
         ds_value = raw.value
         if len(raw.value) < 8 and TYPES.get(raw.type, ("", None, "token"))[2] == "token":
@@ -156,7 +156,7 @@ def to_secrets(
             m = re.search(re.escape(raw.value) + r"[A-Za-z0-9_\-]+", line_text)
             if m:
                 raw = RawSecret(raw.type, raw.line, m.group(0))
-        ds_sha1.setdefault((raw.line, raw.value), sha1_hex(ds_value))
+        ds_sha1.setdefault((raw.line, raw.value), {})[raw.type] = sha1_hex(ds_value)
         key = (raw.line, raw.value)
         prev = by_spot.get(key)
         if prev is None or _better(raw.type, prev.type):
@@ -172,8 +172,12 @@ def to_secrets(
         attrs: dict[str, str] = {
             "detector": raw.type,
             "category": category,
-            "sha1": ds_sha1.get((line, value), sha1_hex(value)),
+            "sha1": ds_sha1.get((line, value), {}).get(raw.type, sha1_hex(value)),
         }
+        # Other plugins that reported the same value here (merged into this one secret).
+        others = sorted(set(ds_sha1.get((line, value), {}).values()) - {attrs["sha1"]})
+        if others:
+            attrs["sha1_also"] = " ".join(others)
         secret_value = value
         reason: str | None = None
         if category == "ignore":

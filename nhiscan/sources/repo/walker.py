@@ -131,6 +131,17 @@ def git_toplevel(path: Path) -> Path | None:
     return Path(top) if top else None
 
 
+def _ignored(root: Path) -> bool:
+    """Whether git ignores the directory itself (then it was named on purpose: walk it)."""
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", "."],
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode == 0
+
+
 def skip_reason(rel_path: str, exclude: Iterable[str] = ()) -> str | None:
     """Why a repository-relative path is not scanned, judged from the path alone (or None)."""
     parts = rel_path.split("/")
@@ -155,7 +166,7 @@ def skip_reason(rel_path: str, exclude: Iterable[str] = ()) -> str | None:
 def list_files(root: Path, exclude: Iterable[str] = ()) -> tuple[list[str], bool]:
     """(relative paths to scan, whether root is inside a git work tree)."""
     excl = tuple(exclude)
-    if git_toplevel(root) is not None:
+    if git_toplevel(root) is not None and not _ignored(root):
         proc = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
             capture_output=True,

@@ -124,8 +124,8 @@ def compare(name: str, root: Path, cores: int) -> dict:  # type: ignore[type-arg
         "suppressed_by_nhiscan": len(ds_found & suppressed - reported),
         "missed_by_nhiscan": len(missed),
     }
-    print(
     print("MB/s = MB of UTF-8 text files / wall time")
+    print(
         f"detect-secrets: {ds_time:7.2f} s  {mb / ds_time:7.2f} MB/s  {len(ds_found)} results (file, secret)"
     )
     print(f"nhiscan:        {nh_time:7.2f} s  {mb / nh_time:7.2f} MB/s  {len(result['findings'])} findings")

@@ -156,3 +156,13 @@ def test_nhiscan_baseline_and_detect_secrets_baseline_waive(tmp_path: Path) -> N
     # A new secret is not covered by the old baseline.
     (repo / "b.py").write_text(f'T = "{ghp()}"\n')
     assert run_cli("scan", str(repo), "--as-of", AS_OF, "--baseline", str(ds_base)).code == 1
+
+
+def test_ignored_directory_named_explicitly_is_walked(git_repo: Path) -> None:
+    (git_repo / ".gitignore").write_text("build/\n")
+    (git_repo / "build").mkdir()
+    (git_repo / "build" / "out.py").write_text(f'T = "{ghp()}"\n')
+    git(git_repo, "add", ".gitignore")
+    git(git_repo, "commit", "-q", "-m", "init")
+    assert scan(git_repo) == []
+    assert [s.location.path for s in scan(git_repo / "build")] == ["out.py"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nhiscan.errors import NhiscanError
-from nhiscan.model import Report
+from nhiscan.model import Inventory, Report
 from nhiscan.model.serialize import dt_out, location_out
 
 BASELINE_SCHEMA = "nhiscan-baseline/v1"
@@ -38,8 +38,13 @@ def baseline_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def load_baseline(path: str) -> dict[str, Mapping[str, Any]]:
-    """fingerprint -> waiver record for every finding the baseline accepts."""
+def load_baseline(path: str, inventory: Inventory | None = None) -> dict[str, Mapping[str, Any]]:
+    """fingerprint -> waiver record for every finding the baseline accepts.
+
+    Also accepts a detect-secrets ``.secrets.baseline``: its results name secrets by file and
+    sha1, so they are matched against the scanned ``inventory``'s secrets (which keep the sha1
+    detect-secrets computes) and turned into the fingerprints of the findings they would raise.
+    """
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -47,6 +52,8 @@ def load_baseline(path: str) -> dict[str, Mapping[str, Any]]:
         raise NhiscanError(f"{path}: baseline file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NhiscanError(f"{path}: not a readable baseline: {exc}") from None
+    if isinstance(data, dict) and "schema" not in data and isinstance(data.get("results"), dict):
+        return _detect_secrets_waivers(path, data["results"], inventory)
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
         raise NhiscanError(f"{path}: not an nhiscan baseline (expected schema {BASELINE_SCHEMA!r})")
     out: dict[str, Mapping[str, Any]] = {}
@@ -54,4 +61,31 @@ def load_baseline(path: str) -> dict[str, Mapping[str, Any]]:
         fp = entry.get("fingerprint") if isinstance(entry, dict) else None
         if isinstance(fp, str):
             out[fp] = {"kind": "baseline", "source": path, "reason": "present in baseline"}
+    return out
+
+
+def _detect_secrets_waivers(
+    path: str, results: Mapping[str, Any], inventory: Inventory | None
+) -> dict[str, Mapping[str, Any]]:
+    from nhiscan.analyze.checks.secrets import rule_for_category, secret_hit
+    from nhiscan.analyze.engine import fingerprint
+
+    accepted: set[tuple[str, str]] = set()
+    for filename, entries in results.items():
+        if not isinstance(entries, list):
+            raise NhiscanError(f"{path}: not a detect-secrets baseline (results of {filename!r})")
+        name = str(filename).replace("\\", "/").removeprefix("./")
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("hashed_secret"), str):
+                accepted.add((name, entry["hashed_secret"]))
+    out: dict[str, Mapping[str, Any]] = {}
+    for secret in inventory.secrets if inventory else ():
+        hashes = [str(secret.attributes.get("sha1")), *str(secret.attributes.get("sha1_also", "")).split()]
+        if not any((secret.location.path, h) in accepted for h in hashes):
+            continue
+        rule = rule_for_category(str(secret.attributes.get("category", "")))
+        if rule is None:
+            continue
+        fp = fingerprint(rule, secret_hit(secret, [secret.location.line or 0]))
+        out[fp] = {"kind": "baseline", "source": path, "reason": "present in detect-secrets baseline"}
     return out

@@ -24,5 +24,5 @@ def run_scan(config: ScanConfig) -> Report:
     if config.baseline:
         from nhiscan.baseline import load_baseline
 
-        waive.update(load_baseline(config.baseline))
+        waive.update(load_baseline(config.baseline, inventory))
     return analyze(inventory, config.as_of, config.settings, errors=errors, waive=waive)

@@ -1,13 +1,291 @@
-"""Repository scanning (secrets, CI configs, agent configs)."""
+"""Repository scanning: secrets (detect-secrets engine, see engine.py), CI and agent configs.
+
+``scan_paths(config)`` walks each PATH (walker.py), scans every text file for secrets and hands
+CI/agent configuration files to ``configs``; with ``config.history`` it also scans every blob of
+the git history once (history.py). Files are scanned in a pool of worker processes (one per core)
+when there is enough to do; each worker configures detect-secrets once for its lifetime.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
 from nhiscan.config import ScanConfig
-from nhiscan.model import SourceError
+from nhiscan.errors import InputError
+from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
+from nhiscan.sources.repo import configs
+from nhiscan.sources.repo.walker import MAX_FILE_BYTES, decode_text, list_files, skip_reason
+
+# Below this much text, starting worker processes costs more than it saves.
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+BATCH_BYTES = 512 * 1024
 
 
-def scan_paths(config: ScanConfig) -> ProviderResult:
-    return ProviderResult(
-        errors=[SourceError(p, "repository scanning is not available in this build") for p in config.paths]
-    )
+@dataclass(frozen=True)
+class Job:
+    """One text to scan: a work-tree file (data None: read it) or a history blob."""
+
+    root: str
+    rel: str
+    repository: str
+    commit: str | None = None
+    data: bytes | None = None
+    size: int = 0
+
+
+@dataclass
+class BatchResult:
+    secrets: list[Secret] = field(default_factory=list)
+    suppressed: list[Secret] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+
+# -- worker side ----------------------------------------------------------------------------------
+_WORKER: dict[str, object] = {}
+
+
+def _worker_init() -> None:
+    from nhiscan.sources.repo.engine import process_scanner
+
+    _WORKER["scanner"] = process_scanner()
+
+
+def _worker_scan(jobs: Sequence[Job], keep_suppressed: bool) -> BatchResult:
+    from nhiscan.sources.repo.engine import Scanner
+
+    scanner = _WORKER["scanner"]
+    assert isinstance(scanner, Scanner)
+    return scan_jobs(scanner, jobs, keep_suppressed)
+
+
+def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = False) -> BatchResult:
+    from nhiscan.sources.repo.engine import Scanner
+    from nhiscan.sources.repo.secrets import to_secrets
+
+    assert isinstance(scanner, Scanner)
+    res = BatchResult()
+    for job in jobs:
+        data = job.data
+        if data is None:
+            try:
+                data = Path(job.root, job.rel).read_bytes()
+            except OSError as exc:
+                res.errors.append(SourceError(f"{job.repository}/{job.rel}", f"cannot read: {exc.strerror}"))
+                continue
+        res.files += 1
+        res.bytes += len(data)
+        text = decode_text(data)
+        if text is None:
+            continue
+        raws = scanner.scan_text(job.rel, text)
+        found, hidden = to_secrets(
+            raws,
+            text,
+            job.rel,
+            commit=job.commit,
+            repository=job.repository,
+            keep_suppressed=keep_suppressed,
+        )
+        res.secrets.extend(found)
+        res.suppressed.extend(hidden)
+        if job.commit is None and configs.is_config_file(job.rel):
+            res.observations.extend(configs.scan_config_file(job.rel, text))
+    return res
+
+
+# -- orchestration --------------------------------------------------------------------------------
+def _batches(jobs: Sequence[Job]) -> Iterator[list[Job]]:
+    batch: list[Job] = []
+    size = 0
+    for job in jobs:
+        batch.append(job)
+        size += job.size or (len(job.data) if job.data is not None else 0)
+        if size >= BATCH_BYTES or len(batch) >= 256:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+class _Runner:
+    """Runs batches in-process or in a process pool; the pool is created on first large need."""
+
+    def __init__(self, workers: int, keep_suppressed: bool) -> None:
+        self.workers = workers
+        self.keep_suppressed = keep_suppressed
+        self._stack = ExitStack()
+        self._pool: ProcessPoolExecutor | None = None
+        self._local: object | None = None
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _local_scanner(self) -> object:
+        if self._local is None:
+            from nhiscan.sources.repo.engine import ds_session
+
+            self._local = self._stack.enter_context(ds_session())
+        return self._local
+
+    def run(
+        self, jobs: Sequence[Job], total_bytes: int, advance: Callable[[int], None]
+    ) -> Iterator[BatchResult]:
+        if self.workers <= 1 or total_bytes < PARALLEL_MIN_BYTES:
+            scanner = self._local_scanner()
+            for batch in _batches(jobs):
+                res = scan_jobs(scanner, batch, self.keep_suppressed)
+                advance(res.bytes)
+                yield res
+            return
+        if self._pool is None:
+            import multiprocessing
+
+            self._pool = self._stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_init,
+                )
+            )
+        futures: list[Future[BatchResult]] = [
+            self._pool.submit(_worker_scan, batch, self.keep_suppressed) for batch in _batches(jobs)
+        ]
+        for fut in futures:
+            res = fut.result()
+            advance(res.bytes)
+            yield res
+
+
+def _workers() -> int:
+    env = os.environ.get("NHISCAN_WORKERS")
+    if env and env.isdigit():
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A factory of progress tasks on stderr (rich), or no-ops when not on a terminal."""
+    if not enabled:
+        yield lambda _label, _total: lambda _n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+
+        def task(label: str, total: int) -> Callable[[int], None]:
+            tid = progress.add_task(label, total=total)
+            return lambda n: progress.advance(tid, n)
+
+        yield task
+
+
+def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> ProviderResult:
+    """Secrets and config observations of every PATH (and of its git history with config.history)."""
+    result = ProviderResult()
+    exclude = config.settings.exclude
+    with _Runner(_workers(), keep_suppressed) as runner, _progress(config.progress) as task:
+        for arg in config.paths:
+            root = Path(arg)
+            try:
+                _scan_one(root, arg, exclude, config, runner, task, result)
+            except InputError as exc:
+                result.errors.append(SourceError(exc.source, exc.detail))
+    return result
+
+
+def _scan_one(
+    root: Path,
+    arg: str,
+    exclude: Sequence[str],
+    config: ScanConfig,
+    runner: _Runner,
+    task: Callable[[str, int], Callable[[int], None]],
+    result: ProviderResult,
+) -> None:
+    if not root.exists():
+        raise InputError(arg, "path not found")
+    if root.is_file():
+        jobs = [Job(str(root.parent), root.name, arg, size=root.stat().st_size)]
+        in_git = False
+    else:
+        rels, in_git = list_files(root, exclude)
+        jobs = []
+        for rel in rels:
+            try:
+                size = (root / rel).stat().st_size
+            except OSError:
+                continue
+            if size <= MAX_FILE_BYTES:
+                jobs.append(Job(str(root), rel, arg, size=size))
+    total = sum(j.size for j in jobs)
+    advance = task(f"secrets {arg}", total)
+    tree_hashes: set[str] = set()
+    for res in runner.run(jobs, total, advance):
+        result.secrets.extend(res.secrets)
+        result.secrets.extend(res.suppressed)
+        result.observations.extend(res.observations)
+        result.errors.extend(res.errors)
+        tree_hashes.update(s.hash for s in res.secrets)
+    result.sources.append(SourceRef(kind="repository", scope=None, path=arg))
+    if config.history and root.is_dir():
+        if not in_git:
+            raise InputError(arg, "--history needs a git repository")
+        _scan_history(root, arg, exclude, runner, task, result, tree_hashes)
+
+
+def _scan_history(
+    root: Path,
+    arg: str,
+    exclude: Sequence[str],
+    runner: _Runner,
+    task: Callable[[str, int], Callable[[int], None]],
+    result: ProviderResult,
+    tree_hashes: set[str],
+) -> None:
+    from nhiscan.sources.repo.history import index_history, read_blobs
+
+    index = index_history(root)
+    origins = {o.blob: o for o in index.blobs if skip_reason(o.path, exclude) is None}
+    jobs: list[Job] = []
+    total = 0
+    for blob, data in read_blobs(root, list(origins), MAX_FILE_BYTES):
+        if data is None:
+            continue
+        o = origins[blob]
+        jobs.append(Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data)))
+        total += len(data)
+    advance = task(f"history {arg} ({index.commits} commits)", total)
+    seen: set[tuple[str, str]] = set()
+    for res in runner.run(jobs, total, advance):
+        for s in res.secrets:
+            # Still in the work tree: reported there, not again from history.
+            if s.hash in tree_hashes or (s.hash, s.location.path) in seen:
+                continue
+            seen.add((s.hash, s.location.path))
+            result.secrets.append(s)
+        result.secrets.extend(res.suppressed)
+    result.sources.append(SourceRef(kind="git-history", scope=f"{index.commits} commits", path=arg))

@@ -1,0 +1,78 @@
+"""Secrets found in repositories and their history: one finding per secret and file.
+
+The repository source has already decided what is a secret (detect-secrets plugins and filters,
+nhiscan's placeholder filter); these checks pick, by the secret's category, which rule reports it,
+and name it by type and redacted preview only. The hit key is the secret's hash, so a finding keeps
+its fingerprint when lines move; several occurrences in one file are one finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from nhiscan.analyze.checks import CheckContext, Hit, check
+from nhiscan.model import Secret, Severity
+
+# Attributes that help link a secret to an identity (identifiers, never secret material).
+LINK_ATTRIBUTES = ("key_id", "private_key_id", "client_email", "hint", "client_id")
+
+# Per-type severity within a rule (the rule's YAML severity applies otherwise).
+_TYPE_SEVERITY = {
+    "AWS access key id": Severity.HIGH,
+    "high-entropy string": Severity.LOW,
+    "JSON web token": Severity.MEDIUM,
+}
+
+
+def secret_groups(ctx: CheckContext, category: str) -> Iterator[tuple[Secret, list[int]]]:
+    """Reported secrets of one category, grouped per (file, commit, hash), first occurrence first."""
+    groups: dict[tuple[str | None, str, str | None, str], tuple[Secret, list[int]]] = {}
+    for s in ctx.inventory.secrets:
+        if s.attributes.get("suppressed") or s.attributes.get("category") != category:
+            continue
+        key = (s.location.repository, s.location.path, s.location.commit, s.hash)
+        if key in groups:
+            groups[key][1].append(s.location.line or 0)
+        else:
+            groups[key] = (s, [s.location.line or 0])
+    yield from groups.values()
+
+
+def secret_hit(secret: Secret, lines: list[int]) -> Hit:
+    loc = secret.location
+    where = f"{loc.path}:{loc.line}" if loc.line else loc.path
+    if loc.commit:
+        where += f" in commit {loc.commit[:12]} (git history)"
+    more = f" and {len(lines) - 1} more line(s)" if len(lines) > 1 else ""
+    links = {k: str(secret.attributes[k]) for k in LINK_ATTRIBUTES if k in secret.attributes}
+    extra = "".join(f", {k} {v}" for k, v in links.items() if k in ("key_id", "client_email", "client_id"))
+    return Hit(
+        message=f"{secret.type} {secret.redacted} found at {where}{more}{extra}",
+        location=loc,
+        key=secret.hash,
+        severity=_TYPE_SEVERITY.get(secret.type),
+        evidence={
+            "secret_type": secret.type,
+            "provider": secret.provider,
+            "redacted": secret.redacted,
+            "lines": sorted(set(lines)),
+            "detector": secret.attributes.get("detector"),
+            **links,
+        },
+    )
+
+
+@check("secret_in_repository")
+def secret_in_repository(ctx: CheckContext) -> Iterator[Hit]:
+    category = str(ctx.params.get("category", ""))
+    for secret, lines in secret_groups(ctx, category):
+        yield secret_hit(secret, lines)
+
+
+def rule_for_category(category: str) -> str | None:
+    return {
+        "cloud-key": "secret-cloud-key",
+        "private-key": "secret-private-key",
+        "token": "secret-api-token",
+        "generic": "secret-generic",
+    }.get(category)

@@ -1,0 +1,263 @@
+"""From raw detect-secrets results to nhiscan Secrets: type, provider, redaction, linking attributes.
+
+Everything here runs in the scanning process next to the text, because the attributes that link a
+secret to an identity (an AWS key id on a nearby line, a GCP key's private_key_id and client_email,
+an Azure app id) are read from the surrounding text. Values never leave this module: a Secret holds
+a redacted preview, a sha256 and (for detect-secrets baseline compatibility) the sha1 detect-secrets
+itself records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from nhiscan.model import Location, Secret
+from nhiscan.sources.repo.engine import RawSecret, sha1_hex
+
+# detect-secrets type -> (nhiscan type, provider, category). Categories pick the rule:
+# cloud-key, private-key, token, generic; "ignore" drops the result (not a credential).
+TYPES: dict[str, tuple[str, str | None, str]] = {
+    "AWS Access Key": ("AWS access key", "aws", "cloud-key"),
+    "AWS Secret Access Key": ("AWS secret access key", "aws", "cloud-key"),
+    "Azure Storage Account access key": ("Azure storage account key", "azure", "cloud-key"),
+    "Azure AD Client Secret": ("Azure AD client secret", "azure", "cloud-key"),
+    "IBM Cloud IAM Key": ("IBM Cloud IAM key", "ibm", "cloud-key"),
+    "IBM COS HMAC Credentials": ("IBM COS HMAC secret", "ibm", "cloud-key"),
+    "SoftLayer Credentials": ("SoftLayer API key", "ibm", "cloud-key"),
+    "Private Key": ("private key", None, "private-key"),
+    "GitHub Token": ("GitHub token", "github", "token"),
+    "GitHub Fine-Grained Token": ("GitHub fine-grained token", "github", "token"),
+    "GitLab Token": ("GitLab token", "gitlab", "token"),
+    "Slack Token": ("Slack token", "slack", "token"),
+    "Stripe Access Key": ("Stripe secret key", "stripe", "token"),
+    "NPM tokens": ("npm token", "npm", "token"),
+    "npm Access Token": ("npm token", "npm", "token"),
+    "PyPI Token": ("PyPI token", "pypi", "token"),
+    "OpenAI Token": ("OpenAI API key", "openai", "token"),
+    "OpenAI Project Key": ("OpenAI API key", "openai", "token"),
+    "Anthropic API Key": ("Anthropic API key", "anthropic", "token"),
+    "Hugging Face Token": ("Hugging Face token", "huggingface", "token"),
+    "JSON Web Token": ("JSON web token", None, "token"),
+    "Artifactory Credentials": ("Artifactory credential", "artifactory", "token"),
+    "Cloudant Credentials": ("Cloudant credential", "ibm", "token"),
+    "Discord Bot Token": ("Discord bot token", "discord", "token"),
+    "Mailchimp Access Key": ("Mailchimp API key", "mailchimp", "token"),
+    "SendGrid API Key": ("SendGrid API key", "sendgrid", "token"),
+    "Square OAuth Secret": ("Square OAuth secret", "square", "token"),
+    "Telegram Bot Token": ("Telegram bot token", "telegram", "token"),
+    "Twilio API Key": ("Twilio API key", "twilio", "token"),
+    "Basic Auth Credentials": ("password in URL", None, "generic"),
+    "Secret Keyword": ("hard-coded password or secret", None, "generic"),
+    "Base64 High Entropy String": ("high-entropy string", None, "generic"),
+    "Hex High Entropy String": ("high-entropy string", None, "generic"),
+    "Public IP (ipv4)": ("public IP address", None, "ignore"),
+}
+
+# When one value is found by several plugins on one line, the most specific one names it.
+_RANK = {"cloud-key": 0, "private-key": 1, "token": 2, "generic": 3, "ignore": 4}
+_GENERIC_ORDER = ("Secret Keyword", "Basic Auth Credentials", "Base64 High Entropy String")
+
+_AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Z0-9])")
+_GUID = re.compile(
+    r"(?<![0-9a-fA-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9a-fA-F])"
+)
+_PEM = re.compile(
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?:.|\n){0,16384}?-----END[A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----"
+)
+_GCP_KEY_ID = re.compile(r'"private_key_id"\s*:\s*"([0-9a-f]{40})"')
+_GCP_EMAIL = re.compile(r'"client_email"\s*:\s*"([^"@\s]+@[^"\s]+)"')
+_GCP_SA = re.compile(r'"type"\s*:\s*"service_account"')
+
+# Values that are documentation examples, placeholders or templates rather than credentials.
+_PLACEHOLDER_WORDS = (
+    "example",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changeit",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourkey",
+    "<your",
+    "dummy",
+    "redacted",
+    "insert",
+    "replace",
+    "fixme",
+    "todo",
+)
+_TEMPLATE = re.compile(
+    r"\$\{\{|\{\{|\}\}|^\$\{?[A-Za-z_][A-Za-z0-9_.]*\}?$|^<[^<>]+>$|^%\(?[A-Za-z_]+\)?s?$|^\$\("
+)
+
+
+def is_placeholder(value: str) -> str | None:
+    """Why a value is not a real credential (placeholder, template, documentation example), or None."""
+    v = value.strip().strip("'\"")
+    low = v.lower()
+    if _TEMPLATE.search(v):
+        return "templated value"
+    if any(w in low for w in _PLACEHOLDER_WORDS):
+        return "placeholder or documentation example"
+    core = re.sub(r"[^A-Za-z0-9]", "", v)
+    if core and (core.lower().count("x") + core.count("*") >= 0.6 * len(core)):
+        return "masked placeholder"
+    if len(set(core)) <= 2 and len(core) >= 4:
+        return "repeated character placeholder"
+    if "*" * 4 in v or "•" in v:
+        return "masked placeholder"
+    return None
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def redact(value: str) -> str:
+    """First 4 characters and a short hash: enough to recognise a secret, never to use it."""
+    return f"{value[:4]}...{_digest(value)[:8]}"
+
+
+def _near(lines: Sequence[str], line: int, pattern: re.Pattern[str], radius: int = 5) -> str | None:
+    lo = max(0, line - 1 - radius)
+    hi = min(len(lines), line + radius)
+    best: tuple[int, str] | None = None
+    for idx in range(lo, hi):
+        for m in pattern.finditer(lines[idx]):
+            dist = abs(idx - (line - 1))
+            if best is None or dist < best[0]:
+                best = (dist, m.group(1) if m.groups() else m.group(0))
+    return best[1] if best else None
+
+
+def to_secrets(
+    raws: Sequence[RawSecret],
+    text: str,
+    rel_path: str,
+    *,
+    commit: str | None = None,
+    repository: str | None = None,
+    keep_suppressed: bool = False,
+) -> tuple[list[Secret], list[Secret]]:
+    """(reported, suppressed) Secrets for one file's raw results, one per value and line."""
+    if not raws:
+        return [], []
+    lines = text.splitlines()
+    by_spot: dict[tuple[int, str], RawSecret] = {}
+    ds_sha1: dict[tuple[int, str], dict[str, str]] = {}
+    for raw in raws:
+        ds_value = raw.value
+        if len(raw.value) < 8 and TYPES.get(raw.type, ("", None, "token"))[2] == "token":
+            # Some plugins capture only the token's prefix (e.g. "ghp"): take the whole token.
+            line_text = lines[raw.line - 1] if 0 < raw.line <= len(lines) else ""
+            m = re.search(re.escape(raw.value) + r"[A-Za-z0-9_\-]+", line_text)
+            if m:
+                raw = RawSecret(raw.type, raw.line, m.group(0))
+        ds_sha1.setdefault((raw.line, raw.value), {})[raw.type] = sha1_hex(ds_value)
+        key = (raw.line, raw.value)
+        prev = by_spot.get(key)
+        if prev is None or _better(raw.type, prev.type):
+            by_spot[key] = raw
+    gcp_sa = bool(_GCP_SA.search(text))
+    gcp_key_id = _GCP_KEY_ID.search(text) if gcp_sa else None
+    gcp_email = _GCP_EMAIL.search(text) if gcp_sa else None
+    reported: list[Secret] = []
+    suppressed: list[Secret] = []
+    for (line, value), raw in sorted(by_spot.items()):
+        name, provider, category = TYPES.get(raw.type, (raw.type, None, "token"))
+        # sha1 of the value as detect-secrets records it (its baselines' hashed_secret).
+        attrs: dict[str, str] = {
+            "detector": raw.type,
+            "category": category,
+            "sha1": ds_sha1.get((line, value), {}).get(raw.type, sha1_hex(value)),
+        }
+        # Other plugins that reported the same value here (merged into this one secret).
+        others = sorted(set(ds_sha1.get((line, value), {}).values()) - {attrs["sha1"]})
+        if others:
+            attrs["sha1_also"] = " ".join(others)
+        secret_value = value
+        reason: str | None = None
+        if category == "ignore":
+            reason = "not a credential"
+        if raw.type == "Private Key":
+            block = _PEM.search(text.replace("\\n", "\n"), pos=0)
+            blocks = [m.group(0) for m in _PEM.finditer(text.replace("\\n", "\n"))]
+            # The block that starts on (or nearest after) this line; hash the key, not the marker.
+            if blocks:
+                secret_value = _block_for_line(text, line, blocks) or (block.group(0) if block else value)
+            if gcp_sa and gcp_key_id and gcp_email:
+                name, provider, category = "GCP service account key", "gcp", "cloud-key"
+                attrs["category"] = category
+                attrs["private_key_id"] = gcp_key_id.group(1)
+                attrs["client_email"] = gcp_email.group(1)
+        elif gcp_key_id is not None and value == gcp_key_id.group(1):
+            reason = "GCP private_key_id (an identifier, reported with the key)"
+        elif raw.type == "AWS Access Key" and _AWS_KEY_ID.fullmatch(value):
+            name = "AWS access key id"
+            attrs["key_id"] = value
+        elif provider == "aws" or (raw.type == "AWS Access Key"):
+            name = "AWS secret access key"
+            key_id = _near(lines, line, _AWS_KEY_ID)
+            if key_id:
+                attrs["key_id"] = key_id
+        elif raw.type == "Azure AD Client Secret":
+            attrs["hint"] = value[:3]
+            client = _near(lines, line, _GUID)
+            if client:
+                attrs["client_id"] = client.lower()
+        if reason is None and category not in ("private-key",) and raw.type != "Private Key":
+            reason = is_placeholder(value)
+        if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
+            reason = "AWS documentation example key"
+        body = _key_body(secret_value) if raw.type == "Private Key" else secret_value
+        secret = Secret(
+            type=name,
+            provider=provider,
+            location=Location(path=rel_path, line=line, commit=commit, repository=repository),
+            redacted=redact(body),
+            hash=_digest(secret_value),
+            attributes=attrs,
+        )
+        if reason is None:
+            reported.append(secret)
+        elif keep_suppressed:
+            suppressed.append(
+                Secret(
+                    secret.type,
+                    secret.provider,
+                    secret.location,
+                    secret.redacted,
+                    secret.hash,
+                    {**attrs, "suppressed": reason},
+                )
+            )
+    return reported, suppressed
+
+
+def _better(new: str, old: str) -> bool:
+    cat_new = TYPES.get(new, (new, None, "token"))[2]
+    cat_old = TYPES.get(old, (old, None, "token"))[2]
+    if _RANK[cat_new] != _RANK[cat_old]:
+        return _RANK[cat_new] < _RANK[cat_old]
+    if cat_new == "generic":
+        order = {t: i for i, t in enumerate(_GENERIC_ORDER)}
+        return order.get(new, 9) < order.get(old, 9)
+    return new < old
+
+
+def _block_for_line(text: str, line: int, blocks: list[str]) -> str | None:
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    tail = "\n".join(lines[line - 1 :]).replace("\\n", "\n")
+    for block in blocks:
+        if block.split("\n", 1)[0] in here.replace("\\n", "\n") and tail.find(block) >= 0:
+            return block
+    return None
+
+
+def _key_body(block: str) -> str:
+    inner = [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("-----")]
+    return "".join(inner) or block

@@ -1,0 +1,200 @@
+"""Which files of a PATH the repository scan reads.
+
+Inside a git work tree: tracked and untracked-but-not-ignored files (`git ls-files -co
+--exclude-standard`), so .gitignore is respected. Anywhere else: every file under the directory
+(never the silent empty result detect-secrets gives outside git). Vendored trees, generated or
+minified files, lock files, binaries, files over the size cap and the settings' exclude globs are
+skipped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+VENDORED_DIRS = frozenset(
+    {
+        ".git",
+        "node_modules",
+        "vendor",
+        "third_party",
+        "third-party",
+        "bower_components",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        "site-packages",
+    }
+)
+LOCK_FILES = frozenset(
+    {
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "Pipfile.lock",
+        "Cargo.lock",
+        "go.sum",
+        "composer.lock",
+        "Gemfile.lock",
+        "uv.lock",
+        "npm-shrinkwrap.json",
+        "packages.lock.json",
+        "pdm.lock",
+        "mix.lock",
+        "pubspec.lock",
+        "flake.lock",
+        ".secrets.baseline",
+    }
+)
+GENERATED_SUFFIXES = (".min.js", ".min.css", ".map", ".pb.go", "_pb2.py", ".pyc", ".lock")
+BINARY_SUFFIXES = frozenset(
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".7z",
+        ".tar",
+        ".jar",
+        ".war",
+        ".class",
+        ".so",
+        ".dll",
+        ".dylib",
+        ".exe",
+        ".bin",
+        ".o",
+        ".a",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".mov",
+        ".avi",
+        ".wav",
+        ".ogg",
+        ".webm",
+        ".sqlite",
+        ".db",
+        ".parquet",
+        ".whl",
+        ".egg",
+        ".npy",
+        ".pkl",
+        ".pt",
+        ".onnx",
+        ".h5",
+        ".svgz",
+        ".psd",
+        ".iso",
+        ".dmg",
+    }
+)
+
+
+def git_toplevel(path: Path) -> Path | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    top = out.stdout.strip()
+    return Path(top) if top else None
+
+
+def _ignored(root: Path) -> bool:
+    """Whether git ignores the directory itself (then it was named on purpose: walk it)."""
+    proc = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", "."],
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    return proc.returncode == 0
+
+
+def skip_reason(rel_path: str, exclude: Iterable[str] = ()) -> str | None:
+    """Why a repository-relative path is not scanned, judged from the path alone (or None)."""
+    parts = rel_path.split("/")
+    if any(p in VENDORED_DIRS for p in parts[:-1]):
+        return "vendored"
+    name = parts[-1]
+    if name in LOCK_FILES:
+        return "lock file"
+    low = name.lower()
+    if low.endswith(GENERATED_SUFFIXES):
+        return "generated"
+    if os.path.splitext(low)[1] in BINARY_SUFFIXES:
+        return "binary"
+    for pattern in exclude:
+        if fnmatch.fnmatch(rel_path, pattern) or fnmatch.fnmatch(name, pattern):
+            return "excluded"
+        if pattern.endswith("/**") and (rel_path + "/").startswith(pattern[:-2]):
+            return "excluded"
+    return None
+
+
+def list_files(root: Path, exclude: Iterable[str] = ()) -> tuple[list[str], bool]:
+    """(relative paths to scan, whether root is inside a git work tree)."""
+    excl = tuple(exclude)
+    if git_toplevel(root) is not None and not _ignored(root):
+        proc = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+            capture_output=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode == 0:
+            names = sorted({n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n})
+            return [n for n in names if skip_reason(n, excl) is None and (root / n).is_file()], True
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in VENDORED_DIRS)
+        rel_dir = os.path.relpath(dirpath, root)
+        for fn in sorted(filenames):
+            rel = fn if rel_dir == "." else f"{rel_dir}/{fn}".replace(os.sep, "/")
+            full = os.path.join(dirpath, fn)
+            if os.path.islink(full) or not os.path.isfile(full):
+                continue
+            if skip_reason(rel, excl) is None:
+                out.append(rel)
+    return out, False
+
+
+def decode_text(data: bytes) -> str | None:
+    """The file's text, or None for binaries and non-UTF-8 content."""
+    if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

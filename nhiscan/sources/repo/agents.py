@@ -26,6 +26,10 @@ from nhiscan.sources.repo._common import (
 )
 from nhiscan.sources.repo._yaml import compose_documents, get, items, line, pairs, scalar
 
+# JSON with comments (VS Code, Cursor): whole-line `//` comments and `// ...` after `,` `{` `[` are
+# blanked so that line numbers stay right; everything else must be plain JSON.
+_LINE_COMMENT = re.compile(r"^\s*//.*$", re.M)
+_TRAILING_COMMENT = re.compile(r"([,{\[])[ \t]*//[^\n\"]*$", re.M)
 _FLAG = re.compile(r"^--?([A-Za-z0-9_-]+)(?:=(.*))?$")
 _BEARER = re.compile(r"^\s*(bearer|token|basic)\s+", re.I)
 
@@ -53,6 +57,7 @@ def client_of(path: str) -> str:
 def scan(path: str, text: str) -> list[Observation]:
     out: list[Observation] = []
     client = client_of(path)
+    text = _TRAILING_COMMENT.sub(r"\1", _LINE_COMMENT.sub("", text))
     for doc in compose_documents(path, text):
         if not isinstance(doc, MappingNode):
             continue

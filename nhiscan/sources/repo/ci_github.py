@@ -239,7 +239,7 @@ def _scan_job(
         uses = _uses(step)
         with_node = get(step, "with")
         if uses == "aws-actions/configure-aws-credentials":
-            pair = get_pair(with_node, "aws-access-key-id") or get_pair(with_node, "aws-secret-access-key")
+            pair = _first_pair(with_node, "aws-access-key-id", "aws-secret-access-key")
             if pair is not None:
                 yield _static_cloud(
                     path, job_id, label, pair[0], "aws", "aws-access-key-id/aws-secret-access-key"
@@ -251,7 +251,7 @@ def _scan_job(
                     path, job_id, label, pair[0], "azure", "creds (service principal secret JSON)"
                 )
         elif uses in ("google-github-actions/auth", "google-github-actions/setup-gcloud"):
-            pair = get_pair(with_node, "credentials_json") or get_pair(with_node, "service_account_key")
+            pair = _first_pair(with_node, "credentials_json", "service_account_key")
             if pair is not None:
                 yield _static_cloud(
                     path, job_id, label, pair[0], "gcp", f"{pair[0].value} (service account key)"
@@ -264,6 +264,13 @@ def _scan_job(
         if isinstance(run, ScalarNode):
             env_secrets = _secret_env_names(wf_env, job_env, get(step, "env"))
             yield from _echoed(path, job_id, label, run, env_secrets)
+
+
+def _first_pair(node: Node | None, *keys: str) -> tuple[ScalarNode, Node] | None:
+    for key, kn, v in pairs(node):
+        if key in keys:
+            return kn, v
+    return None
 
 
 def _static_cloud(path: str, job_id: str, label: str, kn: ScalarNode, cloud: str, what: str) -> Observation:

@@ -152,7 +152,7 @@ def _walk_generic(path: str, system: str, node: Node, where: str, depth: int = 0
     if isinstance(node, MappingNode):
         for key, _, v in pairs(node):
             if key in _VAR_KEYS and isinstance(v, (MappingNode, SequenceNode)):
-                yield from _variables(path, system, f"{where}{key}", v)
+                yield from _variables(path, system, where.rstrip("/") or "pipeline", v)
                 continue
             if key in _SCRIPT_KEYS:
                 yield from _scripts(path, system, f"{where}{key}", v)

@@ -81,10 +81,15 @@ def scan_config_file(rel_path: str, text: str) -> list[Observation]:
     if kind is None:
         return []
     path = rel_path.replace("\\", "/")
+    # One observation per rule and place: a YAML anchor merged into several jobs is one problem.
     seen: set[tuple[str, int | None, str]] = set()
     out: list[Observation] = []
     for o in _SCANNERS[kind](path, text.lstrip("\ufeff")):
-        ident = (o.rule_id, o.location.line, str(o.attributes.get("key", "")))
+        ident = (
+            o.rule_id,
+            o.location.line,
+            str(o.attributes.get("secret_hash") or o.attributes.get("key", "")),
+        )
         if ident not in seen:
             seen.add(ident)
             out.append(o)

@@ -78,6 +78,13 @@ def _server(path: str, client: str, server: str, cfg: Node) -> Iterator[Observat
     yield from _values(path, client, server, "env", get(cfg, "env"))
     yield from _values(path, client, server, "headers", get(cfg, "headers"))
     yield from _args(path, client, server, items(get(cfg, "args")))
+    command = get(cfg, "command")
+    if isinstance(command, ScalarNode) and " " in str(command.value):
+        # "command": "env GITHUB_TOKEN=... npx server" puts the token in the command line itself
+        words = [
+            ScalarNode("tag:yaml.org,2002:str", w, command.start_mark) for w in str(command.value).split()
+        ]
+        yield from _args(path, client, server, list(words))
     for key in ("url", "serverUrl", "httpUrl"):
         node = get(cfg, key)
         if isinstance(node, ScalarNode):

@@ -103,7 +103,8 @@ def _scan_workflow(path: str, doc: Node) -> Iterator[Observation]:
         job_perm = get_pair(job, "permissions")
         if job_perm is not None:
             yield from _write_all(path, job_perm, f"job {job_id}")
-        elif top_perm is None:
+        elif top_perm is None and triggers != {"workflow_call"}:
+            # A reusable workflow's token is capped by its caller's permissions: judged at the caller.
             yield obs(
                 "gha-missing-permissions",
                 path,

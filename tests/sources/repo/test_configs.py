@@ -401,3 +401,25 @@ def test_fingerprint_key_does_not_depend_on_line() -> None:
     b = scan_config_file(".mcp.json", moved)
     assert [o.attributes["key"] for o in a] == [o.attributes["key"] for o in b]
     assert [o.location.line for o in a] != [o.location.line for o in b]
+
+
+def test_reusable_workflow_without_permissions_is_judged_at_the_caller() -> None:
+    text = """\
+on:
+  workflow_call:
+    secrets:
+      TOKEN: {required: true}
+jobs:
+  build: {runs-on: ubuntu-latest, steps: [{run: make}]}
+"""
+    assert scan_config_file(".github/workflows/reusable.yml", text) == []
+    both = text.replace("  workflow_call:", "  push:\n  workflow_call:")
+    assert rules(scan_config_file(".github/workflows/reusable.yml", both)) == [("gha-missing-permissions", 7)]
+
+
+def test_token_inlined_in_mcp_command() -> None:
+    text = f"""{{"mcpServers": {{"gh": {{"command": "env GITHUB_TOKEN={GHP} npx -y gh-mcp"}}}}}}"""
+    found = scan_config_file("claude_desktop_config.json", text)
+    assert rules(found) == [("mcp-broad-personal-token", 1), ("mcp-literal-token", 1)]
+    assert found[0].attributes["agent_client"] == "claude-desktop"
+    assert GHP not in repr(found)

@@ -28,6 +28,14 @@ EXPECTED = {
     ("mcp-broad-personal-token", ".claude/settings.json", 4),
 }
 
+MY_RULES = {rule for rule, _, _ in EXPECTED}
+
+
+def mine(findings: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """This area's findings (a secret scanner may also report the fake values in the tree)."""
+    return [f for f in findings if f["rule_id"] in MY_RULES]
+
+
 # Fake values committed in the fixture tree; none may appear in any output.
 FAKE_SECRETS = (
     "eXfxiSFSNG3PXUvW+bKnq4Wk77zfrjP/ZlSkqb14",
@@ -45,9 +53,9 @@ def test_multi_system_repo_findings_with_file_and_line() -> None:
     assert res.code == 0, res.stderr
     data = res.json()
     assert not data["errors"]
-    got = {(f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in data["findings"]}
+    got = {(f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in mine(data["findings"])}
     assert got == EXPECTED
-    by_rule = {f["rule_id"]: f for f in data["findings"]}
+    by_rule = {f["rule_id"]: f for f in mine(data["findings"])}
     assert by_rule["gha-untrusted-checkout-with-secrets"]["severity"] == "critical"
     assert by_rule["gha-static-cloud-credentials"]["owasp_nhi"] == ["NHI6:2025", "NHI7:2025"]
     assert by_rule["mcp-broad-personal-token"]["owasp_nhi"] == ["NHI5:2025", "NHI10:2025"]
@@ -80,18 +88,22 @@ def test_fingerprints_survive_lines_moving(tmp_path: Path) -> None:
     mcp = copy / ".vscode" / "mcp.json"
     mcp.write_text("\n" + mcp.read_text())
     second = run_cli("scan", str(copy), "--as-of", AS_OF, "--format", "json", "--fail-on", "none").json()
-    assert {f["fingerprint"] for f in first["findings"]} == {f["fingerprint"] for f in second["findings"]}
-    lines = {(f["rule_id"], f["location"]["line"]) for f in second["findings"]}
+    assert {f["fingerprint"] for f in mine(first["findings"])} == {
+        f["fingerprint"] for f in mine(second["findings"])
+    }
+    lines = {(f["rule_id"], f["location"]["line"]) for f in mine(second["findings"])}
     assert ("gha-untrusted-checkout-with-secrets", 17) in lines
 
 
-def test_invalid_workflow_is_an_error_and_the_rest_is_still_scanned(tmp_path: Path) -> None:
+def test_invalid_workflow_never_crashes_and_the_rest_is_still_scanned(tmp_path: Path) -> None:
     copy = tmp_path / "pipelines"
     shutil.copytree(REPO, copy)
     (copy / ".github" / "workflows" / "broken.yml").write_text("on: push\njobs: [\n  a: b\n")
     res = run_cli("scan", str(copy), "--as-of", AS_OF, "--format", "json", "--fail-on", "none")
-    assert res.code == 2
-    data = res.json()
-    assert len(data["errors"]) == 1 and "broken.yml" in data["errors"][0]["source"]
     assert "Traceback" not in res.stderr
-    assert len(data["findings"]) == len(EXPECTED)
+    data = res.json()
+    got = {(f["rule_id"], f["location"]["path"], f["location"]["line"]) for f in mine(data["findings"])}
+    assert got == EXPECTED
+    # The walker reports the unparsable file as an input error (exit 2) naming it.
+    assert res.code == 2
+    assert [e for e in data["errors"] if "broken.yml" in e["source"]]

@@ -15,8 +15,9 @@ _MAX_BYTES = 2_000_000
 
 # TEMPORARY walker (branch ci-configs): only feeds CI/agent config files to configs.py so those
 # rules work end to end. It is to be SUPERSEDED by the repository walker of the `secrets` branch,
-# which the lead keeps at merge time; that walker must call configs.is_config_file /
-# configs.scan_config_file for each file and turn configs.ConfigParseError into a SourceError.
+# which the lead keeps at merge time; that walker calls configs.is_config_file /
+# configs.scan_config_file for each file. To report unparsable configs it should pass strict=True
+# and turn configs.ConfigParseError into a SourceError, as done below.
 def scan_paths(config: ScanConfig) -> ProviderResult:
     from nhiscan.sources.repo.configs import ConfigParseError, is_config_file, scan_config_file
 
@@ -38,7 +39,7 @@ def scan_paths(config: ScanConfig) -> ProviderResult:
             except (OSError, UnicodeDecodeError):
                 continue
             try:
-                result.observations.extend(scan_config_file(rel, text))
+                result.observations.extend(scan_config_file(rel, text, strict=True))
             except ConfigParseError as exc:
                 result.errors.append(SourceError(str(file), exc.detail))
     return result

@@ -5,8 +5,10 @@ text)`` returns the Observations found in one such file (each tagged with the ru
 it). Secrets inside these files are found by the secret scanner like in any other file; this module
 reports what is wrong with the configuration itself.
 
-A file that cannot be parsed raises :class:`ConfigParseError` (a ValueError with ``path`` and
-``detail``); the walker turns it into a SourceError for that file and goes on.
+A file that cannot be parsed yields no observations by default, so a walker that knows nothing
+of parse errors can never crash on one. A walker that wants to report them passes ``strict=True``
+and turns :class:`ConfigParseError` (a ValueError with ``path`` and ``detail``) into a SourceError
+for that file.
 """
 
 from __future__ import annotations
@@ -72,11 +74,21 @@ _SCANNERS: dict[str, Callable[[str, str], list[Observation]]] = {
 }
 
 
-def scan_config_file(rel_path: str, text: str) -> list[Observation]:
+def scan_config_file(rel_path: str, text: str, *, strict: bool = False) -> list[Observation]:
     """Observations for one file (empty for files that configure nothing nhiscan knows).
 
-    Raises ConfigParseError when the file is not valid YAML/JSON.
+    With ``strict=True`` a file that is not valid YAML/JSON raises ConfigParseError; otherwise it
+    yields no observations.
     """
+    try:
+        return _scan(rel_path, text)
+    except ConfigParseError:
+        if strict:
+            raise
+        return []
+
+
+def _scan(rel_path: str, text: str) -> list[Observation]:
     kind = config_kind(rel_path)
     if kind is None:
         return []

@@ -246,9 +246,11 @@ jobs:
     assert found[0].attributes["redacted"].startswith(LITERAL[:4])
 
 
-def test_invalid_yaml_raises_config_parse_error() -> None:
+def test_invalid_yaml_is_empty_or_raises_when_strict() -> None:
+    bad = "on: push\njobs: [\n  a: b\n"
+    assert scan_config_file(".github/workflows/bad.yml", bad) == []
     with pytest.raises(ConfigParseError) as info:
-        scan_config_file(".github/workflows/bad.yml", "on: push\njobs: [\n  a: b\n")
+        scan_config_file(".github/workflows/bad.yml", bad, strict=True)
     assert info.value.path == ".github/workflows/bad.yml"
     assert "invalid YAML" in info.value.detail
 
@@ -383,7 +385,7 @@ def test_jsonc_comments_and_trailing_commas_keep_lines() -> None:
 
 def test_invalid_json_raises_config_parse_error() -> None:
     with pytest.raises(ConfigParseError):
-        scan_config_file(".mcp.json", '{"mcpServers": {"a": ')
+        scan_config_file(".mcp.json", '{"mcpServers": {"a": ', strict=True)
 
 
 def test_claude_settings_env_with_personal_tokens() -> None:

@@ -17,7 +17,8 @@ _SECRET_NAME = re.compile(
 # ...unless the name says it holds something else (a path, an id, a name, a switch).
 _NOT_SECRET_NAME = re.compile(
     r"(_(PATH|FILE|DIR|URL|URI|ID|NAME|USER(NAME)?|ENDPOINT|REGION|HOST|TYPE|ENABLED|LENGTH|TTL|VERSION|"
-    r"FORMAT|HEADER|EXPIRY|EXPIRES|SCOPES?|ENV|MODE)$|^CACHE_KEY$|KEY_ID$|_KEYRING|AUTHOR)",
+    r"FORMAT|HEADER|EXPIRY|EXPIRES|SCOPES?|ENV|MODE|DOMAIN)$|^CACHE_KEY$|KEY_ID$|_KEYRING|AUTHOR|PUBLIC|"
+    r"PUBLISHABLE|SITE_?KEY)",
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(r"\$\{\{|\$\{|\$\(|\$[A-Za-z_]|%[A-Za-z_]+%|\{env:|\{\{")

@@ -31,6 +31,9 @@ from nhiscan.sources.repo._yaml import compose_documents, get, items, line, pair
 _LINE_COMMENT = re.compile(r"^\s*//.*$", re.M)
 _TRAILING_COMMENT = re.compile(r"([,{\[])[ \t]*//[^\n\"]*$", re.M)
 _FLAG = re.compile(r"^--?([A-Za-z0-9_-]+)(?:=(.*))?$")
+_HEADER_ARG = re.compile(
+    r"^\s*(authorization|x-api-key|api-key|private-token)\s*:\s*(?:bearer\s+|token\s+)?(\S+)\s*$", re.I
+)
 _BEARER = re.compile(r"^\s*(bearer|token|basic)\s+", re.I)
 
 
@@ -119,6 +122,11 @@ def _args(path: str, client: str, server: str, args: list[Node]) -> Iterator[Obs
         else:
             name, candidate = flag or "", value
         flag = None
+        header = _HEADER_ARG.match(candidate)
+        if header:  # mcp-remote style: --header "Authorization: Bearer <token>"
+            if not is_reference(header.group(2)) and literal_secret(header.group(2)):
+                yield from _report(path, client, server, "args", header.group(1), line(node), header.group(2))
+            continue
         if "=" in candidate and not m:  # NAME=value passed through `env`-style wrappers
             name, candidate = candidate.split("=", 1)
         if _is_token(name, candidate, named=False):

@@ -425,3 +425,35 @@ def test_token_inlined_in_mcp_command() -> None:
     assert rules(found) == [("mcp-broad-personal-token", 1), ("mcp-literal-token", 1)]
     assert found[0].attributes["agent_client"] == "claude-desktop"
     assert GHP not in repr(found)
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("API_TOKEN", True),
+        ("DB_PASSWORD", True),
+        ("SSH_PRIVATE_KEY", True),
+        ("NPM_AUTH", True),
+        ("AWS_ACCESS_KEY_ID", False),
+        ("TOKEN_URL", False),
+        ("SSH_PUBLIC_KEY", False),
+        ("STRIPE_PUBLISHABLE_KEY", False),
+        ("RECAPTCHA_SITE_KEY", False),
+        ("AUTH0_DOMAIN", False),
+        ("CACHE_KEY", False),
+        ("GIT_AUTHOR_NAME", False),
+    ],
+)
+def test_secret_variable_names(name: str, secret: bool) -> None:
+    from nhiscan.sources.repo._common import secret_name
+
+    assert secret_name(name) is secret
+
+
+def test_mcp_remote_header_argument() -> None:
+    text = f"""{{"mcpServers": {{"remote": {{"command": "npx",
+      "args": ["mcp-remote", "https://mcp.example.com/sse", "--header", "Authorization: Bearer {LITERAL}"]}},
+      "ok": {{"command": "npx", "args": ["mcp-remote", "https://x/sse", "--header", "Authorization: Bearer ${{AUTH_TOKEN}}"]}}}}}}"""
+    found = scan_config_file(".mcp.json", text)
+    assert rules(found) == [("mcp-literal-token", 2)]
+    assert found[0].attributes["server"] == "remote"

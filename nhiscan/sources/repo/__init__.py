@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nhiscan.config import ScanConfig
@@ -98,7 +98,14 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
         res.secrets.extend(found)
         res.suppressed.extend(hidden)
         if job.commit is None and configs.is_config_file(job.rel):
-            res.observations.extend(configs.scan_config_file(job.rel, text))
+            try:
+                observed = configs.scan_config_file(job.rel, text, strict=True)
+            except configs.ConfigParseError as exc:
+                res.errors.append(SourceError(f"{job.repository}/{job.rel}", exc.detail))
+                continue
+            res.observations.extend(
+                replace(o, location=replace(o.location, repository=job.repository)) for o in observed
+            )
     return res
 
 

@@ -1,0 +1,114 @@
+"""YAML as PyYAML node trees, so every key keeps its line number.
+
+Composing (not constructing) also sidesteps YAML 1.1 surprises: the GitHub Actions key ``on`` stays
+the string "on" instead of becoming the boolean True. Anchors/aliases are shared nodes and merge
+keys (``<<``) are expanded by :func:`pairs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ConfigParseError(ValueError):
+    """A configuration file could not be parsed; the walker reports it as a SourceError for that file."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+def compose_documents(path: str, text: str) -> list[Node]:
+    try:
+        return [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigParseError(path, f"invalid YAML{where}: {problem}") from None
+
+
+def line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def pairs(node: Node | None, _depth: int = 0) -> Iterator[tuple[str, ScalarNode, Node]]:
+    """(key, key node, value node) of a mapping, with ``<<`` merges expanded (own keys win)."""
+    if not isinstance(node, MappingNode) or _depth > 20:
+        return
+    own: list[tuple[str, ScalarNode, Node]] = []
+    merged: list[tuple[str, ScalarNode, Node]] = []
+    for k, v in node.value:
+        if not isinstance(k, ScalarNode):
+            continue
+        if k.tag == "tag:yaml.org,2002:merge" or (k.value == "<<" and k.style is None):
+            sources = v.value if isinstance(v, SequenceNode) else [v]
+            for src in sources:
+                merged.extend(pairs(src, _depth + 1))
+        else:
+            own.append((str(k.value), k, v))
+    seen = {k for k, _, _ in own}
+    yield from own
+    for k, kn, v in merged:
+        if k not in seen:
+            seen.add(k)
+            yield k, kn, v
+
+
+def get(node: Node | None, key: str) -> Node | None:
+    for k, _, v in pairs(node):
+        if k == key:
+            return v
+    return None
+
+
+def get_pair(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
+    for k, kn, v in pairs(node):
+        if k == key:
+            return kn, v
+    return None
+
+
+def scalar(node: Node | None) -> str | None:
+    if isinstance(node, ScalarNode):
+        return str(node.value)
+    return None
+
+
+def items(node: Node | None) -> list[Node]:
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def is_mapping(node: Node | None) -> bool:
+    return isinstance(node, MappingNode)
+
+
+def walk_scalars(node: Node | None, _depth: int = 0) -> Iterator[ScalarNode]:
+    """Every scalar value (not keys) below a node."""
+    if node is None or _depth > 50:
+        return
+    if isinstance(node, ScalarNode):
+        yield node
+    elif isinstance(node, SequenceNode):
+        for child in node.value:
+            yield from walk_scalars(child, _depth + 1)
+    elif isinstance(node, MappingNode):
+        for _, _, v in pairs(node):
+            yield from walk_scalars(v, _depth + 1)
+
+
+def redact(value: str) -> str:
+    """First 4 characters and a short hash: enough to correlate, never enough to use."""
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
+    return f"{value[:4]}…sha256:{digest}"
+
+
+def value_hash(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()

@@ -119,23 +119,25 @@ def ranked_identities(report: Report) -> list[Identity]:
 def identity_source(report: Report, identity: Identity | None) -> SourceRef | None:
     """The export an identity was read from, when the result says so.
 
-    An identity may name its file in ``attributes["source_path"]``; otherwise the only source of the
-    identity's provider and scope with a file path is taken (ambiguity gives None).
+    An identity may name its file in ``attributes["source_path"]``. Otherwise the first source (in
+    the order the inputs were given) of the identity's provider whose scope is the identity's scope
+    is taken, then the first of that provider without a scope. Live sources have no path: None.
     """
     if identity is None:
         return None
     path = identity.attributes.get("source_path")
     if isinstance(path, str) and path:
         return SourceRef(kind=identity.provider, scope=identity.scope, path=path)
-    candidates = {
-        s.path: s
-        for s in report.inventory.sources
-        if s.path and s.kind.split("-")[0] == identity.provider and (s.scope in (None, identity.scope))
-    }
-    if len(candidates) == 1:
-        return next(iter(candidates.values()))
-    scoped = [s for s in candidates.values() if s.scope == identity.scope]
-    return scoped[0] if len(scoped) == 1 else None
+    same_provider = [
+        s for s in report.inventory.sources if s.path and s.kind.split("-")[0] == identity.provider
+    ]
+    for s in same_provider:
+        if s.scope == identity.scope:
+            return s
+    for s in same_provider:
+        if not s.scope:
+            return s
+    return None
 
 
 def identities_by_id(report: Report) -> dict[str, Identity]:

@@ -24,8 +24,9 @@ Locations:
 - A finding about a cloud identity has no file. It gets a logical location
   ``{name, fullyQualifiedName: <identity id / ARN>, kind: "resource"}`` and, because GitHub code
   scanning drops results without a physical location, a physical location at line 1 of the export
-  file the identity was read from, when the result records it (``--input`` exports; an identity's
-  ``attributes.source_path``). Identities collected live have no file: their results carry the
+  file the identity was read from, when the result records it (an identity's
+  ``attributes.source_path``, else the first ``--input`` export of the identity's provider and
+  scope, e.g. the GAAD export for an AWS account). Identities collected live have no file: their results carry the
   logical location only, are valid SARIF and are listed by every SARIF viewer, but GitHub will not
   show them; scan a saved export (``nhiscan inventory -o inv.json`` then ``scan --input inv.json``)
   to anchor them to a file.

@@ -151,9 +151,11 @@ def test_sarif_rules_and_results() -> None:
     ]
     assert ident["physicalLocation"]["artifactLocation"]["uri"] == "exports/gcp/service-accounts.json"
 
-    # the AWS identity appears in two AWS exports: ambiguous -> logical location only
+    # two exports cover the AWS account: the first one given (the GAAD export) anchors the alert
     admin = by_rule["aws-admin-equivalent"]["locations"][0]
-    assert "physicalLocation" not in admin and admin["logicalLocations"][0]["kind"] == "resource"
+    assert admin["physicalLocation"]["artifactLocation"]["uri"] == "exports/aws/gaad.json"
+    assert admin["physicalLocation"]["region"] == {"startLine": 1}
+    assert admin["logicalLocations"][0]["kind"] == "resource"
 
     hist = by_rule["secret-github-token-in-history"]
     assert hist["properties"]["commit"].startswith("9f2c4e1a")
@@ -221,6 +223,16 @@ def test_sarif_uris_are_relative_to_the_repository(tmp_path: Path) -> None:
     assert uris[0] == {"uri": "src/a%20b.py", "uriBaseId": "%SRCROOT%"}
     assert uris[1] == {"uri": "services/api/conf/x.yml", "uriBaseId": "%SRCROOT%"}
     assert uris[2] == {"uri": "file:///elsewhere/y.env"}
+    validate_sarif(doc)
+
+
+def test_sarif_live_identity_has_a_logical_location_only() -> None:
+    ident = Identity(id="arn:aws:iam::1:role/r", provider="aws", kind="aws-iam-role", name="r", scope="1")
+    live = SourceRef("aws-live", "1", None)
+    doc = sarif_format.to_sarif(_report([_finding(identity_id=ident.id)], (ident,), [live]), cwd="/")
+    loc = doc["runs"][0]["results"][0]["locations"][0]
+    assert "physicalLocation" not in loc
+    assert loc["logicalLocations"] == [{"name": "r", "fullyQualifiedName": ident.id, "kind": "resource"}]
     validate_sarif(doc)
 
 

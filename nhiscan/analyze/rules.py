@@ -15,14 +15,16 @@ A rule file::
     references: [https://...]
 
 Framework mappings (NIST CSF 2.0, CIS) live as data in rules/frameworks/*.yaml:
-``{framework: "NIST CSF 2.0", mappings: {rule-id: ["PR.AA-01", ...]}}``.
+``{framework: "NIST CSF 2.0", mappings: {rule-id: ["PR.AA-01", ...]}, owasp: {NHI7:2025: [...]}}``.
+The optional ``owasp`` section maps OWASP NHI ids; every rule inherits the controls of its OWASP ids,
+followed by its own rule-specific ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,21 +121,58 @@ def load_catalog(directory: Path | None = None) -> tuple[Rule, ...]:
         rule = parse_rule(data, str(path))
         if rule.id != path.stem:
             raise NhiscanError(f"{path}: rule id {rule.id!r} must match the file name")
-        fw = {name: tuple(m[rule.id]) for name, m in frameworks.items() if rule.id in m}
+        fw = {}
+        for name, m in frameworks.items():
+            ids = controls_for(m, rule.owasp_nhi, rule.id)
+            if ids:
+                fw[name] = ids
         rules[rule.id] = dataclasses.replace(rule, frameworks=fw)
     return tuple(rules[k] for k in sorted(rules))
 
 
+OWASP_KEY = "owasp:"  # prefix under which a framework's OWASP NHI mappings sit in _load_frameworks
+
+
 def _load_frameworks(directory: Path) -> dict[str, dict[str, list[str]]]:
+    """framework name -> {rule id: controls, "owasp:NHIx:2025": controls}."""
     out: dict[str, dict[str, list[str]]] = {}
     if not directory.is_dir():
         return out
     for path in sorted(directory.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise NhiscanError(f"{path}: a framework file must hold a mapping")
         name = str(data.get("framework") or path.stem)
         mappings = data.get("mappings") or {}
-        out[name] = {str(k): [str(x) for x in v] for k, v in mappings.items()}
+        table = {str(k): [str(x) for x in v] for k, v in mappings.items()}
+        owasp = data.get("owasp") or {}
+        bad = [str(k) for k in owasp if str(k) not in OWASP_NHI]
+        if bad:
+            raise NhiscanError(f"{path}: owasp: unknown OWASP NHI id(s): {', '.join(bad)}")
+        table.update({OWASP_KEY + str(k): [str(x) for x in v] for k, v in owasp.items()})
+        out[name] = table
     return out
+
+
+def controls_for(
+    table: Mapping[str, list[str]], owasp_ids: Iterable[str], rule_id: str = ""
+) -> tuple[str, ...]:
+    """Controls of one framework for a finding: those of its OWASP ids, then the rule's own (deduplicated)."""
+    ids: list[str] = []
+    for oid in owasp_ids:
+        ids.extend(table.get(OWASP_KEY + oid, ()))
+    if rule_id:
+        ids.extend(table.get(rule_id, ()))
+    return tuple(dict.fromkeys(ids))
+
+
+@functools.lru_cache(maxsize=4)
+def load_frameworks(directory: Path | None = None) -> dict[str, dict[str, list[str]]]:
+    """The framework tables shipped with the catalog (see ``controls_for``)."""
+    return _load_frameworks((directory or rules_dir()) / "frameworks")
 
 
 def get_rule(rule_id: str) -> Rule:

@@ -1,0 +1,165 @@
+"""Helpers shared by the CI and compliance formats (SARIF, CSV, Markdown, HTML).
+
+Everything here is a pure function of the Report (plus the rule catalog shipped with nhiscan), so a
+saved result re-renders exactly like a fresh scan.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from nhiscan.model import OWASP_NHI, Finding, Identity, Report, Severity, SourceRef
+
+SEVERITIES = tuple(Severity)  # critical first
+
+
+def owasp_sort_key(oid: str) -> int:
+    try:
+        return int(oid[3:].split(":")[0])
+    except ValueError:
+        return 99
+
+
+def owasp_title(oid: str) -> str:
+    return OWASP_NHI.get(oid, oid)
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a report says about a rule: the catalog's metadata, or what the findings carry."""
+
+    id: str
+    title: str
+    severity: Severity
+    owasp_nhi: tuple[str, ...]
+    why: str
+    remediation: str
+    references: tuple[str, ...]
+    frameworks: Mapping[str, tuple[str, ...]]
+
+
+def rule_infos(findings: Iterable[Finding]) -> dict[str, RuleInfo]:
+    """One entry per rule id that appears, in order of first appearance.
+
+    Metadata comes from the installed catalog; a rule the catalog no longer knows (a result saved by
+    another version) falls back to the finding's own title and remediation. The severity is the
+    highest one among the rule's findings, so user overrides show up in the rule entry too.
+    """
+    from nhiscan.analyze.rules import controls_for, load_catalog, load_frameworks
+
+    try:
+        catalog = {r.id: r for r in load_catalog()}
+        frameworks = load_frameworks()
+    except Exception:  # a broken local catalog must not stop rendering a saved result
+        catalog, frameworks = {}, {}
+    out: dict[str, RuleInfo] = {}
+    worst: dict[str, Severity] = {}
+    owasp: dict[str, list[str]] = {}
+    first: dict[str, Finding] = {}
+    for f in findings:
+        first.setdefault(f.rule_id, f)
+        if f.rule_id not in worst or f.severity.rank > worst[f.rule_id].rank:
+            worst[f.rule_id] = f.severity
+        owasp.setdefault(f.rule_id, [])
+        owasp[f.rule_id].extend(x for x in f.owasp_nhi if x not in owasp[f.rule_id])
+    for rid, f in first.items():
+        rule = catalog.get(rid)
+        ids = tuple(dict.fromkeys((*(rule.owasp_nhi if rule else ()), *owasp[rid])))
+        if rule is not None:
+            fw = {name: controls_for(table, ids, rid) for name, table in frameworks.items()}
+            out[rid] = RuleInfo(
+                id=rid,
+                title=rule.title,
+                severity=worst[rid],
+                owasp_nhi=ids,
+                why=rule.why,
+                remediation=rule.remediation,
+                references=rule.references,
+                frameworks={k: v for k, v in fw.items() if v},
+            )
+        else:
+            fw = {name: controls_for(table, ids) for name, table in frameworks.items()}
+            out[rid] = RuleInfo(
+                id=rid,
+                title=f.title,
+                severity=worst[rid],
+                owasp_nhi=ids,
+                why="",
+                remediation=f.remediation,
+                references=(),
+                frameworks={k: v for k, v in fw.items() if v},
+            )
+    return out
+
+
+def owasp_counts(findings: Iterable[Finding]) -> dict[str, tuple[int, Severity]]:
+    """OWASP id -> (active findings, worst severity), in NHI1..NHI10 order."""
+    n: Counter[str] = Counter()
+    worst: dict[str, Severity] = {}
+    for f in findings:
+        if f.waived:
+            continue
+        for oid in f.owasp_nhi:
+            n[oid] += 1
+            if oid not in worst or f.severity.rank > worst[oid].rank:
+                worst[oid] = f.severity
+    return {k: (n[k], worst[k]) for k in sorted(n, key=owasp_sort_key)}
+
+
+def ranked_identities(report: Report) -> list[Identity]:
+    """Identities with a positive risk score, highest first."""
+    return sorted(
+        (i for i in report.inventory.identities if report.risks.get(i.id) and report.risks[i.id].score > 0),
+        key=lambda i: (-report.risks[i.id].score, i.id),
+    )
+
+
+def identity_source(report: Report, identity: Identity | None) -> SourceRef | None:
+    """The export an identity was read from, when the result says so.
+
+    An identity may name its file in ``attributes["source_path"]``. Otherwise the first source (in
+    the order the inputs were given) of the identity's provider whose scope is the identity's scope
+    is taken, then the first of that provider without a scope. Live sources have no path: None.
+    """
+    if identity is None:
+        return None
+    path = identity.attributes.get("source_path")
+    if isinstance(path, str) and path:
+        return SourceRef(kind=identity.provider, scope=identity.scope, path=path)
+    same_provider = [
+        s for s in report.inventory.sources if s.path and s.kind.split("-")[0] == identity.provider
+    ]
+    for s in same_provider:
+        if s.scope == identity.scope:
+            return s
+    for s in same_provider:
+        if not s.scope:
+            return s
+    return None
+
+
+def identities_by_id(report: Report) -> dict[str, Identity]:
+    return {i.id: i for i in report.inventory.identities}
+
+
+def where(f: Finding) -> str:
+    """A one-line place: path:line @commit, or the identity id."""
+    if f.location:
+        loc = f.location.path + (f":{f.location.line}" if f.location.line else "")
+        if f.location.commit:
+            loc += f" @{f.location.commit[:10]}"
+        return loc
+    return f.identity_id or ""
+
+
+def waiver_reason(f: Finding) -> str:
+    w = f.waiver or {}
+    return str(w.get("reason") or w.get("justification") or ("waived" if f.waived else ""))
+
+
+def waiver_expiry(f: Finding) -> str:
+    w = f.waiver or {}
+    value = w.get("expires") or w.get("expiry") or ""
+    return str(value)

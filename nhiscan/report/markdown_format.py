@@ -1,0 +1,104 @@
+"""Markdown for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
+
+GitHub-flavoured Markdown: summary by severity, OWASP NHI table, top identities by risk, then the
+findings table (at most MAX_FINDINGS rows, with a note saying how many were left out). Table cells
+escape pipes, backslashes and HTML-significant characters and fold newlines, so a crafted message or
+path cannot break the table or inject markup.
+"""
+
+from __future__ import annotations
+
+from nhiscan.model import Report, Severity
+from nhiscan.report._common import owasp_counts, owasp_title, ranked_identities, where
+
+MAX_FINDINGS = 100
+MAX_IDENTITIES = 10
+ICON = {
+    "critical": "\U0001f7e5",  # red square
+    "high": "\U0001f7e7",  # orange square
+    "medium": "\U0001f7e8",  # yellow square
+    "low": "\U0001f7e6",  # blue square
+    "info": "\u2b1c",  # white square
+}
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\\", "\\\\").replace("|", "\\|")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("`", "\\`").replace("*", "\\*").replace("_", "\\_")
+    return " ".join(text.split())
+
+
+def code(value: object) -> str:
+    """Inline code span in a table cell (pipes still escaped; backticks cannot close it early)."""
+    text = " ".join(("" if value is None else str(value)).split()).replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
+def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
+    inv = report.inventory
+    counts = report.counts()
+    active = [f for f in report.findings if not f.waived]
+    waived = len(report.findings) - len(active)
+    out: list[str] = ["## nhiscan: non-human identity scan", ""]
+    out.append(
+        f"**{len(inv.identities)}** identities ({sum(1 for i in inv.identities if i.nonhuman)} non-human), "
+        f"**{len(inv.secrets)}** secrets in files, **{len(active)}** findings"
+        + (f", **{waived}** waived" if waived else "")
+        + f" — as of {report.as_of.date().isoformat()}"
+    )
+    out += ["", "| Severity | Findings |", "|---|---:|"]
+    out += [f"| {ICON[s.value]} {s.value} | {counts[s.value]} |" for s in Severity]
+    if waived:
+        out.append(f"| waived | {waived} |")
+
+    by_cat = owasp_counts(report.findings)
+    if by_cat:
+        out += ["", "### OWASP Non-Human Identities Top 10 (2025)", ""]
+        out += ["| Risk | Title | Findings | Worst |", "|---|---|---:|---|"]
+        for oid, (n, worst) in by_cat.items():
+            out.append(f"| {oid} | {cell(owasp_title(oid))} | {n} | {ICON[worst.value]} {worst.value} |")
+
+    ranked = ranked_identities(report)
+    if ranked:
+        out += ["", "### Top identities by risk", ""]
+        out += [
+            "| Score | Level | Identity | Kind | Active credentials | Factors |",
+            "|---:|---|---|---|---:|---|",
+        ]
+        for ident in ranked[:MAX_IDENTITIES]:
+            risk = report.risks[ident.id]
+            out.append(
+                f"| {risk.score} | {cell(risk.level)} | {code(ident.id)} | {cell(ident.kind)} | "
+                f"{sum(1 for c in ident.credentials if c.active)} | {cell(', '.join(risk.factors))} |"
+            )
+        if len(ranked) > MAX_IDENTITIES:
+            out += ["", f"_{len(ranked) - MAX_IDENTITIES} more identities with risk are not shown._"]
+
+    if active:
+        out += ["", "### Findings", ""]
+        out += ["| Severity | Rule | OWASP | Where | Message |", "|---|---|---|---|---|"]
+        for f in active[:MAX_FINDINGS]:
+            out.append(
+                f"| {ICON[f.severity.value]} {f.severity.value} | {code(f.rule_id)} | "
+                f"{cell(' '.join(f.owasp_nhi))} | {code(where(f))} | {cell(f.message)} |"
+            )
+        if len(active) > MAX_FINDINGS:
+            out += [
+                "",
+                f"_Showing {MAX_FINDINGS} of {len(active)} findings; "
+                "{} more in the full report (`--format html`, `csv` or `json`)._".format(
+                    len(active) - MAX_FINDINGS
+                ),
+            ]
+    else:
+        out += ["", "No findings. :white_check_mark:"]
+    if waived:
+        out += ["", f"{waived} finding(s) waived by baseline or waiver file (not counted above)."]
+
+    if report.errors:
+        out += ["", "### Inputs that could not be scanned", "", "| Source | Problem |", "|---|---|"]
+        out += [f"| {code(e.source)} | {cell(e.message)} |" for e in report.errors]
+    return "\n".join(out) + "\n"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
+import string
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -161,6 +163,14 @@ def test_pre_commit_hook_command_fails_on_high(tmp_path: Path) -> None:
     argv = [nhiscan_exe(), *hook["entry"].split()[1:], *hook["args"]]
     (tmp_path / "README.md").write_text("hello\n", encoding="utf-8")
     proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    # repository scanning lands in another branch; until then the PATH is reported as an input error
-    assert proc.returncode in (0, 2), proc.stderr
+    assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+    # a leaked high-severity secret in the tree makes the same command fail the commit
+    key_id = "AKIA" + "".join(random.choice(string.ascii_uppercase + "234567") for _ in range(16))
+    secret = "".join(random.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
+    (tmp_path / "deploy.env").write_text(
+        f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n", encoding="utf-8"
+    )
+    proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert secret not in proc.stdout + proc.stderr

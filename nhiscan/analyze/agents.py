@@ -10,9 +10,9 @@ An identity is an agent identity when, in this order:
 2. a tag says so (a key such as ``ai-agent``/``agent`` with a truthy value, or a value ``agent``/
    ``ai``/``ai-agent`` under a role/type/workload/purpose tag);
 3. it is trusted by an AI service principal (``bedrock.amazonaws.com``);
-4. its name carries an AI marker (agent, bedrock, sagemaker, vertex, openai, anthropic, claude,
-   copilot, langchain, mcp, llm, ...) and no infrastructure-agent marker (cloudwatch-agent, ssm,
-   datadog, build agents: these are not AI);
+4. its name carries an AI marker (bedrock, sagemaker, vertex, openai, anthropic, claude, copilot,
+   langchain, mcp, llm, ...), or the bare word agent with no infrastructure-agent marker next to it
+   (cloudwatch-agent, ssm-agent, datadog, build agents are not AI);
 5. one of its credentials leaked in a file that the config scanner recognised as an AI-agent/MCP
    configuration (an Observation with ``attributes.agent`` true), or such an observation names it.
 """
@@ -54,7 +54,8 @@ AI_NAME_MARKERS = frozenset(
         "crewai",
     }
 )
-# "agent" in these names is infrastructure software, not AI.
+GENERIC_AGENT_MARKERS = frozenset({"agent", "agents"})
+# A bare "agent" next to these is infrastructure software, not AI.
 INFRA_AGENT_MARKERS = frozenset(
     {
         "cloudwatch",
@@ -98,6 +99,10 @@ def _tag_reason(tags: Mapping[str, str]) -> str | None:
 def _name_reason(ident: Identity) -> str | None:
     toks = set(tokens(ident.name))
     ai = sorted(toks & AI_NAME_MARKERS)
+    specific = [t for t in ai if t not in GENERIC_AGENT_MARKERS]
+    if specific:
+        return f"name {ident.name} ({specific[0]})"
+    # A bare "agent" is AI only when nothing says it is an infrastructure agent.
     if ai and not toks & INFRA_AGENT_MARKERS:
         return f"name {ident.name} ({ai[0]})"
     return None

@@ -19,12 +19,13 @@ from nhiscan.model import Finding, Inventory, Report, Severity, SourceError
 
 def fingerprint(rule_id: str, hit: Hit) -> str:
     """Stable across runs: rule, identity, credential, file path and a secret/extra key, never a line."""
+    loc = hit.location if hit.location_in_fingerprint else None
     parts = [
         rule_id,
         hit.identity.id if hit.identity else "",
         hit.credential.id if hit.credential else "",
-        hit.location.path if hit.location else "",
-        hit.location.commit or "" if hit.location else "",
+        loc.path if loc else "",
+        loc.commit or "" if loc else "",
         hit.key,
     ]
     return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()

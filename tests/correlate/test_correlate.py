@@ -155,3 +155,21 @@ def test_every_planted_leak_of_the_combined_fixture_is_correlated() -> None:
         assert linked[(p["identity_id"], p["credential_id"])].evidence["credential_status"] == p["status"]
     correlated_secrets = sum(len(leak.secrets) for leak in correlate(inv))
     assert len(inv.secrets) - correlated_secrets == expected["decoy_secrets"]
+
+
+def test_fingerprint_survives_a_new_copy_of_the_same_leak() -> None:
+    ident = aws_user("ci-deployer", KEY)
+    first = Inventory(identities=(ident,), secrets=(secret(KEY, path="m.py", key_id=KEY),))
+    more = Inventory(identities=(ident,), secrets=(*first.secrets, secret(KEY, path="a.py", key_id=KEY)))
+    fp = [
+        next(f.fingerprint for f in scan(inv).findings if f.rule_id == "leaked-credential-linked")
+        for inv in (first, more)
+    ]
+    assert fp[0] == fp[1]
+    other = Inventory(
+        identities=(aws_user("ci-deployer", "AKIAOTHERKEYOTHERKEY"),),
+        secrets=(secret("k", key_id="AKIAOTHERKEYOTHERKEY"),),
+    )
+    assert (
+        next(f.fingerprint for f in scan(other).findings if f.rule_id == "leaked-credential-linked") != fp[0]
+    )

@@ -87,4 +87,5 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             ),
             evidence=evidence,
             key=cred.id if cred else "unidentified-credential",
+            location_in_fingerprint=False,
         )

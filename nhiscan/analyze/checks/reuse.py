@@ -59,6 +59,7 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
                 "secret_type": copies[0].type,
             },
             key=digest,
+            location_in_fingerprint=False,
         )
 
 
@@ -123,8 +124,8 @@ def cloud_identity_shared_by_workloads(ctx: CheckContext) -> Iterator[Hit]:
         ns = fed.workload.attributes.get("namespace") or ""
         fed_by_target[key].append(f"kubernetes {fed.workload.scope}/{ns}/{fed.workload.name}")
     for ident in ctx.inventory.identities:
-        if ident.provider == "kubernetes":
-            continue
+        if ident.provider == "kubernetes" or ident.attributes.get("managed_by_provider"):
+            continue  # provider-managed roles (service-linked, Google agents) are shared by design
         key = ("id", ident.id)
         target_ident.setdefault(key, ident)
         fed_by_target.setdefault(key, [])

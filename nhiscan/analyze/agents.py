@@ -14,7 +14,8 @@ An identity is an agent identity when, in this order:
    langchain, mcp, llm, ...), or the bare word agent with no infrastructure-agent marker next to it
    (cloudwatch-agent, ssm-agent, datadog, build agents are not AI);
 5. one of its credentials leaked in a file that the config scanner recognised as an AI-agent/MCP
-   configuration (an Observation with ``attributes.agent`` true), or such an observation names it.
+   configuration (an Observation with ``attributes.agent`` true), or such an observation names it;
+6. an agent Kubernetes service account federates into it (IRSA / Workload Identity annotations).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from nhiscan.analyze.correlate import correlate
 from nhiscan.analyze.environment import tokens
+from nhiscan.analyze.workloads import TargetResolver, federations
 from nhiscan.config import Settings
 from nhiscan.model import Identity, Inventory, Observation
 
@@ -165,6 +167,13 @@ def agent_reasons(inventory: Inventory, settings: Settings) -> dict[str, str]:
             )
         if reason:
             out[ident.id] = reason
+    # A cloud identity that an agent workload federates into acts for that agent too.
+    resolver = TargetResolver(inventory.identities)
+    for fed in federations(inventory.identities):
+        if fed.workload.id in out:
+            target = resolver.resolve(fed.provider, fed.target)
+            if target is not None and target.id not in out:
+                out[target.id] = f"federated from agent workload {fed.workload.name}"
     return out
 
 

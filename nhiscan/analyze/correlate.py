@@ -151,7 +151,11 @@ def match_secret(secret: Secret, idx: _Index) -> Match | None:
                         return Match(ident, cred, _status(cred), ("client_id", "hint"))
         if apps:
             # The application is known, the secret is not (no hint, or no secret with that hint).
-            owner = apps[0]
+            # The application registration and its service principal may both carry the app id:
+            # the owner is the one that holds client secrets.
+            owner = next(
+                (i for i in apps if any(c.kind == "azure-client-secret" for c in i.credentials)), apps[0]
+            )
             live = any(c.kind == "azure-client-secret" and c.active for c in owner.credentials)
             status = UNVERIFIED if live and not hint else NOT_FOUND
             return Match(owner, None, status, ("client_id",))

@@ -92,3 +92,19 @@ def test_privileged_agent_is_critical_read_only_agent_is_not() -> None:
 )
 def test_grants_fallback(grants: tuple[Grant, ...], level: str) -> None:
     assert grants_privilege(role("r", grants=grants)).level == level
+
+
+def test_cloud_role_federated_from_an_agent_workload_is_an_agent() -> None:
+    target = role("orders-runtime", grants=MINT)
+    sa = Identity(
+        id="k8s:prod/ai/langchain-worker",
+        provider="kubernetes",
+        kind="kubernetes-service-account",
+        name="langchain-worker",
+        scope="prod",
+        attributes={"namespace": "ai", "annotations": {"eks.amazonaws.com/role-arn": target.id}},
+    )
+    reasons = agent_reasons(Inventory(identities=(target, sa)), Settings())
+    assert reasons[target.id] == "federated from agent workload langchain-worker"
+    report = scan(Inventory(identities=(target, sa)))
+    assert [f.identity_id for f in report.findings if f.rule_id == "agent-identity-privileged"] == [target.id]

@@ -173,3 +173,17 @@ def test_fingerprint_survives_a_new_copy_of_the_same_leak() -> None:
     assert (
         next(f.fingerprint for f in scan(other).findings if f.rule_id == "leaked-credential-linked") != fp[0]
     )
+
+
+def test_azure_owner_is_the_object_holding_the_secrets() -> None:
+    app_reg = Identity(
+        id="app-object",
+        provider="azure",
+        kind="azure-application",
+        name="invoice-sync",
+        scope="t",
+        attributes={"appId": APP},
+    )
+    idx = build_index([app_reg, azure_sp(("Q7x",))])
+    m = match_secret(secret("x", client_id=APP), idx)
+    assert m is not None and m.identity.kind == "azure-service-principal" and m.status == UNVERIFIED

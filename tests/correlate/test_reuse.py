@@ -167,3 +167,18 @@ def test_same_secret_in_two_repositories_is_reuse_one_repository_is_not() -> Non
     two = Inventory(secrets=(secret("tok", path="a", repo="r1"), secret("tok", path="a", repo="r2")))
     (f,) = [f for f in scan(two).findings if f.rule_id == "secret-reused-across-repositories"]
     assert f.evidence["repositories"] == ["r1", "r2"] and f.location == Location("a", 1, None, "r1")
+
+
+def test_a_correlated_credential_is_one_reuse_finding_whatever_its_parts() -> None:
+    inv = Inventory(
+        identities=(aws_user("ci", KEY),),
+        secrets=(
+            secret(KEY, path="a", repo="r1", key_id=KEY),
+            secret("secret-key-1", path="a", repo="r1", line=2, key_id=KEY),
+            secret(KEY, path="b", repo="r2", key_id=KEY),
+            secret("secret-key-1", path="b", repo="r2", line=2, key_id=KEY),
+        ),
+    )
+    (f,) = [f for f in scan(inv).findings if f.rule_id == "secret-reused-across-repositories"]
+    assert f.identity_id == aws_user("ci", KEY).id and f.credential_id == KEY
+    assert len(f.evidence["locations"]) == 4 and "ci" in f.message

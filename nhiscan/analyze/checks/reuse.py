@@ -28,37 +28,50 @@ def _repo_of(secret: Secret) -> str:
 
 @check("secret_reused_across_repositories")
 def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
+    """Copies are grouped per credential when the secret is correlated (an access key id and its
+    secret key are one credential), else per secret hash."""
     minimum = int(ctx.params.get("min_repositories", 2))
-    by_hash: dict[str, list[Secret]] = defaultdict(list)
-    for s in ctx.inventory.secrets:
-        by_hash[s.hash].append(s)
-    owner_of: dict[str, Leak] = {}
+    owner_of: dict[int, Leak] = {}
     for leak in leaks(ctx):
         for s in leak.secrets:
-            owner_of[s.hash] = leak
-    for digest in sorted(by_hash):
-        copies = by_hash[digest]
+            owner_of[id(s)] = leak
+    groups: dict[str, list[Secret]] = defaultdict(list)
+    for s in ctx.inventory.secrets:
+        leak = owner_of.get(id(s))
+        if leak is not None:
+            groups[
+                f"credential\x1f{leak.identity.id}\x1f{leak.credential.id if leak.credential else ''}"
+            ].append(s)
+        else:
+            groups[f"hash\x1f{s.hash}"].append(s)
+    for group in sorted(groups):
+        copies = groups[group]
         repos = sorted({_repo_of(s) for s in copies})
         if len(repos) < minimum:
             continue
         copies.sort(key=lambda s: (_repo_of(s), s.location.path, s.location.line or 0))
-        owner = owner_of.get(digest)
-        named = f" ({owner.identity.kind} {owner.identity.name})" if owner else ""
+        owner = owner_of.get(id(copies[0]))
+        if owner is not None:
+            what = f"credential of {owner.identity.kind} {owner.identity.name}"
+            key = owner.credential.id if owner.credential else "unidentified-credential"
+        else:
+            what = f"{copies[0].type} {copies[0].redacted}"
+            key = copies[0].hash
         yield Hit(
             identity=owner.identity if owner else None,
             credential=owner.credential if owner else None,
             location=copies[0].location,
             message=(
-                f"the same {copies[0].type} {copies[0].redacted}{named} appears in {len(repos)} repositories: "
+                f"the same {what} appears in {len(repos)} repositories: "
                 f"{', '.join(r or '(unnamed)' for r in repos)}"
             ),
             evidence={
                 "repositories": repos,
                 "locations": [location_out(s.location) for s in copies],
-                "redacted": copies[0].redacted,
-                "secret_type": copies[0].type,
+                "redacted": sorted({s.redacted for s in copies}),
+                "secret_types": sorted({s.type for s in copies}),
             },
-            key=digest,
+            key=key,
             location_in_fingerprint=False,
         )
 

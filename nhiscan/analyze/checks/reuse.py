@@ -37,11 +37,10 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
             owner_of[id(s)] = leak
     groups: dict[str, list[Secret]] = defaultdict(list)
     for s in ctx.inventory.secrets:
-        leak = owner_of.get(id(s))
-        if leak is not None:
-            groups[
-                f"credential\x1f{leak.identity.id}\x1f{leak.credential.id if leak.credential else ''}"
-            ].append(s)
+        linked = owner_of.get(id(s))
+        if linked is not None:
+            cred_id = linked.credential.id if linked.credential else ""
+            groups[f"credential\x1f{linked.identity.id}\x1f{cred_id}"].append(s)
         else:
             groups[f"hash\x1f{s.hash}"].append(s)
     for group in sorted(groups):

@@ -123,6 +123,7 @@ def _build_config(
     as_of: str | None,
     config: Path | None,
     baseline: Path | None = None,
+    waivers: Path | None = None,
 ) -> ScanConfig:
     from nhiscan.config import InputSpec, ScanConfig, load_settings
     from nhiscan.errors import NhiscanError
@@ -148,6 +149,7 @@ def _build_config(
         k8s_context=k8s_context,
         history=history,
         baseline=str(baseline) if baseline else None,
+        waivers=str(waivers) if waivers else None,
         settings=settings,
         progress=sys.stderr.isatty(),
     )
@@ -172,6 +174,19 @@ def _write(text: str, output: Path | None) -> None:
 def _report_errors(report: Report) -> None:
     for err in report.errors:
         typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
+
+
+def _report_expired_waivers(report: Report) -> None:
+    seen: set[tuple[object, object]] = set()
+    for f in report.findings:
+        w = f.waiver
+        if w and w.get("expired") and (w.get("source"), w.get("entry")) not in seen:
+            seen.add((w.get("source"), w.get("entry")))
+            typer.echo(
+                f"nhiscan: warning: {w.get('source')}: waiver entry #{w.get('entry')} expired on "
+                f"{w.get('expires')}; its findings count again",
+                err=True,
+            )
 
 
 def _emit(report: Report, fmt: Format, output: Path | None) -> None:
@@ -228,6 +243,13 @@ def scan(
             "--baseline", help="Findings recorded in this baseline are reported as waived, not failed."
         ),
     ] = None,
+    waivers: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--waivers",
+            help="Waivers file (reason, owner, expiry per entry; default ./.nhiscan-waivers.yaml).",
+        ),
+    ] = None,
 ) -> None:
     """Scan cloud exports, live accounts and repositories; report findings and exit 0/1/2."""
     _check_choice("--format", format, FORMATS)
@@ -250,12 +272,14 @@ def scan(
         as_of=as_of,
         config=config,
         baseline=baseline,
+        waivers=waivers,
     )
     try:
         report = run_scan(cfg)
     except NhiscanError as exc:
         _fail(exc.message)
     _emit(report, Format(format), output)
+    _report_expired_waivers(report)
     _report_errors(report)
     from nhiscan.analyze.engine import exit_code
 

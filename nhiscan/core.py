@@ -8,21 +8,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nhiscan.analyze.agents import mark_agents
 from nhiscan.analyze.engine import analyze
+from nhiscan.analyze.rules import load_catalog
+from nhiscan.baseline import load_baseline
 from nhiscan.config import ScanConfig
 from nhiscan.model import Inventory, Report, SourceError
 from nhiscan.sources import collect
+from nhiscan.waivers import Matcher, first_match, load_waivers, resolve_path
 
 
 def collect_inventory(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
-    return collect(config)
+    inventory, errors = collect(config)
+    # Normalization across sources: mark AI-agent identities (attributes agent / agent_reason).
+    return mark_agents(inventory, config.settings), errors
 
 
 def run_scan(config: ScanConfig) -> Report:
-    inventory, errors = collect(config)
-    waive: dict[str, Mapping[str, Any]] = {}
+    # Waivers are read before collection so that a malformed file fails fast (exit 2).
+    matchers: list[Matcher] = []
+    waivers_path = resolve_path(config.waivers, config.settings.waivers)
+    if waivers_path:
+        known = [r.id for r in load_catalog()]
+        matchers.append(load_waivers(waivers_path, config.as_of.date(), known).match)
     if config.baseline:
-        from nhiscan.baseline import load_baseline
-
-        waive.update(load_baseline(config.baseline, inventory))
+        load_baseline(config.baseline)  # fail fast on a missing or malformed file (exit 2)
+    inventory, errors = collect_inventory(config)
+    if config.baseline:
+        # read again with the inventory: a detect-secrets baseline names secrets by file and hash
+        baseline: dict[str, Mapping[str, Any]] = dict(load_baseline(config.baseline, inventory))
+        matchers.append(lambda f: baseline.get(f.fingerprint))
+    waive = first_match(matchers) if matchers else None
     return analyze(inventory, config.as_of, config.settings, errors=errors, waive=waive)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +19,13 @@ from nhiscan.model import Finding, Inventory, Report, Severity, SourceError
 
 def fingerprint(rule_id: str, hit: Hit) -> str:
     """Stable across runs: rule, identity, credential, file path and a secret/extra key, never a line."""
+    loc = hit.location if hit.location_in_fingerprint else None
     parts = [
         rule_id,
         hit.identity.id if hit.identity else "",
         hit.credential.id if hit.credential else "",
-        hit.location.path if hit.location else "",
-        hit.location.commit or "" if hit.location else "",
+        loc.path if loc else "",
+        loc.commit or "" if loc else "",
         hit.key,
     ]
     return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
@@ -121,12 +122,18 @@ def analyze(
     as_of: datetime,
     settings: Settings,
     errors: Iterable[SourceError] = (),
-    waive: Mapping[str, Mapping[str, Any]] | None = None,
+    waive: Mapping[str, Mapping[str, Any]] | Callable[[Finding], Mapping[str, Any] | None] | None = None,
 ) -> Report:
-    """Findings, waivers/baseline applied (``waive`` maps fingerprint -> waiver record), risk scores."""
+    """Findings, waivers/baseline applied, risk scores.
+
+    ``waive`` maps fingerprint -> waiver record, or is a function giving a finding's record (see
+    nhiscan.waivers). A record with ``expired: true`` is attached but does not waive.
+    """
     findings = run_rules(inventory, as_of, settings)
     if waive:
-        findings = [_waived(f, waive[f.fingerprint]) if f.fingerprint in waive else f for f in findings]
+        table = waive
+        match = table if callable(table) else (lambda f: table.get(f.fingerprint))
+        findings = [_waived(f, rec) if (rec := match(f)) is not None else f for f in findings]
     risks = score_identities(inventory, findings, load_catalog())
     return Report(
         as_of=as_of,
@@ -139,7 +146,7 @@ def analyze(
 
 
 def _waived(f: Finding, waiver: Mapping[str, Any]) -> Finding:
-    return dataclasses.replace(f, waived=True, waiver=dict(waiver))
+    return dataclasses.replace(f, waived=not waiver.get("expired"), waiver=dict(waiver))
 
 
 def exit_code(report: Report, fail_on: Severity | None) -> int:

@@ -36,6 +36,10 @@ class Hit:
     severity: Severity | None = None
     owasp_extra: tuple[str, ...] = ()
     key: str = ""
+    # False when the finding is about a thing found in several places (one leaked credential, one
+    # reused secret): its fingerprint then rests on identity, credential and key alone, so it stays
+    # the same when copies are added or removed.
+    location_in_fingerprint: bool = True
 
 
 @dataclass

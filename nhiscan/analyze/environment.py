@@ -1,0 +1,114 @@
+"""Which environment (prod / non-prod) an identity, a file location or a workload belongs to.
+
+Environments are read from names people already use: an ``env``/``environment``/``stage`` tag,
+the account alias / project / subscription / cluster name (the identity's scope and attributes),
+and for files the repository name and path segments (``config/prod/``, ``settings_staging.py``).
+Names are split into tokens on anything that is not a letter or digit, after joining the compound
+markers ``non-prod`` / ``pre-prod`` so that they never read as ``prod``. Markers are rule params.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from nhiscan.model import Identity, Location
+
+PROD = "prod"
+NONPROD = "non-prod"
+
+DEFAULT_PROD = ("prod", "production", "prd", "live")
+DEFAULT_NONPROD = (
+    "dev",
+    "development",
+    "staging",
+    "stage",
+    "stg",
+    "test",
+    "testing",
+    "qa",
+    "uat",
+    "sandbox",
+    "nonprod",
+    "preprod",
+    "demo",
+    "sbx",
+)
+ENV_TAGS = ("env", "environment", "stage", "tier")
+ENV_ATTRIBUTES = (
+    "account_alias",
+    "account_name",
+    "project_name",
+    "subscription_name",
+    "cluster",
+    "namespace",
+)
+
+_COMPOUND = re.compile(r"(non|pre)[-_ .]?(prod|production)", re.IGNORECASE)
+_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+def tokens(text: str) -> list[str]:
+    joined = _COMPOUND.sub(lambda m: f"{m.group(1)}{m.group(2)}", text.lower())
+    return [t for t in _SPLIT.split(joined) if t]
+
+
+class EnvClassifier:
+    def __init__(self, prod: Iterable[str] = DEFAULT_PROD, nonprod: Iterable[str] = DEFAULT_NONPROD) -> None:
+        self.prod = {p.lower() for p in prod}
+        self.nonprod = {n.lower() for n in nonprod}
+
+    def of_text(self, text: str) -> str | None:
+        """PROD, NONPROD, or None when the text names neither (or both)."""
+        toks = set(tokens(text))
+        is_prod = bool(toks & self.prod)
+        is_non = bool(toks & self.nonprod)
+        if is_prod == is_non:
+            return None
+        return PROD if is_prod else NONPROD
+
+    def of_identity(
+        self, ident: Identity, aliases: Mapping[str, str] | None = None
+    ) -> tuple[str, str] | None:
+        """(environment, reason) from tags, then scope name/alias, then naming attributes."""
+        for key, value in ident.tags.items():
+            if key.lower() in ENV_TAGS:
+                env = self.of_text(value)
+                if env:
+                    return env, f"tag {key}={value}"
+        scope_names = [ident.scope]
+        if aliases and ident.scope in aliases:
+            scope_names.append(aliases[ident.scope])
+        for name in scope_names:
+            scope_env = self.of_text(name) if name else None
+            if scope_env:
+                return scope_env, f"scope {name}"
+        for attr in ENV_ATTRIBUTES:
+            named = ident.attributes.get(attr)
+            if isinstance(named, str):
+                env = self.of_text(named)
+                if env:
+                    return env, f"{attr} {named}"
+        return None
+
+    def of_location(self, loc: Location) -> tuple[str, str] | None:
+        # The file path first (config/prod/...), then the repository name (infra-staging).
+        env = self.of_text(loc.path)
+        if env:
+            return env, f"path {loc.path}"
+        if loc.repository:
+            env = self.of_text(loc.repository)
+            if env:
+                return env, f"repository {loc.repository}"
+        return None
+
+
+def scope_aliases(identities: Iterable[Identity]) -> dict[str, str]:
+    """Scope id -> a human name (account alias, project name) when any identity of it records one."""
+    out: dict[str, str] = {}
+    for ident in identities:
+        for key in ("account_alias", "account_name", "project_name", "subscription_name"):
+            value = ident.attributes.get(key)
+            if isinstance(value, str) and value and ident.scope:
+                out.setdefault(ident.scope, value)
+    return out

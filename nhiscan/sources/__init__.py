@@ -79,7 +79,7 @@ def read_parsed(path: str) -> Parsed:
     if not p.exists():
         raise InputError(path, "file not found")
     if p.is_dir():
-        raise InputError(path, "is a directory; pass directories to scan as PATH arguments, not --input")
+        raise InputError(path, "is a directory")
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -149,6 +149,42 @@ def load_input(spec: InputSpec) -> RawDocument:
     )
 
 
+def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
+    """The document of one --input FILE, or of every export in a --input DIRECTORY.
+
+    A directory is read one level deep, in name order: each file that is JSON, Kubernetes YAML or
+    CSV is an export and must be recognised (a broken one is an error naming it, the others are
+    still read); other files (README, notes, plain YAML) are not exports and are passed over.
+    """
+    root = Path(spec.path)
+    if not root.is_dir():
+        try:
+            return [load_input(spec)], []
+        except InputError as exc:
+            return [], [SourceError(exc.source, exc.detail)]
+    docs: list[RawDocument] = []
+    errors: list[SourceError] = []
+    for child in sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")):
+        if child.suffix.lower() not in _EXPORT_SUFFIXES:
+            continue
+        try:
+            parsed = read_parsed(str(child))
+            if not parsed.is_structured and child.suffix.lower() != ".csv":
+                continue
+            provider, kind = detect(parsed)
+        except InputError as exc:
+            errors.append(SourceError(exc.source, exc.detail))
+            continue
+        data = parsed.data if parsed.is_structured else parsed.text
+        docs.append(RawDocument(kind, provider, str(child), data, spec.scope))
+    if not docs and not errors:
+        errors.append(SourceError(spec.path, "directory holds no export (*.json, *.csv, Kubernetes *.yaml)"))
+    return docs, errors
+
+
+_EXPORT_SUFFIXES = frozenset({".json", ".csv", ".yaml", ".yml"})
+
+
 def normalize_all(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
     merged = ProviderResult()
     by_provider: dict[str, list[RawDocument]] = {}
@@ -170,10 +206,9 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
     docs: list[RawDocument] = []
     errors: list[SourceError] = []
     for spec in config.inputs:
-        try:
-            docs.append(load_input(spec))
-        except InputError as exc:
-            errors.append(SourceError(exc.source, exc.detail))
+        loaded, failed = load_inputs(spec)
+        docs.extend(loaded)
+        errors.extend(failed)
     for live in _live_collectors(config):
         live_docs, live_errors = live(config)
         docs.extend(live_docs)

@@ -160,3 +160,34 @@ def test_baseline_waives_known_findings(tmp_path: Path) -> None:
     res = run_cli("scan", "--input", inv, "--baseline", str(base), "--fail-on", "low", "--format", "json")
     assert res.code == 0
     assert res.json()["findings"][0]["waived"] is True
+
+
+def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("gaad.json", "credential-report.csv", "list-access-keys.json"):
+        (exports / name).write_bytes((FIXTURES / "aws" / "acme-prod" / name).read_bytes())
+    (exports / "README.md").write_text("exported with the AWS CLI\n", encoding="utf-8")
+    (exports / "notes.yaml").write_text("owner: platform-team\n", encoding="utf-8")
+    (exports / "truncated.json").write_text('{"UserDetailList": [', encoding="utf-8")
+
+    res = run_cli("scan", "--input", str(exports), "--as-of", AS_OF, "--format", "json")
+    assert res.code == 2
+    errors = [line for line in res.stderr.splitlines() if line.startswith("nhiscan: error")]
+    assert len(errors) == 1 and "truncated.json" in errors[0] and "invalid JSON" in errors[0]
+    data = res.json()
+    assert sorted(Path(s["path"]).name for s in data["sources"]) == [
+        "credential-report.csv",
+        "gaad.json",
+        "list-access-keys.json",
+    ]
+    full = run_cli(
+        "scan", "--input", str(FIXTURES / "aws" / "acme-prod"), "--as-of", AS_OF, "--format", "json"
+    )
+    assert full.code == 1, full.stderr
+    assert {f["fingerprint"] for f in data["findings"]} == {f["fingerprint"] for f in full.json()["findings"]}
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run_cli("scan", "--input", str(empty), "--as-of", AS_OF)
+    assert res.code == 2 and "holds no export" in res.stderr

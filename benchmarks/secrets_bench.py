@@ -1,6 +1,6 @@
 """Secret scanning throughput: nhiscan vs `detect-secrets scan --all-files`, same trees, same plugins.
 
-    PYTHONPATH=$PWD /work/venv/bin/python benchmarks/secrets_bench.py [--size-mb 24] [--commits 3000]
+    python benchmarks/secrets_bench.py [--size-mb 24] [--commits 3000]
 
 1. Generates a code/config tree of --size-mb with planted secrets (benchmarks/.work/generated) and
    copies a real open-source tree (an installed package's source, botocore by default).

@@ -303,10 +303,9 @@ def inventory(
     config: ConfigOpt = None,
 ) -> None:
     """Collect and normalize only; write the inventory JSON (re-read later with `scan --input`)."""
-    import json
 
     from nhiscan.core import collect_inventory
-    from nhiscan.model.serialize import inventory_to_dict
+    from nhiscan.model.serialize import dumps_document, inventory_to_dict
 
     cfg = _build_config(
         paths=paths,
@@ -323,7 +322,7 @@ def inventory(
         config=config,
     )
     inv, errors = collect_inventory(cfg)
-    _write(json.dumps(inventory_to_dict(inv, cfg.as_of, __version__), indent=2) + "\n", output)
+    _write(dumps_document(inventory_to_dict(inv, cfg.as_of, __version__)), output)
     for err in errors:
         typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
     raise typer.Exit(2 if errors else 0)
@@ -399,11 +398,11 @@ def baseline_create(
     config: ConfigOpt = None,
 ) -> None:
     """Record the current findings; later scans with --baseline fail only on new ones."""
-    import json
 
     from nhiscan.baseline import baseline_dict
     from nhiscan.core import run_scan
     from nhiscan.errors import NhiscanError
+    from nhiscan.model.serialize import dumps_document
 
     cfg = _build_config(
         paths=paths,
@@ -423,7 +422,7 @@ def baseline_create(
         result = run_scan(cfg)
     except NhiscanError as exc:
         _fail(exc.message)
-    _write(json.dumps(baseline_dict(result), indent=2) + "\n", output)
+    _write(dumps_document(baseline_dict(result)), output)
     typer.echo(f"nhiscan: baseline of {len(result.findings)} findings written to {output}", err=True)
     _report_errors(result)
     raise typer.Exit(2 if result.errors else 0)

@@ -6,6 +6,7 @@ and what `scan --format json` writes, `nhiscan report` re-renders unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -369,3 +370,25 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),
     )
+
+
+def dumps_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> str:
+    """JSON text laid out for people and fast to write: indented down to ``depth``, each value
+    below it (an identity, a finding, a SARIF result) on one line.
+
+    ``json.dumps(indent=...)`` runs the pure-Python encoder and is most of the time of a large
+    scan; here everything below ``depth`` goes through the C encoder. Parsing gives back ``doc``.
+    """
+    compact = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": ")).encode
+
+    def encode(value: Any, level: int) -> str:
+        if level >= depth or not isinstance(value, (dict, list)) or not value:
+            return compact(value)
+        pad = "  " * (level + 1)
+        if isinstance(value, dict):
+            items = [f"{pad}{compact(str(k))}: {encode(v, level + 1)}" for k, v in value.items()]
+            return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+        items = [f"{pad}{encode(v, level + 1)}" for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
+
+    return encode(doc, 0) + "\n"

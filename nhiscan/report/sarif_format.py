@@ -34,7 +34,6 @@ Locations:
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -71,7 +70,10 @@ SRCROOT = "%SRCROOT%"
 
 
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
-    return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+    from nhiscan.model.serialize import dumps_document
+
+    # runs > run > results > one result per line
+    return dumps_document(to_sarif(report), depth=4, ensure_ascii=False)
 
 
 def to_sarif(report: Report, cwd: str | None = None) -> dict[str, Any]:

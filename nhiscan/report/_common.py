@@ -174,8 +174,12 @@ def where(f: Finding, repositories: Mapping[str, str] | None = None) -> str:
     ``repositories`` (from :func:`repository_labels`) names the repository when there are several.
     """
     if f.location:
-        label = (repositories or {}).get(f.location.repository or "")
-        loc = (f"{label}/" if label else "") + f.location.path
+        repo = f.location.repository or ""
+        label = (repositories or {}).get(repo)
+        if label and PurePath(repo).name == f.location.path:
+            loc = repo  # a single file given as PATH: its path as given says it all
+        else:
+            loc = (f"{label}/" if label else "") + f.location.path
         loc += f":{f.location.line}" if f.location.line else ""
         if f.location.commit:
             loc += f" @{f.location.commit[:10]}"

@@ -8,6 +8,7 @@ identically, exit codes follow --fail-on, and a file finding names its repositor
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -68,6 +69,27 @@ def planted_secrets() -> list[str]:
     return sorted(found)
 
 
+def export_secrets() -> list[str]:
+    """Service-account token Secrets in the Kubernetes export, as stored (base64) and decoded."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("kind") == "Secret" and isinstance(node.get("data"), dict):
+                token = node["data"].get("token")
+                if token:
+                    out.extend((token, base64.b64decode(token).decode("utf-8")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in (FIXTURES / "kubernetes" / "prod-cluster").glob("*.json"):
+        walk(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
 def leaked(text: str, secrets: list[str]) -> list[str]:
     return [s for s in secrets if s in text]
 
@@ -119,6 +141,10 @@ def _bad_world(tmp: Path) -> tuple[list[str], list[str], list[str]]:
     # A Latin-1 file with a leaked token: not UTF-8, still a text file with a secret in it.
     (repo / "scripts" / "legacy.sh").write_bytes(
         b"# d\xe9ploiement nocturne\nexport GH_TOKEN=ghp_tSWqIRFP2JooMuoOVLMQeGeURKFFf9JFeBJn\n"
+    )
+    # A UTF-16 PowerShell script, as Windows PowerShell saves it.
+    (repo / "scripts" / "deploy.ps1").write_bytes(
+        '# d\u00e9ploiement\r\n$env:HF_TOKEN = "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"\r\n'.encode("utf-16")
     )
     bad = tmp / "bad"
     bad.mkdir()
@@ -177,10 +203,11 @@ def test_bad_inputs_are_each_named_once_and_every_good_finding_survives(tmp_path
     kinds = {f["rule_id"] for f in data["findings"]}
     assert {"leaked-credential-linked", "secret-reused-across-repositories", "gha-secret-echoed"} <= kinds
 
-    # The Latin-1 file's token is found, not dropped as binary.
-    latin = [f for f in data["findings"] if f["location"] and f["location"]["path"] == "scripts/legacy.sh"]
-    assert [f["rule_id"] for f in latin] == ["secret-api-token"], latin
-    assert latin[0]["location"]["line"] == 2
+    # The Latin-1 and UTF-16 files' tokens are found, not dropped as binaries.
+    for name in ("scripts/legacy.sh", "scripts/deploy.ps1"):
+        found = [f for f in data["findings"] if f["location"] and f["location"]["path"] == name]
+        assert [f["rule_id"] for f in found] == ["secret-api-token"], (name, found)
+        assert found[0]["location"]["line"] == 2
 
 
 def test_inventory_with_bad_inputs_keeps_the_good_sources(tmp_path: Path) -> None:
@@ -210,10 +237,11 @@ def test_planted_secret_extraction_sees_every_kind() -> None:
     for needle in ("Hj4kL9mN2pQ7rS1tV6wX", "glpat-SfZ9", "xoxb-", "exTbqKsR", "MIIEowIBAAKCAQEA", "i8u2rD8S"):
         assert needle in text
     assert not any(s.startswith("AKIA") for s in secrets)
+    assert len(export_secrets()) >= 2
 
 
 def test_no_planted_secret_reaches_any_output(tmp_path: Path) -> None:
-    secrets = planted_secrets()
+    secrets = planted_secrets() + export_secrets()
     args = (*(str(p) for p in BUNDLED_REPOS), *(str(r) for r in RULE_REPOS), *EXPORT_ARGS)
     texts: dict[str, str] = {}
     for fmt in FORMATS:
@@ -361,3 +389,20 @@ def test_environment_comes_from_the_repository_name_not_the_directories_above(tm
     _, data = scan_json(str(named), *base_args)
     cross = [f for f in data["findings"] if f["rule_id"] == "nhi-cross-environment"]
     assert cross and all("acme-web-staging" in json.dumps(f["evidence"]) for f in cross)
+
+
+def test_a_file_given_as_path_is_located_by_its_own_path() -> None:
+    one = REPOS / "acme-infra" / "scripts" / "nightly-sync.sh"
+    two = REPOS / "acme-infra" / "scripts" / "metrics.env"
+    rel = one.relative_to(FIXTURES.parent).as_posix()
+    sarif = run_cli("scan", rel, "--as-of", AS_OF, "--format", "sarif", cwd=FIXTURES.parent)
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for result in sarif.json()["runs"][0]["results"]
+        for loc in result["locations"]
+    }
+    assert uris == {rel}
+    rel_two = two.relative_to(FIXTURES.parent).as_posix()
+    table = run_cli("scan", rel, rel_two, "--as-of", AS_OF, cwd=FIXTURES.parent)
+    assert f"{rel}:5" in table.stdout and f"{rel_two}:2" in table.stdout
+    assert "nightly-sync.sh/nightly-sync.sh" not in table.stdout

@@ -20,3 +20,9 @@ def test_binaries_are_skipped() -> None:
     assert decode_text(noise) is None
     assert decode_text(b"PK\x03\x04\x00\x00") is None
     assert decode_text(bytes(range(128, 256)) * 4) is None
+
+
+def test_utf16_with_a_byte_order_mark_is_text() -> None:
+    script = '$env:GH_TOKEN = "ghp_x"\r\nWrite-Host "d\u00e9ploy\u00e9"\r\n'
+    assert decode_text(script.encode("utf-16")) == script
+    assert decode_text(b"\xff\xfe\x00\xd8") is None  # a lone surrogate: not text

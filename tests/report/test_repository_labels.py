@@ -54,3 +54,11 @@ def test_a_scanned_repository_without_findings_still_counts() -> None:
     other = SourceRef(kind="repository", scope=None, path="acme-infra")
     labels = repository_labels(_report(f, sources=(other,)))
     assert where(f, labels) == "acme-web/app/settings.py:9"
+
+
+def test_a_file_given_as_path_is_named_by_its_path() -> None:
+    a = _finding("fixtures/repos/acme-infra/scripts/nightly-sync.sh", "nightly-sync.sh", 5)
+    b = _finding("other/deploy.sh", "deploy.sh", 2)
+    labels = repository_labels(_report(a, b))
+    assert where(a, labels) == "fixtures/repos/acme-infra/scripts/nightly-sync.sh:5"
+    assert where(b, labels) == "other/deploy.sh:2"

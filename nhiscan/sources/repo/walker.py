@@ -197,11 +197,20 @@ _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b") + b"\x7f"
 def decode_text(data: bytes) -> str | None:
     """The file's text, or None for binaries.
 
-    UTF-8 first. A text file in a legacy 8-bit encoding (a Latin-1 comment in an old script) is
-    still text, and the credentials in it are ASCII: it is read as Latin-1, which keeps every byte
-    and every line. Content with control bytes or mostly high bytes is binary and skipped.
+    UTF-8 first, UTF-16 when the file starts with a byte order mark. A text file in a legacy 8-bit
+    encoding (a Latin-1 comment in an old script) is still text, and the credentials in it are
+    ASCII: it is read as Latin-1, which keeps every byte and every line. Content with control
+    bytes or mostly high bytes is binary and skipped.
     """
-    if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
+    if len(data) > MAX_FILE_BYTES:
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 with a byte order mark (Windows PowerShell and Notepad save scripts this way).
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\0" in data[:8192]:
         return None
     try:
         return data.decode("utf-8")

@@ -406,3 +406,36 @@ def test_a_file_given_as_path_is_located_by_its_own_path() -> None:
     table = run_cli("scan", rel, rel_two, "--as-of", AS_OF, cwd=FIXTURES.parent)
     assert f"{rel}:5" in table.stdout and f"{rel_two}:2" in table.stdout
     assert "nightly-sync.sh/nightly-sync.sh" not in table.stdout
+
+
+def test_history_of_a_subdirectory_stays_inside_it(tmp_path: Path) -> None:
+    """`scan SUBDIR --history` inside a larger repository scans SUBDIR's history only, with paths
+    relative to SUBDIR like the work-tree scan (not the whole repository's, relative to its root)."""
+    import subprocess
+
+    top = tmp_path / "monorepo"
+    shutil.copytree(REPOS / "acme-web", top / "services" / "web")
+    shutil.copytree(REPOS / "acme-infra", top / "infra")
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+            cwd=top,
+            check=True,
+            capture_output=True,
+        )
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "initial")
+    (top / "services" / "web" / "deploy" / "ci-deployer-key.json").unlink()
+    git("commit", "-q", "-am", "remove the web key")
+    (top / "infra" / "scripts" / "metrics.env").unlink()
+    git("commit", "-q", "-am", "remove the infra key")
+
+    res, data = scan_json(str(top / "services" / "web"), "--history", "--as-of", AS_OF)
+    assert res.code == 1, res.stderr
+    places = {(f["location"]["path"], bool(f["location"].get("commit"))) for f in data["findings"]}
+    assert places == {("app/settings.py", False), ("deploy/ci-deployer-key.json", True)}
+    history = next(s for s in data["sources"] if s["kind"] == "git-history")
+    assert history["scope"] == "2 commits"  # of 3: the last one only touches infra/

@@ -439,3 +439,12 @@ def test_history_of_a_subdirectory_stays_inside_it(tmp_path: Path) -> None:
     assert places == {("app/settings.py", False), ("deploy/ci-deployer-key.json", True)}
     history = next(s for s in data["sources"] if s["kind"] == "git-history")
     assert history["scope"] == "2 commits"  # of 3: the last one only touches infra/
+
+
+def test_one_repository_spelled_twice_is_scanned_once() -> None:
+    web = REPOS / "acme-web"
+    aws = ("--input", str(FIXTURES / "aws" / "acme-prod"), "--as-of", AS_OF)
+    _, once = scan_json(str(web), *aws)
+    _, twice = scan_json(str(web), f"{web}/./", *aws)
+    assert "secret-reused-across-repositories" not in {f["rule_id"] for f in twice["findings"]}
+    assert fingerprints(twice) == fingerprints(once)

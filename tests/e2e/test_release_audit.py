@@ -190,6 +190,9 @@ def test_bad_inputs_are_each_named_once_and_every_good_finding_survives(tmp_path
     errors = error_lines(res.stderr)
     assert sorted(m["source"] for m in errors) == sorted(expected), res.stderr
     assert all(len(m["message"]) > 5 for m in errors)
+    # A message that sends the user to a document names one that exists.
+    for ref in re.findall(r"`([\w./-]+\.md)`", res.stderr):
+        assert (FIXTURES.parent / ref).is_file(), ref
 
     data = json.loads(out.read_text(encoding="utf-8"))
     assert sorted(e["source"] for e in data["errors"]) == sorted(expected)

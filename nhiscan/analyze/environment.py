@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 
 from nhiscan.model import Identity, Location
 
@@ -96,8 +97,11 @@ class EnvClassifier:
         env = self.of_text(loc.path)
         if env:
             return env, f"path {loc.path}"
-        if loc.repository:
-            env = self.of_text(loc.repository)
+        # Only the repository's own name: the directories it was checked out under (a CI
+        # workspace, ~/tests/, /tmp/staging-checkouts/) say nothing about where its secrets run.
+        name = PurePath(loc.repository).name if loc.repository else ""
+        if name not in ("", ".", ".."):
+            env = self.of_text(name)
             if env:
                 return env, f"repository {loc.repository}"
         return None

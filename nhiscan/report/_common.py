@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from nhiscan.model import OWASP_NHI, Finding, Identity, Report, Severity, SourceRef
 
@@ -144,10 +145,42 @@ def identities_by_id(report: Report) -> dict[str, Identity]:
     return {i.id: i for i in report.inventory.identities}
 
 
-def where(f: Finding) -> str:
-    """A one-line place: path:line @commit, or the identity id."""
+def repository_labels(report: Report) -> dict[str, str]:
+    """Short names for the scanned repositories, when a result covers several; else empty.
+
+    A file finding's path is relative to its repository, so with two repositories `app/settings.py`
+    alone does not say which one. Each repository is named by the fewest trailing path parts that
+    no other repository of the result shares (`acme-web`, or `fires/repo` style suffixes).
+    """
+    repos: set[str] = {s.path for s in report.inventory.sources if s.kind == "repository" and s.path}
+    repos.update(f.location.repository for f in report.findings if f.location and f.location.repository)
+    if len(repos) < 2:
+        return {}
+    parts = {r: PurePath(r).parts for r in repos}
+    labels: dict[str, str] = {}
+    for repo, own in parts.items():
+        label = repo
+        for k in range(1, len(own) + 1):
+            if not any(other[-k:] == own[-k:] for r, other in parts.items() if r != repo):
+                label = "/".join(own[-k:]).replace("//", "/")
+                break
+        labels[repo] = label
+    return labels
+
+
+def where(f: Finding, repositories: Mapping[str, str] | None = None) -> str:
+    """A one-line place: [repository/]path:line @commit, or the identity id.
+
+    ``repositories`` (from :func:`repository_labels`) names the repository when there are several.
+    """
     if f.location:
-        loc = f.location.path + (f":{f.location.line}" if f.location.line else "")
+        repo = f.location.repository or ""
+        label = (repositories or {}).get(repo)
+        if label and PurePath(repo).name == f.location.path:
+            loc = repo  # a single file given as PATH: its path as given says it all
+        else:
+            loc = (f"{label}/" if label else "") + f.location.path
+        loc += f":{f.location.line}" if f.location.line else ""
         if f.location.commit:
             loc += f" @{f.location.commit[:10]}"
         return loc

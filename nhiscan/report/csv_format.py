@@ -31,6 +31,7 @@ COLUMNS = (
     "waived",
     "waiver_reason",
     "waiver_expires",
+    "repository",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,6 +69,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
             "true" if f.waived else "false",
             waiver_reason(f) if f.waived else "",
             waiver_expiry(f) if f.waived else "",
+            loc.repository if loc and loc.repository else "",
         )
         writer.writerow([safe_cell(v) for v in row])
     return buf.getvalue()

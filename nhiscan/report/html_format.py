@@ -27,6 +27,7 @@ from nhiscan.report._common import (
     identities_by_id,
     owasp_counts,
     owasp_sort_key,
+    repository_labels,
     rule_infos,
     waiver_expiry,
     waiver_reason,
@@ -160,6 +161,7 @@ def _context(report: Report) -> dict[str, Any]:
     by_provider: Counter[str] = Counter(_provider(f, idents) for f in active)
 
     findings = []
+    repos = repository_labels(report)
     for f in report.findings:
         ident = idents.get(f.identity_id) if f.identity_id else None
         info = infos.get(f.rule_id)
@@ -167,7 +169,7 @@ def _context(report: Report) -> dict[str, Any]:
             {
                 "f": f,
                 "provider": _provider(f, idents),
-                "where": where(f),
+                "where": where(f, repos),
                 "identity": ident,
                 "owasp": " ".join(f.owasp_nhi),
                 "frameworks": info.frameworks if info else {},

@@ -9,7 +9,7 @@ path cannot break the table or inject markup.
 from __future__ import annotations
 
 from nhiscan.model import Report, Severity
-from nhiscan.report._common import owasp_counts, owasp_title, ranked_identities, where
+from nhiscan.report._common import owasp_counts, owasp_title, ranked_identities, repository_labels, where
 
 MAX_FINDINGS = 100
 MAX_IDENTITIES = 10
@@ -78,12 +78,13 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
             out += ["", f"_{len(ranked) - MAX_IDENTITIES} more identities with risk are not shown._"]
 
     if active:
+        repos = repository_labels(report)
         out += ["", "### Findings", ""]
         out += ["| Severity | Rule | OWASP | Where | Message |", "|---|---|---|---|---|"]
         for f in active[:MAX_FINDINGS]:
             out.append(
                 f"| {ICON[f.severity.value]} {f.severity.value} | {code(f.rule_id)} | "
-                f"{cell(' '.join(f.owasp_nhi))} | {code(where(f))} | {cell(f.message)} |"
+                f"{cell(' '.join(f.owasp_nhi))} | {code(where(f, repos))} | {cell(f.message)} |"
             )
         if len(active) > MAX_FINDINGS:
             out += [

@@ -215,7 +215,9 @@ def _physical(loc: Location, base: Path) -> dict[str, Any]:
 
 def _artifact(loc: Location, base: Path) -> dict[str, Any]:
     path = Path(loc.path)
-    if not path.is_absolute() and loc.repository and loc.repository not in (".", ""):
+    if loc.repository and PurePosixPath(loc.repository).name == loc.path:
+        path = Path(loc.repository)  # a single file given as PATH is its own "repository"
+    elif not path.is_absolute() and loc.repository and loc.repository not in (".", ""):
         path = Path(loc.repository) / path
     if path.is_absolute():
         try:

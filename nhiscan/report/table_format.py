@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from nhiscan.model import OWASP_NHI, Finding, Report, Severity
+from nhiscan.model import OWASP_NHI, Report, Severity
+from nhiscan.report._common import repository_labels, where
 
 STYLE = {
     "critical": "bold white on red",
@@ -26,15 +27,6 @@ MAX_FINDINGS = 200
 
 def _sev(level: str) -> Text:
     return Text(level.upper(), style=STYLE.get(level, ""))
-
-
-def _where(f: Finding) -> str:
-    if f.location:
-        loc = f.location.path + (f":{f.location.line}" if f.location.line else "")
-        if f.location.commit:
-            loc += f" @{f.location.commit[:10]}"
-        return loc
-    return f.identity_id or ""
 
 
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
@@ -111,6 +103,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         console.print(idt)
 
     if active:
+        repos = repository_labels(report)
         ft = Table(title="Findings", title_justify="left")
         ft.add_column("Severity")
         ft.add_column("Rule")
@@ -118,7 +111,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         ft.add_column("Where", overflow="fold")
         ft.add_column("Message", overflow="fold")
         for f in active[:MAX_FINDINGS]:
-            ft.add_row(_sev(f.severity.value), f.rule_id, " ".join(f.owasp_nhi), _where(f), f.message)
+            ft.add_row(_sev(f.severity.value), f.rule_id, " ".join(f.owasp_nhi), where(f, repos), f.message)
         if len(active) > MAX_FINDINGS:
             ft.caption = f"{len(active) - MAX_FINDINGS} more findings; use --format json/csv/html for all"
         console.print(ft)

@@ -132,7 +132,9 @@ def detect(parsed: Parsed) -> tuple[str, str]:
         keys = sorted(parsed.data)[:6] if isinstance(parsed.data, dict) else []
         hint = f" with keys {keys}" if keys else ""
         raise InputError(
-            parsed.path, f"unrecognised export format (a JSON {shape}{hint}); see `docs/inputs.md`"
+            parsed.path,
+            f"unrecognised export format (a JSON {shape}{hint}); expected an AWS, GCP, Azure or "
+            "Kubernetes CLI export, or an `nhiscan inventory` file",
         )
     raise InputError(parsed.path, "unrecognised export format (not JSON, YAML or a known CSV report)")
 

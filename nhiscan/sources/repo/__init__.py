@@ -214,9 +214,16 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
     """Secrets and config observations of every PATH (and of its git history with config.history)."""
     result = ProviderResult()
     exclude = config.settings.exclude
+    seen: set[str] = set()
     with _Runner(_workers(), keep_suppressed) as runner, _progress(config.progress) as task:
         for arg in config.paths:
             root = Path(arg)
+            # The same directory spelled twice (`repo` and `./repo/`) is scanned once: twice
+            # would report its every secret as reused across two repositories.
+            same = os.path.realpath(root)
+            if same in seen:
+                continue
+            seen.add(same)
             try:
                 _scan_one(root, arg, exclude, config, runner, task, result)
             except InputError as exc:

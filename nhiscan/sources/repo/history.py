@@ -39,8 +39,11 @@ def _git(root: Path, *args: str) -> bytes:
 
 
 def index_history(root: Path) -> HistoryIndex:
-    """Every unique blob reachable from any ref, with the earliest commit and path that added it."""
-    commits = len(_git(root, "rev-list", "--all").split())
+    """Every unique blob under ``root`` reachable from any ref, with the earliest commit and path
+    (relative to ``root``) that added it."""
+    # PATH may be a subdirectory of a larger repository: only its part of the history counts
+    # (pathspec "."), with paths relative to it (--relative), like the work-tree scan.
+    commits = len(_git(root, "rev-list", "--all", "--", ".").split())
     if commits == 0:
         return HistoryIndex(0, [])
     out = _git(
@@ -55,6 +58,9 @@ def index_history(root: Path) -> HistoryIndex:
         "--no-renames",
         "-z",
         "--diff-filter=AMT",
+        "--relative",
+        "--",
+        ".",
     )
     seen: dict[str, BlobOrigin] = {}
     commit = ""

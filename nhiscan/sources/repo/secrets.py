@@ -94,6 +94,14 @@ _TEMPLATE = re.compile(
 )
 
 
+# A reusable-workflow call passing the caller's secrets on: a keyword, not a credential.
+_SECRETS_KEYWORD = re.compile(r"""^\s*secrets\s*:\s*["']?inherit["']?\s*(#.*)?$""")
+
+
+def _line(lines: Sequence[str], line: int) -> str:
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
 def is_placeholder(value: str) -> str | None:
     """Why a value is not a real credential (placeholder, template, documentation example), or None."""
     v = value.strip().strip("'\"")
@@ -210,6 +218,8 @@ def to_secrets(
                 attrs["client_id"] = client.lower()
         if reason is None and category not in ("private-key",) and raw.type != "Private Key":
             reason = is_placeholder(value)
+        if reason is None and raw.type == "Secret Keyword" and _SECRETS_KEYWORD.match(_line(lines, line)):
+            reason = "GitHub Actions `secrets: inherit` keyword"
         if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
             reason = "AWS documentation example key"
         body = _key_body(secret_value) if raw.type == "Private Key" else secret_value

@@ -190,11 +190,35 @@ def list_files(root: Path, exclude: Iterable[str] = ()) -> tuple[list[str], bool
     return out, False
 
 
+# Bytes that do not occur in text files (C0 controls other than tab, newlines, form feed, escape).
+_CONTROL = bytes(b for b in range(32) if b not in b"\t\n\r\f\v\x1b") + b"\x7f"
+
+
 def decode_text(data: bytes) -> str | None:
-    """The file's text, or None for binaries and non-UTF-8 content."""
-    if len(data) > MAX_FILE_BYTES or b"\0" in data[:8192]:
+    """The file's text, or None for binaries.
+
+    UTF-8 first, UTF-16 when the file starts with a byte order mark. A text file in a legacy 8-bit
+    encoding (a Latin-1 comment in an old script) is still text, and the credentials in it are
+    ASCII: it is read as Latin-1, which keeps every byte and every line. Content with control
+    bytes or mostly high bytes is binary and skipped.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 with a byte order mark (Windows PowerShell and Notepad save scripts this way).
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\0" in data[:8192]:
         return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
+        pass
+    sample = data[:65536]
+    controls = len(sample) - len(sample.translate(None, _CONTROL))
+    high = sum(1 for b in sample if b >= 0x80)
+    if controls * 100 > len(sample) or high * 10 > len(sample) * 3:
         return None
+    return data.decode("latin-1")

@@ -38,6 +38,14 @@ class Project:
     accounts: list[Any] = field(default_factory=list)  # iam_types.ServiceAccount
     keys: dict[str, list[Any]] = field(default_factory=dict)  # email -> [ServiceAccountKey]
     policy: Any = field(default_factory=policy_pb2.Policy)
+    _emails: tuple[tuple[int, int], frozenset[str]] | None = None
+
+    def emails(self) -> frozenset[str]:
+        """The accounts' e-mails, re-read only when the account list was replaced or resized."""
+        stamp = (id(self.accounts), len(self.accounts))
+        if self._emails is None or self._emails[0] != stamp:
+            self._emails = (stamp, frozenset(a.email for a in self.accounts))
+        return self._emails[1]
 
 
 @dataclass
@@ -236,7 +244,7 @@ class FakeGcp:
         project, email = parts[1], parts[3]
         self._enter(project, "ListServiceAccountKeys", context)
         proj = self._project(project, context)
-        if email not in {a.email for a in proj.accounts}:
+        if email not in proj.emails():
             context.abort(grpc.StatusCode.NOT_FOUND, f"Service account {email} does not exist.")
         keys = proj.keys.get(email, [])
         wanted = set(request.key_types)

@@ -87,9 +87,8 @@ def describe_failure(exc: BaseException, rpc: str) -> GcpCallError:
     if isinstance(exc, gexc.RetryError):
         cause = exc.cause
         detail = getattr(cause, "message", None) or str(cause or exc)
-        return GcpCallError(
-            "unavailable", f"{api} unavailable ({_method(rpc)}), gave up after retries: {detail}"
-        )
+        state = "timed out" if isinstance(cause, gexc.DeadlineExceeded) else "unavailable"
+        return GcpCallError("unavailable", f"{api} {state} ({_method(rpc)}), gave up after retries: {detail}")
     if isinstance(exc, auth_exc.DefaultCredentialsError):
         return GcpCallError("credentials", _NO_ADC)
     if isinstance(exc, auth_exc.RefreshError | gexc.Unauthenticated):
@@ -106,7 +105,8 @@ def describe_failure(exc: BaseException, rpc: str) -> GcpCallError:
     if isinstance(exc, gexc.NotFound):
         return GcpCallError("not-found", f"not found on {_method(rpc)}: {_first_line(exc)}")
     if isinstance(exc, gexc.ServiceUnavailable | gexc.DeadlineExceeded):
-        return GcpCallError("unavailable", f"{api} unavailable ({_method(rpc)}): {_first_line(exc)}")
+        state = "timed out" if isinstance(exc, gexc.DeadlineExceeded) else "unavailable"
+        return GcpCallError("unavailable", f"{api} {state} ({_method(rpc)}): {_first_line(exc)}")
     if isinstance(exc, gexc.GoogleAPICallError):
         code = getattr(exc, "code", None)
         name = getattr(code, "name", None) or str(code or "error")

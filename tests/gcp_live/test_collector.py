@@ -183,3 +183,15 @@ def test_project_ids_are_checked_and_deduplicated(peer: FakeGcp, monkeypatch: py
 )
 def test_plain_text_channels_only_to_loopback(endpoint: str, loopback: bool) -> None:
     assert live._loopback(endpoint) is loopback
+
+
+def test_a_key_denial_stops_the_other_key_calls(peer: FakeGcp, clients: Clients) -> None:
+    peer.synthetic_project("many-accounts", 60)
+    peer.deny("many-accounts", "ListServiceAccountKeys", "iam.serviceAccountKeys.list")
+    result = collect(clients, "many-accounts", key_workers=4)
+    assert kinds(result) == ["gcp-service-accounts", "gcp-iam-policy"]
+    assert [e.message for e in result.errors] == [
+        "permission denied on iam.serviceAccountKeys.list (need roles/iam.securityReviewer)"
+    ]
+    # each worker sees the denial before it takes another account: at most one call per worker
+    assert peer.count()["ListServiceAccountKeys"] <= 4

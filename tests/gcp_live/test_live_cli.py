@@ -108,8 +108,6 @@ def test_denied_key_listing_keeps_accounts_and_policy(peer: FakeGcp) -> None:
     assert not any(i["credentials"] for i in got["identities"])
     rules = {f["rule_id"] for f in got["findings"]}
     assert "gcp-default-compute-sa-editor" in rules  # from the policy, which was still read
-    # once denied, nhiscan stops asking for the other accounts' keys
-    assert peer.count()["ListServiceAccountKeys"] < 6
 
 
 def test_unknown_project_is_one_error(peer: FakeGcp) -> None:

@@ -195,3 +195,32 @@ def test_a_key_denial_stops_the_other_key_calls(peer: FakeGcp, clients: Clients)
     ]
     # each worker sees the denial before it takes another account: at most one call per worker
     assert peer.count()["ListServiceAccountKeys"] <= 4
+
+
+def test_progress_display_does_not_change_the_result(peer: FakeGcp, monkeypatch: pytest.MonkeyPatch) -> None:
+    peer.seed_export_dir(GCP_DIR, "acme-prod")
+    for k, v in peer.env().items():
+        monkeypatch.setenv(k, v)
+    as_of = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    quiet, quiet_errors = live.collect_live(ScanConfig(as_of=as_of, gcp_projects=("acme-prod",)))
+    shown, shown_errors = live.collect_live(
+        ScanConfig(as_of=as_of, gcp_projects=("acme-prod",), progress=True)
+    )
+    assert not quiet_errors and not shown_errors
+    assert [(d.kind, d.data) for d in quiet] == [(d.kind, d.data) for d in shown]
+
+
+def test_an_unexpected_failure_costs_one_project(peer: FakeGcp, clients: Clients) -> None:
+    peer.synthetic_project("fine-project", 2)
+
+    class Broken(ProjectCollector):
+        def service_accounts(self) -> list[dict[str, object]]:
+            raise RuntimeError("boom")
+
+    results = collect_projects(
+        clients,
+        ["broken-project", "fine-project"],
+        collector=lambda c, p: (Broken if p == "broken-project" else ProjectCollector)(c, p, retry=QUICK),
+    )
+    assert [e.message for e in results[0].errors] == ["collection failed: RuntimeError: boom"]
+    assert not results[1].errors and len(results[1].docs) == 3

@@ -32,7 +32,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,8 +216,10 @@ class ProjectCollector:
         page_size: int = PAGE_SIZE,
         retry: Any = None,
         timeout: float | None = None,
+        feedback: Any = None,
     ) -> None:
         self.clients = clients
+        self.feedback = feedback  # progress display (nhiscan.sources.aws.live.Feedback), or None
         self.project = project
         self.label = f"gcp:{project}"
         self.key_workers = max(1, key_workers)
@@ -229,6 +231,7 @@ class ProjectCollector:
             self._call_options["timeout"] = timeout
         self.result = ProjectResult(project)
         self._lock = threading.Lock()
+        self._task: int | None = None
 
     def _doc(self, kind: str, data: Any) -> None:
         self.result.docs.append(
@@ -238,7 +241,19 @@ class ProjectCollector:
     def _error(self, message: str) -> None:
         self.result.errors.append(SourceError(self.label, message))
 
+    def _status(self, text: str, **kw: Any) -> None:
+        if self.feedback is not None:
+            self.feedback.update(self._task, description=f"{self.label} {text}", **kw)
+
     def run(self) -> ProjectResult:
+        self._task = self.feedback.task(f"{self.label} starting") if self.feedback is not None else None
+        try:
+            return self._run()
+        finally:
+            if self.feedback is not None:
+                self.feedback.done(self._task)
+
+    def _run(self) -> ProjectResult:
         try:
             accounts = self.service_accounts()
         except GcpCallError as exc:
@@ -279,11 +294,14 @@ class ProjectCollector:
             except GcpCallError as exc:
                 policy_error = exc
 
+        names = [str(a["name"]) for a in accounts if a.get("name")]
+        self._status("keys and IAM policy", total=len(names) + 1)
         with ThreadPoolExecutor(max_workers=self.key_workers, thread_name_prefix="nhiscan-gcp") as pool:
             futures = [pool.submit(get_policy)]
-            futures += [pool.submit(keys_of, str(a["name"])) for a in accounts if a.get("name")]
-            for fut in futures:
+            futures += [pool.submit(keys_of, name) for name in names]
+            for fut in as_completed(futures):
                 fut.result()
+                self._status("keys and IAM policy", advance=1)
 
         for category, (failure, count) in failures.items():
             # A denial stops the other accounts' calls, so how many failed says nothing there.
@@ -307,7 +325,11 @@ class ProjectCollector:
                 request={"name": f"projects/{self.project}", "page_size": self.page_size},
                 **self._call_options,
             )
-            return [_message_dict(sa) for sa in pager]
+            accounts: list[dict[str, Any]] = []
+            for n, page in enumerate(pager.pages, start=1):
+                self._status(f"service accounts, page {n}")
+                accounts.extend(_message_dict(sa) for sa in page.accounts)
+            return accounts
         except Exception as exc:
             raise describe_failure(exc, _LIST_ACCOUNTS) from None
 
@@ -359,9 +381,20 @@ def collect_projects(
 ) -> list[ProjectResult]:
     """Every project through one pool; results in the order the projects were given."""
     make = collector or (lambda c, p: ProjectCollector(c, p))
+
+    def one(project: str) -> ProjectResult:
+        try:
+            return make(clients, project).run()
+        except Exception as exc:  # a bug must cost one project and one line, not the scan
+            result = ProjectResult(project)
+            result.errors.append(
+                SourceError(f"gcp:{project}", f"collection failed: {type(exc).__name__}: {exc}")
+            )
+            return result
+
     workers = max(1, min(project_workers, len(projects)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nhiscan-gcp-project") as pool:
-        return list(pool.map(lambda p: make(clients, p).run(), projects))
+        return list(pool.map(one, projects))
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -384,8 +417,13 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
     except GcpCallError as exc:
         names = ",".join(projects)
         return [], [*errors, SourceError(f"gcp:{names}", exc.message)]
+    from nhiscan.sources.aws.live import Feedback  # provider-neutral progress display, no SDK import
+
     try:
-        results = collect_projects(clients, projects)
+        with Feedback(config.progress) as feedback:
+            results = collect_projects(
+                clients, projects, collector=lambda c, p: ProjectCollector(c, p, feedback=feedback)
+            )
     finally:
         clients.close()
     docs: list[RawDocument] = []

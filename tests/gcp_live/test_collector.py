@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import grpc
 import pytest
@@ -12,7 +13,7 @@ from google.api_core.retry import Retry, if_transient_error
 from nhiscan.config import ScanConfig
 from nhiscan.sources.gcp import live
 from nhiscan.sources.gcp.live import Clients, ProjectCollector, collect_projects, make_clients
-from tests.gcp_live.conftest import GCP_DIR, assert_read_only
+from tests.gcp_live.conftest import GCP_DIR, assert_read_only, no_adc_env
 from tests.gcp_live.peer import FakeGcp
 
 # The library's own Retry with its transient-error predicate, only with a short deadline for tests.
@@ -224,3 +225,19 @@ def test_an_unexpected_failure_costs_one_project(peer: FakeGcp, clients: Clients
     )
     assert [e.message for e in results[0].errors] == ["collection failed: RuntimeError: boom"]
     assert not results[1].errors and len(results[1].docs) == 3
+
+
+def test_a_bad_credentials_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in no_adc_env(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    missing = tmp_path / "nowhere" / "sa.json"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(missing))
+    with pytest.raises(live.GcpCallError) as caught:
+        make_clients({})
+    assert caught.value.category == "credentials"
+    assert caught.value.message.startswith("GOOGLE_APPLICATION_CREDENTIALS is not usable")
+    assert str(missing) in caught.value.message
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
+    with pytest.raises(live.GcpCallError) as caught:
+        make_clients({})
+    assert caught.value.message.startswith("no Google credentials found")

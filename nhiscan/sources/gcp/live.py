@@ -164,7 +164,12 @@ def make_clients(env: dict[str, str] | None = None) -> Clients:
     if not (iam_ep and _loopback(iam_ep) and crm_ep and _loopback(crm_ep)):
         try:
             credentials, _ = google.auth.default(scopes=list(SCOPES))
-        except auth_exc.DefaultCredentialsError:
+        except auth_exc.DefaultCredentialsError as exc:
+            if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+                # The variable names a file that is missing or unusable: say which, not "none found".
+                raise GcpCallError(
+                    "credentials", f"GOOGLE_APPLICATION_CREDENTIALS is not usable: {_first_line(exc)}"
+                ) from None
             raise GcpCallError("credentials", _NO_ADC) from None
 
     def build(cls: Any, transport_cls: Any, endpoint: str) -> Any:

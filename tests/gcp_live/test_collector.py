@@ -241,3 +241,27 @@ def test_a_bad_credentials_file_is_named(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(live.GcpCallError) as caught:
         make_clients({})
     assert caught.value.message.startswith("no Google credentials found")
+
+
+def test_a_remote_endpoint_gets_tls_and_adc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only loopback endpoints skip credentials; any other host keeps ADC (and so TLS)."""
+    import google.auth
+    from google.auth.credentials import AnonymousCredentials
+
+    asked: list[object] = []
+    creds = AnonymousCredentials()
+
+    def fake_default(scopes: object = None, **_: object) -> tuple[object, None]:
+        asked.append(scopes)
+        return creds, None
+
+    monkeypatch.setattr(google.auth, "default", fake_default)
+    clients = make_clients(
+        {live.IAM_ENDPOINT_ENV: "iam.example.test:443", live.CRM_ENDPOINT_ENV: "127.0.0.1:1"}
+    )
+    try:
+        assert asked == [list(live.SCOPES)]
+        assert clients.iam.transport._host == "iam.example.test:443"
+        assert clients.iam.transport._credentials is creds
+    finally:
+        clients.close()

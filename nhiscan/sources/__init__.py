@@ -247,9 +247,11 @@ def _live_collectors(config: ScanConfig) -> list[LiveCollector]:
         from nhiscan.sources.aws.live import collect_live
 
         collectors.append(collect_live)
-    unsupported = []
     if config.gcp_projects:
-        unsupported.append("--gcp-project")
+        from nhiscan.sources.gcp.live import collect_live as collect_gcp_live
+
+        collectors.append(collect_gcp_live)
+    unsupported = []
     if config.azure_subscriptions:
         unsupported.append("--azure-subscription")
     if config.k8s_context:

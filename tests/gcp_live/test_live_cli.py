@@ -1,0 +1,144 @@
+"""`nhiscan scan/inventory --gcp-project` end to end: the installed CLI against the in-process gRPC peer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+from tests.gcp_live.conftest import (
+    GCP_DIR,
+    assert_read_only,
+    export_inputs,
+    findings_of,
+    nhiscan,
+    no_adc_env,
+    scan_args,
+)
+from tests.gcp_live.peer import FakeGcp
+
+
+def export_scan() -> dict[str, object]:
+    res = run_cli(*scan_args(*export_inputs()))
+    assert res.code == 0, res.stderr
+    out: dict[str, object] = res.json()
+    return out
+
+
+def test_live_scan_equals_export_scan(peer: FakeGcp) -> None:
+    peer.seed_export_dir(GCP_DIR, "acme-prod")
+    live = nhiscan(peer, *scan_args("--gcp-project", "acme-prod"))
+    assert live.code == 0, live.stderr
+    assert live.stderr == ""
+    exported = export_scan()
+    got = live.json()
+    assert findings_of(got), "the fixture project should have findings"
+    assert findings_of(got) == exported["findings"]
+    assert got["identities"] == exported["identities"]
+    assert {(s["kind"], s["scope"], s["path"]) for s in got["sources"]} == {
+        ("gcp-service-accounts", "acme-prod", "gcp:acme-prod"),
+        ("gcp-service-account-keys", "acme-prod", "gcp:acme-prod"),
+        ("gcp-iam-policy", "acme-prod", "gcp:acme-prod"),
+    }
+    # the conditional binding only a version-3 reader gets is there, because nhiscan asked for v3
+    assert [
+        c.detail["requested_policy_version"] for c in peer.calls if c.method.endswith("/GetIamPolicy")
+    ] == [3]
+    assert_read_only(peer.methods())
+    assert peer.count() == {"ListServiceAccounts": 1, "ListServiceAccountKeys": 6, "GetIamPolicy": 1}
+
+
+def test_live_inventory_equals_export_inventory(peer: FakeGcp, tmp_path: Path) -> None:
+    peer.seed_export_dir(GCP_DIR, "acme-prod")
+    live = nhiscan(peer, "inventory", "--gcp-project", "acme-prod", "--as-of", "2026-11-01")
+    assert live.code == 0, live.stderr
+    exported = run_cli("inventory", *export_inputs(), "--as-of", "2026-11-01")
+    assert exported.code == 0, exported.stderr
+    assert live.json()["identities"] == exported.json()["identities"]
+    assert_read_only(peer.methods())
+
+
+def test_paging_collects_every_account(peer: FakeGcp) -> None:
+    peer.synthetic_project("big-project", 250)
+    res = nhiscan(peer, *scan_args("--gcp-project", "big-project"))
+    assert res.code == 0, res.stderr
+    got = res.json()
+    emails = {i["id"] for i in got["identities"] if i["scope"] == "big-project"}
+    assert len(emails) == 250
+    assert all(len(i["credentials"]) == 1 for i in got["identities"] if i["id"] in emails)
+    pages = [c for c in peer.calls if c.method.endswith("/ListServiceAccounts")]
+    assert [c.detail["page_size"] for c in pages] == [100, 100, 100]
+    assert pages[0].detail["page_token"] == "" and all(c.detail["page_token"] for c in pages[1:])
+    assert len({c.detail["page_token"] for c in pages}) == 3
+    assert peer.count() == {"ListServiceAccounts": 3, "ListServiceAccountKeys": 250, "GetIamPolicy": 1}
+    assert_read_only(peer.methods())
+
+
+def test_denied_project_is_one_error_and_the_other_is_still_scanned(peer: FakeGcp, tmp_path: Path) -> None:
+    peer.seed_export_dir(GCP_DIR, "acme-prod")
+    peer.synthetic_project("acme-locked", 5)
+    peer.deny("acme-locked", "ListServiceAccounts", "iam.serviceAccounts.list")
+    out = tmp_path / "result.json"
+    res = nhiscan(
+        peer,
+        *scan_args("--gcp-project", "acme-locked", "--gcp-project", "acme-prod", "--output", str(out)),
+    )
+    assert res.code == 2, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "nhiscan: error: gcp:acme-locked: permission denied on iam.serviceAccounts.list "
+        "(need roles/iam.securityReviewer)"
+    ], res.stderr
+    got = json.loads(out.read_text())
+    assert findings_of(got) == export_scan()["findings"]
+    assert not any(i["scope"] == "acme-locked" for i in got["identities"])
+    assert_read_only(peer.methods())
+
+
+def test_denied_key_listing_keeps_accounts_and_policy(peer: FakeGcp) -> None:
+    peer.seed_export_dir(GCP_DIR, "acme-prod")
+    peer.deny("acme-prod", "ListServiceAccountKeys", "iam.serviceAccountKeys.list")
+    res = nhiscan(peer, *scan_args("--gcp-project", "acme-prod"))
+    assert res.code == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    assert "gcp:acme-prod" in lines[0] and "iam.serviceAccountKeys.list" in lines[0]
+    got = res.json()
+    assert len([i for i in got["identities"] if i["scope"] == "acme-prod"]) >= 6
+    assert not any(i["credentials"] for i in got["identities"])
+    rules = {f["rule_id"] for f in got["findings"]}
+    assert "gcp-default-compute-sa-editor" in rules  # from the policy, which was still read
+
+
+def test_unknown_project_is_one_error(peer: FakeGcp) -> None:
+    res = nhiscan(peer, *scan_args("--gcp-project", "no-such-project"))
+    assert res.code == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("nhiscan: error: gcp:no-such-project: project not found")
+
+
+def test_missing_adc_is_one_clear_error(tmp_path: Path) -> None:
+    env = no_adc_env(tmp_path)
+    res = run_cli(*scan_args("--gcp-project", "acme-prod", "--gcp-project", "acme-dev"), env=env, timeout=60)
+    assert res.code == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("nhiscan: error: gcp:acme-prod,acme-dev: no Google credentials found")
+    assert "Traceback" not in res.stderr
+
+
+def test_key_material_never_reaches_the_output(peer: FakeGcp) -> None:
+    """Even if an answer carried key material, nhiscan copies none of it."""
+    proj = peer.seed_export_dir(GCP_DIR, "acme-prod")
+    planted = b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+    for keys in proj.keys.values():
+        for key in keys:
+            key.private_key_data = planted
+            key.public_key_data = b"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7"
+    res = nhiscan(peer, *scan_args("--gcp-project", "acme-prod"))
+    assert res.code == 0, res.stderr
+    inv = nhiscan(peer, "inventory", "--gcp-project", "acme-prod")
+    for text in (res.stdout, inv.stdout):
+        assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in text
+        assert "LS0tLS1CRUdJTi" not in text  # base64 of the PEM header
+        assert "AAAAB3NzaC1yc2E" not in text and "c3NoLXJzYSBBQUFB" not in text

@@ -349,11 +349,11 @@ def test_table_where_names_the_repository_when_several_are_scanned() -> None:
     res = run_cli("scan", *MIXED)
     assert res.code == 1
     assert "acme-infra/scripts/nightly-sync.sh:5" in res.stdout
-    assert "acme-web/app/settings.py:9" in res.stdout
+    assert "acme-web/app/settings.py:10" in res.stdout
     assert "pipelines/.github/workflows/deploy.yml:" in res.stdout
     # One repository: the path alone is unambiguous.
     one = run_cli("scan", str(REPOS / "acme-infra"), "--as-of", AS_OF)
-    assert " scripts/nightly-sync.sh:5" in one.stdout
+    assert " scripts/nightly-sync.sh:6" in one.stdout
     assert "acme-infra/scripts" not in one.stdout
 
 
@@ -407,7 +407,7 @@ def test_a_file_given_as_path_is_located_by_its_own_path() -> None:
     assert uris == {rel}
     rel_two = two.relative_to(FIXTURES.parent).as_posix()
     table = run_cli("scan", rel, rel_two, "--as-of", AS_OF, cwd=FIXTURES.parent)
-    assert f"{rel}:5" in table.stdout and f"{rel_two}:2" in table.stdout
+    assert f"{rel}:6" in table.stdout and f"{rel_two}:3" in table.stdout
     assert "nightly-sync.sh/nightly-sync.sh" not in table.stdout
 
 

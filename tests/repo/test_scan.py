@@ -166,3 +166,23 @@ def test_ignored_directory_named_explicitly_is_walked(git_repo: Path) -> None:
     git(git_repo, "commit", "-q", "-m", "init")
     assert scan(git_repo) == []
     assert [s.location.path for s in scan(git_repo / "build")] == ["out.py"]
+
+
+def test_access_key_id_next_to_its_secret_is_one_finding(tmp_path: Path) -> None:
+    """An id beside its secret key is one credential: one finding naming the id; a lone id stays."""
+    paired, lone = aws_id(), aws_id()
+    secret = "".join(R.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
+    (tmp_path / "deploy.env").write_text(f"AWS_ACCESS_KEY_ID={paired}\nAWS_SECRET_ACCESS_KEY={secret}\n")
+    (tmp_path / "other.env").write_text(f"AWS_ACCESS_KEY_ID={lone}\n")
+    res = run_cli("scan", str(tmp_path), "--as-of", AS_OF, "--format", "json")
+    assert res.code == 1, res.stderr
+    found = sorted(
+        (f["location"]["path"], f["evidence"]["secret_type"], f["evidence"].get("key_id"))
+        for f in res.json()["findings"]
+        if f["rule_id"] == "secret-cloud-key"
+    )
+    assert found == [
+        ("deploy.env", "AWS secret access key", paired),
+        ("other.env", "AWS access key id", lone),
+    ]
+    assert secret not in res.stdout

@@ -53,7 +53,8 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             severity = Severity.LOW
         locs = leak.locations
         repos = sorted({loc.repository for loc in locs if loc.repository})
-        where = f"{len(locs)} place(s)" + (f" in {len(repos)} repositories" if len(repos) > 1 else "")
+        files = {(loc.repository, loc.path, loc.commit) for loc in locs}
+        where = f"{len(files)} file(s)" + (f" in {len(repos)} repositories" if len(repos) > 1 else "")
         state = {
             ACTIVE: f"active, {_used_phrase(ctx, leak)}",
             UNVERIFIED: "the application holds enabled secrets; which one leaked is unknown",

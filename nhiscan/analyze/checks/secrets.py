@@ -62,10 +62,31 @@ def secret_hit(secret: Secret, lines: list[int]) -> Hit:
     )
 
 
+def _paired_key_ids(ctx: CheckContext) -> set[tuple[str | None, str, str | None, str]]:
+    """AWS access key ids that sit next to their secret access key in the same file and commit.
+
+    Such a pair is one credential: the finding for the secret key names the key id, so the id alone
+    is not reported a second time (an id without its secret still is).
+    """
+    return {
+        (s.location.repository, s.location.path, s.location.commit, str(s.attributes["key_id"]))
+        for s in ctx.inventory.secrets
+        if s.type == "AWS secret access key"
+        and "key_id" in s.attributes
+        and not s.attributes.get("suppressed")
+    }
+
+
 @check("secret_in_repository")
 def secret_in_repository(ctx: CheckContext) -> Iterator[Hit]:
     category = str(ctx.params.get("category", ""))
+    paired = _paired_key_ids(ctx) if category == "cloud-key" else set()
     for secret, lines in secret_groups(ctx, category):
+        loc = secret.location
+        if secret.type == "AWS access key id" and (
+            (loc.repository, loc.path, loc.commit, str(secret.attributes.get("key_id"))) in paired
+        ):
+            continue
         yield secret_hit(secret, lines)
 
 

@@ -176,6 +176,22 @@ def _report_errors(report: Report) -> None:
         typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
 
 
+def _report_skipped(report: Report) -> None:
+    """One note per source that holds files nhiscan did not read (never an error: exit code unchanged)."""
+    from nhiscan.sources.repo.walker import MAX_FILE_BYTES
+
+    for src in report.inventory.sources:
+        if src.skipped:
+            shown = ", ".join(src.skipped[:5]) + (
+                f" and {len(src.skipped) - 5} more" if len(src.skipped) > 5 else ""
+            )
+            limit = MAX_FILE_BYTES // (1024 * 1024)
+            typer.echo(
+                f"nhiscan: note: {src.path}: {len(src.skipped)} file(s) over {limit} MiB not scanned for secrets: {shown}",
+                err=True,
+            )
+
+
 def _report_expired_waivers(report: Report) -> None:
     seen: set[tuple[object, object]] = set()
     for f in report.findings:
@@ -279,6 +295,7 @@ def scan(
     except NhiscanError as exc:
         _fail(exc.message)
     _emit(report, Format(format), output)
+    _report_skipped(report)
     _report_expired_waivers(report)
     _report_errors(report)
     from nhiscan.analyze.engine import exit_code

@@ -163,6 +163,8 @@ class SourceRef:
     kind: str
     scope: str | None
     path: str | None
+    # Files this source holds but did not read (e.g. over the size limit), so a report can say so.
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

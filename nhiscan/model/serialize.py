@@ -251,11 +251,15 @@ def observation_in(d: Mapping[str, Any]) -> Observation:
 
 
 def source_out(s: SourceRef) -> dict[str, Any]:
-    return {"kind": s.kind, "scope": s.scope, "path": s.path}
+    out: dict[str, Any] = {"kind": s.kind, "scope": s.scope, "path": s.path}
+    if s.skipped:
+        out["skipped"] = list(s.skipped)
+    return out
 
 
 def source_in(d: Mapping[str, Any]) -> SourceRef:
-    return SourceRef(kind=str(d["kind"]), scope=d.get("scope"), path=d.get("path"))
+    skipped = tuple(str(x) for x in d.get("skipped") or ())
+    return SourceRef(kind=str(d["kind"]), scope=d.get("scope"), path=d.get("path"), skipped=skipped)
 
 
 # --- documents ------------------------------------------------------------------------------------

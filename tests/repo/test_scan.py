@@ -186,3 +186,15 @@ def test_access_key_id_next_to_its_secret_is_one_finding(tmp_path: Path) -> None
         ("other.env", "AWS access key id", lone),
     ]
     assert secret not in res.stdout
+
+
+def test_files_over_the_size_limit_are_named_not_silently_dropped(tmp_path: Path) -> None:
+    (tmp_path / "dump.sql").write_text(f"-- {ghp()}\n" + "x" * (11 * 1024 * 1024))
+    (tmp_path / "small.txt").write_text("nothing here\n")
+    res = run_cli("scan", str(tmp_path), "--as-of", AS_OF, "--format", "json")
+    assert res.code == 0, res.stderr
+    assert "1 file(s) over 10 MiB not scanned for secrets: dump.sql" in res.stderr
+    repo = next(s for s in res.json()["sources"] if s["kind"] == "repository")
+    assert repo["skipped"] == ["dump.sql"]
+    # The note is informational: the saved result re-renders, and no error is recorded.
+    assert res.json()["errors"] == []

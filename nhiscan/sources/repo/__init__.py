@@ -242,6 +242,7 @@ def _scan_one(
 ) -> None:
     if not root.exists():
         raise InputError(arg, "path not found")
+    too_big: list[str] = []
     if root.is_file():
         jobs = [Job(str(root.parent), root.name, arg, size=root.stat().st_size)]
         in_git = False
@@ -255,6 +256,8 @@ def _scan_one(
                 continue
             if size <= MAX_FILE_BYTES:
                 jobs.append(Job(str(root), rel, arg, size=size))
+            else:
+                too_big.append(rel)
     total = sum(j.size for j in jobs)
     advance = task(f"secrets {arg}", total)
     tree_hashes: set[str] = set()
@@ -264,7 +267,7 @@ def _scan_one(
         result.observations.extend(res.observations)
         result.errors.extend(res.errors)
         tree_hashes.update(s.hash for s in res.secrets)
-    result.sources.append(SourceRef(kind="repository", scope=None, path=arg))
+    result.sources.append(SourceRef(kind="repository", scope=None, path=arg, skipped=tuple(too_big)))
     if config.history and root.is_dir():
         if not in_git:
             raise InputError(arg, "--history needs a git repository")
@@ -286,8 +289,10 @@ def _scan_history(
     origins = {o.blob: o for o in index.blobs if skip_reason(o.path, exclude) is None}
     jobs: list[Job] = []
     total = 0
+    too_big: set[str] = set()
     for blob, data in read_blobs(root, list(origins), MAX_FILE_BYTES):
         if data is None:
+            too_big.add(f"{origins[blob].path}@{origins[blob].commit[:12]}")
             continue
         o = origins[blob]
         jobs.append(Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data)))
@@ -302,4 +307,8 @@ def _scan_history(
             seen.add((s.hash, s.location.path))
             result.secrets.append(s)
         result.secrets.extend(res.suppressed)
-    result.sources.append(SourceRef(kind="git-history", scope=f"{index.commits} commits", path=arg))
+    result.sources.append(
+        SourceRef(
+            kind="git-history", scope=f"{index.commits} commits", path=arg, skipped=tuple(sorted(too_big))
+        )
+    )

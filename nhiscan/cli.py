@@ -33,7 +33,7 @@ baseline_app = typer.Typer(help="Create baselines so CI fails only on new findin
 app.add_typer(baseline_app, name="baseline")
 
 FORMATS = ("table", "json", "sarif", "csv", "markdown", "html")
-SEVERITIES = ("critical", "high", "medium", "low", "none")
+SEVERITIES = ("critical", "high", "medium", "low", "none")  # = config.FAIL_ON_CHOICES (a test checks)
 
 
 def _fail(message: str) -> NoReturn:
@@ -213,14 +213,12 @@ def _emit(report: Report, fmt: Format, output: Path | None) -> None:
     _write(render(report, terminal=terminal), output)
 
 
-def _fail_on(value: str | None, report_default: Severity | None) -> Severity | None:
+def _fail_on(value: str | None, configured: str | None) -> Severity | None:
+    """The threshold: --fail-on, else the config file's fail_on, else high; "none" means never."""
     from nhiscan.model import Severity
 
-    if value is None:
-        return report_default if report_default is not None else Severity.HIGH
-    if value == "none":
-        return None
-    return Severity(value)
+    choice = value or configured or "high"
+    return None if choice == "none" else Severity(choice)
 
 
 def _check_choice(option: str, value: str | None, choices: tuple[str, ...]) -> None:

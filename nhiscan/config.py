@@ -2,7 +2,7 @@
 
 Settings file shape (all keys optional)::
 
-    fail_on = "high"
+    fail_on = "high"                              # critical | high | medium | low | none, as --fail-on
     disable = ["aws-identity-no-owner"]          # rule ids switched off
     exclude = ["docs/**", "*.lock"]              # extra path globs the repository scan skips
 
@@ -38,6 +38,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+# The values of `fail_on` and of the CLI's --fail-on ("none": never exit 1 on findings).
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "none")
+
 _KNOWN_KEYS = {"fail_on", "disable", "exclude", "severity", "params", "classification", "waivers"}
 
 
@@ -45,7 +48,7 @@ _KNOWN_KEYS = {"fail_on", "disable", "exclude", "severity", "params", "classific
 class Settings:
     """Rule and classification settings read from a config file."""
 
-    fail_on: Severity | None = None
+    fail_on: str | None = None  # one of FAIL_ON_CHOICES; None when the file does not say
     disabled: frozenset[str] = frozenset()
     exclude: tuple[str, ...] = ()
     severity: Mapping[str, Severity] = field(default_factory=dict)
@@ -116,8 +119,10 @@ def settings_from_mapping(data: Mapping[str, Any], path: str) -> Settings:
     unknown = set(data) - _KNOWN_KEYS
     if unknown:
         raise NhiscanError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+    fail_on = data.get("fail_on")
+    if fail_on is not None and (not isinstance(fail_on, str) or fail_on.lower() not in FAIL_ON_CHOICES):
+        raise NhiscanError(f"{path}: fail_on: {fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}")
     try:
-        fail_on = Severity.parse(data["fail_on"]) if "fail_on" in data else None
         severity = {str(k): Severity.parse(str(v)) for k, v in (data.get("severity") or {}).items()}
     except ValueError as exc:
         raise NhiscanError(f"{path}: {exc}") from None
@@ -131,7 +136,7 @@ def settings_from_mapping(data: Mapping[str, Any], path: str) -> Settings:
     if waivers is not None and not isinstance(waivers, str):
         raise NhiscanError(f"{path}: waivers must be a file path")
     return Settings(
-        fail_on=fail_on,
+        fail_on=fail_on.lower() if fail_on is not None else None,
         disabled=frozenset(_as_str_tuple(data.get("disable"), f"{path}: disable")),
         exclude=_as_str_tuple(data.get("exclude"), f"{path}: exclude"),
         severity=severity,

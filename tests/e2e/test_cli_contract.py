@@ -152,6 +152,24 @@ def test_config_disables_rule_and_overrides_severity(tmp_path: Path) -> None:
     assert res.code == 2 and "no-such-rule" in res.stderr
 
 
+def test_config_fail_on_takes_the_cli_values_and_the_cli_wins(tmp_path: Path) -> None:
+    from nhiscan import cli, config
+
+    assert cli.SEVERITIES == config.FAIL_ON_CHOICES  # one vocabulary for the option and the file
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    cfg = tmp_path / "nhiscan.toml"
+    scan = ("scan", "--input", inv, "--config", str(cfg), "--as-of", AS_OF)
+    cfg.write_text('fail_on = "low"\n', encoding="utf-8")
+    assert run_cli(*scan).code == 1
+    cfg.write_text('fail_on = "none"\n[severity]\nnhi-no-owner = "critical"\n', encoding="utf-8")
+    assert run_cli(*scan).code == 0
+    assert run_cli(*scan, "--fail-on", "high").code == 1
+    cfg.write_text('fail_on = "info"\n', encoding="utf-8")
+    res = run_cli(*scan)
+    assert res.code == 2
+    assert str(cfg) in res.stderr and "critical, high, medium, low, none" in res.stderr
+
+
 def test_baseline_waives_known_findings(tmp_path: Path) -> None:
     inv = str(NO_OWNER / "fires" / "inventory.json")
     base = tmp_path / "baseline.json"

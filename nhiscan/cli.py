@@ -177,19 +177,21 @@ def _report_errors(report: Report) -> None:
 
 
 def _report_skipped(report: Report) -> None:
-    """One note per source that holds files nhiscan did not read (never an error: exit code unchanged)."""
+    """One note per source and reason for files nhiscan did not read (never an error: exit code unchanged)."""
     from nhiscan.sources.repo.walker import MAX_FILE_BYTES
 
+    limit = MAX_FILE_BYTES // (1024 * 1024)
     for src in report.inventory.sources:
-        if src.skipped:
-            shown = ", ".join(src.skipped[:5]) + (
-                f" and {len(src.skipped) - 5} more" if len(src.skipped) > 5 else ""
-            )
-            limit = MAX_FILE_BYTES // (1024 * 1024)
-            typer.echo(
-                f"nhiscan: note: {src.path}: {len(src.skipped)} file(s) over {limit} MiB not scanned for secrets: {shown}",
-                err=True,
-            )
+        for files, why in (
+            (src.skipped, f"over {limit} MiB"),
+            (src.nhiscan_files, "written by nhiscan (reports, baselines, inventories)"),
+        ):
+            if files:
+                shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+                typer.echo(
+                    f"nhiscan: note: {src.path}: {len(files)} file(s) {why} not scanned for secrets: {shown}",
+                    err=True,
+                )
 
 
 def _report_expired_waivers(report: Report) -> None:

@@ -165,6 +165,8 @@ class SourceRef:
     path: str | None
     # Files this source holds but did not read (e.g. over the size limit), so a report can say so.
     skipped: tuple[str, ...] = ()
+    # Files nhiscan itself wrote (reports, baselines, inventories): recognised, not secret-scanned.
+    nhiscan_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

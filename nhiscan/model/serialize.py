@@ -254,12 +254,19 @@ def source_out(s: SourceRef) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": s.kind, "scope": s.scope, "path": s.path}
     if s.skipped:
         out["skipped"] = list(s.skipped)
+    if s.nhiscan_files:
+        out["nhiscan_files"] = list(s.nhiscan_files)
     return out
 
 
 def source_in(d: Mapping[str, Any]) -> SourceRef:
-    skipped = tuple(str(x) for x in d.get("skipped") or ())
-    return SourceRef(kind=str(d["kind"]), scope=d.get("scope"), path=d.get("path"), skipped=skipped)
+    return SourceRef(
+        kind=str(d["kind"]),
+        scope=d.get("scope"),
+        path=d.get("path"),
+        skipped=tuple(str(x) for x in d.get("skipped") or ()),
+        nhiscan_files=tuple(str(x) for x in d.get("nhiscan_files") or ()),
+    )
 
 
 # --- documents ------------------------------------------------------------------------------------

@@ -198,3 +198,55 @@ def test_files_over_the_size_limit_are_named_not_silently_dropped(tmp_path: Path
     assert repo["skipped"] == ["dump.sql"]
     # The note is informational: the saved result re-renders, and no error is recorded.
     assert res.json()["errors"] == []
+
+
+def test_nhiscan_outputs_in_a_scanned_tree_are_named_not_reported_as_leaks(tmp_path: Path) -> None:
+    """A committed baseline or a report saved in the workspace names key ids by design: no findings.
+
+    A look-alike (a truncated nhiscan JSON, another tool's SARIF) is still scanned.
+    """
+    src = tmp_path / "src"
+    src.mkdir()
+    leaked = aws_id()
+    secret = "".join(R.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
+    (src / "deploy.env").write_text(f"AWS_ACCESS_KEY_ID={leaked}\nAWS_SECRET_ACCESS_KEY={secret}\n")
+    out = tmp_path / "ws"
+    out.mkdir()
+    common = (str(src), "--as-of", AS_OF, "--fail-on", "none")
+    for fmt, name in [
+        ("json", "result.json"),
+        ("sarif", "nhiscan.sarif"),
+        ("html", "report.html"),
+        ("csv", "report.csv"),
+        ("markdown", "summary.md"),
+    ]:
+        assert run_cli("scan", *common, "--format", fmt, "--output", str(out / name)).code == 0
+    assert (
+        run_cli(
+            "baseline", "create", str(src), "--as-of", AS_OF, "-o", str(out / ".nhiscan-baseline.json")
+        ).code
+        == 0
+    )
+    assert run_cli("inventory", str(src), "--as-of", AS_OF, "-o", str(out / "inventory.json")).code == 0
+    # Each report names the leaked key id (the baseline holds fingerprints and locations only).
+    assert all(leaked in p.read_text() for p in out.iterdir() if p.name != ".nhiscan-baseline.json")
+    own = sorted(p.name for p in out.iterdir())
+
+    # Look-alikes: truncated nhiscan JSON and another tool's SARIF, each holding an id and its key.
+    planted = f'"AWS_ACCESS_KEY_ID": "{aws_id()}", "AWS_SECRET_ACCESS_KEY": "{secret[::-1]}"'
+    (out / "truncated.json").write_text('{\n  "schema": "nhiscan/v1",\n  ' + planted + "\n")
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "othertool"}}, "results": [], "properties": {"x": planted}}],
+    }
+    (out / "other.sarif").write_text(json.dumps(sarif, indent=2))
+
+    res = run_cli("scan", str(out), "--as-of", AS_OF, "--format", "json")
+    assert res.code == 1, res.stderr
+    assert {f["location"]["path"] for f in res.json()["findings"]} == {"truncated.json", "other.sarif"}
+    repo = next(s for s in res.json()["sources"] if s["kind"] == "repository")
+    assert repo["nhiscan_files"] == own
+    assert (
+        f"{len(own)} file(s) written by nhiscan (reports, baselines, inventories) not scanned" in res.stderr
+    )

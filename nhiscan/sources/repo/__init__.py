@@ -20,7 +20,13 @@ from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
-from nhiscan.sources.repo.walker import MAX_FILE_BYTES, decode_text, list_files, skip_reason
+from nhiscan.sources.repo.walker import (
+    MAX_FILE_BYTES,
+    decode_text,
+    list_files,
+    nhiscan_output,
+    skip_reason,
+)
 
 # Below this much text, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -45,6 +51,7 @@ class BatchResult:
     suppressed: list[Secret] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    nhiscan_files: list[str] = field(default_factory=list)  # nhiscan's own outputs, not scanned
     files: int = 0
     bytes: int = 0
 
@@ -85,6 +92,10 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
         res.bytes += len(data)
         text = decode_text(data)
         if text is None:
+            continue
+        if nhiscan_output(text):
+            if job.commit is None:
+                res.nhiscan_files.append(job.rel)
             continue
         raws = scanner.scan_text(job.rel, text)
         found, hidden = to_secrets(
@@ -261,13 +272,23 @@ def _scan_one(
     total = sum(j.size for j in jobs)
     advance = task(f"secrets {arg}", total)
     tree_hashes: set[str] = set()
+    own: list[str] = []
     for res in runner.run(jobs, total, advance):
+        own.extend(res.nhiscan_files)
         result.secrets.extend(res.secrets)
         result.secrets.extend(res.suppressed)
         result.observations.extend(res.observations)
         result.errors.extend(res.errors)
         tree_hashes.update(s.hash for s in res.secrets)
-    result.sources.append(SourceRef(kind="repository", scope=None, path=arg, skipped=tuple(too_big)))
+    result.sources.append(
+        SourceRef(
+            kind="repository",
+            scope=None,
+            path=arg,
+            skipped=tuple(too_big),
+            nhiscan_files=tuple(sorted(own)),
+        )
+    )
     if config.history and root.is_dir():
         if not in_git:
             raise InputError(arg, "--history needs a git repository")

@@ -118,8 +118,16 @@ def _detector(provider: str) -> Callable[[Parsed], str | None] | None:
     return fn
 
 
+# An empty JSON list is what every list command prints when there is nothing to list (`gcloud iam
+# service-accounts keys list` for an account without user-managed keys, `az ad app list` in an
+# empty tenant): a valid export that holds nothing, of no recognisable provider.
+EMPTY_EXPORT = ("", "empty-export")
+
+
 def detect(parsed: Parsed) -> tuple[str, str]:
     """(provider, kind) of a parsed input, or InputError naming what it looks like."""
+    if parsed.is_structured and parsed.data == []:
+        return EMPTY_EXPORT
     for provider in PROVIDERS:
         fn = _detector(provider)
         if fn is None:
@@ -193,6 +201,9 @@ def normalize_all(docs: Sequence[RawDocument], settings: Settings) -> ProviderRe
     for doc in docs:
         by_provider.setdefault(doc.provider, []).append(doc)
     for provider, group in by_provider.items():
+        if (provider, group[0].kind) == EMPTY_EXPORT:
+            merged.sources.extend(SourceRef(kind=d.kind, scope=d.scope, path=d.path) for d in group)
+            continue
         module: ProviderModule = importlib.import_module(f"nhiscan.sources.{provider}")
         result = module.normalize(group, settings)
         merged.identities.extend(result.identities)

@@ -209,3 +209,29 @@ def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Pat
     empty.mkdir()
     res = run_cli("scan", "--input", str(empty), "--as-of", AS_OF)
     assert res.code == 2 and "holds no export" in res.stderr
+
+
+def test_an_empty_list_export_is_read_as_nothing_to_list_not_an_error(tmp_path: Path) -> None:
+    """`gcloud ... keys list` for an account without user-managed keys prints []: not an error."""
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    (tmp_path / "keys-none.json").write_text("[]\n", encoding="utf-8")
+    res = run_cli(
+        "scan",
+        "--input",
+        str(tmp_path / "keys-none.json"),
+        "--input",
+        inv,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    )
+    assert res.code == 0, res.stderr
+    assert res.json()["errors"] == [] and len(res.json()["findings"]) == 1
+    assert {"kind": "empty-export", "scope": None, "path": str(tmp_path / "keys-none.json")} in res.json()[
+        "sources"
+    ]
+    # An empty object says nothing about what it is: still an unrecognised format.
+    (tmp_path / "odd.json").write_text("{}\n", encoding="utf-8")
+    res = run_cli("scan", "--input", str(tmp_path / "odd.json"), "--as-of", AS_OF)
+    assert res.code == 2 and "odd.json" in res.stderr and "unrecognised export format" in res.stderr

@@ -25,6 +25,7 @@ QUICK: dict[str, list[str]] = {
     "aws_scale": ["--sizes", "500,5000"],
     "aws_live_bench": ["--users", "100", "--roles", "100", "--accounts", "5"],
     "cloud_exports": ["--n", "500"],
+    "k8s_live_bench": ["--sizes", "100,1000"],
     "secrets_bench": ["--size-mb", "4", "--commits", "300"],
     "startup": ["--runs", "5"],
 }

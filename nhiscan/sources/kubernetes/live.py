@@ -26,7 +26,7 @@ kept). 429 and 5xx answers, timeouts and dropped connections are retried with ex
 Configuration: the kubeconfig named by ``KUBECONFIG`` (several paths joined by ``:`` are merged) or
 ``~/.kube/config``, context ``--k8s-context``; the name ``in-cluster`` (when the kubeconfig has no
 context of that name) uses the pod's service account instead. ``NHISCAN_K8S_TIMEOUT`` (seconds,
-default 30) bounds each request.
+default 30) bounds connecting and each wait for data.
 """
 
 from __future__ import annotations
@@ -474,7 +474,8 @@ class ContextCollector:
             kwargs: dict[str, Any] = {
                 "limit": self.page_limit,
                 "_preload_content": False,
-                "_request_timeout": self.timeout,
+                # (connect, read): kubernetes < 37 silently ignores a float here
+                "_request_timeout": (self.timeout, self.timeout),
             }
             if token:
                 kwargs["_continue"] = token

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("boto3", "botocore", "google", "azure", "detect_secrets", "jinja2", "grpc")
+HEAVY = ("boto3", "botocore", "google", "azure", "detect_secrets", "jinja2", "grpc", "kubernetes", "urllib3")
 
 PROBE = """
 import sys

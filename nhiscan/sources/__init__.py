@@ -262,11 +262,13 @@ def _live_collectors(config: ScanConfig) -> list[LiveCollector]:
         from nhiscan.sources.gcp.live import collect_live as collect_gcp_live
 
         collectors.append(collect_gcp_live)
+    if config.k8s_context:
+        from nhiscan.sources.kubernetes.live import collect_live as collect_k8s_live
+
+        collectors.append(collect_k8s_live)
     unsupported = []
     if config.azure_subscriptions:
         unsupported.append("--azure-subscription")
-    if config.k8s_context:
-        unsupported.append("--k8s-context")
     if unsupported:
 
         def _unsupported(_: ScanConfig) -> tuple[list[RawDocument], list[SourceError]]:

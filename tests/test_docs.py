@@ -478,3 +478,49 @@ def test_json_field_checker_catches_a_made_up_field(quickstart_json: dict[str, A
     assert missing_keys({"findings": [{"rule_id": "x", "made_up": 1}]}, quickstart_json) == [
         ".findings[].made_up"
     ]
+
+
+# -- docs/inputs.md -------------------------------------------------------------------------------
+
+
+def detectable_kinds() -> set[str]:
+    """Every kind a provider's exports.detect can return (its return values, through `x if c else y`)."""
+    import ast
+
+    def results(expr: ast.expr | None) -> set[str]:
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return {expr.value}
+        if isinstance(expr, ast.IfExp):
+            return results(expr.body) | results(expr.orelse)
+        return set()
+
+    kinds: set[str] = set()
+    for path in sorted((ROOT / "nhiscan/sources").glob("*/exports.py")):
+        for node in ast.walk(ast.parse(read(path))):
+            if isinstance(node, ast.FunctionDef) and node.name == "detect":
+                for ret in ast.walk(node):
+                    if isinstance(ret, ast.Return):
+                        kinds |= results(ret.value)
+    return kinds
+
+
+def test_inputs_doc_lists_every_recognised_kind() -> None:
+    documented = set(re.findall(r"^\| `([a-z][a-z0-9-]+)` \|", read(ROOT / "docs/inputs.md"), re.M))
+    kinds = detectable_kinds()
+    assert len(kinds) >= 14
+    assert documented == kinds, (
+        f"docs/inputs.md: undocumented kinds {sorted(kinds - documented)}, "
+        f"not recognised {sorted(documented - kinds)}"
+    )
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp", "azure", "kubernetes"])
+def test_every_bundled_export_is_a_documented_kind(provider: str) -> None:
+    from nhiscan.config import InputSpec
+    from nhiscan.sources import load_inputs
+
+    documented = set(re.findall(r"^\| `([a-z][a-z0-9-]+)` \|", read(ROOT / "docs/inputs.md"), re.M))
+    for directory in sorted((ROOT / "fixtures" / provider).iterdir()):
+        docs, errors = load_inputs(InputSpec(str(directory), scope="x"))
+        assert not errors
+        assert docs and {d.kind for d in docs} <= documented

@@ -3,11 +3,12 @@
 Settings file shape (all keys optional)::
 
     fail_on = "high"                              # critical | high | medium | low | none, as --fail-on
-    disable = ["aws-identity-no-owner"]          # rule ids switched off
+    disable = ["nhi-no-owner"]                   # rule ids switched off
     exclude = ["docs/**", "*.lock"]              # extra path globs the repository scan skips
+    waivers = ".nhiscan-waivers.yaml"            # waivers file, relative to the settings file
 
     [severity]                                    # per-rule severity overrides
-    aws-identity-no-owner = "low"
+    aws-two-active-keys = "low"
 
     [params.aws-access-key-too-old]               # per-rule parameter overrides
     max_age_days = 60

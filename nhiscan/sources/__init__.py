@@ -32,6 +32,9 @@ PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
 
 _NO_JSON = object()
 
+# Where the recognised export formats and the commands producing them are documented.
+INPUTS_DOC = "docs/inputs.md"
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -142,9 +145,11 @@ def detect(parsed: Parsed) -> tuple[str, str]:
         raise InputError(
             parsed.path,
             f"unrecognised export format (a JSON {shape}{hint}); expected an AWS, GCP, Azure or "
-            "Kubernetes CLI export, or an `nhiscan inventory` file",
+            f"Kubernetes CLI export, or an `nhiscan inventory` file (see {INPUTS_DOC})",
         )
-    raise InputError(parsed.path, "unrecognised export format (not JSON, YAML or a known CSV report)")
+    raise InputError(
+        parsed.path, f"unrecognised export format (not JSON, YAML or a known CSV report; see {INPUTS_DOC})"
+    )
 
 
 def load_input(spec: InputSpec) -> RawDocument:

@@ -251,9 +251,11 @@ def _live_collectors(config: ScanConfig) -> list[LiveCollector]:
         from nhiscan.sources.gcp.live import collect_live as collect_gcp_live
 
         collectors.append(collect_gcp_live)
-    unsupported = []
     if config.azure_subscriptions:
-        unsupported.append("--azure-subscription")
+        from nhiscan.sources.azure.live import collect_live as collect_azure_live
+
+        collectors.append(collect_azure_live)
+    unsupported = []
     if config.k8s_context:
         unsupported.append("--k8s-context")
     if unsupported:

@@ -109,12 +109,13 @@ class FakeAzure:
     def __init__(self, *, arm_latency: float = 0.0, arm_page: int = ARM_PAGE) -> None:
         self.arm_latency = arm_latency
         self.arm_page = arm_page
+        self.graph_max_page = GRAPH_MAX_PAGE  # Graph may answer smaller pages than $top asks for
         self.tenant = Tenant()
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._ca = trustme.CA()
-        self._cert = self._ca.issue_cert("127.0.0.1")
+        self._cert = self._ca.issue_cert("127.0.0.1", "localhost")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.ca_path = ""
@@ -163,6 +164,7 @@ class FakeAzure:
             self.calls = []
             self.arm_latency = 0.0
             self.arm_page = ARM_PAGE
+            self.graph_max_page = GRAPH_MAX_PAGE
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -361,7 +363,7 @@ class FakeAzure:
                 ),
             )
         try:
-            top = min(int(query.get("$top", GRAPH_DEFAULT_PAGE)), GRAPH_MAX_PAGE)
+            top = min(int(query.get("$top", GRAPH_DEFAULT_PAGE)), self.graph_max_page)
         except ValueError:
             return 400, {}, _error("BadRequest", "Invalid $top")
         start = _offset(query.get("$skiptoken"))

@@ -33,6 +33,7 @@ is a static bearer token honoured only when both endpoints are loopback IP addre
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
 import threading
@@ -254,7 +255,14 @@ def credential_for(endpoints: Endpoints, env: Mapping[str, str]) -> Any:
         return StaticTokenCredential(test_token)
     from azure.identity import DefaultAzureCredential
 
-    return CachingCredential(DefaultAzureCredential(exclude_interactive_browser_credential=True))
+    try:
+        inner = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    except ValueError as exc:  # e.g. AZURE_CLIENT_ID set but empty
+        raise AzureCallError(
+            "credentials",
+            f"the Azure credential settings are not usable: {exc} (check the AZURE_* variables)",
+        ) from None
+    return CachingCredential(inner)
 
 
 def check_credential(credential: Any, endpoints: Endpoints) -> None:
@@ -447,6 +455,11 @@ def make_clients(
 ) -> Clients:
     """Endpoints and a credential from the environment (raises AzureCallError with one clear line)."""
     env = dict(os.environ) if env is None else env
+    # azure-identity logs every failed attempt at WARNING; nhiscan prints its own one line instead.
+    # A NullHandler keeps Python's last-resort stderr handler away without touching levels anyone set.
+    azure_log = logging.getLogger("azure")
+    if not any(isinstance(h, logging.NullHandler) for h in azure_log.handlers):
+        azure_log.addHandler(logging.NullHandler())
     endpoints = endpoints_from(env)
     credential = credential_for(endpoints, env)
     check_credential(credential, endpoints)

@@ -24,6 +24,7 @@ ROOT = HERE.parent
 QUICK: dict[str, list[str]] = {
     "aws_scale": ["--sizes", "500,5000"],
     "aws_live_bench": ["--users", "100", "--roles", "100", "--accounts", "5"],
+    "azure_live_bench": ["--quick"],
     "cloud_exports": ["--n", "500"],
     "secrets_bench": ["--size-mb", "4", "--commits", "300"],
     "startup": ["--runs", "5"],

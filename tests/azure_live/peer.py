@@ -128,7 +128,7 @@ class FakeAzure:
         ca_file = ca_dir / "azure-peer-ca.pem"
         self._ca.cert_pem.write_to_path(str(ca_file))
         self.ca_path = str(ca_file)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        server = _Server(("127.0.0.1", 0), _handler(self))
         server.daemon_threads = True
         server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self._server = server
@@ -402,6 +402,12 @@ def _offset(token: str | None) -> int:
 
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when 8+ clients connect at once, and a dropped SYN
+    # is retried only after a second: that would measure the kernel, not nhiscan's pool.
+    request_queue_size = 128
 
 
 def _handler(peer: FakeAzure) -> type[BaseHTTPRequestHandler]:

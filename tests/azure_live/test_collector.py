@@ -83,7 +83,7 @@ def test_throttling_exhausted_is_one_error_per_source(peer: FakeAzure) -> None:
     assert [(e.source, e.message.split(" (")[0]) for e in out.errors] == [
         (
             f"azure:subscription/{CONTOSO_SUBSCRIPTION}",
-            "throttled on role assignments of subscription " + CONTOSO_SUBSCRIPTION,
+            "throttled on role assignments",
         )
     ]
     assert "gave up after 2 retries" in out.errors[0].message
@@ -179,3 +179,49 @@ def test_test_token_only_for_loopback_ip_endpoints() -> None:
     with pytest.raises(AzureCallError, match="must be an https:// URL"):
         endpoints_from({"NHISCAN_AZURE_ARM_ENDPOINT": "http://127.0.0.1:1"})
     assert endpoints_from({}) == Endpoints("https://graph.microsoft.com", "https://management.azure.com")
+
+
+def test_a_refused_token_and_a_denied_role_definition_are_each_one_line(peer: FakeAzure) -> None:
+    from tests.azure_live.peer import Fault
+
+    peer.seed_export_dir(AZURE_DIR)
+    peer.add_subscription(OTHER)
+    peer.fault(Fault(f"/subscriptions/{OTHER}/", 401, "InvalidAuthenticationToken", "expired"))
+    peer.fault(
+        Fault(
+            f"/subscriptions/{CONTOSO_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/", 403
+        )
+    )
+    c = clients(peer)
+    try:
+        out = collect_all(c, [CONTOSO_SUBSCRIPTION, OTHER])
+    finally:
+        c.close()
+    messages = {e.source: e.message for e in out.errors}
+    assert len(out.errors) == 2, out.errors
+    assert messages[f"azure:subscription/{OTHER}"].startswith(
+        "the token was refused on role assignments (HTTP 401)"
+    )
+    assert "roleDefinitions/read" in messages[f"azure:subscription/{CONTOSO_SUBSCRIPTION}"]
+    # the assignments are still there; the role nhiscan could not name keeps its id
+    (doc,) = [d for d in out.docs if d.kind == "azure-role-assignments"]
+    unnamed = [a["properties"] for a in doc.data if "roleDefinitionName" not in a["properties"]]
+    assert [p["roleDefinitionId"].rsplit("/", 1)[1] for p in unnamed] == [
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+    ]
+
+
+def test_an_untrusted_certificate_says_so(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    c = Clients(
+        Endpoints(peer.endpoint, peer.endpoint),
+        StaticTokenCredential(TEST_TOKEN),
+        retry=RetrySettings(total=0),
+    )
+    c.verify = True  # the system CAs, which do not hold the peer's test CA
+    try:
+        out = collect_all(c, [CONTOSO_SUBSCRIPTION])
+    finally:
+        c.close()
+    assert len(out.errors) == 3 and out.docs == []
+    assert all("TLS certificate is not trusted" in e.message for e in out.errors), out.errors

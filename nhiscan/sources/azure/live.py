@@ -116,7 +116,7 @@ CALLS: dict[str, str] = {
         "Microsoft.Authorization/roleDefinitions/read"
     ),
 }
-_GRAPH_PERMISSION = "Microsoft Graph application permission Application.Read.All (or Directory.Read.All)"
+_GRAPH_PERMISSION = "Microsoft Graph Application.Read.All or Directory.Read.All"
 _ARM_ROLE = "Reader on the subscription"
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -187,11 +187,12 @@ class CachingCredential:
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         if kwargs.get("claims"):  # a claims challenge needs a fresh token
             return self._inner.get_token(*scopes, **kwargs)
+        key = (*scopes, *sorted(f"{k}={v}" for k, v in kwargs.items()))  # e.g. tenant_id, enable_cae
         with self._lock:
-            token = self._tokens.get(scopes)
+            token = self._tokens.get(key)
             if token is None or token.expires_on - 300 < time.time():
                 token = self._inner.get_token(*scopes, **kwargs)
-                self._tokens[scopes] = token
+                self._tokens[key] = token
             return token
 
     def close(self) -> None:
@@ -354,11 +355,12 @@ def status_failure(status: int, detail: str, what: str, permission: str, retries
 
 def _reason(exc: BaseException) -> str:
     text = _first_line(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "its TLS certificate is not trusted (CERTIFICATE_VERIFY_FAILED; REQUESTS_CA_BUNDLE names a CA bundle)"
     for marker in (
         "Connection refused",
         "Name or service not known",
         "timed out",
-        "CERTIFICATE_VERIFY_FAILED",
     ):
         if marker in str(exc):
             return marker
@@ -584,7 +586,7 @@ def collect_subscription(
     label = f"azure:subscription/{subscription}"
     result = SubscriptionResult(subscription)
     task = feedback.task(f"{label} role assignments") if feedback is not None else None
-    what = f"role assignments of subscription {subscription}"
+    what = "role assignments"  # the source line names the subscription
     permission = f"Microsoft.Authorization/roleAssignments/read, e.g. {_ARM_ROLE}"
     client = clients.arm(subscription)
     try:
@@ -598,9 +600,8 @@ def collect_subscription(
         except Exception as exc:
             failure = describe_failure(exc, what, permission, clients.retry.total)
             if failure.category == "not-found":
-                failure = AzureCallError(
-                    "not-found", f"subscription not found ({_first_line(exc)}); check the id"
-                )
+                detail = _error_text(exc) or _first_line(exc)
+                failure = AzureCallError("not-found", f"subscription not found ({detail}); check the id")
             result.errors.append(SourceError(label, failure.message))
             return result
         ids = sorted(

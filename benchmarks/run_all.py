@@ -24,6 +24,7 @@ ROOT = HERE.parent
 QUICK: dict[str, list[str]] = {
     "aws_scale": ["--sizes", "500,5000"],
     "aws_live_bench": ["--users", "100", "--roles", "100", "--accounts", "5"],
+    "azure_live_bench": ["--quick"],
     "cloud_exports": ["--n", "500"],
     "gcp_live_bench": ["--accounts", "100", "--projects", "4", "--project-accounts", "20"],
     "k8s_live_bench": ["--sizes", "100,1000"],

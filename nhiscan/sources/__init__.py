@@ -271,21 +271,10 @@ def _live_collectors(config: ScanConfig) -> list[LiveCollector]:
         from nhiscan.sources.kubernetes.live import collect_live as collect_k8s_live
 
         collectors.append(collect_k8s_live)
-    unsupported = []
     if config.azure_subscriptions:
-        unsupported.append("--azure-subscription")
-    if unsupported:
+        from nhiscan.sources.azure.live import collect_live as collect_azure_live
 
-        def _unsupported(_: ScanConfig) -> tuple[list[RawDocument], list[SourceError]]:
-            return [], [
-                SourceError(
-                    opt,
-                    "live collection for this provider is not available yet; scan its CLI exports with --input",
-                )
-                for opt in unsupported
-            ]
-
-        collectors.append(_unsupported)
+        collectors.append(collect_azure_live)
     return collectors
 
 

@@ -1,0 +1,224 @@
+"""`nhiscan scan/inventory --azure-subscription` end to end: the installed CLI against the HTTPS peer."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from nhiscan.sources.azure.live import APP_FIELDS, SP_FIELDS
+from tests.azure_live.conftest import (
+    AZURE_DIR,
+    assert_read_only,
+    finding_keys,
+    nhiscan,
+    scan_args,
+    stderr_lines,
+)
+from tests.azure_live.peer import CONTOSO_SUBSCRIPTION, TEST_TOKEN, FakeAzure, arm_form
+from tests.conftest import run_cli
+
+LOCKED = "11111111-2222-4333-8444-555555555555"
+SUB = ("--azure-subscription", CONTOSO_SUBSCRIPTION)
+
+
+def export_scan() -> dict[str, object]:
+    res = run_cli(*scan_args("--input", str(AZURE_DIR)))
+    assert res.code == 0, res.stderr
+    out: dict[str, object] = res.json()
+    return out
+
+
+def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    live = nhiscan(peer, *scan_args(*SUB))
+    assert live.code == 0, live.stderr
+    assert live.stderr == ""
+    got, exported = live.json(), export_scan()
+    assert got["findings"], "the contoso fixtures should have findings"
+    assert finding_keys(got) == finding_keys(exported)
+    assert {(f["rule_id"], f["fingerprint"]) for f in got["findings"]} == {
+        (f["rule_id"], f["fingerprint"])
+        for f in exported["findings"]  # type: ignore[attr-defined]
+    }
+    assert {i["id"] for i in got["identities"]} == {i["id"] for i in exported["identities"]}  # type: ignore[attr-defined]
+    assert {(s["kind"], s["path"]) for s in got["sources"]} == {
+        ("azure-sp-list", "azure:graph"),
+        ("azure-app-list", "azure:graph"),
+        ("azure-role-assignments", f"azure:subscription/{CONTOSO_SUBSCRIPTION}"),
+    }
+    assert_read_only(peer)
+    # one page each; AcrPull is the one role the normalizer cannot name offline: one definition read
+    assert peer.count() == {
+        "servicePrincipals": 1,
+        "applications": 1,
+        "roleAssignments": 1,
+        "roleDefinitions": 1,
+    }
+    graph = {c.path: c.query for c in peer.calls if c.path.startswith("/v1.0/")}
+    assert graph["/v1.0/servicePrincipals"] == {"$select": ",".join(SP_FIELDS), "$top": "999"}
+    assert graph["/v1.0/applications"] == {"$select": ",".join(APP_FIELDS), "$top": "999"}
+    assert "secretText" not in APP_FIELDS
+    assert all(c.query.get("api-version") for c in peer.calls if not c.path.startswith("/v1.0/"))
+    assert all(c.authorization == f"Bearer {TEST_TOKEN}" for c in peer.calls)
+
+
+def test_inventory_then_scan_gives_the_same_findings(peer: FakeAzure, tmp_path: Path) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    inv = tmp_path / "inv.json"
+    res = nhiscan(peer, "inventory", *SUB, "--as-of", "2026-11-01", "-o", str(inv))
+    assert res.code == 0, res.stderr
+    assert_read_only(peer)
+    live = nhiscan(peer, *scan_args(*SUB))
+    offline = run_cli(*scan_args("--input", str(inv)))
+    assert offline.code == 0, offline.stderr
+    assert finding_keys(offline.json()) == finding_keys(live.json())
+    assert "hint" in inv.read_text() and "secretText" not in inv.read_text()
+
+
+def test_denied_subscription_is_one_line_and_the_rest_is_reported(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    peer.add_subscription(LOCKED)
+    peer.deny(f"/subscriptions/{LOCKED}/")
+    res = nhiscan(peer, *scan_args(*SUB, "--azure-subscription", LOCKED))
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1, res.stderr
+    assert f"azure:subscription/{LOCKED}" in lines[0]
+    assert "permission denied" in lines[0] and "Reader" in lines[0]
+    assert "Traceback" not in res.stderr
+    got = res.json()
+    assert finding_keys(got) == finding_keys(export_scan())  # Graph and the other subscription still count
+    assert [e["source"] for e in got["errors"]] == [f"azure:subscription/{LOCKED}"]
+    assert_read_only(peer)
+
+
+def test_denied_graph_keeps_the_role_assignments(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    peer.deny("/v1.0/servicePrincipals", "Authorization_RequestDenied")
+    res = nhiscan(peer, *scan_args(*SUB))
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1 and "azure:graph" in lines[0], res.stderr
+    assert "Application.Read.All" in lines[0]
+    ids = {i["id"] for i in res.json()["identities"]}
+    assert "a66b0d38-9d95-447e-bd29-9753a7677796" in ids  # from its role assignment alone
+
+
+def test_throttled_then_answered_is_retried(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    peer.throttle(
+        f"/subscriptions/{CONTOSO_SUBSCRIPTION}/providers/Microsoft.Authorization/roleAssignments", 2
+    )
+    peer.throttle("/v1.0/applications", 1)
+    res = nhiscan(peer, *scan_args(*SUB))
+    assert res.code == 0, res.stderr
+    assert finding_keys(res.json()) == finding_keys(export_scan())
+    assert peer.count() == {
+        "servicePrincipals": 1,
+        "applications": 2,
+        "roleAssignments": 3,
+        "roleDefinitions": 1,
+    }
+
+
+def test_paging_follows_next_links_and_costs_one_request_per_page(peer: FakeAzure) -> None:
+    peer.graph_max_page = 100  # Graph may answer smaller pages than $top=999
+    peer.arm_page = 40
+    subs = peer.synthetic_tenant(250, subscriptions=2)
+    res = nhiscan(peer, *scan_args(*(a for s in subs for a in ("--azure-subscription", s))))
+    assert res.code == 0, res.stderr
+    got = res.json()
+    assert len(got["identities"]) == 250
+    assert all(len(i["credentials"]) == 1 and i["grants"] for i in got["identities"])
+    pages = [c for c in peer.calls if c.path == "/v1.0/servicePrincipals"]
+    assert [c.query["$top"] for c in pages] == ["999"] * 3  # the next link keeps the query
+    assert len({c.query.get("$skiptoken") for c in pages}) == 3
+    arm_pages = 2 * math.ceil(125 / 40)
+    # AcrPull is read once for the scan, however many subscriptions use it
+    assert peer.count() == {
+        "servicePrincipals": 3,
+        "applications": 3,
+        "roleAssignments": arm_pages,
+        "roleDefinitions": 1,
+    }
+    assert_read_only(peer)
+
+
+def test_no_credentials_is_one_clear_line(peer: FakeAzure, tmp_path: Path) -> None:
+    env = {
+        "NHISCAN_AZURE_TEST_TOKEN": "",
+        # only the Azure CLI credential, and no `az` on PATH: nothing to wait for (IMDS) or run here
+        "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+        "PATH": str(tmp_path),
+    }
+    res = nhiscan(peer, *scan_args(*SUB), env=env)
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("nhiscan: error: azure: no Azure credentials found")
+    assert "az login" in lines[0] and "AZURE_CLIENT_SECRET" in lines[0] and "managed identity" in lines[0]
+    assert peer.calls == []
+
+
+def test_unusable_credential_settings_are_one_clear_line(peer: FakeAzure, tmp_path: Path) -> None:
+    env = {
+        "NHISCAN_AZURE_TEST_TOKEN": "",
+        "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+        "AZURE_CLIENT_ID": "",
+        "AZURE_TENANT_ID": "",
+        "AZURE_CLIENT_SECRET": "",
+    }
+    res = nhiscan(peer, *scan_args(*SUB), env=env)
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1 and lines[0].startswith("nhiscan: error: azure: "), res.stderr
+    assert "Traceback" not in res.stderr
+    assert peer.calls == []
+
+
+def test_test_token_is_refused_unless_both_endpoints_are_loopback(peer: FakeAzure) -> None:
+    res = nhiscan(peer, *scan_args(*SUB), env={"NHISCAN_AZURE_ARM_ENDPOINT": "https://management.azure.com"})
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1 and "refusing to send a test token" in lines[0], res.stderr
+    assert peer.calls == []
+
+
+def test_invalid_subscription_id_is_named(peer: FakeAzure) -> None:
+    res = nhiscan(peer, *scan_args("--azure-subscription", "not-a-guid"))
+    assert res.code == 2
+    assert stderr_lines(res.stderr) == [
+        "nhiscan: error: azure:subscription/not-a-guid: not a valid subscription id (expected a GUID)"
+    ]
+    assert peer.calls == []
+
+
+def test_unknown_subscription_is_not_found(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    res = nhiscan(peer, *scan_args(*SUB, "--azure-subscription", LOCKED))
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1 and f"azure:subscription/{LOCKED}: subscription not found" in lines[0], res.stderr
+
+
+def test_secret_text_never_reaches_the_output(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    planted = "Zq8~planted.SECRET.value.that.must.never.appear"
+    peer.tenant.applications[0]["passwordCredentials"][0]["secretText"] = planted
+    res = nhiscan(peer, "inventory", *SUB, "--as-of", "2026-11-01")
+    assert res.code == 0, res.stderr
+    assert planted not in res.stdout
+    hints = [
+        c
+        for i in json.loads(res.stdout)["identities"]
+        for c in i["credentials"]
+        if c["kind"] == "azure-client-secret"
+    ]
+    assert hints, "the client secrets are still listed (by key id and hint)"
+
+
+def test_arm_form_matches_what_the_peer_serves() -> None:
+    # the peer's ARM form carries no name the Azure CLI adds: the collector must resolve role names
+    flat = json.loads((AZURE_DIR / "role-assignments.json").read_text())[0]
+    assert "roleDefinitionName" not in arm_form(flat)["properties"]

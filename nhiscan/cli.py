@@ -72,7 +72,10 @@ InputOpt = Annotated[
 AwsOpt = Annotated[
     bool, typer.Option("--aws", help="Collect live from AWS with the standard credential chain.")
 ]
-AwsProfileOpt = Annotated[Optional[str], typer.Option("--aws-profile", help="AWS profile to use.")]  # noqa: UP045
+AwsProfileOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--aws-profile", help="AWS profile to use (implies --aws)."),
+]
 AwsOrgOpt = Annotated[bool, typer.Option("--aws-org", help="Scan every account of the AWS Organization.")]
 AwsRoleOpt = Annotated[
     Optional[str],  # noqa: UP045
@@ -140,7 +143,7 @@ def _build_config(
         as_of=_parse_as_of(as_of),
         paths=tuple(paths or ()),
         inputs=tuple(InputSpec.parse(v) for v in inputs or ()),
-        aws=aws or aws_org,
+        aws=aws or aws_org or aws_profile is not None,
         aws_profile=aws_profile,
         aws_org=aws_org,
         aws_role=aws_role,
@@ -407,6 +410,11 @@ def baseline_create(
     input: InputOpt = None,
     aws: AwsOpt = False,
     aws_profile: AwsProfileOpt = None,
+    aws_org: AwsOrgOpt = False,
+    aws_role: AwsRoleOpt = None,
+    gcp_project: GcpOpt = None,
+    azure_subscription: AzureOpt = None,
+    k8s_context: K8sOpt = None,
     history: HistoryOpt = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
         ".nhiscan-baseline.json"
@@ -426,11 +434,11 @@ def baseline_create(
         inputs=input,
         aws=aws,
         aws_profile=aws_profile,
-        aws_org=False,
-        aws_role=None,
-        gcp_project=None,
-        azure_subscription=None,
-        k8s_context=None,
+        aws_org=aws_org,
+        aws_role=aws_role,
+        gcp_project=gcp_project,
+        azure_subscription=azure_subscription,
+        k8s_context=k8s_context,
         history=history,
         as_of=as_of,
         config=config,

@@ -180,9 +180,10 @@ def test_no_credentials_is_one_clear_exit_2(peer: MotoPeer) -> None:
 
 
 def test_unknown_profile_names_the_profile(peer: MotoPeer, tmp_path: Path) -> None:
-    res = nhiscan(peer, "scan", "--aws", "--aws-profile", "nope", "--format", "json")
-    assert res.code == 2
-    assert "nhiscan: error: --aws-profile nope: AWS profile not found: nope" in res.stderr
+    for implied in ((), ("--aws",)):  # --aws-profile alone means --aws
+        res = nhiscan(peer, "scan", *implied, "--aws-profile", "nope", "--format", "json")
+        assert res.code == 2
+        assert "nhiscan: error: --aws-profile nope: AWS profile not found: nope" in res.stderr
 
 
 def test_unreachable_endpoint_is_one_clear_exit_2(peer: MotoPeer) -> None:

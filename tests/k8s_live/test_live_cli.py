@@ -136,3 +136,18 @@ def test_rejected_credentials(peer: FakeK8s, tmp_path: Path) -> None:
     assert len(lines) == 1 and "rejected the credentials" in lines[0] and "kubernetes:prod" in lines[0]
     assert peer.count() == {"serviceaccounts": 1}  # no point asking for the rest
     assert "expired-token" not in res.stderr + res.stdout
+
+
+def test_baseline_create_takes_live_sources(peer: FakeK8s, kubeconfig: Path, tmp_path: Path) -> None:
+    """`baseline create --k8s-context` records the live findings; a later live scan fails on none."""
+    peer.seed_export(K8S_EXPORT)
+    base = tmp_path / ".nhiscan-baseline.json"
+    res = nhiscan(
+        kubeconfig, "baseline", "create", "--k8s-context", "prod", "--as-of", "2026-11-01", "-o", str(base)
+    )
+    assert res.code == 0, res.stderr
+    recorded = {f["fingerprint"] for f in json.loads(base.read_text())["findings"]}
+    assert recorded == {f["fingerprint"] for f in export_scan("prod")["findings"]}
+    again = nhiscan(kubeconfig, "scan", "--k8s-context", "prod", "--baseline", str(base), "--fail-on", "low")
+    assert again.code == 0, again.stderr
+    assert_no_secret(base.read_text())

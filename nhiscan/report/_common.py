@@ -117,21 +117,30 @@ def ranked_identities(report: Report) -> list[Identity]:
     )
 
 
+# Exports that list the identities themselves, rather than facts about them.
+_IDENTITY_LISTS = frozenset(
+    {"aws-gaad", "gcp-service-accounts", "gcp-asset-iam-policies", "azure-sp-list", "kubernetes-objects"}
+)
+
+
 def identity_source(report: Report, identity: Identity | None) -> SourceRef | None:
     """The export an identity was read from, when the result says so.
 
-    An identity may name its file in ``attributes["source_path"]``. Otherwise the first source (in
-    the order the inputs were given) of the identity's provider whose scope is the identity's scope
-    is taken, then the first of that provider without a scope. Live sources have no path: None.
+    An identity may name its file in ``attributes["source_path"]``. Otherwise a source of the
+    identity's provider whose scope is the identity's scope is taken, then one of that provider
+    without a scope; among those, the export that lists the identities themselves (the GAAD, the
+    service-account or service-principal list) comes before the ones that add to them (credential
+    report, keys, policies), then the order the inputs were given. Live sources have no path: None.
     """
     if identity is None:
         return None
     path = identity.attributes.get("source_path")
     if isinstance(path, str) and path:
         return SourceRef(kind=identity.provider, scope=identity.scope, path=path)
-    same_provider = [
-        s for s in report.inventory.sources if s.path and s.kind.split("-")[0] == identity.provider
-    ]
+    same_provider = sorted(
+        (s for s in report.inventory.sources if s.path and s.kind.split("-")[0] == identity.provider),
+        key=lambda s: s.kind not in _IDENTITY_LISTS,
+    )
     for s in same_provider:
         if s.scope == identity.scope:
             return s

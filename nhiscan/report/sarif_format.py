@@ -9,8 +9,8 @@ Shape:
 - ``results[]``: one per finding. ``level`` is error (critical, high), warning (medium) or note.
   ``message.text`` is the finding's message, which never holds a secret value (secrets appear only
   as their redacted preview). ``partialFingerprints["nhiscan/v1"]`` is the finding's fingerprint
-  (rule, identity, credential, path, commit, secret hash — never the line), so an alert survives
-  edits above it and re-runs.
+  exactly as in the JSON result, baselines and waivers (``sha256:...``; rule, identity, credential,
+  path, commit, secret hash — never the line), so an alert survives edits above it and re-runs.
 - Waived findings (baseline or waiver file) carry ``suppressions[{kind: "external", status:
   "accepted", justification: <reason>}]``, which code scanning shows as dismissed.
 
@@ -26,7 +26,7 @@ Locations:
   scanning drops results without a physical location, a physical location at line 1 of the export
   file the identity was read from, when the result records it (an identity's
   ``attributes.source_path``, else the first ``--input`` export of the identity's provider and
-  scope, e.g. the GAAD export for an AWS account). Identities collected live have no file: their results carry the
+  scope, the export listing the identities first, e.g. the GAAD export for an AWS account). Identities collected live have no file: their results carry the
   logical location only, are valid SARIF and are listed by every SARIF viewer, but GitHub will not
   show them; scan a saved export (``nhiscan inventory -o inv.json`` then ``scan --input inv.json``)
   to anchor them to a file.
@@ -177,7 +177,7 @@ def _result(
         "ruleIndex": rule_index,
         "level": LEVEL[f.severity],
         "message": {"text": _message(f)},
-        "partialFingerprints": {"nhiscan/v1": f.fingerprint.removeprefix("sha256:")},
+        "partialFingerprints": {"nhiscan/v1": f.fingerprint},
         "properties": {
             "severity": f.severity.value,
             "owasp_nhi": list(f.owasp_nhi),

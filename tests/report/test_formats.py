@@ -124,7 +124,7 @@ def test_sarif_rules_and_results() -> None:
     assert len(results) == len(SAVED_DATA["findings"])
     for res, f in zip(results, SAVED_DATA["findings"], strict=True):
         assert driver["rules"][res["ruleIndex"]]["id"] == res["ruleId"] == f["rule_id"]
-        assert res["partialFingerprints"]["nhiscan/v1"] == f["fingerprint"].removeprefix("sha256:")
+        assert res["partialFingerprints"]["nhiscan/v1"] == f["fingerprint"]  # what a waiver takes
         assert (
             res["level"]
             == {"critical": "error", "high": "error", "medium": "warning", "low": "note"}[f["severity"]]
@@ -354,3 +354,26 @@ def test_html_injection_in_identity_ids_is_escaped() -> None:
     )
     assert "<script>alert(1)</script>" not in page and "<img src=x>" not in page
     assert page.count("<script>") == 1  # only the report's own script
+
+
+def test_sarif_anchors_identity_alerts_to_the_export_that_lists_them(tmp_path: Path) -> None:
+    """The credential report given first does not win over the GAAD export for a policy finding."""
+    aws = FIXTURES / "aws" / "acme-prod"
+    res = run_cli(
+        "scan",
+        "--input",
+        str(aws / "credential-report.csv"),
+        "--input",
+        str(aws / "gaad.json"),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "sarif",
+        cwd=tmp_path,
+    )
+    assert res.code == 1, res.stderr
+    results = json.loads(res.stdout)["runs"][0]["results"]
+    admin = [r for r in results if r["ruleId"] == "aws-admin-equivalent"]
+    assert admin
+    for r in admin:
+        assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("/gaad.json")

@@ -60,13 +60,18 @@ def _root(
 PathsArg = Annotated[
     Optional[list[str]],  # noqa: UP045 - Typer needs Optional on 3.10
     typer.Argument(
-        help="Repositories or directories to scan for secrets, CI and agent configs.", show_default=False
+        metavar="[PATH]...",
+        help="Repositories or directories to scan for secrets, CI and agent configs.",
+        show_default=False,
     ),
 ]
 InputOpt = Annotated[
     Optional[list[str]],  # noqa: UP045
     typer.Option(
-        "--input", "-i", help="Offline export, [SCOPE=]FILE; format detected from content. Repeatable."
+        "--input",
+        "-i",
+        metavar="[SCOPE=]PATH",
+        help="An export file or a directory of exports; format detected from content. Repeatable.",
     ),
 ]
 AwsOpt = Annotated[
@@ -74,19 +79,26 @@ AwsOpt = Annotated[
 ]
 AwsProfileOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--aws-profile", help="AWS profile to use (implies --aws)."),
+    typer.Option("--aws-profile", metavar="NAME", help="AWS profile to use (implies --aws)."),
 ]
 AwsOrgOpt = Annotated[bool, typer.Option("--aws-org", help="Scan every account of the AWS Organization.")]
 AwsRoleOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--aws-role", help="Role name to assume in each member account (with --aws-org)."),
+    typer.Option(
+        "--aws-role", metavar="NAME", help="Role name to assume in each member account (with --aws-org)."
+    ),
 ]
-GcpOpt = Annotated[list[str] | None, typer.Option("--gcp-project", help="GCP project id (live). Repeatable.")]
+GcpOpt = Annotated[
+    list[str] | None, typer.Option("--gcp-project", metavar="ID", help="GCP project id (live). Repeatable.")
+]
 AzureOpt = Annotated[
     Optional[list[str]],  # noqa: UP045
-    typer.Option("--azure-subscription", help="Azure subscription id (live). Repeatable."),
+    typer.Option("--azure-subscription", metavar="ID", help="Azure subscription id (live). Repeatable."),
 ]
-K8sOpt = Annotated[Optional[str], typer.Option("--k8s-context", help="Kubernetes context (live).")]  # noqa: UP045
+K8sOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--k8s-context", metavar="NAME", help="Kubernetes context (live)."),
+]
 HistoryOpt = Annotated[bool, typer.Option("--history", help="Also scan every commit of git repositories.")]
 AsOfOpt = Annotated[
     Optional[str],  # noqa: UP045
@@ -95,10 +107,15 @@ AsOfOpt = Annotated[
 ConfigOpt = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option(
-        "--config", help="nhiscan.toml or pyproject.toml (default: ./nhiscan.toml, ./pyproject.toml)."
+        "--config",
+        metavar="FILE",
+        help="nhiscan.toml or pyproject.toml (default: ./nhiscan.toml, ./pyproject.toml).",
     ),
 ]
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]  # noqa: UP045
+OutputOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+]
 
 
 def _parse_as_of(value: str | None) -> datetime:
@@ -244,13 +261,15 @@ def scan(
     k8s_context: K8sOpt = None,
     history: HistoryOpt = False,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="table | json | sarif | csv | markdown | html")
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="table | json | sarif | csv | markdown | html"),
     ] = "table",
     output: OutputOpt = None,
     fail_on: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
             "--fail-on",
+            metavar="SEVERITY",
             help="Exit 1 on findings at or above: critical | high | medium | low | none (default high).",
         ),
     ] = None,
@@ -259,13 +278,16 @@ def scan(
     baseline: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
-            "--baseline", help="Findings recorded in this baseline are reported as waived, not failed."
+            "--baseline",
+            metavar="FILE",
+            help="Findings recorded in this baseline are reported as waived, not failed.",
         ),
     ] = None,
     waivers: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
             "--waivers",
+            metavar="FILE",
             help="Waivers file (reason, owner, expiry per entry; default ./.nhiscan-waivers.yaml).",
         ),
     ] = None,
@@ -350,8 +372,13 @@ def inventory(
 
 @app.command()
 def rules(
-    rule_id: Annotated[Optional[str], typer.Argument(help="Explain one rule.", show_default=False)] = None,  # noqa: UP045
-    format: Annotated[str, typer.Option("--format", "-f", help="table | json | markdown")] = "table",
+    rule_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(metavar="[RULE_ID]", help="Explain one rule.", show_default=False),
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table | json | markdown")
+    ] = "table",
 ) -> None:
     """List the rule catalog, or explain one rule."""
     _check_choice("--format", format, ("table", "json", "markdown"))
@@ -373,12 +400,17 @@ def report(
         Path, typer.Argument(metavar="SCAN.json", help="A result saved with --format json.")
     ],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="table | json | sarif | csv | markdown | html")
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="table | json | sarif | csv | markdown | html"),
     ] = "table",
     output: OutputOpt = None,
     fail_on: Annotated[
         str,
-        typer.Option("--fail-on", help="Exit 1 on saved findings at or above this severity (default none)."),
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Exit 1 on saved findings at or above this severity (default none).",
+        ),
     ] = "none",
 ) -> None:
     """Re-render a saved JSON result in another format."""
@@ -416,9 +448,9 @@ def baseline_create(
     azure_subscription: AzureOpt = None,
     k8s_context: K8sOpt = None,
     history: HistoryOpt = False,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
-        ".nhiscan-baseline.json"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="Baseline file to write.")
+    ] = Path(".nhiscan-baseline.json"),
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
 ) -> None:

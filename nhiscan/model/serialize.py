@@ -353,8 +353,12 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 
 def report_from_dict(d: Mapping[str, Any]) -> Report:
+    if d.get("schema") == INVENTORY_SCHEMA:
+        raise ValueError("an inventory, not a scan result; scan it with `nhiscan scan --input FILE`")
     if d.get("schema") != SCHEMA:
-        raise ValueError(f"not an nhiscan scan result (schema {d.get('schema')!r}, expected {SCHEMA!r})")
+        raise ValueError(
+            f"schema {d.get('schema')!r}, expected {SCHEMA!r} (save one with `scan --format json`)"
+        )
     as_of = dt_in(d.get("as_of")) or datetime.now(timezone.utc)
     identities = []
     risks: dict[str, Risk] = {}

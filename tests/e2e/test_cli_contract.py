@@ -136,6 +136,10 @@ def test_report_rerenders_saved_result(tmp_path: Path) -> None:
     assert res.json() == json.loads(saved.read_text())
     table = run_cli("report", str(saved), "--format", "table")
     assert "nhi-no-owner" in table.stdout and "NHI1:2025" in table.stdout
+    # An inventory is not a result: the error says what it is and what to run instead.
+    wrong = run_cli("report", str(NO_OWNER / "fires" / "inventory.json"))
+    assert wrong.code == 2
+    assert "an inventory, not a scan result; scan it with `nhiscan scan --input FILE`" in wrong.stderr
 
 
 def test_config_disables_rule_and_overrides_severity(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections import Counter
 
 from rich.console import Console, Group
@@ -29,13 +30,22 @@ def _sev(level: str) -> Text:
     return Text(level.upper(), style=STYLE.get(level, ""))
 
 
+def _pipe_width() -> int:
+    """Width when the table goes to a file or a pipe: $COLUMNS when set (CI logs, `| less`), else 160."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return 160
+    return columns if 40 <= columns <= 1000 else 160
+
+
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
     buf = io.StringIO()
     console = Console(
         file=buf,
         force_terminal=terminal,
         no_color=not terminal,
-        width=width or (None if terminal else 160),
+        width=width or (None if terminal else _pipe_width()),
         highlight=False,
         soft_wrap=False,
     )

@@ -377,3 +377,12 @@ def test_sarif_anchors_identity_alerts_to_the_export_that_lists_them(tmp_path: P
     assert admin
     for r in admin:
         assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("/gaad.json")
+
+
+@pytest.mark.parametrize("columns", ["90", "220"])
+def test_piped_table_follows_columns(columns: str) -> None:
+    """A table written to a pipe or a CI log is as wide as $COLUMNS says (160 when unset)."""
+    res = run_cli("report", str(SAVED), "--format", "table", env={"COLUMNS": columns})
+    assert res.code == 0, res.stderr
+    widths = [len(line) for line in res.stdout.splitlines()]
+    assert max(widths) == int(columns)  # the findings table fills the width, and nothing overflows

@@ -239,3 +239,22 @@ def test_an_empty_list_export_is_read_as_nothing_to_list_not_an_error(tmp_path: 
     (tmp_path / "odd.json").write_text("{}\n", encoding="utf-8")
     res = run_cli("scan", "--input", str(tmp_path / "odd.json"), "--as-of", AS_OF)
     assert res.code == 2 and "odd.json" in res.stderr and "unrecognised export format" in res.stderr
+
+
+def test_a_scope_contradicting_the_export_is_reported_and_the_export_wins() -> None:
+    """SCOPE= names the account when the file does not; AWS ARNs always do, so they win."""
+    aws = FIXTURES / "aws" / "acme-prod"
+    res = run_cli("scan", "--input", f"999999999999={aws}", "--as-of", AS_OF, "--format", "json")
+    assert res.code == 2
+    errors = [line for line in res.stderr.splitlines() if line.startswith("nhiscan: error:")]
+    assert len(errors) == 2 and all("names account 111122223333; using 111122223333" in e for e in errors)
+    assert {i["scope"] for i in res.json()["identities"]} == {"111122223333"}
+    plain = run_cli("scan", "--input", str(aws), "--as-of", AS_OF, "--format", "json")
+
+    def pairs(result: dict) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+        return {(f["rule_id"], f["identity_id"]) for f in result["findings"]}
+
+    # (list-access-keys names no account, so the SCOPE is all it has: its key ids are not joined.)
+    assert pairs(res.json()) == pairs(plain.json())
+    # The matching account, or none, is no error.
+    assert run_cli("scan", "--input", f"111122223333={aws}", "--as-of", AS_OF, "--fail-on", "none").code == 0

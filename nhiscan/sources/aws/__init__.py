@@ -265,13 +265,17 @@ class _Normalizer:
             self.error(doc.path, f"cannot read {doc.kind} export: {exc}")
 
     def _scope_for(self, doc: RawDocument, arns: Iterable[str]) -> str | None:
-        if doc.scope:
-            return doc.scope
-        for arn in arns:
-            acct = account_of(arn)
-            if acct:
-                return acct
-        return None
+        """The account the export's ARNs name; a SCOPE= only fills in when they name none.
+
+        A SCOPE that contradicts the ARNs is a mistake on the command line (the wrong file, or the
+        wrong account id): it is reported, and the account the export itself names is used.
+        """
+        named = next((a for a in map(account_of, arns) if a), None)
+        if named and doc.scope and doc.scope != named:
+            self.error(
+                doc.path, f"SCOPE {doc.scope} given, but the export names account {named}; using {named}"
+            )
+        return named or doc.scope
 
     def _load_gaad(self, doc: RawDocument) -> None:
         data = doc.data

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from nhiscan.config import ScanConfig
@@ -35,6 +33,7 @@ from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import Api, AwsCallError, client_config, describe_failure, json_safe
 from nhiscan.sources.aws.exports import EXTRAS_KIND
+from nhiscan.sources.feedback import Feedback
 
 PROVIDER = "aws"
 GAAD_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -42,86 +41,6 @@ USER_WORKERS = 8
 # Generating a credential report usually takes seconds; give up (and fall back) after this long.
 REPORT_WAIT_SECONDS = 90.0
 _NO_VALUE = frozenset({"", "N/A", "n/a", "not_supported", "no_information"})
-
-
-# -- feedback: progress on a terminal, quiet in CI, warnings always ---------------------------------
-
-
-class Feedback:
-    """A rich progress display on stderr when enabled (TTY). Warnings are one stderr line each; inside
-    the ``with`` block they are gathered, so one message from many accounts is one line."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._lock = threading.Lock()
-        self._progress: Any = None
-        self._held: dict[str, list[str]] | None = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-
-    def __enter__(self) -> Feedback:
-        self._held = {}
-        if self._progress is not None:
-            self._progress.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-        held, self._held = self._held or {}, None
-        for message, sources in held.items():
-            first = sorted(sources)[0]
-            more = f" (and {len(sources) - 1} more accounts)" if len(sources) > 1 else ""
-            self._print(f"nhiscan: warning: {first}{more}: {message}")
-
-    def task(self, description: str, total: int | None = None) -> int | None:
-        if self._progress is None:
-            return None
-        with self._lock:
-            task_id: int = self._progress.add_task(description, total=total)
-            return task_id
-
-    def update(
-        self, task: int | None, *, description: str | None = None, total: int | None = None, advance: int = 0
-    ) -> None:
-        if self._progress is None or task is None:
-            return
-        with self._lock:
-            kwargs: dict[str, Any] = {"advance": advance}
-            if description is not None:
-                kwargs["description"] = description
-            if total is not None:
-                kwargs["total"] = total
-            self._progress.update(task, **kwargs)
-
-    def done(self, task: int | None) -> None:
-        if self._progress is None or task is None:
-            return
-        with self._lock:
-            self._progress.remove_task(task)
-
-    def warn(self, source: str, message: str) -> None:
-        with self._lock:
-            if self._held is not None:
-                self._held.setdefault(message, []).append(source)
-                return
-        self._print(f"nhiscan: warning: {source}: {message}")
-
-    def _print(self, line: str) -> None:
-        with self._lock:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
 
 
 # -- one account -------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from typing import Any
 from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import ORG_PAGE_SIZE, Api, AwsCallError, client_config, describe_failure
-from nhiscan.sources.aws.live import USER_WORKERS, AccountCollector, AccountResult, Caller, Feedback
+from nhiscan.sources.aws.live import USER_WORKERS, AccountCollector, AccountResult, Caller
+from nhiscan.sources.feedback import Feedback
 
 ACCOUNT_WORKERS = 8
 SESSION_NAME = "nhiscan"

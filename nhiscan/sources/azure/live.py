@@ -739,7 +739,7 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
         clients = make_clients()
     except AzureCallError as exc:
         return [], [*errors, SourceError("azure", exc.message)]
-    from nhiscan.sources.aws.live import Feedback  # provider-neutral progress display, no SDK import
+    from nhiscan.sources.feedback import Feedback
 
     try:
         with Feedback(config.progress) as feedback:

@@ -224,7 +224,7 @@ class ProjectCollector:
         feedback: Any = None,
     ) -> None:
         self.clients = clients
-        self.feedback = feedback  # progress display (nhiscan.sources.aws.live.Feedback), or None
+        self.feedback = feedback  # progress display (nhiscan.sources.feedback.Feedback), or None
         self.project = project
         self.label = f"gcp:{project}"
         self.key_workers = max(1, key_workers)
@@ -422,7 +422,7 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
     except GcpCallError as exc:
         names = ",".join(projects)
         return [], [*errors, SourceError(f"gcp:{names}", exc.message)]
-    from nhiscan.sources.aws.live import Feedback  # provider-neutral progress display, no SDK import
+    from nhiscan.sources.feedback import Feedback
 
     try:
         with Feedback(config.progress) as feedback:

@@ -555,7 +555,7 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
     context = (config.k8s_context or "").strip()
     if not context:
         return [], [SourceError(f"{PROVIDER}:", "--k8s-context needs a context name")]
-    from nhiscan.sources.aws.live import Feedback  # provider-neutral progress display, no SDK import
+    from nhiscan.sources.feedback import Feedback
 
     with Feedback(config.progress) as feedback:
         result = collect_context(context, feedback=feedback)

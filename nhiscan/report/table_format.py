@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from nhiscan.model import OWASP_NHI, Report, Severity
+from nhiscan.model import OWASP_NHI, Identity, Report, Severity
 from nhiscan.report._common import repository_labels, where
 
 STYLE = {
@@ -28,6 +28,20 @@ MAX_FINDINGS = 200
 
 def _sev(level: str) -> Text:
     return Text(level.upper(), style=STYLE.get(level, ""))
+
+
+def _identity_cell(ident: Identity) -> Text:
+    """The name people know an identity by, and under it where it lives (account, project, ...)."""
+    if ident.provider == "gcp" and "@" in ident.id:
+        label = ident.id.rsplit("/", 1)[-1]  # the email: display names are free text and often absent
+    elif ident.provider == "kubernetes" and ident.id.count(":") >= 2:
+        label = ident.id.split(":", 2)[2]  # namespace/name: the same name recurs across namespaces
+    else:
+        label = ident.name or ident.id
+    cell = Text(label, style="bold", overflow="fold")
+    if ident.scope:
+        cell.append(f"\n{ident.scope}", style="dim")
+    return cell
 
 
 def _pipe_width() -> int:
@@ -101,7 +115,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
             idt.add_row(
                 str(risk.score),
                 _sev(risk.level),
-                Text(ident.id, overflow="fold"),
+                _identity_cell(ident),
                 ident.kind,
                 str(sum(1 for c in ident.credentials if c.active)),
                 ", ".join(risk.factors),

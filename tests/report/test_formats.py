@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from datetime import datetime, timezone
@@ -386,3 +387,18 @@ def test_piped_table_follows_columns(columns: str) -> None:
     assert res.code == 0, res.stderr
     widths = [len(line) for line in res.stdout.splitlines()]
     assert max(widths) == int(columns)  # the findings table fills the width, and nothing overflows
+
+
+def test_table_names_identities_by_the_name_people_use_with_their_scope_below() -> None:
+    """ci-deploy over its account, the GCP email over its project, the Azure display name over its
+    tenant: not a folded 60-character ARN or a bare object id."""
+    res = run_cli("report", str(SAVED), "--format", "table", env={"COLUMNS": "160"})
+    section = res.stdout.split("Identities by risk", 1)[1].split("\nFindings", 1)[0]
+    cells = [
+        [c.strip() for c in line.split("│")[1:-1]] for line in section.splitlines() if line.startswith("│")
+    ]
+    names = [(row[2], below[2]) for row, below in itertools.pairwise(cells) if row[0]]
+    assert ("ci-deploy", "111122223333") in names
+    assert ("ci-builder@acme-prod.iam.gserviceaccount.com", "acme-prod") in names
+    assert ("payments-sync", "0b3c5e7a-1d2f-4e6a-9b8c-7d6e5f4a3b2c") in names
+    assert "arn:aws:iam::" not in section

@@ -68,7 +68,10 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None  # out of any datetime's range (or NaN)
     text = str(value).strip()
     if text.lower() in _MISSING:
         return None
@@ -330,6 +333,8 @@ class _Normalizer:
         acct.report_path = doc.path
         self.result.sources.append(SourceRef(doc.kind, scope, doc.path))
         for i, row in enumerate(rows, start=2):
+            if not any(str(v or "").strip() for v in row.values()):
+                continue  # a blank line (trailing whitespace after the last row): nothing to read
             user = (row.get("user") or "").strip()
             if not user or not (row.get("arn") or "").strip():
                 self.error(doc.path, f"line {i}: credential report row without user or arn; skipped")

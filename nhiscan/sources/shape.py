@@ -18,7 +18,14 @@ from typing import Any, TypeAlias
 
 Spec: TypeAlias = "type | tuple[type, ...] | Mapping[str, Any] | list[Any]"
 
-_NAMES = {str: "a string", list: "a list", dict: "an object", bool: "true or false", int: "a number"}
+_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+    bool: "true or false",
+    int: "a number",
+    float: "a number",
+}
 
 
 def _describe(value: Any) -> str:
@@ -43,7 +50,7 @@ def _expected(spec: Spec) -> str:
     if isinstance(spec, list):
         return "a list"
     types = spec if isinstance(spec, tuple) else (spec,)
-    return " or ".join(_NAMES.get(t, t.__name__) for t in types)
+    return " or ".join(dict.fromkeys(_NAMES.get(t, t.__name__) for t in types))
 
 
 def check(value: Any, spec: Spec, where: str = "", *, nullable: bool = True) -> None:

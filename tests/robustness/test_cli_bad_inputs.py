@@ -63,6 +63,25 @@ def test_every_bad_input_is_one_clean_line_and_the_good_one_is_written(tmp_path:
     assert any(i["id"].startswith("k8s:") for i in result["identities"])
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "csv", "markdown", "html"])
+def test_names_no_encoding_can_write_are_escaped_not_fatal(fmt: str, tmp_path: Path) -> None:
+    """JSON may spell a lone surrogate (`\\udcff`) or a newline inside a name; every format and
+    stderr line must still be written."""
+    sps = json.loads((FIXTURES / "azure" / "contoso" / "sp-list.json").read_text("utf-8"))
+    sps[0]["displayName"] = "bad\udcffname"
+    sps[1]["id"] = "multi\nline\udcff"
+    sps[2]["passwordCredentials"] = "\udcff\nnot a list"
+    odd = tmp_path / "sp-list.json"
+    odd.write_text(json.dumps(sps), "utf-8")
+    out = tmp_path / f"result.{fmt}"
+    res = run_cli("scan", "--input", str(odd), "--as-of", AS_OF, "--format", fmt, "-o", str(out))
+    assert "Traceback" not in res.stderr, res.stderr
+    assert res.code == 2, res.stderr
+    errors = res.stderr.splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"nhiscan: error: {odd}: [2]"), errors
+    assert out.read_text("utf-8")
+
+
 @pytest.mark.parametrize("shape", [b"\xef\xbb\xbf", b""], ids=["bom", "crlf"])
 def test_bom_and_crlf_exports_are_accepted_end_to_end(shape: bytes, tmp_path: Path) -> None:
     src = FIXTURES / "aws" / "acme-prod" / "credential-report.csv"

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from nhiscan.cli import _encodable
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.core import run_scan
 from nhiscan.model import Report
@@ -62,7 +63,7 @@ def scan(inputs: list[InputSpec]) -> Report:
     report = run_scan(ScanConfig(as_of=AS_OF, inputs=tuple(inputs), settings=Settings()))
     for fmt in RENDER:
         text = renderer(fmt)(report)
-        text.encode("utf-8")  # what --output writes
+        _encodable(text).encode("utf-8")  # what the CLI writes to --output or stdout
         if fmt is Format.json:
             json.loads(text)
     return report

@@ -191,3 +191,50 @@ def test_equivalent_policy_shapes_are_accepted(form: str, tmp_path: Path) -> Non
     assert not odd.errors, odd.errors
     assert _ids(odd) == _ids(clean)
     assert _findings_of(odd) == _findings_of(clean)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEqualsIgnoreCaseIfExists": {"aws:PrincipalTag/x": 5}},
+        {"ForAnyValue:StringLike": {"token.actions.githubusercontent.com:sub": ["repo:*", None, 3]}},
+        {"BogusOperator": "x"},
+        {"StringEquals": None},
+        {"StringEquals": ["a"]},
+        [],
+    ],
+    ids=str,
+)
+def test_odd_condition_operators_are_read(condition: Any, tmp_path: Path) -> None:
+    """IAM keeps whatever operator a policy names; nhiscan must read it, not fall over."""
+    export, gaad = _gaad()
+    gaad = copy.deepcopy(gaad)
+    for rec in gaad["RoleDetailList"]:
+        trust = rec.get("AssumeRolePolicyDocument")
+        if isinstance(trust, dict):
+            stmts = trust["Statement"]
+            for st_ in stmts if isinstance(stmts, list) else [stmts]:
+                st_["Condition"] = condition
+    mutated = tmp_path / "gaad.json"
+    mutated.write_text(json.dumps(gaad), encoding="utf-8")
+    report = scan([spec(export, mutated)])
+    assert not report.errors, report.errors
+    assert _ids(report) == _ids(scan([spec(export)]))
+
+
+def test_a_condition_that_is_not_an_object_skips_only_its_role(tmp_path: Path) -> None:
+    export, gaad = _gaad()
+    gaad = copy.deepcopy(gaad)
+    role = next(r for r in gaad["RoleDetailList"] if isinstance(r.get("AssumeRolePolicyDocument"), dict))
+    stmts = role["AssumeRolePolicyDocument"]["Statement"]
+    (stmts[0] if isinstance(stmts, list) else stmts)["Condition"] = "StringEquals"
+    mutated = tmp_path / "gaad.json"
+    mutated.write_text(json.dumps(gaad), encoding="utf-8")
+    report = scan([spec(export, mutated)])
+    assert [(e.source, e.message) for e in report.errors] == [
+        (
+            str(mutated),
+            f"{role['Arn']}: cannot normalize (trust policy Condition is not an object (got str)); skipped",
+        )
+    ]
+    assert set(_ids(scan([spec(export)]))) - set(_ids(report)) == {role["Arn"]}

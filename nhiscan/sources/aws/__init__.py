@@ -151,7 +151,11 @@ def trusts_from(doc: Mapping[str, Any]) -> tuple[Trust, ...]:
     out: list[Trust] = []
     for st in statements(doc):
         actions = _as_tuple(st.get("Action"))
-        conditions = dict(st.get("Condition") or {})
+        cond = st.get("Condition") or {}
+        if not isinstance(cond, Mapping):
+            # an unreadable condition is neither "no condition" nor a safe one: say so
+            raise ValueError(f"trust policy Condition is not an object (got {type(cond).__name__})")
+        conditions = dict(cond)
         effect = str(st.get("Effect", "Allow"))
         principal = st.get("Principal", st.get("NotPrincipal"))
         if "NotPrincipal" in st and "Principal" not in st:
@@ -482,7 +486,9 @@ class _Normalizer:
             fn(*args)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             label = rec.get("Arn") or rec.get("UserName") or rec.get("RoleName") or "record"
-            self.error(path, f"{label}: cannot normalize ({type(exc).__name__}: {exc}); skipped")
+            # a ValueError carries a sentence meant for the user; anything else is unexpected
+            why = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+            self.error(path, f"{label}: cannot normalize ({why}); skipped")
 
     def _common_attrs(self, rec: Mapping[str, Any], alias: str | None) -> dict[str, Any]:
         attrs: dict[str, Any] = {"path": str(rec.get("Path") or "/")}

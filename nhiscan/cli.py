@@ -36,8 +36,23 @@ FORMATS = ("table", "json", "sarif", "csv", "markdown", "html")
 SEVERITIES = ("critical", "high", "medium", "low", "none")  # = config.FAIL_ON_CHOICES (a test checks)
 
 
+def _encodable(text: str) -> str:
+    """Text that UTF-8 can encode: lone surrogates (from `\\udcff` escapes in an input's JSON, or
+    file names that are not UTF-8) show as backslash escapes instead of failing the write."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _line(text: str) -> str:
+    """One line of stderr, whatever a file or record name holds."""
+    return _encodable(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"nhiscan: error: {message}", err=True)
+    typer.echo(f"nhiscan: error: {_line(message)}", err=True)
     raise typer.Exit(2)
 
 
@@ -181,6 +196,7 @@ def _build_config(
 
 
 def _write(text: str, output: Path | None) -> None:
+    text = _encodable(text)
     if output is None:
         sys.stdout.write(text)
         return
@@ -193,7 +209,7 @@ def _write(text: str, output: Path | None) -> None:
 
 def _report_errors(report: Report) -> None:
     for err in report.errors:
-        typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
+        typer.echo(f"nhiscan: error: {_line(err.source)}: {_line(err.message)}", err=True)
 
 
 def _report_skipped(report: Report) -> None:
@@ -366,7 +382,7 @@ def inventory(
     inv, errors = collect_inventory(cfg)
     _write(dumps_document(inventory_to_dict(inv, cfg.as_of, __version__)), output)
     for err in errors:
-        typer.echo(f"nhiscan: error: {err.source}: {err.message}", err=True)
+        typer.echo(f"nhiscan: error: {_line(err.source)}: {_line(err.message)}", err=True)
     raise typer.Exit(2 if errors else 0)
 
 

@@ -28,7 +28,8 @@ def fingerprint(rule_id: str, hit: Hit) -> str:
         loc.commit or "" if loc else "",
         hit.key,
     ]
-    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    # surrogateescape: a file name that is not UTF-8 (bytes a POSIX file system allows) hashes as its bytes
+    return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def effective_params(rule: Rule, settings: Settings) -> dict[str, Any]:

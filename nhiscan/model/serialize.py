@@ -44,14 +44,56 @@ def dt_in(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 date string, got {type(value).__name__}")
+    text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"unparseable date {value[:40]!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 # --- leaves -------------------------------------------------------------------------------------
+# The readers check types as they go: a document that was edited by hand or by another tool gives a
+# ValueError naming the field, never a wrong-typed model that breaks the analysis later.
+
+
+def _strs(value: Any, field_name: str) -> tuple[str, ...]:
+    """A list of strings (a lone string is taken as a list of one)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"{field_name}: expected a list of strings")
+
+
+def _dict(value: Any, field_name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    raise ValueError(f"{field_name}: expected an object, got {type(value).__name__}")
+
+
+def _opt_str(value: Any, field_name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"{field_name}: expected a string, got {type(value).__name__}")
+
+
+def _list(value: Any, field_name: str) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise ValueError(f"{field_name}: expected a list, got {type(value).__name__}")
 
 
 def location_out(loc: Location | None) -> dict[str, Any] | None:
@@ -68,11 +110,16 @@ def location_out(loc: Location | None) -> dict[str, Any] | None:
 def location_in(data: Mapping[str, Any] | None) -> Location | None:
     if not data:
         return None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"location: expected an object, got {type(data).__name__}")
+    line = data.get("line")
+    if line is not None and (isinstance(line, bool) or not isinstance(line, int)):
+        raise ValueError("location.line: expected a number")
     return Location(
         path=str(data["path"]),
-        line=data.get("line"),
-        commit=data.get("commit"),
-        repository=data.get("repository"),
+        line=line,
+        commit=_opt_str(data.get("commit"), "location.commit"),
+        repository=_opt_str(data.get("repository"), "location.repository"),
     )
 
 
@@ -98,7 +145,7 @@ def credential_in(d: Mapping[str, Any]) -> Credential:
         last_used=dt_in(d.get("last_used")),
         expires=dt_in(d.get("expires")),
         active=bool(d.get("active", True)),
-        attributes=dict(d.get("attributes") or {}),
+        attributes=_dict(d.get("attributes"), "credential.attributes"),
     )
 
 
@@ -122,16 +169,16 @@ def grant_out(g: Grant) -> dict[str, Any]:
 def grant_in(d: Mapping[str, Any]) -> Grant:
     return Grant(
         effect=str(d.get("effect", "Allow")),
-        actions=tuple(d.get("actions") or ()),
-        not_actions=tuple(d.get("not_actions") or ()),
-        resources=tuple(d.get("resources") or ()),
-        not_resources=tuple(d.get("not_resources") or ()),
+        actions=_strs(d.get("actions"), "grant.actions"),
+        not_actions=_strs(d.get("not_actions"), "grant.not_actions"),
+        resources=_strs(d.get("resources"), "grant.resources"),
+        not_resources=_strs(d.get("not_resources"), "grant.not_resources"),
         scope=str(d.get("scope", "")),
         via=str(d.get("via", "")),
-        inherited_from=d.get("inherited_from"),
-        role=d.get("role"),
+        inherited_from=_opt_str(d.get("inherited_from"), "grant.inherited_from"),
+        role=_opt_str(d.get("role"), "grant.role"),
         boundary=bool(d.get("boundary", False)),
-        condition=d.get("condition"),
+        condition=_dict(d.get("condition"), "grant.condition") or None,
     )
 
 
@@ -149,9 +196,9 @@ def trust_in(d: Mapping[str, Any]) -> Trust:
     return Trust(
         principal_type=str(d["principal_type"]),
         principal=str(d["principal"]),
-        actions=tuple(d.get("actions") or ()),
+        actions=_strs(d.get("actions"), "trust.actions"),
         effect=str(d.get("effect", "Allow")),
-        conditions=dict(d.get("conditions") or {}),
+        conditions=_dict(d.get("conditions"), "trust.conditions"),
     )
 
 
@@ -191,16 +238,16 @@ def identity_in(d: Mapping[str, Any]) -> Identity:
         kind=str(d["kind"]),
         name=str(d.get("name") or d["id"]),
         scope=str(d.get("scope") or ""),
-        owner=d.get("owner"),
+        owner=_opt_str(d.get("owner"), "owner"),
         nonhuman=bool(d.get("nonhuman", True)),
         classification=str(d.get("classification") or ""),
         created=dt_in(d.get("created")),
         last_used=dt_in(d.get("last_used")),
-        tags={str(k): str(v) for k, v in (d.get("tags") or {}).items()},
-        credentials=tuple(credential_in(c) for c in d.get("credentials") or ()),
-        grants=tuple(grant_in(g) for g in d.get("grants") or ()),
-        trusts=tuple(trust_in(t) for t in d.get("trusts") or ()),
-        attributes=dict(d.get("attributes") or {}),
+        tags={k: str(v) for k, v in _dict(d.get("tags"), "tags").items()},
+        credentials=tuple(credential_in(c) for c in _list(d.get("credentials"), "credentials")),
+        grants=tuple(grant_in(g) for g in _list(d.get("grants"), "grants")),
+        trusts=tuple(trust_in(t) for t in _list(d.get("trusts"), "trusts")),
+        attributes=_dict(d.get("attributes"), "attributes"),
     )
 
 
@@ -221,11 +268,11 @@ def secret_in(d: Mapping[str, Any]) -> Secret:
         raise ValueError("secret without location")
     return Secret(
         type=str(d["type"]),
-        provider=d.get("provider"),
+        provider=_opt_str(d.get("provider"), "secret.provider"),
         location=loc,
         redacted=str(d["redacted"]),
         hash=str(d["hash"]),
-        attributes={str(k): str(v) for k, v in (d.get("attributes") or {}).items()},
+        attributes={k: str(v) for k, v in _dict(d.get("attributes"), "secret.attributes").items()},
     )
 
 
@@ -246,7 +293,7 @@ def observation_in(d: Mapping[str, Any]) -> Observation:
         rule_id=str(d["rule_id"]),
         location=loc,
         message=str(d["message"]),
-        attributes=dict(d.get("attributes") or {}),
+        attributes=_dict(d.get("attributes"), "observation.attributes"),
     )
 
 
@@ -262,10 +309,10 @@ def source_out(s: SourceRef) -> dict[str, Any]:
 def source_in(d: Mapping[str, Any]) -> SourceRef:
     return SourceRef(
         kind=str(d["kind"]),
-        scope=d.get("scope"),
-        path=d.get("path"),
-        skipped=tuple(str(x) for x in d.get("skipped") or ()),
-        nhiscan_files=tuple(str(x) for x in d.get("nhiscan_files") or ()),
+        scope=_opt_str(d.get("scope"), "source.scope"),
+        path=_opt_str(d.get("path"), "source.path"),
+        skipped=_strs(d.get("skipped"), "source.skipped"),
+        nhiscan_files=_strs(d.get("nhiscan_files"), "source.nhiscan_files"),
     )
 
 

@@ -101,12 +101,22 @@ def read_parsed(path: str) -> Parsed:
             raise InputError(
                 path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise InputError(path, "JSON nested too deeply to be an export") from None
     if stripped.startswith(("apiVersion:", "kind:", "---")) or "\napiVersion:" in text[:4096]:
         try:
             return Parsed(path, text, yaml.safe_load(text))
         except yaml.YAMLError as exc:
-            raise InputError(path, f"invalid YAML: {exc}") from None
+            raise InputError(path, f"invalid YAML: {_one_line(str(exc))}") from None
+        except RecursionError:
+            raise InputError(path, "YAML nested too deeply to be an export") from None
     return Parsed(path, text)
+
+
+def _one_line(text: str) -> str:
+    """PyYAML's messages span lines (with a caret under the spot); errors are one line each."""
+    parts = (part.strip() for part in text.splitlines())
+    return " ".join(p for p in parts if p.strip("^ "))
 
 
 def _detector(provider: str) -> Callable[[Parsed], str | None] | None:
@@ -209,14 +219,47 @@ def normalize_all(docs: Sequence[RawDocument], settings: Settings) -> ProviderRe
         if (provider, group[0].kind) == EMPTY_EXPORT:
             merged.sources.extend(SourceRef(kind=d.kind, scope=d.scope, path=d.path) for d in group)
             continue
-        module: ProviderModule = importlib.import_module(f"nhiscan.sources.{provider}")
-        result = module.normalize(group, settings)
+        result = _normalize_guarded(provider, group, settings)
         merged.identities.extend(result.identities)
         merged.sources.extend(result.sources)
         merged.errors.extend(result.errors)
         merged.secrets.extend(result.secrets)
         merged.observations.extend(result.observations)
     return merged
+
+
+def _normalize_guarded(provider: str, group: Sequence[RawDocument], settings: Settings) -> ProviderResult:
+    """A provider's normalize, such that one document it did not expect cannot end the whole run.
+
+    The normalizers check what they read and report bad records themselves; this is the net under
+    them. If normalizing the provider's documents together raises, each is normalized alone to find
+    the ones that raise: each of those is one error naming its file, and the others are normalized
+    together again (so exports of one account still merge).
+    """
+    module: ProviderModule = importlib.import_module(f"nhiscan.sources.{provider}")
+    try:
+        return module.normalize(group, settings)
+    except Exception:  # reported per file below, never swallowed
+        pass
+    good: list[RawDocument] = []
+    bad: list[SourceError] = []
+    for doc in group:
+        try:
+            module.normalize([doc], settings)
+        except Exception as exc:
+            bad.append(SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__}: {exc})"))
+        else:
+            good.append(doc)
+    try:
+        result = module.normalize(good, settings) if good else ProviderResult()
+    except Exception as exc:  # the documents only fail together
+        result = ProviderResult()
+        bad.extend(
+            SourceError(d.path, f"cannot read {d.kind} export with the others ({type(exc).__name__}: {exc})")
+            for d in good
+        )
+    result.errors.extend(bad)
+    return result
 
 
 def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:

@@ -68,7 +68,10 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None  # out of any datetime's range (or NaN)
     text = str(value).strip()
     if text.lower() in _MISSING:
         return None
@@ -148,7 +151,11 @@ def trusts_from(doc: Mapping[str, Any]) -> tuple[Trust, ...]:
     out: list[Trust] = []
     for st in statements(doc):
         actions = _as_tuple(st.get("Action"))
-        conditions = dict(st.get("Condition") or {})
+        cond = st.get("Condition") or {}
+        if not isinstance(cond, Mapping):
+            # an unreadable condition is neither "no condition" nor a safe one: say so
+            raise ValueError(f"trust policy Condition is not an object (got {type(cond).__name__})")
+        conditions = dict(cond)
         effect = str(st.get("Effect", "Allow"))
         principal = st.get("Principal", st.get("NotPrincipal"))
         if "NotPrincipal" in st and "Principal" not in st:
@@ -334,6 +341,8 @@ class _Normalizer:
         acct.report_path = doc.path
         self.result.sources.append(SourceRef(doc.kind, scope, doc.path))
         for i, row in enumerate(rows, start=2):
+            if not any(str(v or "").strip() for v in row.values()):
+                continue  # a blank line (trailing whitespace after the last row): nothing to read
             user = (row.get("user") or "").strip()
             if not user or not (row.get("arn") or "").strip():
                 self.error(doc.path, f"line {i}: credential report row without user or arn; skipped")
@@ -481,7 +490,9 @@ class _Normalizer:
             fn(*args)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             label = rec.get("Arn") or rec.get("UserName") or rec.get("RoleName") or "record"
-            self.error(path, f"{label}: cannot normalize ({type(exc).__name__}: {exc}); skipped")
+            # a ValueError carries a sentence meant for the user; anything else is unexpected
+            why = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
+            self.error(path, f"{label}: cannot normalize ({why}); skipped")
 
     def _common_attrs(self, rec: Mapping[str, Any], alias: str | None) -> dict[str, Any]:
         attrs: dict[str, Any] = {"path": str(rec.get("Path") or "/")}

@@ -21,6 +21,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.shape import check, label
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "azure"
@@ -50,13 +51,62 @@ BUILTIN_ROLES: Mapping[str, str] = {
     "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": "Virtual Machine Contributor",
 }
 
+# What each record must look like (missing or null fields are fine; see nhiscan.sources.shape).
+_SCALAR = (str, int, float, bool)
+_CRED_SHAPE = [{"keyId": str, "displayName": str, "hint": str, "startDateTime": str, "endDateTime": str}]
+_SHAPES: Mapping[str, dict[str, Any]] = {
+    "azure-sp-list": {
+        "id": str,
+        "appId": str,
+        "displayName": str,
+        "appDisplayName": str,
+        "servicePrincipalType": str,
+        "appOwnerOrganizationId": str,
+        "accountEnabled": bool,
+        "alternativeNames": [str],
+        "tags": [str],
+        "createdDateTime": str,
+        "passwordCredentials": _CRED_SHAPE,
+        "keyCredentials": _CRED_SHAPE,
+    },
+    "azure-app-list": {
+        "appId": str,
+        "signInAudience": str,
+        "createdDateTime": str,
+        "passwordCredentials": _CRED_SHAPE,
+        "keyCredentials": _CRED_SHAPE,
+    },
+    "azure-role-assignments": {
+        "principalId": str,
+        "principalType": str,
+        "principalName": str,
+        "scope": str,
+        "roleDefinitionName": str,
+        "roleDefinitionId": str,
+        "condition": str,
+    },
+}
+
 _HUMAN_PRINCIPALS = frozenset({"User", "Group", "ForeignGroup"})
 
 
-def _items(data: Any) -> list[dict[str, Any]]:
-    if isinstance(data, dict):
-        data = data.get("value") or []
-    return [x for x in data if isinstance(x, dict)]
+def _checked(doc: RawDocument, result: ProviderResult) -> list[dict[str, Any]]:
+    """The records of a document that have the expected shape; one error for each other record."""
+    shape = _SHAPES.get(doc.kind)
+    out = []
+    raw = doc.data.get("value") if isinstance(doc.data, dict) else doc.data
+    for i, item in enumerate(raw if isinstance(raw, list) else ()):
+        try:
+            check(item, shape or {}, nullable=False)
+            props = item.get("properties") if doc.kind == "azure-role-assignments" else None
+            if isinstance(props, dict):
+                check(props, shape or {}, "properties")
+        except ValueError as exc:
+            name = label(item, "displayName", "appId", "id", "principalName", "principalId")
+            result.errors.append(SourceError(doc.path, f"[{i}]{name}: {exc}; skipped"))
+            continue
+        out.append(item)
+    return out
 
 
 def _role_name(props: Mapping[str, Any]) -> str:
@@ -119,7 +169,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     apps: dict[str, dict[str, Any]] = {}
     assignments: list[dict[str, Any]] = []
     for doc in docs:
-        items = _items(doc.data)
+        items = _checked(doc, result)
         if doc.kind == "azure-sp-list":
             sps.extend(items)
         elif doc.kind == "azure-app-list":

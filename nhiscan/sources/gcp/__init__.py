@@ -20,6 +20,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.shape import check, label
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "gcp"
@@ -34,6 +35,28 @@ _AGENT_DOMAINS = (
 )
 _AGENT_LOCAL = re.compile(r"^(?:service-|service-org-|service-folder-)?\d+$")
 _OWNER_LABELS = ("owner", "team", "contact", "owner-email", "maintainer")
+# What each record must look like (missing or null fields are fine; see nhiscan.sources.shape).
+_SA_SHAPE = {
+    "email": str,
+    "projectId": str,
+    "name": str,
+    "displayName": str,
+    "description": str,
+    "uniqueId": (str, int),
+    "disabled": bool,
+    "labels": {"*": (str, int, float, bool)},
+}
+_KEY_SHAPE = {
+    "name": str,
+    "validAfterTime": str,
+    "validBeforeTime": str,
+    "keyType": str,
+    "keyOrigin": str,
+    "keyAlgorithm": str,
+    "disabled": bool,
+}
+_BINDING_SHAPE = {"role": str, "members": [str], "condition": dict}
+_ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE]}}
 _OWNER_IN_TEXT = re.compile(r"\b(?:owner|team|contact)\s*[:=]\s*(?P<owner>[\w.@+-]+)", re.IGNORECASE)
 
 
@@ -97,17 +120,31 @@ class _Builder:
 
     # --- documents ------------------------------------------------------------------------------
 
+    def _each(self, doc: RawDocument, key: str, shape: dict[str, Any], *names: str) -> Iterable[Any]:
+        """The records of a list export that have the expected shape; one error per other record."""
+        items = doc.data[key] if isinstance(doc.data, dict) else doc.data
+        if not isinstance(items, list):
+            raise ValueError(f"{key}: expected a list, got {type(items).__name__}")
+        for i, item in enumerate(items):
+            try:
+                check(item, shape, nullable=False)
+                if names and not item.get(names[0]):
+                    raise ValueError(f"no {names[0]}")
+            except ValueError as exc:
+                where = f"[{i}]{label(item, *names)}"
+                self.result.errors.append(SourceError(doc.path, f"{where}: {exc}; skipped"))
+                continue
+            yield item
+
     def service_accounts(self, doc: RawDocument) -> None:
-        items = doc.data["accounts"] if isinstance(doc.data, dict) else doc.data
-        for item in items:
+        for item in self._each(doc, "accounts", _SA_SHAPE, "email", "name"):
             email = str(item["email"])
             sa = self.account(email, item.get("projectId") or _project_from_name(item.get("name")))
             sa.record = dict(item)
             sa.sources.add("service-accounts")
 
     def keys(self, doc: RawDocument) -> None:
-        items = doc.data["keys"] if isinstance(doc.data, dict) else doc.data
-        for item in items:
+        for item in self._each(doc, "keys", _KEY_SHAPE, "name"):
             name = str(item["name"])
             m = re.match(
                 r"^projects/(?P<project>[^/]+)/serviceAccounts/(?P<sa>[^/]+)/keys/(?P<key>[^/]+)$", name
@@ -145,11 +182,18 @@ class _Builder:
             )
         scope = doc.scope.strip("/")
         resource = scope if "/" in scope else f"projects/{scope}"
-        self.bindings(resource, doc.data.get("bindings") or (), "project-iam-policy")
+        bindings = doc.data.get("bindings") or []
+        check(bindings, [dict], "bindings")
+        for i, binding in enumerate(bindings):
+            try:
+                check(binding, _BINDING_SHAPE, f"bindings[{i}]")
+            except ValueError as exc:
+                self.result.errors.append(SourceError(doc.path, f"{exc}; binding skipped"))
+                continue
+            self.bindings(resource, [binding], "project-iam-policy")
 
     def asset_policies(self, doc: RawDocument) -> None:
-        items = doc.data["results"] if isinstance(doc.data, dict) else doc.data
-        for item in items:
+        for item in self._each(doc, "results", _ASSET_SHAPE, "resource"):
             resource = short_resource(str(item["resource"]))
             policy = item.get("policy") or {}
             self.bindings(resource, policy.get("bindings") or (), "asset-search")

@@ -3,31 +3,57 @@
 This is how an inventory collected live (or on another machine, or per account of a large
 organization) is analysed offline: `nhiscan inventory --aws -o inv.json`, then
 `nhiscan scan --input inv.json`.
+
+Both documents hold the same four lists (sources, identities, secrets, observations); each record
+is read on its own, so one malformed record is one error naming the file and the record, and the
+rest of the document is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from nhiscan.config import Settings
 from nhiscan.model import SourceError, SourceRef
-from nhiscan.model.serialize import inventory_from_dict, report_from_dict
+from nhiscan.model.serialize import identity_in, observation_in, secret_in, source_in
 from nhiscan.sources import ProviderResult, RawDocument
+
+T = TypeVar("T")
+
+
+def _records(
+    doc: RawDocument, key: str, read: Callable[[Mapping[str, Any]], T], result: ProviderResult
+) -> list[T]:
+    raw = doc.data.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        result.errors.append(
+            SourceError(doc.path, f"{key}: expected a list, got {type(raw).__name__}; skipped")
+        )
+        return []
+    out: list[T] = []
+    for i, rec in enumerate(raw):
+        label = f"{key}[{i}]"
+        if isinstance(rec, Mapping) and isinstance(rec.get("id"), str):
+            label += f" ({rec['id']})"
+        try:
+            if not isinstance(rec, Mapping):
+                raise TypeError(f"expected an object, got {type(rec).__name__}")
+            out.append(read(rec))
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            result.errors.append(SourceError(doc.path, f"{label}: malformed record ({what}); skipped"))
+    return out
 
 
 def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
     result = ProviderResult()
     for doc in docs:
-        try:
-            if doc.kind == "nhiscan-result":
-                inv = report_from_dict(doc.data).inventory
-            else:
-                inv = inventory_from_dict(doc.data)
-        except (KeyError, TypeError, ValueError) as exc:
-            result.errors.append(SourceError(doc.path, f"malformed nhiscan {doc.kind} document: {exc}"))
-            continue
-        result.identities.extend(inv.identities)
-        result.secrets.extend(inv.secrets)
-        result.observations.extend(inv.observations)
-        result.sources.extend(inv.sources or (SourceRef(doc.kind, doc.scope, doc.path),))
+        sources = _records(doc, "sources", source_in, result)
+        result.identities.extend(_records(doc, "identities", identity_in, result))
+        result.secrets.extend(_records(doc, "secrets", secret_in, result))
+        result.observations.extend(_records(doc, "observations", observation_in, result))
+        result.sources.extend(sources or (SourceRef(doc.kind, doc.scope, doc.path),))
     return result

@@ -25,6 +25,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.shape import check
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "kubernetes"
@@ -79,6 +80,30 @@ BUILTIN_CLUSTER_ROLES: Mapping[str, list[_Rule]] = {
             "verbs": ["get", "list", "watch"],
         },
     ],
+}
+
+
+# What each object must look like (missing or null fields are fine; see nhiscan.sources.shape).
+_SCALAR = (str, int, float, bool)
+_META = {
+    "name": str,
+    "namespace": str,
+    "creationTimestamp": str,
+    "annotations": {"*": _SCALAR},
+    "labels": {"*": _SCALAR},
+}
+_SHAPES: Mapping[str, dict[str, Any]] = {
+    "ServiceAccount": {"metadata": _META, "automountServiceAccountToken": bool},
+    "Role": {
+        "metadata": _META,
+        "rules": [{"apiGroups": [str], "resources": [str], "verbs": [str], "resourceNames": [str]}],
+    },
+    "RoleBinding": {
+        "metadata": _META,
+        "roleRef": {"kind": str, "name": str},
+        "subjects": [{"kind": str, "name": str, "namespace": str}],
+    },
+    "Secret": {"metadata": _META, "type": str},
 }
 
 
@@ -142,8 +167,16 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
         cluster = doc.scope or DEFAULT_CLUSTER
         objs = clusters.setdefault(cluster, _Objects())
         try:
-            for item in _items(doc.data):
+            for i, item in enumerate(_items(doc.data)):
                 kind = item.get("kind")
+                try:
+                    check(item, _SHAPES.get(str(kind).replace("Cluster", "", 1), {"metadata": _META}))
+                except ValueError as exc:
+                    where = f"items[{i}]" if isinstance(doc.data.get("items"), list) else "object"
+                    name = _meta(item)[1] if isinstance(item.get("metadata"), dict) else ""
+                    what = f" ({kind} {name})".replace(" )", ")") if isinstance(kind, str) else ""
+                    result.errors.append(SourceError(doc.path, f"{where}{what}: {exc}; skipped"))
+                    continue
                 ns, name = _meta(item)
                 if kind == "ServiceAccount":
                     objs.service_accounts[(ns, name)] = item

@@ -74,6 +74,25 @@ def _worker_scan(jobs: Sequence[Job], keep_suppressed: bool) -> BatchResult:
     return scan_jobs(scanner, jobs, keep_suppressed)
 
 
+_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable_path(rel: str) -> str:
+    """A file name as findings and errors show it: one line, encodable as UTF-8.
+
+    POSIX file names may hold newlines (which would break the one-line-per-error contract) and
+    bytes that are not UTF-8 (decoded as lone surrogates, which no report format can encode);
+    those show escaped (``bad\\xffname.py``, ``new\\nline.py``).
+    """
+    if rel.isprintable():
+        return rel
+    try:
+        text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        text = rel.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else _CONTROL_ESCAPES.get(c, f"\\x{ord(c):02x}") for c in text)
+
+
 def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = False) -> BatchResult:
     from nhiscan.sources.repo.engine import Scanner
     from nhiscan.sources.repo.secrets import to_secrets
@@ -82,11 +101,12 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
     res = BatchResult()
     for job in jobs:
         data = job.data
+        rel = printable_path(job.rel)  # what findings and errors show; job.rel is what is opened
         if data is None:
             try:
                 data = Path(job.root, job.rel).read_bytes()
             except OSError as exc:
-                res.errors.append(SourceError(f"{job.repository}/{job.rel}", f"cannot read: {exc.strerror}"))
+                res.errors.append(SourceError(f"{job.repository}/{rel}", f"cannot read: {exc.strerror}"))
                 continue
         res.files += 1
         res.bytes += len(data)
@@ -95,24 +115,24 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             continue
         if nhiscan_output(text):
             if job.commit is None:
-                res.nhiscan_files.append(job.rel)
+                res.nhiscan_files.append(rel)
             continue
-        raws = scanner.scan_text(job.rel, text)
+        raws = scanner.scan_text(rel, text)
         found, hidden = to_secrets(
             raws,
             text,
-            job.rel,
+            rel,
             commit=job.commit,
             repository=job.repository,
             keep_suppressed=keep_suppressed,
         )
         res.secrets.extend(found)
         res.suppressed.extend(hidden)
-        if job.commit is None and configs.is_config_file(job.rel):
+        if job.commit is None and configs.is_config_file(rel):
             try:
-                observed = configs.scan_config_file(job.rel, text, strict=True)
+                observed = configs.scan_config_file(rel, text, strict=True)
             except configs.ConfigParseError as exc:
-                res.errors.append(SourceError(f"{job.repository}/{job.rel}", exc.detail))
+                res.errors.append(SourceError(f"{job.repository}/{rel}", exc.detail))
                 continue
             res.observations.extend(
                 replace(o, location=replace(o.location, repository=job.repository)) for o in observed
@@ -268,7 +288,7 @@ def _scan_one(
             if size <= MAX_FILE_BYTES:
                 jobs.append(Job(str(root), rel, arg, size=size))
             else:
-                too_big.append(rel)
+                too_big.append(printable_path(rel))
     total = sum(j.size for j in jobs)
     advance = task(f"secrets {arg}", total)
     tree_hashes: set[str] = set()

@@ -32,7 +32,14 @@ def compose_documents(path: str, text: str) -> list[Node]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigParseError(path, f"invalid YAML{where}: {problem}") from None
+        # JSON configs (.mcp.json, .vscode/mcp.json) are read by the same parser: name their format
+        raise ConfigParseError(path, f"invalid {_format(path)}{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigParseError(path, f"{_format(path)} nested too deeply to read") from None
+
+
+def _format(path: str) -> str:
+    return "JSON" if path.lower().endswith(".json") else "YAML"
 
 
 def line(node: Node) -> int:

@@ -16,8 +16,10 @@ import typer
 from nhiscan import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nhiscan.config import ScanConfig
-    from nhiscan.model import Report, Severity
+    from nhiscan.model import Report, Severity, SourceError
     from nhiscan.report import Format
 
 app = typer.Typer(
@@ -207,8 +209,9 @@ def _write(text: str, output: Path | None) -> None:
         _fail(f"{output}: cannot write: {exc.strerror}")
 
 
-def _report_errors(report: Report) -> None:
-    for err in report.errors:
+def _report_errors(errors: Sequence[SourceError]) -> None:
+    """One stderr line per failed input or source, naming it."""
+    for err in errors:
         typer.echo(f"nhiscan: error: {_line(err.source)}: {_line(err.message)}", err=True)
 
 
@@ -225,7 +228,9 @@ def _report_skipped(report: Report) -> None:
             if files:
                 shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
                 typer.echo(
-                    f"nhiscan: note: {src.path}: {len(files)} file(s) {why} not scanned for secrets: {shown}",
+                    _line(
+                        f"nhiscan: note: {src.path}: {len(files)} file(s) {why} not scanned for secrets: {shown}"
+                    ),
                     err=True,
                 )
 
@@ -338,7 +343,7 @@ def scan(
     _emit(report, Format(format), output)
     _report_skipped(report)
     _report_expired_waivers(report)
-    _report_errors(report)
+    _report_errors(report.errors)
     from nhiscan.analyze.engine import exit_code
 
     raise typer.Exit(exit_code(report, _fail_on(fail_on, cfg.settings.fail_on)))
@@ -381,8 +386,7 @@ def inventory(
     )
     inv, errors = collect_inventory(cfg)
     _write(dumps_document(inventory_to_dict(inv, cfg.as_of, __version__)), output)
-    for err in errors:
-        typer.echo(f"nhiscan: error: {_line(err.source)}: {_line(err.message)}", err=True)
+    _report_errors(errors)
     raise typer.Exit(2 if errors else 0)
 
 
@@ -497,7 +501,7 @@ def baseline_create(
         _fail(exc.message)
     _write(dumps_document(baseline_dict(result)), output)
     typer.echo(f"nhiscan: baseline of {len(result.findings)} findings written to {output}", err=True)
-    _report_errors(result)
+    _report_errors(result.errors)
     raise typer.Exit(2 if result.errors else 0)
 
 

@@ -402,6 +402,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 def report_from_dict(d: Mapping[str, Any]) -> Report:
     if d.get("schema") == INVENTORY_SCHEMA:
         raise ValueError("an inventory, not a scan result; scan it with `nhiscan scan --input FILE`")
+    if "sarif" in str(d.get("$schema", "")).lower():
+        raise ValueError("a SARIF log, which cannot be re-rendered; save the scan with `--format json`")
     if d.get("schema") != SCHEMA:
         raise ValueError(
             f"schema {d.get('schema')!r}, expected {SCHEMA!r} (save one with `scan --format json`)"

@@ -140,6 +140,10 @@ def test_report_rerenders_saved_result(tmp_path: Path) -> None:
     wrong = run_cli("report", str(NO_OWNER / "fires" / "inventory.json"))
     assert wrong.code == 2
     assert "an inventory, not a scan result; scan it with `nhiscan scan --input FILE`" in wrong.stderr
+    sarif = tmp_path / "scan.sarif"
+    run_cli("report", str(saved), "--format", "sarif", "--output", str(sarif))
+    wrong = run_cli("report", str(sarif))
+    assert wrong.code == 2 and "a SARIF log, which cannot be re-rendered" in wrong.stderr
 
 
 def test_config_disables_rule_and_overrides_severity(tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ def _root(
 PathsArg = Annotated[
     Optional[list[str]],  # noqa: UP045 - Typer needs Optional on 3.10
     typer.Argument(
-        metavar="[PATH]...",
+        metavar="PATH",
         help="Repositories or directories to scan for secrets, CI and agent configs.",
         show_default=False,
     ),
@@ -394,7 +394,7 @@ def inventory(
 def rules(
     rule_id: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Argument(metavar="[RULE_ID]", help="Explain one rule.", show_default=False),
+        typer.Argument(metavar="RULE_ID", help="Explain one rule.", show_default=False),
     ] = None,
     format: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="table | json | markdown")

@@ -513,4 +513,22 @@ def main() -> None:
     # of the run time for 50,000 identities (benchmarks/aws_scale.py). Collecting less often keeps
     # the scan linear in size; peak memory is the same, as almost nothing here forms cycles.
     gc.set_threshold(100_000, 50, 100)
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("nhiscan: error: aborted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        # Typer's usage errors (unknown option, missing value, unknown command): one line in
+        # nhiscan's own form, like every other error, instead of click's usage block.
+        message, status = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+        if not callable(message) or not isinstance(status, int):
+            raise
+        text = str(message())
+        if "\n" in text:  # a command group called without its subcommand: the message is its help
+            typer.echo(text, err=True)
+            raise SystemExit(status) from None
+        command = getattr(getattr(exc, "ctx", None), "command_path", None) or "nhiscan"
+        typer.echo(_line(f"nhiscan: error: {text.rstrip('.')} (see `{command} --help`)"), err=True)
+        raise SystemExit(status) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

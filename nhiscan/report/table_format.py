@@ -143,7 +143,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         console.print(Text("No findings.", style="green"))
 
     if report.errors:
-        et = Table(title="Inputs that could not be scanned", title_justify="left", style="red")
+        et = Table(title="Inputs that could not be scanned", title_justify="left", style="red", min_width=40)
         et.add_column("Source")
         et.add_column("Problem", overflow="fold")
         for e in report.errors:

@@ -104,6 +104,17 @@ def test_usage_errors_exit_2() -> None:
     assert res.code == 2 and "--format" in res.stderr
     res = run_cli("rules", "no-such-rule")
     assert res.code == 2 and "unknown rule" in res.stderr
+    # Typer's own usage errors read like every other error: one line, naming where to look.
+    for args, expected in [
+        (("scan", "--bogus"), "nhiscan: error: No such option: --bogus (see `nhiscan scan --help`)"),
+        (("scna",), "nhiscan: error: No such command 'scna'. Did you mean 'scan'? (see `nhiscan --help`)"),
+        (("scan", "--format"), "nhiscan: error: Option '--format' requires an argument"),
+    ]:
+        res = run_cli(*args)
+        assert res.code == 2 and res.stdout == ""
+        assert res.stderr.splitlines() == [res.stderr.strip()] and res.stderr.startswith(expected), res.stderr
+    assert run_cli("baseline").code == 2 and "create" in run_cli("baseline").stderr  # the group's help
+    assert run_cli("--version").code == 0 and run_cli("rules", "nhi-no-owner").code == 0
 
 
 def test_inventory_round_trip_gives_same_findings(tmp_path: Path) -> None:

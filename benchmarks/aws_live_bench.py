@@ -39,6 +39,9 @@ PER_USER = {
     "iam:ListSigningCertificates": "users the report shows with a signing certificate",
     "iam:ListMFADevices": "users with MFA but no virtual device (hardware/FIDO)",
     "iam:GetOpenIDConnectProvider": "each OIDC provider (no bulk call returns its URL and audiences)",
+    # only with --aws-last-accessed, which moto does not serve (so these rows do not appear here)
+    "iam:GenerateServiceLastAccessedDetails": "every non-human user and role (one job each; no bulk call)",
+    "iam:GetServiceLastAccessedDetails": "every non-human user and role, once per polling round and page",
 }
 READ_ONLY = ("List", "Get", "Generate", "Describe")
 

@@ -105,6 +105,14 @@ AwsRoleOpt = Annotated[
         "--aws-role", metavar="NAME", help="Role name to assume in each member account (with --aws-org)."
     ),
 ]
+AwsLastAccessedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--aws-last-accessed",
+        help="Also read IAM service last accessed data for every non-human user and role (with --aws; "
+        "one job per identity).",
+    ),
+]
 GcpOpt = Annotated[
     list[str] | None, typer.Option("--gcp-project", metavar="ID", help="GCP project id (live). Repeatable.")
 ]
@@ -153,6 +161,7 @@ def _build_config(
     aws_profile: str | None,
     aws_org: bool,
     aws_role: str | None,
+    aws_last_accessed: bool,
     gcp_project: list[str] | None,
     azure_subscription: list[str] | None,
     k8s_context: str | None,
@@ -169,6 +178,8 @@ def _build_config(
         _fail("--aws-org needs --aws-role NAME (the role to assume in each member account)")
     if aws_role and not aws_org:
         _fail("--aws-role goes with --aws-org")
+    if aws_last_accessed and not (aws or aws_org or aws_profile is not None):
+        _fail("--aws-last-accessed goes with --aws (or --aws-profile / --aws-org)")
     try:
         settings = load_settings(str(config) if config else None)
     except NhiscanError as exc:
@@ -181,6 +192,7 @@ def _build_config(
         aws_profile=aws_profile,
         aws_org=aws_org,
         aws_role=aws_role,
+        aws_last_accessed=aws_last_accessed,
         gcp_projects=tuple(gcp_project or ()),
         azure_subscriptions=tuple(azure_subscription or ()),
         k8s_context=k8s_context,
@@ -277,6 +289,7 @@ def scan(
     aws_profile: AwsProfileOpt = None,
     aws_org: AwsOrgOpt = False,
     aws_role: AwsRoleOpt = None,
+    aws_last_accessed: AwsLastAccessedOpt = False,
     gcp_project: GcpOpt = None,
     azure_subscription: AzureOpt = None,
     k8s_context: K8sOpt = None,
@@ -327,6 +340,7 @@ def scan(
         aws_profile=aws_profile,
         aws_org=aws_org,
         aws_role=aws_role,
+        aws_last_accessed=aws_last_accessed,
         gcp_project=gcp_project,
         azure_subscription=azure_subscription,
         k8s_context=k8s_context,
@@ -357,6 +371,7 @@ def inventory(
     aws_profile: AwsProfileOpt = None,
     aws_org: AwsOrgOpt = False,
     aws_role: AwsRoleOpt = None,
+    aws_last_accessed: AwsLastAccessedOpt = False,
     gcp_project: GcpOpt = None,
     azure_subscription: AzureOpt = None,
     k8s_context: K8sOpt = None,
@@ -377,6 +392,7 @@ def inventory(
         aws_profile=aws_profile,
         aws_org=aws_org,
         aws_role=aws_role,
+        aws_last_accessed=aws_last_accessed,
         gcp_project=gcp_project,
         azure_subscription=azure_subscription,
         k8s_context=k8s_context,
@@ -464,6 +480,7 @@ def baseline_create(
     aws_profile: AwsProfileOpt = None,
     aws_org: AwsOrgOpt = False,
     aws_role: AwsRoleOpt = None,
+    aws_last_accessed: AwsLastAccessedOpt = False,
     gcp_project: GcpOpt = None,
     azure_subscription: AzureOpt = None,
     k8s_context: K8sOpt = None,
@@ -488,6 +505,7 @@ def baseline_create(
         aws_profile=aws_profile,
         aws_org=aws_org,
         aws_role=aws_role,
+        aws_last_accessed=aws_last_accessed,
         gcp_project=gcp_project,
         azure_subscription=azure_subscription,
         k8s_context=k8s_context,

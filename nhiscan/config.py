@@ -96,6 +96,7 @@ class ScanConfig:
     aws_profile: str | None = None
     aws_org: bool = False
     aws_role: str | None = None
+    aws_last_accessed: bool = False
     gcp_projects: tuple[str, ...] = ()
     azure_subscriptions: tuple[str, ...] = ()
     k8s_context: str | None = None

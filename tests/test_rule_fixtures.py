@@ -4,6 +4,7 @@ Layout: fixtures/rules/<rule-id>/{fires,silent}/ holding
   - export files (any file at the top level except the ones below): passed as --input;
   - repo/: a directory tree passed as a PATH to scan;
   - nhiscan.toml (optional): settings for that case;
+  - scopes.yaml (optional): FILE: SCOPE for exports that need --input SCOPE=FILE;
   - as_of (optional): the evaluation date, default 2026-11-01.
 The scan runs through the same core the CLI uses; tests/e2e drives the console script itself.
 """
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nhiscan.analyze.checks import registry
 from nhiscan.analyze.rules import load_catalog
@@ -23,7 +25,7 @@ from tests.conftest import FIXTURES
 
 RULES_FIXTURES = FIXTURES / "rules"
 CATALOG = load_catalog()
-SPECIAL = {"repo", "nhiscan.toml", "as_of", "README.md"}
+SPECIAL = {"repo", "nhiscan.toml", "as_of", "README.md", "scopes.yaml"}
 
 
 def scan_case(case: Path):  # type: ignore[no-untyped-def]
@@ -31,7 +33,13 @@ def scan_case(case: Path):  # type: ignore[no-untyped-def]
     day = as_of_file.read_text().strip() if as_of_file.exists() else "2026-11-01"
     toml = case / "nhiscan.toml"
     settings = load_settings(str(toml)) if toml.exists() else load_settings(None, search_from=case)
-    inputs = tuple(InputSpec(str(p)) for p in sorted(case.iterdir()) if p.name not in SPECIAL and p.is_file())
+    scopes_file = case / "scopes.yaml"
+    scopes = yaml.safe_load(scopes_file.read_text()) if scopes_file.exists() else {}
+    inputs = tuple(
+        InputSpec(str(p), scopes.get(p.name))
+        for p in sorted(case.iterdir())
+        if p.name not in SPECIAL and p.is_file()
+    )
     paths = (str(case / "repo"),) if (case / "repo").is_dir() else ()
     config = ScanConfig(
         as_of=datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from nhiscan.analyze.checks import CheckContext, Hit, check
@@ -197,6 +198,53 @@ def aws_privilege_escalation(ctx: CheckContext) -> Iterator[Hit]:
                     {"name": p.name, "actions": list(p.actions), "conditional": c, "how": p.description}
                     for p, c in paths
                 ]
+            },
+        )
+
+
+@check("aws_unused_service_permissions")
+def aws_unused_service_permissions(ctx: CheckContext) -> Iterator[Hit]:
+    """Services a non-human identity's policies allow (IAM's service last accessed data lists exactly
+    those) that it never used, or not within ``unused_days``. Without that data: silent."""
+    limit = float(ctx.params.get("unused_days", 90))
+    minimum = int(ctx.params.get("min_unused_services", 1))
+    shown = 5
+    for ident in ctx.identities("aws", nonhuman_only=True):
+        if ident.attributes.get("managed_by_provider"):
+            continue
+        services = ident.attributes.get("services_last_accessed")
+        if not isinstance(services, Mapping) or not services:
+            continue
+        age = ctx.days_since(ident.created)
+        if age is not None and age <= limit:
+            continue  # too young to have used everything it was given
+        never: list[str] = []
+        stale: list[str] = []
+        for ns, when in sorted(services.items()):
+            if when is None:
+                never.append(str(ns))
+                continue
+            idle = ctx.days_since(_parse_iso(when))
+            if idle is not None and idle > limit:
+                stale.append(str(ns))
+        unused = sorted(never + stale)
+        if len(unused) < max(1, minimum):
+            continue
+        names = ", ".join(unused[:shown]) + (
+            f" and {len(unused) - shown} more" if len(unused) > shown else ""
+        )
+        yield Hit(
+            identity=ident,
+            message=(
+                f"{_label(ident)} is allowed {len(services)} AWS services but has not used "
+                f"{len(unused)} of them in {int(limit)} days: {names}"
+            ),
+            evidence={
+                "unused_services": unused,
+                "never_used": never,
+                "not_used_recently": stale,
+                "granted_services": len(services),
+                "unused_days": int(limit),
             },
         )
 
@@ -408,6 +456,14 @@ def aws_trust_wildcard_principal(ctx: CheckContext) -> Iterator[Hit]:
 def _label(ident: Identity) -> str:
     kind = {"aws-iam-user": "IAM user", "aws-iam-role": "role"}.get(ident.kind, ident.kind)
     return f"{kind} {ident.name}"
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _iso(value: Any) -> str | None:

@@ -11,7 +11,10 @@
 - grants: every statement of inline, attached managed (from the export, else the bundled
   well-known AWS managed policies) and group-inherited policies, plus permissions-boundary
   statements (``boundary=True``);
-- trusts: every statement of a role's trust policy.
+- trusts: every statement of a role's trust policy;
+- service last accessed (``aws-service-last-accessed``): on a user or role, the attribute
+  ``services_last_accessed`` maps each service namespace its policies allow to the ISO time it last
+  authenticated, or null when it never did within IAM's tracking period.
 
 A half-broken record becomes one SourceError naming the file and the record; the rest is kept.
 """
@@ -36,7 +39,7 @@ from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef, Trust
 from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.aws.classify import classify_user, is_sso_role
-from nhiscan.sources.aws.exports import credential_report_text
+from nhiscan.sources.aws.exports import LAST_ACCESSED_KIND, credential_report_text
 
 PROVIDER = "aws"
 OWNER_TAG_KEYS = frozenset(
@@ -55,6 +58,7 @@ OWNER_TAG_KEYS = frozenset(
     }
 )
 _ACCOUNT_RE = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):")
+_USER_OR_ROLE_RE = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:(user|role)/\S+$")
 _MISSING = frozenset({"", "n/a", "no_information", "not_supported", "none", "null"})
 
 
@@ -231,6 +235,8 @@ class _Account:
     aliases: list[str] = field(default_factory=list)
     truncated_pages: list[str] = field(default_factory=list)
     has_last_page: bool = False
+    # identity ARN -> service namespace -> last authenticated (None: not within the tracking period)
+    last_accessed: dict[str, dict[str, datetime | None]] = field(default_factory=dict)
 
 
 class _Normalizer:
@@ -258,6 +264,8 @@ class _Normalizer:
                 self._load_gaad(doc)
             elif doc.kind == "aws-credential-report":
                 self._load_report(doc)
+            elif doc.kind == "aws-service-last-accessed":
+                self._load_last_accessed(doc)
             elif doc.kind in ("aws-access-keys", "aws-iam-extras"):
                 scope = doc.scope or (doc.data.get("AccountId") if isinstance(doc.data, dict) else None)
                 if scope:
@@ -348,6 +356,68 @@ class _Normalizer:
                 self.error(doc.path, f"line {i}: credential report row without user or arn; skipped")
                 continue
             acct.report[user] = row
+
+    def _load_last_accessed(self, doc: RawDocument) -> None:
+        """get-service-last-accessed-details output (``ARN=FILE``) or nhiscan's combined form."""
+        data = doc.data
+        entries: list[tuple[str, Mapping[str, Any]]] = []
+        if data.get("Kind") == LAST_ACCESSED_KIND:
+            for i, item in enumerate(data.get("Identities") or []):
+                arn = str(item.get("Arn") or "") if isinstance(item, Mapping) else ""
+                if not _USER_OR_ROLE_RE.match(arn):
+                    self.error(doc.path, f"Identities[{i}]: without the Arn of an IAM user or role; skipped")
+                    continue
+                entries.append((arn, item))
+        elif not doc.scope:
+            self.error(
+                doc.path,
+                "get-service-last-accessed-details output does not name its identity; pass it as "
+                "--input arn:aws:iam::ACCOUNT:role/NAME=FILE (or user/NAME)",
+            )
+            return
+        elif not _USER_OR_ROLE_RE.match(doc.scope):
+            self.error(
+                doc.path,
+                f"SCOPE {doc.scope} is not an IAM user or role ARN; service last accessed data needs "
+                "--input arn:aws:iam::ACCOUNT:role/NAME=FILE (or user/NAME)",
+            )
+            return
+        else:
+            entries.append((doc.scope, data))
+        scopes: list[str] = []
+        for arn, entry in entries:
+            status = str(entry.get("JobStatus") or "")
+            if status != "COMPLETED":
+                err = entry.get("Error")
+                detail = f" ({err.get('Message') or err.get('Code')})" if isinstance(err, Mapping) else ""
+                self.error(
+                    doc.path,
+                    f"{arn}: service last accessed job is {status or 'without JobStatus'}{detail}, not "
+                    "COMPLETED; fetch get-service-last-accessed-details again once it has completed",
+                )
+                continue
+            services = entry.get("ServicesLastAccessed")
+            if not isinstance(services, list):
+                self.error(doc.path, f"{arn}: ServicesLastAccessed is not a list; skipped")
+                continue
+            account = account_of(arn)
+            if account is None:  # pragma: no cover - the ARN pattern names an account
+                continue
+            seen = self.account(account).last_accessed.setdefault(arn, {})
+            for j, svc in enumerate(services):
+                ns = svc.get("ServiceNamespace") if isinstance(svc, Mapping) else None
+                if not isinstance(ns, str) or not ns:
+                    self.error(
+                        doc.path, f"{arn}: ServicesLastAccessed[{j}] without ServiceNamespace; skipped"
+                    )
+                    continue
+                when = parse_time(svc.get("LastAuthenticated"))
+                before = seen.get(ns)
+                seen[ns] = max(when, before) if when and before else (when or before)
+            if account not in scopes:
+                scopes.append(account)
+        for account in scopes:
+            self.result.sources.append(SourceRef(doc.kind, account, doc.path))
 
     def _load_keyed(self, doc: RawDocument, scope: str) -> None:
         acct = self.account(scope)
@@ -523,6 +593,7 @@ class _Normalizer:
         attrs.update(facts)
         attrs["groups"] = [str(g) for g in rec.get("GroupList") or []]
         attrs["policies"] = policies
+        _put_last_accessed(attrs, acct, arn)
         if b_arn:
             attrs["permissions_boundary"] = b_arn
             if not b_ok:
@@ -737,6 +808,7 @@ class _Normalizer:
         attrs = self._common_attrs(rec, alias)
         role_path = attrs["path"]
         attrs["policies"] = policies
+        _put_last_accessed(attrs, acct, arn)
         if role_path.startswith("/aws-service-role/"):
             attrs["managed_by_provider"] = True
             attrs["service_linked"] = True
@@ -810,6 +882,14 @@ class _Normalizer:
                 attributes=attrs,
             )
         )
+
+
+def _put_last_accessed(attrs: dict[str, Any], acct: _Account, arn: str) -> None:
+    seen = acct.last_accessed.get(arn)
+    if seen is not None:
+        attrs["services_last_accessed"] = {
+            ns: when.isoformat() if when else None for ns, when in sorted(seen.items())
+        }
 
 
 def _clean(value: Any) -> str | None:

@@ -9,6 +9,10 @@ Kinds (the live collector emits exactly these, with the same shapes):
 - ``aws-access-keys``: ``aws iam list-access-keys`` output (``AccessKeyMetadata``).
 - ``aws-iam-extras``: nhiscan's own document for facts only live APIs give
   (``"Kind": "nhiscan-aws-iam-extras"``).
+- ``aws-service-last-accessed``: ``aws iam get-service-last-accessed-details --job-id ID`` output
+  (``JobStatus`` and ``ServicesLastAccessed``; it does not name its identity, so it needs
+  ``--input ARN=FILE``), or nhiscan's combined form for many identities
+  (``"Kind": "nhiscan-aws-service-last-accessed"``, ``Identities: [{Arn, JobStatus, ...}]``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
 GAAD_KEYS = frozenset({"UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"})
 CREDENTIAL_REPORT_HEADER = ("user", "arn", "user_creation_time")
 EXTRAS_KIND = "nhiscan-aws-iam-extras"
+LAST_ACCESSED_KIND = "nhiscan-aws-service-last-accessed"
 
 
 def detect(parsed: Parsed) -> str | None:
@@ -36,6 +41,10 @@ def detect(parsed: Parsed) -> str | None:
         return None
     if data.get("Kind") == EXTRAS_KIND:
         return "aws-iam-extras"
+    if data.get("Kind") == LAST_ACCESSED_KIND:
+        return "aws-service-last-accessed"
+    if "JobStatus" in data and ("ServicesLastAccessed" in data or "JobType" in data):
+        return "aws-service-last-accessed"  # an unfinished job's output may lack the list
     if GAAD_KEYS & data.keys():
         return "aws-gaad"
     if isinstance(data.get("AccessKeyMetadata"), list):

@@ -7,7 +7,9 @@ One account yields up to four RawDocuments (provider "aws", scope = account id, 
 - ``aws-access-keys``: ListAccessKeys output for the users the report shows with keys;
 - ``aws-iam-extras``: facts only other live calls give (aliases, MFA devices, SSH keys, signing
   certificates, service-specific credentials, OIDC and SAML providers; and, when no credential report
-  can be had, login profiles and key last use).
+  can be had, login profiles and key last use);
+- ``aws-service-last-accessed`` (only with ``--aws-last-accessed``): nhiscan's combined form, one
+  ``get-service-last-accessed-details`` result per non-human user and role.
 
 Call budget: bulk, paginated calls wherever IAM has one (GAAD, credential report, virtual MFA devices,
 service-specific credentials with ``AllUsers``, SAML providers, aliases). IAM has no bulk call for
@@ -15,6 +17,8 @@ access key ids, hardware MFA devices, signing certificate ids and SSH public key
 per-user, and only for users where they matter: access keys and certificates only for users the
 credential report shows with one, hardware MFA only for users with MFA but no virtual device; SSH keys
 have no report column and are listed for every user. Per-user calls run in a small thread pool.
+Service last accessed data exists only per identity (one job to generate, then polling for it), so
+with ``--aws-last-accessed`` it costs at least two calls per non-human user and role.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from nhiscan.config import ScanConfig
+from nhiscan.config import ScanConfig, Settings
 from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import Api, AwsCallError, client_config, describe_failure, json_safe
-from nhiscan.sources.aws.exports import EXTRAS_KIND
+from nhiscan.sources.aws.classify import classify_user, is_sso_role
+from nhiscan.sources.aws.exports import EXTRAS_KIND, LAST_ACCESSED_KIND
 from nhiscan.sources.feedback import Feedback
 
 PROVIDER = "aws"
@@ -40,6 +45,9 @@ GAAD_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 USER_WORKERS = 8
 # Generating a credential report usually takes seconds; give up (and fall back) after this long.
 REPORT_WAIT_SECONDS = 90.0
+# Service last accessed jobs usually complete in seconds; stop waiting for the rest after this long.
+LAST_ACCESSED_WAIT_SECONDS = 120.0
+_LAST_ACCESSED_FIELDS = ("JobStatus", "JobType", "JobCreationDate", "JobCompletionDate")
 _NO_VALUE = frozenset({"", "N/A", "n/a", "not_supported", "no_information"})
 
 
@@ -74,6 +82,9 @@ class AccountCollector:
         user_workers: int = USER_WORKERS,
         report_wait: float = REPORT_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        last_accessed: bool = False,
+        last_accessed_wait: float = LAST_ACCESSED_WAIT_SECONDS,
+        settings: Settings | None = None,
     ) -> None:
         self.account_id = account_id
         self.label = f"aws:{account_id}"
@@ -81,6 +92,9 @@ class AccountCollector:
         self.user_workers = max(1, user_workers)
         self.report_wait = report_wait
         self.sleep = sleep
+        self.last_accessed = last_accessed
+        self.last_accessed_wait = last_accessed_wait
+        self.settings = settings or Settings()
         region = session.region_name or "us-east-1"
         self.iam = Api(session.client("iam", region_name=region, config=client_config(user_workers)), "iam")
         self.result = AccountResult(account_id)
@@ -165,6 +179,11 @@ class AccountCollector:
         if "OpenIDConnectProviders" in self.extras:
             self.extras["OpenIDConnectProviders"].sort(key=lambda p: p["Arn"])
         self._doc("aws-iam-extras", self.extras)
+        if self.last_accessed and gaad is not None:
+            identities = self.service_last_accessed(self.last_accessed_arns(gaad, rows))
+            if identities:
+                doc = {"Kind": LAST_ACCESSED_KIND, "AccountId": self.account_id, "Identities": identities}
+                self._doc("aws-service-last-accessed", doc)
 
     # -- bulk calls ----------------------------------------------------------------------------
 
@@ -314,10 +333,12 @@ class AccountCollector:
             keys = []  # the report shows no keys at all: an empty listing is the truth
         return calls, keys
 
-    def run_calls(self, calls: list[_UserCall]) -> None:
-        """Run per-user calls in a small pool; an API that is denied or unsupported is tried no more."""
+    def run_calls(self, calls: list[_UserCall]) -> set[str]:
+        """Run per-user calls in a small pool; an API that is denied or unsupported is tried no more.
+
+        Returns the APIs that failed for good (denied, unsupported, no credentials, unreachable)."""
         if not calls:
-            return
+            return set()
         task = self._task
         self.feedback.update(task, description=f"{self.label} per-user calls", total=len(calls))
         dead: dict[str, AwsCallError] = {}
@@ -348,6 +369,139 @@ class AccountCollector:
                 continue
             extra = f" ({count} calls failed)" if count > 1 else ""
             self.result.errors.append(SourceError(self.label, exc.message + extra))
+        return set(dead)
+
+    # -- service last accessed (per identity: IAM has no bulk call) --------------------------------
+
+    def last_accessed_arns(
+        self, gaad: Mapping[str, Any], rows: Mapping[str, Mapping[str, str]] | None
+    ) -> list[str]:
+        """The non-human users and the roles worth asking about (not service-linked or Identity Center
+        roles), classified as normalize will classify them."""
+        arns: list[str] = []
+        for u in gaad.get("UserDetailList") or []:
+            name, arn = str(u.get("UserName") or ""), str(u.get("Arn") or "")
+            if not name or not arn:
+                continue
+            override = self.settings.classify_override(arn, name)
+            if override is not None:
+                if override == "nonhuman":
+                    arns.append(arn)
+                continue
+            row = (rows or {}).get(name) or {}
+            tags = {str(t.get("Key")): str(t.get("Value", "")) for t in u.get("Tags") or [] if t.get("Key")}
+            nonhuman, _ = classify_user(
+                name=name,
+                path=str(u.get("Path") or "/"),
+                tags=tags,
+                has_password=str(row.get("password_enabled", "")).lower() == "true",
+                mfa_active=str(row.get("mfa_active", "")).lower() == "true",
+                active_keys=sum(str(row.get(f"access_key_{n}_active", "")).lower() == "true" for n in (1, 2)),
+            )
+            if nonhuman:
+                arns.append(arn)
+        for r in gaad.get("RoleDetailList") or []:
+            name, arn, path = str(r.get("RoleName") or ""), str(r.get("Arn") or ""), str(r.get("Path") or "/")
+            if not name or not arn or path.startswith("/aws-service-role/") or is_sso_role(path, name):
+                continue
+            if self.settings.classify_override(arn, name) == "human":
+                continue
+            arns.append(arn)
+        return sorted(arns)
+
+    def service_last_accessed(self, arns: list[str]) -> list[dict[str, Any]]:
+        """Start a SERVICE_LEVEL job per identity, then poll the pending ones in rounds with backoff
+        (0.5 s doubling to 8 s, at most ``last_accessed_wait`` seconds in all); a finished job's
+        services are read page by page (Marker). Returns the COMPLETED results, sorted by ARN."""
+        arns = sorted(set(arns))
+        if not arns:
+            return []
+        self._status("service last accessed")
+        jobs: dict[str, str] = {}
+        done: dict[str, dict[str, Any]] = {}
+        failed: list[tuple[str, str]] = []
+        given_up: set[str] = set()
+
+        def generate(arn: str) -> _UserCall:
+            def run() -> None:
+                got = self.iam.call(
+                    "generate_service_last_accessed_details", Arn=arn, Granularity="SERVICE_LEVEL"
+                )
+                with self._lock:
+                    jobs[arn] = str(got["JobId"])
+
+            return _UserCall("iam:GenerateServiceLastAccessedDetails", arn, run)
+
+        def poll(arn: str, job: str) -> _UserCall:
+            def run() -> None:
+                try:
+                    page = self.iam.call("get_service_last_accessed_details", JobId=job, MaxItems=1000)
+                    status = str(page.get("JobStatus") or "")
+                    if status == "IN_PROGRESS":
+                        return
+                    if status != "COMPLETED":
+                        err = page.get("Error") or {}
+                        why = err.get("Message") or err.get("Code") or "no reason given"
+                        with self._lock:
+                            failed.append((arn, f"is {status or 'without JobStatus'} ({why})"))
+                        return
+                    entry: dict[str, Any] = {"Arn": arn}
+                    entry.update(json_safe({k: page[k] for k in _LAST_ACCESSED_FIELDS if k in page}))
+                    services = list(page.get("ServicesLastAccessed") or [])
+                    while page.get("IsTruncated") and page.get("Marker"):
+                        page = self.iam.call(
+                            "get_service_last_accessed_details",
+                            JobId=job,
+                            MaxItems=1000,
+                            Marker=page["Marker"],
+                        )
+                        services.extend(page.get("ServicesLastAccessed") or [])
+                    entry["ServicesLastAccessed"] = json_safe(services)
+                    entry["IsTruncated"] = False
+                    with self._lock:
+                        done[arn] = entry
+                except AwsCallError:
+                    with self._lock:
+                        given_up.add(arn)  # reported once by run_calls, not polled again
+                    raise
+
+            return _UserCall("iam:GetServiceLastAccessedDetails", arn, run)
+
+        self.run_calls([generate(a) for a in arns])  # a denial is one error line, from run_calls
+        if not jobs:
+            return []
+        waited, delay = 0.0, 0.5
+        pending = dict(sorted(jobs.items()))
+        while True:
+            dead = self.run_calls([poll(a, j) for a, j in pending.items()])
+            settled = set(done) | given_up | {a for a, _ in failed}
+            pending = {a: j for a, j in pending.items() if a not in settled}
+            if dead or not pending:
+                break
+            if waited + delay > self.last_accessed_wait:
+                self.result.errors.append(
+                    SourceError(
+                        self.label,
+                        f"iam:GetServiceLastAccessedDetails: {len(pending)} service last accessed job(s) not "
+                        f"complete after {self.last_accessed_wait:.0f} s (first: {next(iter(pending))}); "
+                        "those identities are not judged for unused services",
+                    )
+                )
+                break
+            self.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 8.0)
+        if failed:
+            failed.sort()
+            arn, why = failed[0]
+            more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+            self.result.errors.append(
+                SourceError(
+                    self.label,
+                    f"iam:GetServiceLastAccessedDetails: the service last accessed job for {arn} {why}{more}",
+                )
+            )
+        return [done[a] for a in sorted(done)]
 
     def _put(self, family: str, user: str, items: list[dict[str, Any]]) -> None:
         if not items:
@@ -503,8 +657,22 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
         if config.aws_org:
             from nhiscan.sources.aws.org import collect_organization
 
-            return collect_organization(session, sts, caller, str(config.aws_role), feedback)
-        result = AccountCollector(session, caller.account_id, feedback).run()
+            return collect_organization(
+                session,
+                sts,
+                caller,
+                str(config.aws_role),
+                feedback,
+                last_accessed=config.aws_last_accessed,
+                settings=config.settings,
+            )
+        result = AccountCollector(
+            session,
+            caller.account_id,
+            feedback,
+            last_accessed=config.aws_last_accessed,
+            settings=config.settings,
+        ).run()
         return result.docs, result.errors
 
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from nhiscan.config import Settings
 from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import ORG_PAGE_SIZE, Api, AwsCallError, client_config, describe_failure
@@ -96,6 +97,8 @@ def collect_organization(
     workers: int = ACCOUNT_WORKERS,
     user_workers: int = USER_WORKERS,
     collector: Callable[..., AccountCollector] = AccountCollector,
+    last_accessed: bool = False,
+    settings: Settings | None = None,
 ) -> tuple[list[RawDocument], list[SourceError]]:
     try:
         members = list_members(session)
@@ -113,6 +116,7 @@ def collect_organization(
 
     results: list[AccountResult] = []
     errors: list[SourceError] = []
+    extra: dict[str, Any] = {"last_accessed": True, "settings": settings} if last_accessed else {}
     lock = threading.Lock()
     client_lock = threading.Lock()  # one boto3 Session must not build clients from two threads at once
     targets = [m for m in members if m.status == "ACTIVE" and m.id != caller.account_id]
@@ -126,7 +130,7 @@ def collect_organization(
         try:
             if member_id == caller.account_id:
                 with client_lock:
-                    acct = collector(session, member_id, feedback, user_workers=user_workers)
+                    acct = collector(session, member_id, feedback, user_workers=user_workers, **extra)
             else:
                 role_arn = f"arn:{caller.partition}:iam::{member_id}:role/{role}"
                 try:
@@ -135,7 +139,7 @@ def collect_organization(
                     with lock:
                         errors.append(SourceError(label, f"cannot assume {role_arn}: {exc.message}"))
                     return
-                acct = collector(sess, member_id, feedback, user_workers=user_workers)
+                acct = collector(sess, member_id, feedback, user_workers=user_workers, **extra)
             result = acct.run()
         except AwsCallError as exc:
             result = AccountResult(member_id, errors=[SourceError(label, exc.message)])

@@ -20,8 +20,10 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from nhiscan import __version__
+from nhiscan.display import printable_lines
 from nhiscan.model import OWASP_NHI, Credential, Finding, Grant, Identity, Report, Severity
 from nhiscan.report._common import (
     identities_by_id,
@@ -71,9 +73,19 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     env.filters["day"] = _day
     return env
+
+
+def _shown(value: Any) -> Any:
+    """Every ``{{ }}`` output: text from data has its control, bidi and invisible characters shown
+    escaped (a browser would otherwise reorder or hide it), then autoescape makes it HTML text.
+    The report's own CSS and script (already Markup) pass unchanged."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable_lines(value)
+    return value
 
 
 def _asset(name: str) -> tuple[str, str]:

@@ -7,9 +7,12 @@ import json
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nhiscan.analyze.rules import Rule, get_rule, load_catalog
+from nhiscan.display import printable, printable_lines
 from nhiscan.model import OWASP_NHI
+from nhiscan.report.markdown_format import cell, code
 
 
 def _rule_dict(rule: Rule) -> dict[str, object]:
@@ -34,7 +37,8 @@ def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
     if fmt == "markdown":
         lines = ["| Rule | Severity | OWASP NHI | Title |", "|---|---|---|---|"]
         lines += [
-            f"| `{r.id}` | {r.severity.value} | {', '.join(r.owasp_nhi)} | {r.title} |" for r in catalog
+            f"| {code(r.id)} | {r.severity.value} | {cell(', '.join(r.owasp_nhi))} | {cell(r.title)} |"
+            for r in catalog
         ]
         return "\n".join(lines) + "\n"
     buf = io.StringIO()
@@ -45,7 +49,12 @@ def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
     for col in ("Rule", "Severity", "OWASP NHI", "Provider", "Title"):
         table.add_column(col)
     for r in catalog:
-        table.add_row(r.id, r.severity.value, " ".join(r.owasp_nhi), r.provider, r.title)
+        table.add_row(
+            *(
+                Text(printable(v))
+                for v in (r.id, r.severity.value, " ".join(r.owasp_nhi), r.provider, r.title)
+            )
+        )
     console.print(table)
     return buf.getvalue()
 
@@ -54,7 +63,7 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     rule = get_rule(rule_id)
     if fmt == "json":
         return json.dumps(_rule_dict(rule), indent=2) + "\n"
-    owasp = ", ".join(f"{x} {OWASP_NHI[x]}" for x in rule.owasp_nhi)
+    owasp = ", ".join(f"{x} {OWASP_NHI.get(x, '')}".strip() for x in rule.owasp_nhi)
     out = [
         f"{rule.id}: {rule.title}" if fmt != "markdown" else f"## `{rule.id}`: {rule.title}",
         "",
@@ -69,4 +78,4 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     out += ["", "Why it matters:", rule.why, "", "Remediation:", rule.remediation]
     if rule.references:
         out += ["", "References:"] + [f"  - {r}" for r in rule.references]
-    return "\n".join(out) + "\n"
+    return printable_lines("\n".join(out)) + "\n"

@@ -41,8 +41,12 @@ def cell(value: object) -> str:
 
 def code(value: object) -> str:
     """Inline code span in a table cell: a fence longer than any run of backticks inside, so it
-    cannot be closed early; pipes still escaped (GitHub splits cells on them even in code)."""
-    text = printable_or_empty(value).replace("|", "\\|")
+    cannot be closed early; pipes still escaped (GitHub splits cells on them even in code). A
+    backslash right before a pipe would escape the escape, so such text is a plain cell instead."""
+    text = printable_or_empty(value)
+    if "\\|" in text:
+        return cell(value)
+    text = text.replace("|", "\\|")
     run = longest = 0
     for c in text:
         run = run + 1 if c == "`" else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -12,7 +13,7 @@ from rich.text import Text
 from nhiscan.analyze.rules import Rule, get_rule, load_catalog
 from nhiscan.display import printable, printable_lines
 from nhiscan.model import OWASP_NHI
-from nhiscan.report.markdown_format import cell, code
+from nhiscan.report.markdown_format import code
 
 
 def _rule_dict(rule: Rule) -> dict[str, object]:
@@ -23,11 +24,18 @@ def _rule_dict(rule: Rule) -> dict[str, object]:
         "owasp_nhi": list(rule.owasp_nhi),
         "provider": rule.provider,
         "params": dict(rule.params),
+        "param_spec": {k: dataclasses.asdict(v) for k, v in rule.param_spec.items()},
         "why": rule.why,
         "remediation": rule.remediation,
         "references": list(rule.references),
         "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
     }
+
+
+def _md(text: str) -> str:
+    """A catalog cell: the catalog ships with nhiscan, so its titles keep their Markdown (the README
+    table is this output); only what could hide text or split the row is escaped."""
+    return printable(text).replace("|", "\\|")
 
 
 def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
@@ -37,7 +45,7 @@ def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
     if fmt == "markdown":
         lines = ["| Rule | Severity | OWASP NHI | Title |", "|---|---|---|---|"]
         lines += [
-            f"| {code(r.id)} | {r.severity.value} | {cell(', '.join(r.owasp_nhi))} | {cell(r.title)} |"
+            f"| {code(r.id)} | {r.severity.value} | {_md(', '.join(r.owasp_nhi))} | {_md(r.title)} |"
             for r in catalog
         ]
         return "\n".join(lines) + "\n"
@@ -73,6 +81,7 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     ]
     if rule.params:
         out.append("Params:    " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
+        out += [f"           {k}: {spec.describe()}" for k, spec in rule.param_spec.items()]
     for name, ids in rule.frameworks.items():
         out.append(f"{name}: {', '.join(ids)}")
     out += ["", "Why it matters:", rule.why, "", "Remediation:", rule.remediation]

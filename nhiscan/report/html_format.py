@@ -3,8 +3,9 @@
 The page is rendered server-side from a Jinja2 template shipped in the package
 (``templates/report.html.j2``, autoescape on). Charts are inline SVG computed here; CSS and a small
 vanilla script (search box and severity / provider / OWASP filters) are inlined from
-``templates/report.css`` and ``templates/report.js``. A Content-Security-Policy meta tag allows only
-those two blocks (by SHA-256 hash) and ``default-src 'none'``, so even a browser that opened a
+``templates/report.css`` and ``templates/report.js``. Every ``{{ }}`` output of data also has its
+control, bidi and invisible characters shown escaped (``_shown``, nhiscan.display). A
+Content-Security-Policy meta tag allows only those two blocks (by SHA-256 hash) and ``default-src 'none'``, so even a browser that opened a
 tampered report would make no request and run no other script. The script only reads ``data-*``
 attributes and sets ``hidden`` / ``textContent``; it never builds HTML from report data.
 """

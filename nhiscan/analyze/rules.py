@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import yaml
 
 from nhiscan.errors import NhiscanError
 from nhiscan.model import OWASP_NHI, Severity
+from nhiscan.sources.shape import describe
 
 _REQUIRED = ("id", "title", "severity", "owasp_nhi", "why", "remediation")
 _ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "param_spec", "references", "risk_factor", "tags"}
@@ -71,41 +72,36 @@ class ParamSpec:
 
     def problem(self, value: Any) -> str | None:
         """None when ``value`` fits, else what is wrong (naming its type, never quoting text)."""
-        if self.type == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                return f"expected {self.describe()}, got {_kind(value)}"
-            if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-                return f"expected {self.describe()}, got {value}"
-            return None
-        if self.type == "string":
-            if not isinstance(value, str):
-                return f"expected {self.describe()}, got {_kind(value)}"
-            if self.choices and value not in self.choices:
-                return f"expected {self.describe()}, got another string"
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        if not _FITS[self.type](value):
             return f"expected {self.describe()}, got {_kind(value)}"
-        if (self.min is not None and len(value) < self.min) or (
-            self.max is not None and len(value) > self.max
-        ):
-            return f"expected {self.describe()}, got {len(value)} item(s)"
+        if self.type == "string":
+            fits = not self.choices or value in self.choices
+            return None if fits else f"expected {self.describe()}, got another string"
+        size = value if self.type == "integer" else len(value)
+        if (self.min is not None and size < self.min) or (self.max is not None and size > self.max):
+            got = str(value) if self.type == "integer" else f"{size} item(s)"
+            return f"expected {self.describe()}, got {got}"
         return None
 
 
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "string-list": lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
+}
+
+
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
+    """What a config value is, in TOML's words where they differ from JSON's."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return "an integer"
     if isinstance(value, float):
         return "a decimal number"
-    if isinstance(value, str):
-        return "a string"
     if isinstance(value, list):
         return "a list holding something other than non-empty strings"
     if isinstance(value, Mapping):
         return "a table"
-    return type(value).__name__
+    return describe(value)
 
 
 def _param_spec(data: Any, params: Mapping[str, Any], source: str) -> dict[str, ParamSpec]:

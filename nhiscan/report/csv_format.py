@@ -58,7 +58,7 @@ def safe_cell(value: object) -> str | int:
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(COLUMNS)
+    buf.write(",".join(COLUMNS) + "\r\n")  # constant names: unquoted, as tools sniffing the header expect
     idents = identities_by_id(report)
     for f in report.findings:
         ident = idents.get(f.identity_id) if f.identity_id else None

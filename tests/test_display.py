@@ -43,3 +43,21 @@ def test_printable_lines_keeps_line_breaks_only() -> None:
 
 def test_printable_is_linear() -> None:
     assert len(printable("\x1b" * 200_000)) == 4 * 200_000
+
+
+def test_live_collector_warnings_and_progress_show_names_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    from nhiscan.sources.feedback import Feedback
+
+    Feedback(False).warn("acct\x1b[2J", "role \u202egnp.exe unreadable")
+    assert capsys.readouterr().err == "nhiscan: warning: acct\\x1b[2J: role \\u202egnp.exe unreadable\n"
+
+    fb = Feedback(True)
+    task = fb.task("project [link=https://evil.example]x[/link] \x1b]0;title\x07", total=2)
+    progress = fb._progress
+    (state,) = progress.tasks
+    assert (
+        task is not None
+        and state.description == "project [link=https://evil.example]x[/link] \\x1b]0;title\\x07"
+    )
+    shown = progress.columns[1].render(state)  # the description column: markup is not read
+    assert shown.plain == state.description and not shown.spans

@@ -38,21 +38,26 @@ COLUMNS = (
     "waiver_expires",
     "repository",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 
 
 def _starts_formula(text: str) -> bool:
-    head = unicodedata.normalize("NFKC", text[:8]).lstrip(" \u00a0\u3000")  # NFKC: full-width forms are ASCII
-    return text.startswith(_FORMULA_START) or head.startswith(_FORMULA_START)
+    """Whether a spreadsheet would read the cell as a formula: its first character, after spaces
+    (ASCII, no-break, ideographic), is one of ``= + - @`` tab or CR, or a full-width form of one."""
+    head = text.lstrip(" \u00a0\u3000")[:1]
+    if not head or head.isascii():
+        return head in _FORMULA_START
+    return unicodedata.normalize("NFKC", head)[:1] in _FORMULA_START  # full-width forms are ASCII
 
 
 def safe_cell(value: object) -> str | int:
-    """A CSV cell: an int stays a number; text is escaped for display and cannot start a formula."""
+    """A CSV cell: an int stays a number; text is escaped for display and cannot start a formula
+    (an escaped control starts with a backslash, so the raw text alone decides)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raw = "" if value is None else str(value)
     text = printable(raw)
-    return "'" + text if _starts_formula(raw) or _starts_formula(text) else text
+    return "'" + text if _starts_formula(raw) else text
 
 
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:

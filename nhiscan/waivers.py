@@ -15,8 +15,8 @@
         expires: 2026-12-31
 
 Every entry needs ``reason``, ``owner`` and ``expires`` (a real calendar date), and either
-``fingerprint`` or both ``rule`` and ``identity``; anything else (an unknown key, a rule id the
-catalog does not know, a date such as 2026-02-30) is an error naming the file, the line, the entry
+``fingerprint`` (complete: ``sha256:`` and 64 hex digits) or both ``rule`` and ``identity``;
+anything else (an unknown key, a rule id the catalog does not know, a date such as 2026-02-30) is an error naming the file, the line, the entry
 and the key (exit 2). A
 waiver past its expiry date (compared with the scan's ``--as-of`` day) no longer waives: the finding
 counts again and its ``waiver`` record says ``expired: true``.
@@ -114,6 +114,7 @@ class WaiverSet:
 
 # Line numbers of a loaded file: entry index -> {"": the entry's line, key: that key's line}.
 Lines = Mapping[int, Mapping[str, int]]
+_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ][0-9:.]+(?:[Zz]|[+-]\d{2}:?\d{2})?)?")
 
 
@@ -191,9 +192,11 @@ def parse_waivers(
             if "rule" in entry or "identity" in entry:
                 raise errors.entry(n, "give either 'fingerprint' or 'rule' + 'identity', not both")
             fp = _text(entry, "fingerprint", n, errors)
-            if not fp.startswith("sha256:"):
+            if not _FINGERPRINT.fullmatch(fp):  # a typo would never match: silently no waiver at all
                 raise errors.entry(
-                    n, "'fingerprint' must be a finding fingerprint (sha256:...)", "fingerprint"
+                    n,
+                    "'fingerprint' must be a finding fingerprint (sha256: and 64 hex digits)",
+                    "fingerprint",
                 )
             out.append(Waiver(n, reason, owner, expires, fingerprint=fp))
             continue

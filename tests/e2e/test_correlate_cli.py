@@ -109,7 +109,12 @@ def test_malformed_waivers_exit_2_naming_file_and_entry(tmp_path: Path) -> None:
     bad = _write(
         tmp_path / "bad.yaml",
         [
-            {"fingerprint": "sha256:00", "reason": "r", "owner": "o", "expires": "2027-01-01"},
+            {
+                "fingerprint": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                "reason": "r",
+                "owner": "o",
+                "expires": "2027-01-01",
+            },
             {"rule": "leaked-credential-linked", "identity": "*", "owner": "o", "expires": "2027-01-01"},
         ],
     )

@@ -144,6 +144,13 @@ WAIVER_CASES = [
         2,
         ["fingerprint"],
     ),
+    (
+        "truncated-fingerprint",  # a copy-paste slip: it would never match, so the waiver would do nothing
+        "waivers:\n  - fingerprint: 'sha256:2455855480309611289921c71bf62f1fec632a'\n    reason: r\n"
+        "    owner: o\n    expires: 2026-12-31\n",
+        2,
+        ["fingerprint", "64 hex"],
+    ),
     ("entry-not-a-mapping", "waivers:\n  - just a string\n", 2, ["must be a mapping"]),
     ("unknown-top-level-key", "waiver:\n  - {}\n", None, ["waiver"]),
     ("invalid-yaml", "waivers: [\n", 2, ["invalid YAML"]),

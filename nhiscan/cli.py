@@ -49,8 +49,11 @@ def _encodable(text: str) -> str:
 
 
 def _line(text: str) -> str:
-    """One line of stderr, whatever a file or record name holds."""
-    return _encodable(text).replace("\r", "\\r").replace("\n", "\\n")
+    """One line of stderr, whatever a file or record name holds: controls, escape sequences, bidi
+    and invisible characters show escaped (nhiscan.display), so no input can drive the terminal."""
+    from nhiscan.display import printable
+
+    return printable(text)
 
 
 def _fail(message: str) -> NoReturn:
@@ -254,8 +257,10 @@ def _report_expired_waivers(report: Report) -> None:
         if w and w.get("expired") and (w.get("source"), w.get("entry")) not in seen:
             seen.add((w.get("source"), w.get("entry")))
             typer.echo(
-                f"nhiscan: warning: {w.get('source')}: waiver entry #{w.get('entry')} expired on "
-                f"{w.get('expires')}; its findings count again",
+                _line(
+                    f"nhiscan: warning: {w.get('source')}: waiver entry #{w.get('entry')} expired on "
+                    f"{w.get('expires')}; its findings count again"
+                ),
                 err=True,
             )
 
@@ -518,7 +523,7 @@ def baseline_create(
     except NhiscanError as exc:
         _fail(exc.message)
     _write(dumps_document(baseline_dict(result)), output)
-    typer.echo(f"nhiscan: baseline of {len(result.findings)} findings written to {output}", err=True)
+    typer.echo(_line(f"nhiscan: baseline of {len(result.findings)} findings written to {output}"), err=True)
     _report_errors(result.errors)
     raise typer.Exit(2 if result.errors else 0)
 

@@ -117,38 +117,73 @@ def _as_str_tuple(value: Any, where: str) -> tuple[str, ...]:
     raise NhiscanError(f"{where}: expected a list of strings")
 
 
-def settings_from_mapping(data: Mapping[str, Any], path: str) -> Settings:
-    unknown = set(data) - _KNOWN_KEYS
+def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise NhiscanError(f"{path}: {key}: expected a table ([{key}])")
+    return value
+
+
+def _unknown(keys: Any, known: set[str], where: str) -> None:
+    unknown = sorted(set(map(str, keys)) - known)
     if unknown:
-        raise NhiscanError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+        raise NhiscanError(
+            f"{where}: unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+
+
+def settings_from_mapping(data: Mapping[str, Any], path: str) -> Settings:
+    """Settings from a parsed config table; every key and value is checked, and anything unknown or
+    of the wrong type is an error naming the file and the key (rule ids and rule parameters are
+    checked against the catalog by ``nhiscan.analyze.engine.validate_settings``)."""
+    if not isinstance(data, Mapping):
+        raise NhiscanError(f"{path}: expected a table of settings")
+    _unknown(data, _KNOWN_KEYS, path)
     fail_on = data.get("fail_on")
     if fail_on is not None and (not isinstance(fail_on, str) or fail_on.lower() not in FAIL_ON_CHOICES):
-        raise NhiscanError(f"{path}: fail_on: {fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}")
-    try:
-        severity = {str(k): Severity.parse(str(v)) for k, v in (data.get("severity") or {}).items()}
-    except ValueError as exc:
-        raise NhiscanError(f"{path}: {exc}") from None
-    params_raw = data.get("params") or {}
-    if not isinstance(params_raw, Mapping) or not all(isinstance(v, Mapping) for v in params_raw.values()):
-        raise NhiscanError(f"{path}: [params] must hold one table per rule id")
-    classification = data.get("classification") or {}
-    if not isinstance(classification, Mapping):
-        raise NhiscanError(f"{path}: [classification] must be a table")
+        shown = repr(fail_on) if isinstance(fail_on, (str, int, float)) else type(fail_on).__name__
+        raise NhiscanError(f"{path}: fail_on: {shown} is not one of {', '.join(FAIL_ON_CHOICES)}")
+    severity: dict[str, Severity] = {}
+    for rule_id, level in _table(data, "severity", path).items():
+        try:
+            if not isinstance(level, str):
+                raise ValueError("expected a severity name")
+            severity[str(rule_id)] = Severity.parse(level)
+        except ValueError as exc:
+            raise NhiscanError(f"{path}: [severity] {rule_id}: {exc}") from None
+    params_raw = _table(data, "params", path)
+    for rule_id, table in params_raw.items():
+        if not isinstance(table, Mapping):
+            raise NhiscanError(f"{path}: [params] {rule_id}: expected a table ([params.{rule_id}])")
+    classification = _table(data, "classification", path)
+    _unknown(classification, {"nonhuman", "human", "agent"}, f"{path}: [classification]")
     waivers = data.get("waivers")
-    if waivers is not None and not isinstance(waivers, str):
-        raise NhiscanError(f"{path}: waivers must be a file path")
+    if waivers is not None and (not isinstance(waivers, str) or not waivers.strip()):
+        raise NhiscanError(f"{path}: waivers: expected a file path")
     return Settings(
         fail_on=fail_on.lower() if fail_on is not None else None,
         disabled=frozenset(_as_str_tuple(data.get("disable"), f"{path}: disable")),
         exclude=_as_str_tuple(data.get("exclude"), f"{path}: exclude"),
         severity=severity,
         params={str(k): dict(v) for k, v in params_raw.items()},
-        nonhuman=_as_str_tuple(classification.get("nonhuman"), f"{path}: classification.nonhuman"),
-        human=_as_str_tuple(classification.get("human"), f"{path}: classification.human"),
-        agent=_as_str_tuple(classification.get("agent"), f"{path}: classification.agent"),
+        nonhuman=_as_str_tuple(classification.get("nonhuman"), f"{path}: [classification] nonhuman"),
+        human=_as_str_tuple(classification.get("human"), f"{path}: [classification] human"),
+        agent=_as_str_tuple(classification.get("agent"), f"{path}: [classification] agent"),
         waivers=str(Path(path).parent / waivers) if waivers else None,
         path=path,
     )
+
+
+def _tool_section(data: Mapping[str, Any], path: Path) -> Any:
+    """``[tool.nhiscan]`` of a pyproject.toml (None when absent)."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, Mapping):
+        raise NhiscanError(f"{path}: tool: expected a table ([tool])")
+    return tool.get("nhiscan")
 
 
 def load_settings(explicit: str | None, search_from: Path | None = None) -> Settings:
@@ -159,7 +194,7 @@ def load_settings(explicit: str | None, search_from: Path | None = None) -> Sett
             raise NhiscanError(f"{explicit}: config file not found")
         data = _read_toml(p)
         if p.name == "pyproject.toml":
-            data = data.get("tool", {}).get("nhiscan", {})
+            return settings_from_mapping(_tool_section(data, p) or {}, f"{p} [tool.nhiscan]")
         return settings_from_mapping(data, str(p))
     base = search_from or Path.cwd()
     own = base / "nhiscan.toml"
@@ -167,8 +202,8 @@ def load_settings(explicit: str | None, search_from: Path | None = None) -> Sett
         return settings_from_mapping(_read_toml(own), str(own))
     pyproject = base / "pyproject.toml"
     if pyproject.is_file():
-        section = _read_toml(pyproject).get("tool", {}).get("nhiscan")
-        if section:
+        section = _tool_section(_read_toml(pyproject), pyproject)
+        if section is not None:
             return settings_from_mapping(section, f"{pyproject} [tool.nhiscan]")
     return Settings()
 
@@ -179,6 +214,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except tomllib.TOMLDecodeError as exc:
-        raise NhiscanError(f"{path}: invalid TOML: {exc}") from None
+        raise NhiscanError(f"{path}: invalid TOML: {exc}") from None  # says line and column, not content
+    except UnicodeDecodeError as exc:
+        raise NhiscanError(f"{path}: not a TOML file: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise NhiscanError(f"{path}: cannot read: {exc.strerror}") from None

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nhiscan.analyze.agents import mark_agents
-from nhiscan.analyze.engine import analyze
+from nhiscan.analyze.engine import analyze, validate_settings
 from nhiscan.analyze.rules import load_catalog
 from nhiscan.baseline import load_baseline
 from nhiscan.config import ScanConfig
@@ -25,7 +25,8 @@ def collect_inventory(config: ScanConfig) -> tuple[Inventory, list[SourceError]]
 
 
 def run_scan(config: ScanConfig) -> Report:
-    # Waivers are read before collection so that a malformed file fails fast (exit 2).
+    # Settings and waivers are checked before collection so that a bad file fails fast (exit 2).
+    validate_settings(config.settings, load_catalog())
     matchers: list[Matcher] = []
     waivers_path = resolve_path(config.waivers, config.settings.waivers)
     if waivers_path:

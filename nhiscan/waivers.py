@@ -14,8 +14,10 @@
         owner: ci-team
         expires: 2026-12-31
 
-Every entry needs ``reason``, ``owner`` and ``expires``, and either ``fingerprint`` or both
-``rule`` and ``identity``; anything else is an error naming the file and the entry (exit 2). A
+Every entry needs ``reason``, ``owner`` and ``expires`` (a real calendar date), and either
+``fingerprint`` (complete: ``sha256:`` and 64 hex digits) or both ``rule`` and ``identity``;
+anything else (an unknown key, a rule id the catalog does not know, a date such as 2026-02-30) is an error naming the file, the line, the entry
+and the key (exit 2). A
 waiver past its expiry date (compared with the scan's ``--as-of`` day) no longer waives: the finding
 counts again and its ``waiver`` record says ``expired: true``.
 """
@@ -23,6 +25,7 @@ counts again and its ``waiver`` record says ``expired: true``.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from nhiscan.display import printable
 from nhiscan.errors import NhiscanError
 from nhiscan.model import Finding
 
@@ -108,31 +112,62 @@ class WaiverSet:
         return [w for w in self.waivers if self.today > w.expires]
 
 
-def _entry_error(path: str, index: int, message: str) -> NhiscanError:
-    return NhiscanError(f"{path}: waiver entry #{index}: {message}")
+# Line numbers of a loaded file: entry index -> {"": the entry's line, key: that key's line}.
+Lines = Mapping[int, Mapping[str, int]]
+_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ][0-9:.]+(?:[Zz]|[+-]\d{2}:?\d{2})?)?")
 
 
-def _text(entry: Mapping[str, Any], key: str, path: str, index: int) -> str:
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text: PyYAML would raise on a date that does not exist
+    (2026-02-30) while loading, before nhiscan could say which entry holds it."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _Errors:
+    """Builds the one-line errors of a waivers file: file[:line]: waiver entry #N: message."""
+
+    def __init__(self, path: str, lines: Lines | None) -> None:
+        self.path = path
+        self.lines = lines or {}
+
+    def entry(self, index: int, message: str, key: str | None = None) -> NhiscanError:
+        at = self.lines.get(index, {})
+        line = (at.get(key) if key else None) or at.get("")
+        where = f"{self.path}:{line}" if line else self.path
+        return NhiscanError(f"{where}: waiver entry #{index}: {message}")
+
+
+def _text(entry: Mapping[str, Any], key: str, index: int, errors: _Errors) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise _entry_error(path, index, f"{key!r} is required and must be a non-empty string")
+        raise errors.entry(index, f"{key!r} is required and must be a non-empty string", key)
     return value.strip()
 
 
-def _expiry(value: Any, path: str, index: int) -> date:
+def _expiry(value: Any, index: int, errors: _Errors) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise _entry_error(path, index, f"'expires' must be a date YYYY-MM-DD (got {value!r})")
+    m = _DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if m is None:
+        raise errors.entry(index, "'expires' must be a date YYYY-MM-DD", "expires")
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:  # "day is out of range for month", "month must be in 1..12"
+        raise errors.entry(index, f"'expires' is not a calendar date: {exc}", "expires") from None
 
 
-def parse_waivers(data: Any, path: str, today: date, known_rules: Iterable[str] = ()) -> WaiverSet:
+def parse_waivers(
+    data: Any, path: str, today: date, known_rules: Iterable[str] = (), lines: Lines | None = None
+) -> WaiverSet:
+    errors = _Errors(path, lines)
     entries = data.get("waivers") if isinstance(data, Mapping) else data
     if data is None:
         entries = []
@@ -144,29 +179,33 @@ def parse_waivers(data: Any, path: str, today: date, known_rules: Iterable[str] 
     out: list[Waiver] = []
     for n, entry in enumerate(entries, start=1):
         if not isinstance(entry, Mapping):
-            raise _entry_error(path, n, "must be a mapping")
-        unknown = set(entry) - _KEYS
+            raise errors.entry(n, "must be a mapping")
+        unknown = sorted(map(str, set(entry) - _KEYS))
         if unknown:
-            raise _entry_error(path, n, f"unknown key(s): {', '.join(sorted(map(str, unknown)))}")
-        reason = _text(entry, "reason", path, n)
-        owner = _text(entry, "owner", path, n)
+            raise errors.entry(n, f"unknown key(s): {', '.join(unknown)}", unknown[0])
+        reason = _text(entry, "reason", n, errors)
+        owner = _text(entry, "owner", n, errors)
         if "expires" not in entry:
-            raise _entry_error(path, n, "'expires' is required (a date YYYY-MM-DD)")
-        expires = _expiry(entry["expires"], path, n)
+            raise errors.entry(n, "'expires' is required (a date YYYY-MM-DD)")
+        expires = _expiry(entry["expires"], n, errors)
         if "fingerprint" in entry:
             if "rule" in entry or "identity" in entry:
-                raise _entry_error(path, n, "give either 'fingerprint' or 'rule' + 'identity', not both")
-            fp = _text(entry, "fingerprint", path, n)
-            if not fp.startswith("sha256:"):
-                raise _entry_error(path, n, "'fingerprint' must be a finding fingerprint (sha256:...)")
+                raise errors.entry(n, "give either 'fingerprint' or 'rule' + 'identity', not both")
+            fp = _text(entry, "fingerprint", n, errors)
+            if not _FINGERPRINT.fullmatch(fp):  # a typo would never match: silently no waiver at all
+                raise errors.entry(
+                    n,
+                    "'fingerprint' must be a finding fingerprint (sha256: and 64 hex digits)",
+                    "fingerprint",
+                )
             out.append(Waiver(n, reason, owner, expires, fingerprint=fp))
             continue
         if "rule" not in entry or "identity" not in entry:
-            raise _entry_error(path, n, "needs 'fingerprint', or both 'rule' and 'identity'")
-        rule = _text(entry, "rule", path, n)
-        identity = _text(entry, "identity", path, n)
+            raise errors.entry(n, "needs 'fingerprint', or both 'rule' and 'identity'")
+        rule = _text(entry, "rule", n, errors)
+        identity = _text(entry, "identity", n, errors)
         if known and not any(c in rule for c in "*?[") and rule not in known:
-            raise _entry_error(path, n, f"unknown rule {rule!r} (see `nhiscan rules`)")
+            raise errors.entry(n, f"unknown rule {printable(rule)!r} (see `nhiscan rules`)", "rule")
         out.append(Waiver(n, reason, owner, expires, rule=rule, identity=identity))
     return WaiverSet(path, tuple(out), today)
 
@@ -179,11 +218,39 @@ def load_waivers(path: str, today: date, known_rules: Iterable[str] = ()) -> Wai
         raise NhiscanError(f"{path}: waivers file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NhiscanError(f"{path}: cannot read waivers: {exc}") from None
+    loader: _Loader | None = None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise NhiscanError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from None
-    return parse_waivers(data, path, today, known_rules)
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise NhiscanError(f"{path}{at}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        raise NhiscanError(f"{path}:{line}: invalid YAML: a character YAML does not allow") from None
+    except yaml.YAMLError:
+        raise NhiscanError(f"{path}: invalid YAML") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return parse_waivers(data, path, today, known_rules, _entry_lines(node))
+
+
+def _entry_lines(node: yaml.Node | None) -> dict[int, dict[str, int]]:
+    """Where each entry and each of its keys starts (1-based lines), from the composed YAML."""
+    if isinstance(node, yaml.MappingNode):
+        node = next((v for k, v in node.value if getattr(k, "value", None) == "waivers"), None)
+    if not isinstance(node, yaml.SequenceNode):
+        return {}
+    out: dict[int, dict[str, int]] = {}
+    for n, item in enumerate(node.value, start=1):
+        at = {"": item.start_mark.line + 1}
+        if isinstance(item, yaml.MappingNode):
+            at.update({str(k.value): k.start_mark.line + 1 for k, _ in item.value})
+        out[n] = at
+    return out
 
 
 def resolve_path(explicit: str | None, from_settings: str | None, cwd: Path | None = None) -> str | None:

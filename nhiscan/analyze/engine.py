@@ -33,17 +33,27 @@ def fingerprint(rule_id: str, hit: Hit) -> str:
 
 
 def effective_params(rule: Rule, settings: Settings) -> dict[str, Any]:
+    """The rule's defaults with the config's overrides, each checked against the rule's param_spec
+    (type and range): a wrong one is an error naming the file, the table and the key."""
     overrides = settings.params.get(rule.id, {})
+    where = f"{settings.path or 'config'}: [params.{rule.id}]"
     unknown = set(overrides) - set(rule.params)
     if unknown:
         raise NhiscanError(
-            f"{settings.path or 'config'}: rule {rule.id} has no parameter(s) {', '.join(sorted(unknown))}"
+            f"{where}: rule {rule.id} has no parameter(s) {', '.join(sorted(unknown))}"
             f" (known: {', '.join(sorted(rule.params)) or 'none'})"
         )
+    for key, value in overrides.items():
+        spec = rule.param_spec.get(key)
+        wrong = spec.problem(value) if spec is not None else None
+        if wrong:
+            raise NhiscanError(f"{where} {key}: {wrong}")
     return {**rule.params, **overrides}
 
 
 def validate_settings(settings: Settings, catalog: Iterable[Rule]) -> None:
+    """Every rule id the config names exists, and every parameter override fits its rule."""
+    catalog = tuple(catalog)
     known = {r.id for r in catalog}
     for where, ids in (
         ("disable", settings.disabled),
@@ -55,6 +65,9 @@ def validate_settings(settings: Settings, catalog: Iterable[Rule]) -> None:
             raise NhiscanError(
                 f"{settings.path or 'config'}: {where}: unknown rule id(s): {', '.join(unknown)}"
             )
+    for rule in catalog:
+        if rule.id in settings.params:
+            effective_params(rule, settings)
 
 
 def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:

@@ -10,6 +10,8 @@ A rule file::
     check: aws_access_key_too_old          # name of the @check function (default: id with _ for -)
     risk_factor: stale-credential          # label the risk score lists when the rule fires
     params: {max_age_days: 90}             # defaults; nhiscan.toml [params.<id>] overrides
+    param_spec:                            # what an override may be: one entry per param
+      max_age_days: {type: integer, min: 1, max: 3650}
     why: ...
     remediation: ...
     references: [https://...]
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +35,102 @@ import yaml
 
 from nhiscan.errors import NhiscanError
 from nhiscan.model import OWASP_NHI, Severity
+from nhiscan.sources.shape import describe
 
 _REQUIRED = ("id", "title", "severity", "owasp_nhi", "why", "remediation")
-_ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "references", "risk_factor", "tags"}
+_ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "param_spec", "references", "risk_factor", "tags"}
 PROVIDERS = {"aws", "gcp", "azure", "kubernetes", "repo", "any"}
+PARAM_TYPES = ("integer", "string", "string-list")
+_SPEC_KEYS = {"type", "min", "max", "choices"}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What a rule parameter may hold, declared in the rule file's ``param_spec``.
+
+    ``integer``: a whole number (not a boolean) from ``min`` to ``max``; ``string``: text, one of
+    ``choices`` when given; ``string-list``: a list of non-empty strings with at least ``min`` and at
+    most ``max`` items.
+    """
+
+    type: str
+    min: int | None = None
+    max: int | None = None
+    choices: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.type == "integer":
+            if self.min is not None and self.max is not None:
+                return f"an integer from {self.min} to {self.max}"
+            if self.min is not None:
+                return f"an integer of at least {self.min}"
+            return "an integer" if self.max is None else f"an integer of at most {self.max}"
+        if self.type == "string":
+            return f"one of {', '.join(self.choices)}" if self.choices else "a string"
+        size = f" with at least {self.min} item(s)" if self.min else ""
+        return "a list of non-empty strings" + size
+
+    def problem(self, value: Any) -> str | None:
+        """None when ``value`` fits, else what is wrong (naming its type, never quoting text)."""
+        if not _FITS[self.type](value):
+            return f"expected {self.describe()}, got {_kind(value)}"
+        if self.type == "string":
+            fits = not self.choices or value in self.choices
+            return None if fits else f"expected {self.describe()}, got another string"
+        size = value if self.type == "integer" else len(value)
+        if (self.min is not None and size < self.min) or (self.max is not None and size > self.max):
+            got = str(value) if self.type == "integer" else f"{size} item(s)"
+            return f"expected {self.describe()}, got {got}"
+        return None
+
+
+_FITS: dict[str, Callable[[Any], bool]] = {
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+    "string-list": lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
+}
+
+
+def _kind(value: Any) -> str:
+    """What a config value is, in TOML's words where they differ from JSON's."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, list):
+        return "a list holding something other than non-empty strings"
+    if isinstance(value, Mapping):
+        return "a table"
+    return describe(value)
+
+
+def _param_spec(data: Any, params: Mapping[str, Any], source: str) -> dict[str, ParamSpec]:
+    if not isinstance(data, Mapping):
+        raise NhiscanError(f"{source}: param_spec must be a mapping")
+    if set(data) != set(params):
+        missing = sorted(set(map(str, params)) ^ set(map(str, data)))
+        raise NhiscanError(
+            f"{source}: params and param_spec must name the same parameters ({', '.join(missing)})"
+        )
+    out: dict[str, ParamSpec] = {}
+    for name, raw in data.items():
+        where = f"{source}: param_spec.{name}"
+        if not isinstance(raw, Mapping) or raw.get("type") not in PARAM_TYPES or set(raw) - _SPEC_KEYS:
+            raise NhiscanError(
+                f"{where}: needs type ({', '.join(PARAM_TYPES)}) and only {', '.join(sorted(_SPEC_KEYS))}"
+            )
+        bounds = [raw.get(k) for k in ("min", "max")]
+        if any(b is not None and (isinstance(b, bool) or not isinstance(b, int)) for b in bounds):
+            raise NhiscanError(f"{where}: min and max must be integers")
+        choices = raw.get("choices") or []
+        if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+            raise NhiscanError(f"{where}: choices must be a list of strings")
+        spec = ParamSpec(str(raw["type"]), raw.get("min"), raw.get("max"), tuple(choices))
+        wrong = spec.problem(params[name])
+        if wrong:
+            raise NhiscanError(f"{where}: the default does not fit: {wrong}")
+        out[str(name)] = spec
+    return out
 
 
 @dataclass(frozen=True)
@@ -50,6 +144,7 @@ class Rule:
     provider: str = "any"
     check: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    param_spec: Mapping[str, ParamSpec] = field(default_factory=dict)
     references: tuple[str, ...] = ()
     risk_factor: str | None = None
     tags: tuple[str, ...] = ()
@@ -89,6 +184,7 @@ def parse_rule(data: Any, source: str) -> Rule:
     params = data.get("params") or {}
     if not isinstance(params, Mapping):
         raise NhiscanError(f"{source}: params must be a mapping")
+    param_spec = _param_spec(data.get("param_spec") or {}, params, source)
     return Rule(
         id=rule_id,
         title=str(data["title"]),
@@ -99,6 +195,7 @@ def parse_rule(data: Any, source: str) -> Rule:
         provider=provider,
         check=str(data.get("check") or rule_id.replace("-", "_")),
         params=dict(params),
+        param_spec=param_spec,
         references=tuple(str(r) for r in data.get("references") or ()),
         risk_factor=data.get("risk_factor"),
         tags=tuple(str(t) for t in data.get("tags") or ()),

@@ -128,9 +128,12 @@ def identity_source(report: Report, identity: Identity | None) -> SourceRef | No
 
     An identity may name its file in ``attributes["source_path"]``. Otherwise a source of the
     identity's provider whose scope is the identity's scope is taken, then one of that provider
-    without a scope; among those, the export that lists the identities themselves (the GAAD, the
-    service-account or service-principal list) comes before the ones that add to them (credential
-    report, keys, policies), then the order the inputs were given. Live sources have no path: None.
+    without a scope, then one whose scope the identity holds grants in (a service account of another
+    project, known only from a binding in this project's policy), then any export of the provider
+    (an identity is read from one of them); among those, the export that lists the identities
+    themselves (the GAAD, the service-account or service-principal list) comes before the ones that
+    add to them (credential report, keys, policies), then the order the inputs were given. Live
+    sources have no path: None.
     """
     if identity is None:
         return None
@@ -141,12 +144,16 @@ def identity_source(report: Report, identity: Identity | None) -> SourceRef | No
         (s for s in report.inventory.sources if s.path and s.kind.split("-")[0] == identity.provider),
         key=lambda s: s.kind not in _IDENTITY_LISTS,
     )
-    for s in same_provider:
-        if s.scope == identity.scope:
-            return s
-    for s in same_provider:
-        if not s.scope:
-            return s
+    granted = {part for g in identity.grants for part in (g.scope, g.scope.rsplit("/", 1)[-1]) if part}
+    for wanted in (
+        lambda s: s.scope == identity.scope,
+        lambda s: not s.scope,
+        lambda s: s.scope in granted,
+        lambda s: True,
+    ):
+        for s in same_provider:
+            if wanted(s):
+                return s
     return None
 
 

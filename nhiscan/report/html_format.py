@@ -3,8 +3,9 @@
 The page is rendered server-side from a Jinja2 template shipped in the package
 (``templates/report.html.j2``, autoescape on). Charts are inline SVG computed here; CSS and a small
 vanilla script (search box and severity / provider / OWASP filters) are inlined from
-``templates/report.css`` and ``templates/report.js``. A Content-Security-Policy meta tag allows only
-those two blocks (by SHA-256 hash) and ``default-src 'none'``, so even a browser that opened a
+``templates/report.css`` and ``templates/report.js``. Every ``{{ }}`` output of data also has its
+control, bidi and invisible characters shown escaped (``_shown``, nhiscan.display). A
+Content-Security-Policy meta tag allows only those two blocks (by SHA-256 hash) and ``default-src 'none'``, so even a browser that opened a
 tampered report would make no request and run no other script. The script only reads ``data-*``
 attributes and sets ``hidden`` / ``textContent``; it never builds HTML from report data.
 """
@@ -20,8 +21,10 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from nhiscan import __version__
+from nhiscan.display import printable_lines
 from nhiscan.model import OWASP_NHI, Credential, Finding, Grant, Identity, Report, Severity
 from nhiscan.report._common import (
     identities_by_id,
@@ -71,9 +74,19 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     env.filters["day"] = _day
     return env
+
+
+def _shown(value: Any) -> Any:
+    """Every ``{{ }}`` output: text from data has its control, bidi and invisible characters shown
+    escaped (a browser would otherwise reorder or hide it), then autoescape makes it HTML text.
+    The report's own CSS and script (already Markup) pass unchanged."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable_lines(value)
+    return value
 
 
 def _asset(name: str) -> tuple[str, str]:

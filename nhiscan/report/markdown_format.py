@@ -1,13 +1,16 @@
 """Markdown for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
 
 GitHub-flavoured Markdown: summary by severity, OWASP NHI table, top identities by risk, then the
-findings table (at most MAX_FINDINGS rows, with a note saying how many were left out). Table cells
-escape pipes, backslashes and HTML-significant characters and fold newlines, so a crafted message or
-path cannot break the table or inject markup.
+findings table (at most MAX_FINDINGS rows, with a note saying how many were left out). Every cell
+holding data goes through :func:`cell` or :func:`code`: control, bidi and invisible characters show
+escaped (nhiscan.display), newlines cannot end a row, pipes cannot split a cell, and Markdown and HTML
+syntax (links, images, emphasis, tags, entities) show literally, so a crafted identity name, message
+or path cannot break the table, plant a link or image, or inject markup.
 """
 
 from __future__ import annotations
 
+from nhiscan.display import printable_or_empty
 from nhiscan.model import Report, Severity
 from nhiscan.report._common import owasp_counts, owasp_title, ranked_identities, repository_labels, where
 
@@ -22,19 +25,35 @@ ICON = {
 }
 
 
+# What CommonMark / GitHub read as inline syntax in a table cell: escapes, code, emphasis, link and
+# image brackets (no `[`, no link or image), strikethrough, math and the cell separator. Each is
+# shown with a backslash escape, so it renders as itself; HTML-significant characters become
+# entities, so no tag or autolink `<...>` forms. Bare URLs stay text that shows its own target.
+_MARKDOWN_SYNTAX = frozenset("\\`*_[]|~$")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
 def cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace("\\", "\\\\").replace("|", "\\|")
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace("`", "\\`").replace("*", "\\*").replace("_", "\\_")
-    return " ".join(text.split())
+    """Literal text in a table cell: nothing in it is read as Markdown or HTML."""
+    text = printable_or_empty(value)
+    return "".join(_HTML.get(c) or ("\\" + c if c in _MARKDOWN_SYNTAX else c) for c in text)
 
 
 def code(value: object) -> str:
-    """Inline code span in a table cell (pipes still escaped; backticks cannot close it early)."""
-    text = " ".join(("" if value is None else str(value)).split()).replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+    """Inline code span in a table cell: a fence longer than any run of backticks inside, so it
+    cannot be closed early; pipes still escaped (GitHub splits cells on them even in code). A
+    backslash right before a pipe would escape the escape, so such text is a plain cell instead."""
+    text = printable_or_empty(value)
+    if "\\|" in text:
+        return cell(value)
+    text = text.replace("|", "\\|")
+    run = longest = 0
+    for c in text:
+        run = run + 1 if c == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if longest or text.startswith(" ") or text.endswith(" ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:

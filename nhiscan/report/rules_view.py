@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nhiscan.analyze.rules import Rule, get_rule, load_catalog
+from nhiscan.display import printable, printable_lines
 from nhiscan.model import OWASP_NHI
+from nhiscan.report.markdown_format import code
 
 
 def _rule_dict(rule: Rule) -> dict[str, object]:
@@ -20,11 +24,18 @@ def _rule_dict(rule: Rule) -> dict[str, object]:
         "owasp_nhi": list(rule.owasp_nhi),
         "provider": rule.provider,
         "params": dict(rule.params),
+        "param_spec": {k: dataclasses.asdict(v) for k, v in rule.param_spec.items()},
         "why": rule.why,
         "remediation": rule.remediation,
         "references": list(rule.references),
         "frameworks": {k: list(v) for k, v in rule.frameworks.items()},
     }
+
+
+def _md(text: str) -> str:
+    """A catalog cell: the catalog ships with nhiscan, so its titles keep their Markdown (the README
+    table is this output); only what could hide text or split the row is escaped."""
+    return printable(text).replace("|", "\\|")
 
 
 def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
@@ -34,7 +45,8 @@ def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
     if fmt == "markdown":
         lines = ["| Rule | Severity | OWASP NHI | Title |", "|---|---|---|---|"]
         lines += [
-            f"| `{r.id}` | {r.severity.value} | {', '.join(r.owasp_nhi)} | {r.title} |" for r in catalog
+            f"| {code(r.id)} | {r.severity.value} | {_md(', '.join(r.owasp_nhi))} | {_md(r.title)} |"
+            for r in catalog
         ]
         return "\n".join(lines) + "\n"
     buf = io.StringIO()
@@ -45,7 +57,12 @@ def render_catalog(fmt: str = "table", *, terminal: bool = False) -> str:
     for col in ("Rule", "Severity", "OWASP NHI", "Provider", "Title"):
         table.add_column(col)
     for r in catalog:
-        table.add_row(r.id, r.severity.value, " ".join(r.owasp_nhi), r.provider, r.title)
+        table.add_row(
+            *(
+                Text(printable(v))
+                for v in (r.id, r.severity.value, " ".join(r.owasp_nhi), r.provider, r.title)
+            )
+        )
     console.print(table)
     return buf.getvalue()
 
@@ -54,7 +71,7 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     rule = get_rule(rule_id)
     if fmt == "json":
         return json.dumps(_rule_dict(rule), indent=2) + "\n"
-    owasp = ", ".join(f"{x} {OWASP_NHI[x]}" for x in rule.owasp_nhi)
+    owasp = ", ".join(f"{x} {OWASP_NHI.get(x, '')}".strip() for x in rule.owasp_nhi)
     out = [
         f"{rule.id}: {rule.title}" if fmt != "markdown" else f"## `{rule.id}`: {rule.title}",
         "",
@@ -64,9 +81,10 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     ]
     if rule.params:
         out.append("Params:    " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
+        out += [f"           {k}: {spec.describe()}" for k, spec in rule.param_spec.items()]
     for name, ids in rule.frameworks.items():
         out.append(f"{name}: {', '.join(ids)}")
     out += ["", "Why it matters:", rule.why, "", "Remediation:", rule.remediation]
     if rule.references:
         out += ["", "References:"] + [f"  - {r}" for r in rule.references]
-    return "\n".join(out) + "\n"
+    return printable_lines("\n".join(out)) + "\n"

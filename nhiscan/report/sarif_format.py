@@ -26,7 +26,11 @@ Locations:
   scanning drops results without a physical location, a physical location at line 1 of the export
   file the identity was read from, when the result records it (an identity's
   ``attributes.source_path``, else the first ``--input`` export of the identity's provider and
-  scope, the export listing the identities first, e.g. the GAAD export for an AWS account). Identities collected live have no file: their results carry the
+  scope, the export listing the identities first, e.g. the GAAD export for an AWS account; an
+  identity of another scope known only from a grant, such as a service account of another project
+  bound in this project's policy, is anchored to the export of the scope it is granted in, else to
+  an export of its provider, so every result read from a file has one). Identities collected live
+  have no file: their results carry the
   logical location only, are valid SARIF and are listed by every SARIF viewer, but GitHub will not
   show them; scan a saved export (``nhiscan inventory -o inv.json`` then ``scan --input inv.json``)
   to anchor them to a file.

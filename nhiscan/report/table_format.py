@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from nhiscan.display import printable_or_empty
 from nhiscan.model import OWASP_NHI, Identity, Report, Severity
 from nhiscan.report._common import repository_labels, where
 
@@ -27,7 +28,13 @@ MAX_FINDINGS = 200
 
 
 def _sev(level: str) -> Text:
-    return Text(level.upper(), style=STYLE.get(level, ""))
+    return Text(printable_or_empty(level.upper()), style=STYLE.get(level, ""))
+
+
+def _data(value: object, style: str = "") -> Text:
+    """A cell holding text from data: control, bidi and invisible characters escaped, and a Text,
+    never a str, so rich does not read console markup (``[link=...]``, ``[/]``) in it."""
+    return Text(printable_or_empty(value), style=style, overflow="fold")
 
 
 def _identity_cell(ident: Identity) -> Text:
@@ -38,9 +45,9 @@ def _identity_cell(ident: Identity) -> Text:
         label = ident.id.split(":", 2)[2]  # namespace/name: the same name recurs across namespaces
     else:
         label = ident.name or ident.id
-    cell = Text(label, style="bold", overflow="fold")
+    cell = _data(label, style="bold")
     if ident.scope:
-        cell.append(f"\n{ident.scope}", style="dim")
+        cell.append("\n" + printable_or_empty(ident.scope), style="dim")
     return cell
 
 
@@ -95,7 +102,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         owasp.add_column("Findings", justify="right")
         owasp.add_column("Worst")
         for cat in sorted(by_cat, key=lambda c: int(c[3:].split(":")[0])):
-            owasp.add_row(cat, OWASP_NHI[cat], str(by_cat[cat]), _sev(worst[cat].value))
+            owasp.add_row(_data(cat), _data(OWASP_NHI.get(cat, "")), str(by_cat[cat]), _sev(worst[cat].value))
         console.print(owasp)
 
     ranked = sorted(
@@ -116,9 +123,9 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
                 str(risk.score),
                 _sev(risk.level),
                 _identity_cell(ident),
-                ident.kind,
+                _data(ident.kind),
                 str(sum(1 for c in ident.credentials if c.active)),
-                ", ".join(risk.factors),
+                _data(", ".join(risk.factors)),
             )
         if len(ranked) > MAX_IDENTITIES:
             idt.caption = (
@@ -135,7 +142,13 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         ft.add_column("Where", overflow="fold")
         ft.add_column("Message", overflow="fold")
         for f in active[:MAX_FINDINGS]:
-            ft.add_row(_sev(f.severity.value), f.rule_id, " ".join(f.owasp_nhi), where(f, repos), f.message)
+            ft.add_row(
+                _sev(f.severity.value),
+                _data(f.rule_id),
+                _data(" ".join(f.owasp_nhi)),
+                _data(where(f, repos)),
+                _data(f.message),
+            )
         if len(active) > MAX_FINDINGS:
             ft.caption = f"{len(active) - MAX_FINDINGS} more findings; use --format json/csv/html for all"
         console.print(ft)
@@ -147,6 +160,6 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         et.add_column("Source")
         et.add_column("Problem", overflow="fold")
         for e in report.errors:
-            et.add_row(e.source, e.message)
+            et.add_row(_data(e.source), _data(e.message))
         console.print(et)
     return buf.getvalue()

@@ -10,6 +10,8 @@ import threading
 from types import TracebackType
 from typing import Any
 
+from nhiscan.display import printable
+
 
 class Feedback:
     """A rich progress display on stderr when enabled (TTY). Warnings are one stderr line each; inside
@@ -25,7 +27,7 @@ class Feedback:
 
             self._progress = Progress(
                 SpinnerColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # descriptions name accounts: data
                 BarColumn(),
                 MofNCompleteColumn(),
                 console=Console(stderr=True),
@@ -53,7 +55,7 @@ class Feedback:
         if self._progress is None:
             return None
         with self._lock:
-            task_id: int = self._progress.add_task(description, total=total)
+            task_id: int = self._progress.add_task(printable(description), total=total)
             return task_id
 
     def update(
@@ -64,7 +66,7 @@ class Feedback:
         with self._lock:
             kwargs: dict[str, Any] = {"advance": advance}
             if description is not None:
-                kwargs["description"] = description
+                kwargs["description"] = printable(description)
             if total is not None:
                 kwargs["total"] = total
             self._progress.update(task, **kwargs)
@@ -84,5 +86,5 @@ class Feedback:
 
     def _print(self, line: str) -> None:
         with self._lock:
-            sys.stderr.write(line + "\n")
+            sys.stderr.write(printable(line) + "\n")
             sys.stderr.flush()

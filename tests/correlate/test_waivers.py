@@ -18,14 +18,26 @@ BASE = {"reason": "accepted", "owner": "team-a", "expires": "2026-12-31"}
 def finding(
     rule: str = "leaked-credential-linked", ident: str | None = "arn:aws:iam::1:user/ci-a"
 ) -> Finding:
-    return Finding(rule, "t", Severity.HIGH, ("NHI2:2025",), "m", "r", "sha256:abc", identity_id=ident)
+    return Finding(
+        rule,
+        "t",
+        Severity.HIGH,
+        ("NHI2:2025",),
+        "m",
+        "r",
+        "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+        identity_id=ident,
+    )
 
 
 def test_fingerprint_and_rule_identity_glob_entries() -> None:
     ws = parse_waivers(
         {
             "waivers": [
-                {**BASE, "fingerprint": "sha256:abc"},
+                {
+                    **BASE,
+                    "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                },
                 {**BASE, "rule": "leaked-*", "identity": "*:user/ci-*"},
             ]
         },
@@ -41,27 +53,62 @@ def test_fingerprint_and_rule_identity_glob_entries() -> None:
         (),
         "m",
         "r",
-        "sha256:zzz",
+        "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
         identity_id="arn:aws:iam::1:user/ci-b",
     )
     rec = ws.match(other)
     assert rec is not None and rec["entry"] == 2
-    assert ws.match(Finding("x", "t", Severity.HIGH, (), "m", "r", "sha256:zzz")) is None
+    assert (
+        ws.match(
+            Finding(
+                "x",
+                "t",
+                Severity.HIGH,
+                (),
+                "m",
+                "r",
+                "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            )
+        )
+        is None
+    )
 
 
 def test_expired_waiver_is_reported_not_applied_and_a_valid_one_wins() -> None:
-    expired = {**BASE, "expires": date(2026, 10, 31), "fingerprint": "sha256:abc"}
+    expired = {
+        **BASE,
+        "expires": date(2026, 10, 31),
+        "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+    }
     ws = parse_waivers([expired], "w.yaml", TODAY)
     rec = ws.match(finding())
     assert rec is not None and rec["expired"] is True and rec["expires"] == "2026-10-31"
-    ws = parse_waivers([expired, {**BASE, "fingerprint": "sha256:abc"}], "w.yaml", TODAY)
+    ws = parse_waivers(
+        [
+            expired,
+            {
+                **BASE,
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+            },
+        ],
+        "w.yaml",
+        TODAY,
+    )
     rec = ws.match(finding())
     assert rec is not None and rec["expired"] is False and rec["entry"] == 2
     # Expiry is inclusive: the waiver still applies on its last day.
     assert (
-        parse_waivers([{**BASE, "expires": "2026-11-01", "fingerprint": "sha256:abc"}], "w", TODAY).match(
-            finding()
-        )["expired"]
+        parse_waivers(
+            [
+                {
+                    **BASE,
+                    "expires": "2026-11-01",
+                    "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                }
+            ],
+            "w",
+            TODAY,
+        ).match(finding())["expired"]
         is False
     )  # type: ignore[index]
 
@@ -69,22 +116,73 @@ def test_expired_waiver_is_reported_not_applied_and_a_valid_one_wins() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"fingerprint": "sha256:abc", "owner": "o", "expires": "2027-01-01"}, "'reason' is required"),
-        ({"fingerprint": "sha256:abc", "reason": "r", "expires": "2027-01-01"}, "'owner' is required"),
-        ({"fingerprint": "sha256:abc", "reason": "r", "owner": "o"}, "'expires' is required"),
-        ({**BASE, "expires": "next year", "fingerprint": "sha256:abc"}, "'expires' must be a date"),
+        (
+            {
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                "owner": "o",
+                "expires": "2027-01-01",
+            },
+            "'reason' is required",
+        ),
+        (
+            {
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                "reason": "r",
+                "expires": "2027-01-01",
+            },
+            "'owner' is required",
+        ),
+        (
+            {
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                "reason": "r",
+                "owner": "o",
+            },
+            "'expires' is required",
+        ),
+        (
+            {
+                **BASE,
+                "expires": "next year",
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+            },
+            "'expires' must be a date",
+        ),
         ({**BASE, "rule": "leaked-credential-linked"}, "needs 'fingerprint', or both"),
-        ({**BASE, "fingerprint": "sha256:abc", "rule": "x", "identity": "y"}, "not both"),
+        (
+            {
+                **BASE,
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                "rule": "x",
+                "identity": "y",
+            },
+            "not both",
+        ),
         ({**BASE, "fingerprint": "abc"}, "sha256:"),
         ({**BASE, "rule": "no-such-rule", "identity": "*"}, "unknown rule 'no-such-rule'"),
-        ({**BASE, "fingerprint": "sha256:abc", "comment": "x"}, "unknown key(s): comment"),
+        (
+            {
+                **BASE,
+                "fingerprint": "sha256:abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabca",
+                "comment": "x",
+            },
+            "unknown key(s): comment",
+        ),
         ("just a string", "must be a mapping"),
     ],
 )
 def test_malformed_entries_name_file_and_entry(entry: object, message: str) -> None:
     with pytest.raises(NhiscanError) as exc:
         parse_waivers(
-            {"waivers": [{**BASE, "fingerprint": "sha256:ok"}, entry]},
+            {
+                "waivers": [
+                    {
+                        **BASE,
+                        "fingerprint": "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                    },
+                    entry,
+                ]
+            },
             "w.yaml",
             TODAY,
             ["leaked-credential-linked"],

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nhiscan.config import ScanConfig
+from nhiscan.display import printable
 from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
@@ -74,25 +75,6 @@ def _worker_scan(jobs: Sequence[Job], keep_suppressed: bool) -> BatchResult:
     return scan_jobs(scanner, jobs, keep_suppressed)
 
 
-_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def printable_path(rel: str) -> str:
-    """A file name as findings and errors show it: one line, encodable as UTF-8.
-
-    POSIX file names may hold newlines (which would break the one-line-per-error contract) and
-    bytes that are not UTF-8 (decoded as lone surrogates, which no report format can encode);
-    those show escaped (``bad\\xffname.py``, ``new\\nline.py``).
-    """
-    if rel.isprintable():
-        return rel
-    try:
-        text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeError:
-        text = rel.encode("utf-8", "backslashreplace").decode("utf-8")
-    return "".join(c if c.isprintable() else _CONTROL_ESCAPES.get(c, f"\\x{ord(c):02x}") for c in text)
-
-
 def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = False) -> BatchResult:
     from nhiscan.sources.repo.engine import Scanner
     from nhiscan.sources.repo.secrets import to_secrets
@@ -101,7 +83,7 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
     res = BatchResult()
     for job in jobs:
         data = job.data
-        rel = printable_path(job.rel)  # what findings and errors show; job.rel is what is opened
+        rel = printable(job.rel)  # what findings and errors show; job.rel is what is opened
         if data is None:
             try:
                 data = Path(job.root, job.rel).read_bytes()
@@ -288,7 +270,7 @@ def _scan_one(
             if size <= MAX_FILE_BYTES:
                 jobs.append(Job(str(root), rel, arg, size=size))
             else:
-                too_big.append(printable_path(rel))
+                too_big.append(printable(rel))
     total = sum(j.size for j in jobs)
     advance = task(f"secrets {arg}", total)
     tree_hashes: set[str] = set()

@@ -167,6 +167,8 @@ class SourceRef:
     skipped: tuple[str, ...] = ()
     # Files nhiscan itself wrote (reports, baselines, inventories): recognised, not secret-scanned.
     nhiscan_files: tuple[str, ...] = ()
+    # Symbolic links in this source that lead outside it: never followed (their targets unread).
+    links_not_followed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,11 @@ from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
+    OutsideTree,
     decode_text,
     list_files,
     nhiscan_output,
+    read_inside,
     skip_reason,
 )
 
@@ -52,6 +54,7 @@ class BatchResult:
     observations: list[Observation] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
     nhiscan_files: list[str] = field(default_factory=list)  # nhiscan's own outputs, not scanned
+    links_out: list[str] = field(default_factory=list)  # found leading outside the tree when opened
     files: int = 0
     bytes: int = 0
 
@@ -104,9 +107,14 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
         rel = printable_path(job.rel)  # what findings and errors show; job.rel is what is opened
         if data is None:
             try:
-                data = Path(job.root, job.rel).read_bytes()
+                data = read_inside(job.root, job.rel)
+            except OutsideTree:
+                res.links_out.append(rel)
+                continue
             except OSError as exc:
                 res.errors.append(SourceError(f"{job.repository}/{rel}", f"cannot read: {exc.strerror}"))
+                continue
+            if data is None:
                 continue
         res.files += 1
         res.bytes += len(data)
@@ -274,19 +282,22 @@ def _scan_one(
     if not root.exists():
         raise InputError(arg, "path not found")
     too_big: list[str] = []
+    links_out: list[str] = []
     if root.is_file():
-        jobs = [Job(str(root.parent), root.name, arg, size=root.stat().st_size)]
+        # A file named on the command line is the scanned root itself: a link to it is followed.
+        real = os.path.realpath(root)
+        jobs = [Job(os.path.dirname(real), os.path.basename(real), arg, size=root.stat().st_size)]
         in_git = False
     else:
-        rels, in_git = list_files(root, exclude)
+        listing = list_files(root, exclude)
+        in_git = listing.in_git
+        links_out.extend(printable_path(rel) for rel in listing.links_out)
+        for rel, why in listing.unreadable:
+            result.errors.append(SourceError(arg if rel == "." else f"{arg}/{printable_path(rel)}", why))
         jobs = []
-        for rel in rels:
-            try:
-                size = (root / rel).stat().st_size
-            except OSError:
-                continue
+        for rel, size in listing.files:
             if size <= MAX_FILE_BYTES:
-                jobs.append(Job(str(root), rel, arg, size=size))
+                jobs.append(Job(listing.root, rel, arg, size=size))
             else:
                 too_big.append(printable_path(rel))
     total = sum(j.size for j in jobs)
@@ -295,6 +306,7 @@ def _scan_one(
     own: list[str] = []
     for res in runner.run(jobs, total, advance):
         own.extend(res.nhiscan_files)
+        links_out.extend(res.links_out)
         result.secrets.extend(res.secrets)
         result.secrets.extend(res.suppressed)
         result.observations.extend(res.observations)
@@ -307,6 +319,7 @@ def _scan_one(
             path=arg,
             skipped=tuple(too_big),
             nhiscan_files=tuple(sorted(own)),
+            links_not_followed=tuple(sorted(links_out)),
         )
     )
     if config.history and root.is_dir():

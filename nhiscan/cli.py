@@ -228,7 +228,8 @@ def _report_errors(errors: Sequence[SourceError]) -> None:
 
 
 def _report_skipped(report: Report) -> None:
-    """One note per source and reason for files nhiscan did not read (never an error: exit code unchanged)."""
+    """One note per source and reason for files nhiscan did not read, or read as its own outputs
+    (never an error: the exit code is unchanged)."""
     from nhiscan.sources.repo.walker import MAX_FILE_BYTES
 
     limit = MAX_FILE_BYTES // (1024 * 1024)
@@ -237,7 +238,8 @@ def _report_skipped(report: Report) -> None:
             (src.skipped, f"file(s) over {limit} MiB not scanned for secrets"),
             (
                 src.nhiscan_files,
-                "file(s) written by nhiscan (reports, baselines, inventories) not scanned for secrets",
+                "file(s) written by nhiscan (reports, baselines, inventories), scanned without "
+                "reporting the key ids, digests and inventory values they name",
             ),
             (src.links_not_followed, "symbolic link(s) leading outside the tree not followed"),
         ):

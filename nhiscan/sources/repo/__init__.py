@@ -20,12 +20,12 @@ from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
+from nhiscan.sources.repo.own_outputs import nhiscan_output
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
     OutsideTree,
     decode_text,
     list_files,
-    nhiscan_output,
     read_inside,
     skip_reason,
 )
@@ -53,7 +53,7 @@ class BatchResult:
     suppressed: list[Secret] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
-    nhiscan_files: list[str] = field(default_factory=list)  # nhiscan's own outputs, not scanned
+    nhiscan_files: list[str] = field(default_factory=list)  # nhiscan's own outputs (scanned too)
     links_out: list[str] = field(default_factory=list)  # found leading outside the tree when opened
     files: int = 0
     bytes: int = 0
@@ -121,10 +121,11 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
         text = decode_text(data)
         if text is None:
             continue
-        if nhiscan_output(text):
-            if job.commit is None:
-                res.nhiscan_files.append(rel)
-            continue
+        # nhiscan's own outputs are scanned like any file (nothing a file holds can hide a secret);
+        # only the value forms nhiscan writes in them are recognised (see secrets.to_secrets).
+        own = nhiscan_output(text)
+        if own is not None and job.commit is None:
+            res.nhiscan_files.append(rel)
         raws = scanner.scan_text(rel, text)
         found, hidden = to_secrets(
             raws,
@@ -133,6 +134,7 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             commit=job.commit,
             repository=job.repository,
             keep_suppressed=keep_suppressed,
+            own_output=own,
         )
         res.secrets.extend(found)
         res.suppressed.extend(hidden)

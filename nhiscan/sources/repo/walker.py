@@ -4,15 +4,15 @@ Inside a git work tree: tracked and untracked-but-not-ignored files (`git ls-fil
 --exclude-standard`), so .gitignore is respected. Anywhere else: every file under the directory
 (never the silent empty result detect-secrets gives outside git). Vendored trees, generated or
 minified files, lock files, binaries, files over the size cap and the settings' exclude globs are
-skipped. Files nhiscan itself wrote (its reports, baselines and inventories, recognised by content)
-are not secret-scanned either: they name key ids and fingerprints by design (``nhiscan_output``).
+skipped. Nothing is skipped for what it contains (nhiscan's own reports are scanned too; see
+own_outputs.py). Symbolic links are never followed out of the tree (``Listing.links_out``), and a
+directory that cannot be listed is reported (``Listing.unreadable``), never silently passed over.
 """
 
 from __future__ import annotations
 
 import errno
 import fnmatch
-import json
 import os
 import re
 import stat
@@ -402,44 +402,3 @@ def decode_text(data: bytes) -> str | None:
     if controls * 100 > len(sample) or high * 10 > len(sample) * 3:
         return None
     return data.decode("latin-1")
-
-
-# What nhiscan writes, recognised from the start of the text. JSON documents must also parse and
-# carry nhiscan's schema (or, for SARIF, name nhiscan as the tool), so a look-alike prefix alone is
-# not enough; every file recognised here is named in the scan's result (sources[].nhiscan_files).
-_OWN_JSON_SCHEMAS = frozenset({"nhiscan/v1", "nhiscan-baseline/v1", "nhiscan-inventory/v1"})
-_OWN_JSON_START = re.compile(r'\A\{\s*"schema"\s*:\s*"nhiscan')
-_SARIF_START = re.compile(r'\A\s*\{\s*"\$schema"\s*:\s*"[^"]*sarif')
-_OWN_TEXT_STARTS = (
-    ("html", re.compile(r'\A<!doctype html>.{0,2000}?<meta name="generator" content="nhiscan ', re.S | re.I)),
-    ("markdown", re.compile(r"\A## nhiscan: non-human identity scan\n")),
-    ("csv", re.compile(r"\A\ufeff?severity,rule_id,title,owasp_nhi,identity_id,provider,identity_kind,")),
-)
-
-
-def nhiscan_output(text: str) -> str | None:
-    """The kind of nhiscan output this text is (json, sarif, html, markdown, csv), or None."""
-    head = text[:4096].lstrip()
-    if head.startswith("{"):
-        if not (_OWN_JSON_START.match(head) or _SARIF_START.match(head)):
-            return None
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            return None
-        if isinstance(doc, dict) and doc.get("schema") in _OWN_JSON_SCHEMAS:
-            return "json"
-        runs = doc.get("runs") if isinstance(doc, dict) else None
-        if isinstance(runs, list) and runs and all(_sarif_run_is_ours(r) for r in runs):
-            return "sarif"
-        return None
-    for kind, pattern in _OWN_TEXT_STARTS:
-        if pattern.match(head):
-            return kind
-    return None
-
-
-def _sarif_run_is_ours(run: object) -> bool:
-    tool = run.get("tool") if isinstance(run, dict) else None
-    driver = tool.get("driver") if isinstance(tool, dict) else None
-    return isinstance(driver, dict) and driver.get("name") == "nhiscan"

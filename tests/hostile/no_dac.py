@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CliResult, nhiscan_exe
+from tests.conftest import CliResult, run_cli
 
 _DROP = "-dac_override,-dac_read_search"
 
@@ -51,17 +51,7 @@ def run_cli_denied(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 300
 ) -> CliResult:
     """tests.conftest.run_cli, with file modes enforced."""
-    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
-    proc = subprocess.run(
-        [*require(), nhiscan_exe(), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+    return run_cli(*args, cwd=cwd, env=env, timeout=timeout, prefix=require())
 
 
 @pytest.fixture

@@ -9,32 +9,22 @@ from __future__ import annotations
 
 import os
 import random
-import string
 from pathlib import Path
 
 import pytest
 
+from tests.hostile.fakes import aws_pair, leak
 from tests.hostile.harness import GOOD_EXPORT, GOOD_EXPORT_ID, hostile_scan
 from tests.repo.conftest import git
 
 R = random.Random(1_2026_12)
 
 
-def aws_pair() -> tuple[str, str]:
-    key_id = "AKIA" + "".join(R.choice(string.ascii_uppercase + "234567") for _ in range(16))
-    secret = "".join(R.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
-    return key_id, secret
-
-
-def leak(key_id: str, secret: str) -> str:
-    return f'AWS_ACCESS_KEY_ID = "{key_id}"\nAWS_SECRET_ACCESS_KEY = "{secret}"\n'
-
-
 def planted(root: Path) -> tuple[Path, tuple[str, str]]:
     """A credentials file outside any scanned tree, like ~/.aws/credentials."""
     home = root / "home" / ".aws"
     home.mkdir(parents=True)
-    pair = aws_pair()
+    pair = aws_pair(R)
     (home / "credentials").write_text(
         f"[default]\naws_access_key_id = {pair[0]}\naws_secret_access_key = {pair[1]}\n", "utf-8"
     )
@@ -44,7 +34,7 @@ def planted(root: Path) -> tuple[Path, tuple[str, str]]:
 def hostile_tree(root: Path, outside: Path, in_git: bool) -> tuple[Path, str]:
     tree = root / "repo"
     (tree / "src").mkdir(parents=True)
-    inner = aws_pair()
+    inner = aws_pair(R)
     (tree / "src" / "settings.py").write_text(leak(*inner), "utf-8")
     (tree / "aws-credentials").symlink_to(outside)  # absolute link out of the tree
     (tree / "src" / "relative").symlink_to(os.path.relpath(outside, tree / "src"))  # `..` components

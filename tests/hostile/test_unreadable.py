@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import random
-import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.hostile.fakes import aws_pair, leak
 from tests.hostile.harness import GOOD_EXPORT, hostile_scan
 from tests.hostile.no_dac import denied  # noqa: F401  (fixture)
 from tests.repo.conftest import git
@@ -22,16 +22,6 @@ from tests.repo.conftest import git
 pytestmark = pytest.mark.usefixtures("denied")  # file modes enforced, also as root
 
 R = random.Random(2026_12_01)
-
-
-def aws_pair() -> tuple[str, str]:
-    key_id = "AKIA" + "".join(R.choice(string.ascii_uppercase + "234567") for _ in range(16))
-    secret = "".join(R.choice(string.ascii_letters + string.digits + "+/") for _ in range(40))
-    return key_id, secret
-
-
-def leak(key_id: str, secret: str) -> str:
-    return f'AWS_ACCESS_KEY_ID = "{key_id}"\nAWS_SECRET_ACCESS_KEY = "{secret}"\n'
 
 
 @contextmanager
@@ -51,7 +41,7 @@ def tree_with_locked_dir(root: Path, in_git: bool) -> tuple[Path, str, str]:
     """A tree with a readable leak in app.py and another in hidden/deep/creds.py (to be locked)."""
     tree = root / "repo"
     (tree / "hidden" / "deep").mkdir(parents=True)
-    visible, hidden = aws_pair(), aws_pair()
+    visible, hidden = aws_pair(R), aws_pair(R)
     (tree / "app.py").write_text(leak(*visible), "utf-8")
     (tree / "hidden" / "deep" / "creds.py").write_text(leak(*hidden), "utf-8")
     if in_git:

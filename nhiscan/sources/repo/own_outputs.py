@@ -16,6 +16,7 @@ text formats are recognised from their first lines.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass
@@ -36,10 +37,38 @@ _OWN_TEXT_STARTS = (
 _DATA_KEYS = frozenset({"identities", "identity_id", "credential_id", "evidence", "attributes", "properties"})
 
 
+# Free-text fields of the JSON forms (finding messages, SARIF message text): key ids appear there
+# in the sentences nhiscan writes ("... key_id AKIA...").
+_TEXT_KEYS = frozenset({"message", "text"})
+
+# The shape of the lines nhiscan writes in its text formats. A key id is the output's own only on
+# such a line: a line pasted into a report ("aws_access_key_id = AKIA...") has none of these shapes.
+_LINE_SHAPES = {
+    "markdown": re.compile(r"^\s*\|.*\|\s*$"),  # table rows
+    "table": re.compile(r"^\s*[│┃].*[│┃]\s*$"),  # cells inside the box drawing
+    "html": re.compile(r"^\s*<"),  # lines of markup (a cell's text may continue on the next line)
+}
+
+
 @dataclass(frozen=True)
 class OwnOutput:
     kind: str  # json, sarif, html, markdown, csv, table
     data_values: frozenset[str] = frozenset()  # the inventory strings of a JSON document
+    texts: tuple[str, ...] = ()  # its free-text strings
+    columns: int = 0  # CSV: the header's column count
+
+    def names_key_id(self, key_id: str, line: str) -> bool:
+        """Whether this output names ``key_id`` where nhiscan writes credential ids (on ``line``)."""
+        if self.kind in ("json", "sarif"):
+            return key_id in self.data_values or any(key_id in t for t in self.texts)
+        if self.kind == "csv":
+            try:
+                row = next(csv.reader([line]))
+            except (csv.Error, StopIteration):
+                return False
+            return len(row) == self.columns
+        shape = _LINE_SHAPES.get(self.kind)
+        return shape is not None and shape.match(line) is not None
 
 
 def nhiscan_output(text: str) -> OwnOutput | None:
@@ -53,13 +82,16 @@ def nhiscan_output(text: str) -> OwnOutput | None:
         except (ValueError, RecursionError):
             return None
         if isinstance(doc, dict) and doc.get("schema") in _OWN_JSON_SCHEMAS:
-            return OwnOutput("json", _data_values(doc))
+            return OwnOutput("json", *_strings(doc))
         runs = doc.get("runs") if isinstance(doc, dict) else None
         if isinstance(runs, list) and runs and all(_sarif_run_is_ours(r) for r in runs):
-            return OwnOutput("sarif", _data_values(doc))
+            return OwnOutput("sarif", *_strings(doc))
         return None
     for kind, pattern in _OWN_TEXT_STARTS:
         if pattern.match(head):
+            if kind == "csv":
+                header = next(csv.reader([head.lstrip("\ufeff").split("\n", 1)[0]]))
+                return OwnOutput(kind, columns=len(header))
             return OwnOutput(kind)
     return None
 
@@ -70,16 +102,20 @@ def _sarif_run_is_ours(run: object) -> bool:
     return isinstance(driver, dict) and driver.get("name") == "nhiscan"
 
 
-def _data_values(doc: Any) -> frozenset[str]:
-    """Every string under a data key, iteratively (depth is whatever the file holds)."""
-    found: set[str] = set()
-    stack: list[tuple[Any, bool]] = [(doc, False)]
+def _strings(doc: Any) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(every string under a data key, every free-text string), iteratively (any depth)."""
+    data: set[str] = set()
+    texts: list[str] = []
+    stack: list[tuple[Any, str, bool]] = [(doc, "", False)]
     while stack:
-        node, in_data = stack.pop()
+        node, key, in_data = stack.pop()
         if isinstance(node, dict):
-            stack.extend((v, in_data or k in _DATA_KEYS) for k, v in node.items())
+            stack.extend((v, k, in_data or k in _DATA_KEYS) for k, v in node.items())
         elif isinstance(node, list):
-            stack.extend((v, in_data) for v in node)
-        elif in_data and isinstance(node, str):
-            found.add(node)
-    return frozenset(found)
+            stack.extend((v, key, in_data) for v in node)
+        elif isinstance(node, str):
+            if in_data:
+                data.add(node)
+            elif key in _TEXT_KEYS:
+                texts.append(node)
+    return frozenset(data), tuple(texts)

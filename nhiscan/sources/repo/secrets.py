@@ -302,7 +302,7 @@ def to_secrets(
         if reason is None and is_own_value(value, _line(lines, line)):
             reason = "written by nhiscan (a redacted preview, digest or fingerprint)"
         if reason is None and own_output is not None:
-            reason = _own_data(own_output, name, category, value)
+            reason = _own_data(own_output, name, category, value, _line(lines, line))
         body = _key_body(secret_value) if raw.type == "Private Key" else secret_value
         secret = Secret(
             type=name,
@@ -328,9 +328,9 @@ def to_secrets(
     return reported, suppressed
 
 
-def _own_data(own: OwnOutput, name: str, category: str, value: str) -> str | None:
+def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -> str | None:
     """Why a detection in an nhiscan output is that output's own data (or None: report it)."""
-    if name == "AWS access key id":
+    if name == "AWS access key id" and own.names_key_id(value, line):
         return "credential id named by an nhiscan output"
     if category == "generic" and (value in own.data_values or value.strip("'\"") in own.data_values):
         return "inventory value in an nhiscan output"

@@ -141,3 +141,19 @@ def test_unreadable_input_directory_and_files(tmp_path: Path) -> None:
     ), res.cli.stderr
     # the readable export in the same directory is still read
     assert res.result["identities"], res.cli.stderr
+
+
+def test_unreadable_file_paths_are_one_error_each(tmp_path: Path) -> None:
+    """A PATH that is a file nhiscan may not read, or a file inside a directory it may not search,
+    is named as given (not as PATH/file)."""
+    tree, _, _ = tree_with_locked_dir(tmp_path, in_git=False)
+    noread = tree / "app.py"
+    hidden = tree / "hidden" / "deep" / "creds.py"
+    with locked(noread, tree / "hidden"):
+        res = hostile_scan(tmp_path, str(noread), str(hidden), expect_code=2, timeout=120)
+    assert sorted(res.errors) == sorted(
+        [
+            f"nhiscan: error: {hidden}: cannot read: Permission denied",
+            f"nhiscan: error: {noread}: cannot read: Permission denied",
+        ]
+    )

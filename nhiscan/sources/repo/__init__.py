@@ -9,6 +9,7 @@ when there is enough to do; each worker configures detect-secrets once for its l
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -45,6 +46,7 @@ class Job:
     commit: str | None = None
     data: bytes | None = None
     size: int = 0
+    source: str = ""  # what an error names (default: repository/rel; a file PATH names itself)
 
 
 @dataclass
@@ -112,7 +114,8 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
                 res.links_out.append(rel)
                 continue
             except OSError as exc:
-                res.errors.append(SourceError(f"{job.repository}/{rel}", f"cannot read: {exc.strerror}"))
+                where = job.source or f"{job.repository}/{rel}"
+                res.errors.append(SourceError(where, f"cannot read: {exc.strerror}"))
                 continue
             if data is None:
                 continue
@@ -281,14 +284,18 @@ def _scan_one(
     task: Callable[[str, int], Callable[[int], None]],
     result: ProviderResult,
 ) -> None:
-    if not root.exists():
-        raise InputError(arg, "path not found")
+    try:
+        st = root.stat()
+    except FileNotFoundError:
+        raise InputError(arg, "path not found") from None
+    except OSError as exc:  # e.g. inside a directory that may not be searched
+        raise InputError(arg, f"cannot read: {exc.strerror}") from None
     too_big: list[str] = []
     links_out: list[str] = []
-    if root.is_file():
+    if stat.S_ISREG(st.st_mode):
         # A file named on the command line is the scanned root itself: a link to it is followed.
         real = os.path.realpath(root)
-        jobs = [Job(os.path.dirname(real), os.path.basename(real), arg, size=root.stat().st_size)]
+        jobs = [Job(os.path.dirname(real), os.path.basename(real), arg, size=st.st_size, source=arg)]
         in_git = False
     else:
         listing = list_files(root, exclude)

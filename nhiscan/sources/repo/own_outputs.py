@@ -54,13 +54,13 @@ _LINE_SHAPES = {
 class OwnOutput:
     kind: str  # json, sarif, html, markdown, csv, table
     data_values: frozenset[str] = frozenset()  # the inventory strings of a JSON document
-    texts: tuple[str, ...] = ()  # its free-text strings
+    text_key_ids: frozenset[str] = frozenset()  # the AWS access key ids in its free-text strings
     columns: int = 0  # CSV: the header's column count
 
     def names_key_id(self, key_id: str, line: str) -> bool:
         """Whether this output names ``key_id`` where nhiscan writes credential ids (on ``line``)."""
         if self.kind in ("json", "sarif"):
-            return key_id in self.data_values or any(key_id in t for t in self.texts)
+            return key_id in self.data_values or key_id in self.text_key_ids
         if self.kind == "csv":
             try:
                 row = next(csv.reader([line]))
@@ -102,10 +102,13 @@ def _sarif_run_is_ours(run: object) -> bool:
     return isinstance(driver, dict) and driver.get("name") == "nhiscan"
 
 
-def _strings(doc: Any) -> tuple[frozenset[str], tuple[str, ...]]:
-    """(every string under a data key, every free-text string), iteratively (any depth)."""
+_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")
+
+
+def _strings(doc: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """(every string under a data key, the key ids in free-text strings), iteratively (any depth)."""
     data: set[str] = set()
-    texts: list[str] = []
+    key_ids: set[str] = set()
     stack: list[tuple[Any, str, bool]] = [(doc, "", False)]
     while stack:
         node, key, in_data = stack.pop()
@@ -117,5 +120,5 @@ def _strings(doc: Any) -> tuple[frozenset[str], tuple[str, ...]]:
             if in_data:
                 data.add(node)
             elif key in _TEXT_KEYS:
-                texts.append(node)
-    return frozenset(data), tuple(texts)
+                key_ids.update(_KEY_ID.findall(node))
+    return frozenset(data), frozenset(key_ids)

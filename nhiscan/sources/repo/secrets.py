@@ -9,6 +9,7 @@ itself records.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -183,10 +184,16 @@ def _own_forms() -> tuple[re.Pattern[str], ...]:
 _OWN_FORMS = _own_forms()
 
 
+@functools.lru_cache(maxsize=64)
+def _own_spans(line: str) -> tuple[tuple[int, int], ...]:
+    """Where ``line`` holds nhiscan's value forms (once per line, however many detections on it)."""
+    return tuple(m.span() for form in _OWN_FORMS for m in form.finditer(line))
+
+
 def is_own_value(value: str, line: str) -> bool:
     """Whether every occurrence of ``value`` on ``line`` lies inside a value form nhiscan writes
     (a redacted preview, a fingerprint or a digest): nhiscan's output, never a secret."""
-    spans = [m.span() for form in _OWN_FORMS for m in form.finditer(line)]
+    spans = _own_spans(line)
     if not spans or not value:
         return False
     start = line.find(value)

@@ -231,23 +231,24 @@ def _report_errors(errors: Sequence[SourceError]) -> None:
 
 
 def _report_skipped(report: Report) -> None:
-    """One note per source and reason for files nhiscan did not read (never an error: exit code unchanged)."""
+    """One note per source and reason for files nhiscan did not read, or read as its own outputs
+    (never an error: the exit code is unchanged)."""
     from nhiscan.sources.repo.walker import MAX_FILE_BYTES
 
     limit = MAX_FILE_BYTES // (1024 * 1024)
     for src in report.inventory.sources:
-        for files, why in (
-            (src.skipped, f"over {limit} MiB"),
-            (src.nhiscan_files, "written by nhiscan (reports, baselines, inventories)"),
+        for files, what in (
+            (src.skipped, f"file(s) over {limit} MiB not scanned for secrets"),
+            (
+                src.nhiscan_files,
+                "file(s) written by nhiscan (reports, baselines, inventories), scanned without "
+                "reporting the key ids, digests and inventory values they name",
+            ),
+            (src.links_not_followed, "symbolic link(s) leading outside the tree not followed"),
         ):
             if files:
                 shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-                typer.echo(
-                    _line(
-                        f"nhiscan: note: {src.path}: {len(files)} file(s) {why} not scanned for secrets: {shown}"
-                    ),
-                    err=True,
-                )
+                typer.echo(_line(f"nhiscan: note: {src.path}: {len(files)} {what}: {shown}"), err=True)
 
 
 def _report_expired_waivers(report: Report) -> None:

@@ -40,11 +40,16 @@ class CliResult:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 300
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: int = 300,
+    prefix: tuple[str, ...] = (),
 ) -> CliResult:
+    """Run the installed CLI; ``prefix`` is a command to run it under (e.g. tests/hostile/no_dac.py)."""
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     proc = subprocess.run(
-        [nhiscan_exe(), *args],
+        [*prefix, nhiscan_exe(), *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -165,8 +165,11 @@ class SourceRef:
     path: str | None
     # Files this source holds but did not read (e.g. over the size limit), so a report can say so.
     skipped: tuple[str, ...] = ()
-    # Files nhiscan itself wrote (reports, baselines, inventories): recognised, not secret-scanned.
+    # Files nhiscan itself wrote (reports, baselines, inventories): recognised by content and
+    # secret-scanned like any file (only the ids, digests and inventory values they name are theirs).
     nhiscan_files: tuple[str, ...] = ()
+    # Symbolic links in this source that lead outside it: never followed (their targets unread).
+    links_not_followed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -303,6 +303,8 @@ def source_out(s: SourceRef) -> dict[str, Any]:
         out["skipped"] = list(s.skipped)
     if s.nhiscan_files:
         out["nhiscan_files"] = list(s.nhiscan_files)
+    if s.links_not_followed:
+        out["links_not_followed"] = list(s.links_not_followed)
     return out
 
 
@@ -313,6 +315,7 @@ def source_in(d: Mapping[str, Any]) -> SourceRef:
         path=_opt_str(d.get("path"), "source.path"),
         skipped=_strs(d.get("skipped"), "source.skipped"),
         nhiscan_files=_strs(d.get("nhiscan_files"), "source.nhiscan_files"),
+        links_not_followed=_strs(d.get("links_not_followed"), "source.links_not_followed"),
     )
 
 

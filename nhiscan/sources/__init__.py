@@ -13,9 +13,12 @@ Provider packages expose, without importing any cloud SDK at module level:
 from __future__ import annotations
 
 import csv
+import errno
 import importlib
 import io
 import json
+import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,16 +185,18 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
     still read); other files (README, notes, plain YAML) are not exports and are passed over.
     """
     root = Path(spec.path)
-    if not root.is_dir():
+    try:
+        is_dir = root.is_dir()
+    except OSError as exc:  # e.g. a file in a directory that may not be searched
+        return [], [SourceError(spec.path, f"cannot read: {exc.strerror}")]
+    if not is_dir:
         try:
             return [load_input(spec)], []
         except InputError as exc:
             return [], [SourceError(exc.source, exc.detail)]
+    children, errors = list_input_dir(root)
     docs: list[RawDocument] = []
-    errors: list[SourceError] = []
-    for child in sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")):
-        if child.suffix.lower() not in _EXPORT_SUFFIXES:
-            continue
+    for child in children:
         try:
             parsed = read_parsed(str(child))
             if not parsed.is_structured and child.suffix.lower() != ".csv":
@@ -208,6 +213,47 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
 
 
 _EXPORT_SUFFIXES = frozenset({".json", ".csv", ".yaml", ".yml"})
+
+
+def list_input_dir(root: Path) -> tuple[list[Path], list[SourceError]]:
+    """The candidate exports of a --input DIRECTORY (one level, name order), and what failed.
+
+    A directory that cannot be listed is one error naming it. A symbolic link is followed only to
+    a regular file inside the directory (that file is then read once, under its own name); a link
+    leading outside it is an error naming the link (an export the user meant was not read) and its
+    target is never opened. Hidden files and files of other suffixes are passed over.
+    """
+    from nhiscan.sources.repo.walker import inside
+
+    errors: list[SourceError] = []
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        return [], [SourceError(str(root), f"cannot list directory: {exc.strerror}")]
+    real_root = os.path.realpath(root)
+    chosen: dict[str, Path] = {}
+    for entry in entries:
+        if entry.name.startswith(".") or Path(entry.name).suffix.lower() not in _EXPORT_SUFFIXES:
+            continue
+        path = Path(entry.path)
+        if entry.is_symlink():
+            real = os.path.realpath(path)
+            if real == real_root or not inside(real_root, real):
+                errors.append(
+                    SourceError(str(path), "symbolic link leads outside the directory; not followed")
+                )
+                continue
+            path = root / os.path.relpath(real, real_root)  # read once, under its own name
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP):
+                continue  # a broken link or a loop: nothing to read
+            errors.append(SourceError(str(path), f"cannot read: {exc.strerror}"))
+            continue
+        if regular:
+            chosen.setdefault(os.path.realpath(path), path)
+    return sorted(chosen.values()), errors
 
 
 def normalize_all(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:

@@ -200,7 +200,7 @@ def test_files_over_the_size_limit_are_named_not_silently_dropped(tmp_path: Path
     assert res.json()["errors"] == []
 
 
-def test_nhiscan_outputs_in_a_scanned_tree_are_named_not_reported_as_leaks(tmp_path: Path) -> None:
+def test_nhiscan_outputs_in_a_scanned_tree_are_named_and_raise_no_findings(tmp_path: Path) -> None:
     """A committed baseline or a report saved in the workspace names key ids by design: no findings.
 
     A look-alike (a truncated nhiscan JSON, another tool's SARIF) is still scanned.
@@ -247,6 +247,4 @@ def test_nhiscan_outputs_in_a_scanned_tree_are_named_not_reported_as_leaks(tmp_p
     assert {f["location"]["path"] for f in res.json()["findings"]} == {"truncated.json", "other.sarif"}
     repo = next(s for s in res.json()["sources"] if s["kind"] == "repository")
     assert repo["nhiscan_files"] == own
-    assert (
-        f"{len(own)} file(s) written by nhiscan (reports, baselines, inventories) not scanned" in res.stderr
-    )
+    assert f"{len(own)} file(s) written by nhiscan (reports, baselines, inventories), scanned" in res.stderr

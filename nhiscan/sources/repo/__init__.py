@@ -9,6 +9,7 @@ when there is enough to do; each worker configures detect-secrets once for its l
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -21,11 +22,13 @@ from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
+from nhiscan.sources.repo.own_outputs import nhiscan_output
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
+    OutsideTree,
     decode_text,
     list_files,
-    nhiscan_output,
+    read_inside,
     skip_reason,
 )
 
@@ -44,6 +47,7 @@ class Job:
     commit: str | None = None
     data: bytes | None = None
     size: int = 0
+    source: str = ""  # what an error names (default: repository/rel; a file PATH names itself)
 
 
 @dataclass
@@ -52,7 +56,8 @@ class BatchResult:
     suppressed: list[Secret] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
-    nhiscan_files: list[str] = field(default_factory=list)  # nhiscan's own outputs, not scanned
+    nhiscan_files: list[str] = field(default_factory=list)  # nhiscan's own outputs (scanned too)
+    links_out: list[str] = field(default_factory=list)  # found leading outside the tree when opened
     files: int = 0
     bytes: int = 0
 
@@ -86,19 +91,26 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
         rel = printable(job.rel)  # what findings and errors show; job.rel is what is opened
         if data is None:
             try:
-                data = Path(job.root, job.rel).read_bytes()
+                data = read_inside(job.root, job.rel)
+            except OutsideTree:
+                res.links_out.append(rel)
+                continue
             except OSError as exc:
-                res.errors.append(SourceError(f"{job.repository}/{rel}", f"cannot read: {exc.strerror}"))
+                where = job.source or f"{job.repository}/{rel}"
+                res.errors.append(SourceError(where, f"cannot read: {exc.strerror}"))
+                continue
+            if data is None:
                 continue
         res.files += 1
         res.bytes += len(data)
         text = decode_text(data)
         if text is None:
             continue
-        if nhiscan_output(text):
-            if job.commit is None:
-                res.nhiscan_files.append(rel)
-            continue
+        # nhiscan's own outputs are scanned like any file (nothing a file holds can hide a secret);
+        # only the value forms nhiscan writes in them are recognised (see secrets.to_secrets).
+        own = nhiscan_output(text)
+        if own is not None and job.commit is None:
+            res.nhiscan_files.append(rel)
         raws = scanner.scan_text(rel, text)
         found, hidden = to_secrets(
             raws,
@@ -107,6 +119,7 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             commit=job.commit,
             repository=job.repository,
             keep_suppressed=keep_suppressed,
+            own_output=own,
         )
         res.secrets.extend(found)
         res.suppressed.extend(hidden)
@@ -253,22 +266,29 @@ def _scan_one(
     task: Callable[[str, int], Callable[[int], None]],
     result: ProviderResult,
 ) -> None:
-    if not root.exists():
-        raise InputError(arg, "path not found")
+    try:
+        st = root.stat()
+    except FileNotFoundError:
+        raise InputError(arg, "path not found") from None
+    except OSError as exc:  # e.g. inside a directory that may not be searched
+        raise InputError(arg, f"cannot read: {exc.strerror}") from None
     too_big: list[str] = []
-    if root.is_file():
-        jobs = [Job(str(root.parent), root.name, arg, size=root.stat().st_size)]
+    links_out: list[str] = []
+    if stat.S_ISREG(st.st_mode):
+        # A file named on the command line is the scanned root itself: a link to it is followed.
+        real = os.path.realpath(root)
+        jobs = [Job(os.path.dirname(real), os.path.basename(real), arg, size=st.st_size, source=arg)]
         in_git = False
     else:
-        rels, in_git = list_files(root, exclude)
+        listing = list_files(root, exclude)
+        in_git = listing.in_git
+        links_out.extend(printable_path(rel) for rel in listing.links_out)
+        for rel, why in listing.unreadable:
+            result.errors.append(SourceError(arg if rel == "." else f"{arg}/{printable_path(rel)}", why))
         jobs = []
-        for rel in rels:
-            try:
-                size = (root / rel).stat().st_size
-            except OSError:
-                continue
+        for rel, size in listing.files:
             if size <= MAX_FILE_BYTES:
-                jobs.append(Job(str(root), rel, arg, size=size))
+                jobs.append(Job(listing.root, rel, arg, size=size))
             else:
                 too_big.append(printable(rel))
     total = sum(j.size for j in jobs)
@@ -277,6 +297,7 @@ def _scan_one(
     own: list[str] = []
     for res in runner.run(jobs, total, advance):
         own.extend(res.nhiscan_files)
+        links_out.extend(res.links_out)
         result.secrets.extend(res.secrets)
         result.secrets.extend(res.suppressed)
         result.observations.extend(res.observations)
@@ -289,6 +310,7 @@ def _scan_one(
             path=arg,
             skipped=tuple(too_big),
             nhiscan_files=tuple(sorted(own)),
+            links_not_followed=tuple(sorted(links_out)),
         )
     )
     if config.history and root.is_dir():

@@ -9,12 +9,14 @@ itself records.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nhiscan.model import Location, Secret
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
+from nhiscan.sources.repo.own_outputs import OwnOutput
 
 # detect-secrets type -> (nhiscan type, provider, category). Categories pick the rule:
 # cloud-key, private-key, token, generic; "ignore" drops the result (not a credential).
@@ -129,6 +131,82 @@ def redact(value: str) -> str:
     return f"{value[:4]}...{_digest(value)[:8]}"
 
 
+# -- nhiscan's own value forms ---------------------------------------------------------------------
+# What nhiscan writes in place of a secret value, recognised wherever it occurs (whatever file holds
+# it) so that a report, baseline or inventory never produces a finding against itself, while every
+# other value in such a file is scanned like any other. The redacted forms are derived from the
+# redacting functions themselves, so they follow any change to them.
+SHA1_ATTR = "sha1"  # attribute: sha1 of the value, as detect-secrets records it
+SHA1_ALSO_ATTR = "sha1_also"  # attribute: other plugins' sha1s of the same value (space-separated)
+DIGEST_FIELDS = ("hash", SHA1_ATTR, SHA1_ALSO_ATTR, "secret_hash")  # Secret.hash and attributes
+
+
+def redacted_form(redactor: Callable[[str], str]) -> re.Pattern[str]:
+    """A pattern for everything ``redactor`` can output, learnt from its output for a probe value.
+
+    The probe's leading characters become "up to that many non-space characters", every run of
+    hex digits (its digest) "that many hex digits", the rest (separators, labels) stays literal.
+    """
+    probe = "QZXWVUTSRQPONMLKJHGZ"
+    out = redactor(probe)
+    pattern = ""
+    i = 0
+    while i < len(out):
+        kept = 0
+        while i + kept < len(out) and kept < len(probe) and out[i + kept] == probe[kept]:
+            kept += 1
+        if kept:
+            pattern += rf"\S{{1,{kept}}}"
+            i += kept
+            continue
+        m = re.match(r"[0-9a-f]{6,}", out[i:])
+        if m:
+            pattern += rf"[0-9a-f]{{{len(m.group(0))}}}"
+            i += len(m.group(0))
+            continue
+        pattern += re.escape(out[i])
+        i += 1
+    return re.compile(pattern)
+
+
+def _own_forms() -> tuple[re.Pattern[str], ...]:
+    from nhiscan.sources.repo._yaml import redact as redact_config_value
+
+    fields = "|".join(re.escape(f) for f in DIGEST_FIELDS)
+    return (
+        redacted_form(redact),
+        redacted_form(redact_config_value),
+        re.compile(r"sha256:[0-9a-f]{64}"),  # fingerprints and value hashes
+        re.compile(rf'"(?:{fields})"\s*:\s*"[0-9a-f]{{40,64}}(?: [0-9a-f]{{40,64}})*"'),
+    )
+
+
+_OWN_FORMS = _own_forms()
+
+
+@functools.lru_cache(maxsize=64)
+def _own_spans(line: str) -> tuple[tuple[int, int], ...]:
+    """Where ``line`` holds nhiscan's value forms (once per line, however many detections on it)."""
+    return tuple(m.span() for form in _OWN_FORMS for m in form.finditer(line))
+
+
+def is_own_value(value: str, line: str) -> bool:
+    """Whether every occurrence of ``value`` on ``line`` lies inside a value form nhiscan writes
+    (a redacted preview, a fingerprint or a digest): nhiscan's output, never a secret."""
+    spans = _own_spans(line)
+    if not spans or not value:
+        return False
+    start = line.find(value)
+    if start < 0:
+        return False
+    while start >= 0:
+        end = start + len(value)
+        if not any(a <= start and end <= b for a, b in spans):
+            return False
+        start = line.find(value, start + 1)
+    return True
+
+
 def _near(lines: Sequence[str], line: int, pattern: re.Pattern[str], radius: int = 5) -> str | None:
     lo = max(0, line - 1 - radius)
     hi = min(len(lines), line + radius)
@@ -149,8 +227,14 @@ def to_secrets(
     commit: str | None = None,
     repository: str | None = None,
     keep_suppressed: bool = False,
+    own_output: OwnOutput | None = None,
 ) -> tuple[list[Secret], list[Secret]]:
-    """(reported, suppressed) Secrets for one file's raw results, one per value and line."""
+    """(reported, suppressed) Secrets for one file's raw results, one per value and line.
+
+    ``own_output``: the text is an nhiscan output (own_outputs.nhiscan_output). The AWS access key
+    ids it names and, by the generic detectors, the inventory values of its JSON forms are its own
+    data; every other detection in it is reported as in any other file.
+    """
     if not raws:
         return [], []
     lines = text.splitlines()
@@ -180,12 +264,12 @@ def to_secrets(
         attrs: dict[str, str] = {
             "detector": raw.type,
             "category": category,
-            "sha1": ds_sha1.get((line, value), {}).get(raw.type, sha1_hex(value)),
+            SHA1_ATTR: ds_sha1.get((line, value), {}).get(raw.type, sha1_hex(value)),
         }
         # Other plugins that reported the same value here (merged into this one secret).
-        others = sorted(set(ds_sha1.get((line, value), {}).values()) - {attrs["sha1"]})
+        others = sorted(set(ds_sha1.get((line, value), {}).values()) - {attrs[SHA1_ATTR]})
         if others:
-            attrs["sha1_also"] = " ".join(others)
+            attrs[SHA1_ALSO_ATTR] = " ".join(others)
         secret_value = value
         reason: str | None = None
         if category == "ignore":
@@ -222,6 +306,10 @@ def to_secrets(
             reason = "GitHub Actions `secrets: inherit` keyword"
         if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
             reason = "AWS documentation example key"
+        if reason is None and is_own_value(value, _line(lines, line)):
+            reason = "written by nhiscan (a redacted preview, digest or fingerprint)"
+        if reason is None and own_output is not None:
+            reason = _own_data(own_output, name, category, value, _line(lines, line))
         body = _key_body(secret_value) if raw.type == "Private Key" else secret_value
         secret = Secret(
             type=name,
@@ -245,6 +333,15 @@ def to_secrets(
                 )
             )
     return reported, suppressed
+
+
+def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -> str | None:
+    """Why a detection in an nhiscan output is that output's own data (or None: report it)."""
+    if name == "AWS access key id" and own.names_key_id(value, line):
+        return "credential id named by an nhiscan output"
+    if category == "generic" and (value in own.data_values or value.strip("'\"") in own.data_values):
+        return "inventory value in an nhiscan output"
+    return None
 
 
 def _better(new: str, old: str) -> bool:

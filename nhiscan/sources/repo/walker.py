@@ -4,18 +4,21 @@ Inside a git work tree: tracked and untracked-but-not-ignored files (`git ls-fil
 --exclude-standard`), so .gitignore is respected. Anywhere else: every file under the directory
 (never the silent empty result detect-secrets gives outside git). Vendored trees, generated or
 minified files, lock files, binaries, files over the size cap and the settings' exclude globs are
-skipped. Files nhiscan itself wrote (its reports, baselines and inventories, recognised by content)
-are not secret-scanned either: they name key ids and fingerprints by design (``nhiscan_output``).
+skipped. Nothing is skipped for what it contains (nhiscan's own reports are scanned too; see
+own_outputs.py). Symbolic links are never followed out of the tree (``Listing.links_out``), and a
+directory that cannot be listed is reported (``Listing.unreadable``), never silently passed over.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
-import json
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -166,31 +169,205 @@ def skip_reason(rel_path: str, exclude: Iterable[str] = ()) -> str | None:
     return None
 
 
-def list_files(root: Path, exclude: Iterable[str] = ()) -> tuple[list[str], bool]:
-    """(relative paths to scan, whether root is inside a git work tree)."""
+@dataclass
+class Listing:
+    """What a PATH holds for the scan: the files to read and what could not be listed or followed.
+
+    ``files`` are (path relative to ``root``, size) of regular files inside the tree; a symbolic
+    link that stays inside the tree is listed as its target (so the target is scanned once).
+    ``unreadable`` are (relative path, reason) of directories that could not be listed (one entry
+    for the topmost one: what is under it is not listed). ``links_out`` are symbolic links whose
+    target is outside the tree: never followed. ``root`` is the real path of the tree (symbolic
+    links resolved), which every file is read relative to.
+    """
+
+    root: str
+    in_git: bool
+    files: list[tuple[str, int]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    links_out: list[str] = field(default_factory=list)
+
+
+def inside(real_root: str, real_path: str) -> bool:
+    """Whether a real (resolved) path is the real root or under it."""
+    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+class _Collector:
+    """Builds a Listing from candidate names, classifying each with one lstat."""
+
+    def __init__(self, root: Path, in_git: bool, exclude: tuple[str, ...]) -> None:
+        self.root = root
+        self.exclude = exclude
+        self.listing = Listing(os.path.realpath(root), in_git)
+        self._seen: set[str] = set()
+        self._bad_dirs: set[str] = set()
+
+    def unreadable_dir(self, rel: str, exc: OSError) -> None:
+        rel = rel.rstrip("/") or "."
+        if rel in self._bad_dirs or any(_under(rel, d) for d in self._bad_dirs):
+            return
+        self._bad_dirs.add(rel)
+        self.listing.unreadable.append((rel, f"cannot list directory: {exc.strerror or exc}"))
+
+    def add(self, rel: str) -> None:
+        if skip_reason(rel, self.exclude) is not None:
+            return
+        full = os.path.join(self.root, rel)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            return  # deleted since it was listed (or a tracked file removed from the work tree)
+        except OSError as exc:
+            self.unreadable_dir(self._blocking_dir(rel), exc)
+            return
+        if stat.S_ISLNK(st.st_mode):
+            self._add_link(rel, full)
+        elif stat.S_ISREG(st.st_mode):
+            self._add_file(rel, st.st_size)
+        # directories (submodules, directory links git lists), FIFOs, sockets, devices: not files
+
+    def dir_link(self, rel: str) -> None:
+        """A symbolic link to a directory met while walking: never descended; noted if it leaves."""
+        real = os.path.realpath(os.path.join(self.root, rel))
+        if not inside(self.listing.root, real):
+            self.listing.links_out.append(rel)
+
+    def _add_file(self, rel: str, size: int) -> None:
+        if rel not in self._seen:
+            self._seen.add(rel)
+            self.listing.files.append((rel, size))
+
+    def _add_link(self, rel: str, full: str) -> None:
+        real = os.path.realpath(full)
+        if not inside(self.listing.root, real):
+            self.listing.links_out.append(rel)
+            return
+        try:
+            st = os.stat(real)
+        except OSError:
+            return  # a broken link or a loop inside the tree: nothing to read
+        if not stat.S_ISREG(st.st_mode):
+            return  # a directory link inside the tree: its files are listed under their own names
+        target = os.path.relpath(real, self.listing.root).replace(os.sep, "/")
+        if skip_reason(target, self.exclude) is None:
+            self._add_file(target, st.st_size)
+
+    def _blocking_dir(self, rel: str) -> str:
+        """The topmost directory on the way to ``rel`` that cannot be searched."""
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            try:
+                os.lstat(os.path.join(self.root, *parts[: i + 1]))
+            except PermissionError:
+                return "/".join(parts[:i])
+            except OSError:
+                break
+        return "/".join(parts[:-1]) or "."
+
+    def done(self) -> Listing:
+        self.listing.files.sort()
+        self.listing.links_out.sort()
+        self.listing.unreadable.sort()
+        return self.listing
+
+
+def _under(rel: str, parent: str) -> bool:
+    return parent == "." or rel.startswith(parent + "/")
+
+
+# git warns about each directory it cannot read while listing untracked files (messages forced to
+# English with LC_ALL=C); the listing is otherwise complete, so those directories are the errors.
+_GIT_UNREADABLE = re.compile(r"^warning: could not open directory '(?P<path>.*)': (?P<reason>.+)$", re.M)
+
+
+def list_files(root: Path, exclude: Iterable[str] = ()) -> Listing:
+    """The files of a directory to scan, and what in it could not be listed or was not followed."""
     excl = tuple(exclude)
-    if git_toplevel(root) is not None and not _ignored(root):
+    top = git_toplevel(root)
+    if top is not None and not _ignored(root):
         proc = subprocess.run(
             ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
             capture_output=True,
             check=False,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, "LC_ALL": "C"},
         )
         if proc.returncode == 0:
-            names = sorted({n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n})
-            return [n for n in names if skip_reason(n, excl) is None and (root / n).is_file()], True
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in VENDORED_DIRS)
+            col = _Collector(root, True, excl)
+            for m in _GIT_UNREADABLE.finditer(proc.stderr.decode("utf-8", "surrogateescape")):
+                # git names the directory relative to the top of the work tree, not to PATH
+                where = os.path.relpath(os.path.join(top, m["path"]), col.listing.root)
+                col.unreadable_dir(where.replace(os.sep, "/"), PermissionError(0, m["reason"]))
+            names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
+            for name in sorted(names):
+                col.add(name)
+            return col.done()
+    col = _Collector(root, False, excl)
+
+    def failed(exc: OSError) -> None:
+        where = os.path.relpath(exc.filename, root) if exc.filename else "."
+        col.unreadable_dir(where.replace(os.sep, "/"), exc)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed):
         rel_dir = os.path.relpath(dirpath, root)
-        for fn in sorted(filenames):
-            rel = fn if rel_dir == "." else f"{rel_dir}/{fn}".replace(os.sep, "/")
-            full = os.path.join(dirpath, fn)
-            if os.path.islink(full) or not os.path.isfile(full):
+        prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+        kept = []
+        for d in sorted(dirnames):
+            if d in VENDORED_DIRS:
                 continue
-            if skip_reason(rel, excl) is None:
-                out.append(rel)
-    return out, False
+            if os.path.islink(os.path.join(dirpath, d)):
+                col.dir_link(prefix + d)
+            else:
+                kept.append(d)
+        dirnames[:] = kept
+        for fn in sorted(filenames):
+            col.add(prefix + fn)
+    return col.done()
+
+
+class OutsideTree(OSError):
+    """The file opened is not inside the scanned tree (a link or a directory swapped in a race)."""
+
+
+def read_inside(real_root: str, rel: str) -> bytes | None:
+    """The bytes of ``rel`` under ``real_root``, read only if the file opened is inside the tree.
+
+    The last component is opened with O_NOFOLLOW (a link put there since listing is refused) and
+    the file actually opened is checked afterwards, via /proc/self/fd, to lie inside the real root:
+    a parent directory replaced by a link to elsewhere between listing and reading is caught too.
+    Returns None for what is no longer a regular file (a FIFO swapped in must not block the scan).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(os.path.join(real_root, rel), flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutsideTree(exc.errno, "a symbolic link, not followed") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if not inside(real_root, _opened_path(fd, real_root, rel, st)):
+            raise OutsideTree(errno.EXDEV, "leads outside the tree, not followed")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _opened_path(fd: int, real_root: str, rel: str, st: os.stat_result) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # no /proc: resolve the name and check it is the very file opened
+        real = os.path.realpath(os.path.join(real_root, rel))
+        try:
+            again = os.stat(real)
+        except OSError:
+            return ""
+        return real if (again.st_dev, again.st_ino) == (st.st_dev, st.st_ino) else ""
 
 
 # Bytes that do not occur in text files (C0 controls other than tab, newlines, form feed, escape).
@@ -225,44 +402,3 @@ def decode_text(data: bytes) -> str | None:
     if controls * 100 > len(sample) or high * 10 > len(sample) * 3:
         return None
     return data.decode("latin-1")
-
-
-# What nhiscan writes, recognised from the start of the text. JSON documents must also parse and
-# carry nhiscan's schema (or, for SARIF, name nhiscan as the tool), so a look-alike prefix alone is
-# not enough; every file recognised here is named in the scan's result (sources[].nhiscan_files).
-_OWN_JSON_SCHEMAS = frozenset({"nhiscan/v1", "nhiscan-baseline/v1", "nhiscan-inventory/v1"})
-_OWN_JSON_START = re.compile(r'\A\{\s*"schema"\s*:\s*"nhiscan')
-_SARIF_START = re.compile(r'\A\s*\{\s*"\$schema"\s*:\s*"[^"]*sarif')
-_OWN_TEXT_STARTS = (
-    ("html", re.compile(r'\A<!doctype html>.{0,2000}?<meta name="generator" content="nhiscan ', re.S | re.I)),
-    ("markdown", re.compile(r"\A## nhiscan: non-human identity scan\n")),
-    ("csv", re.compile(r"\A\ufeff?severity,rule_id,title,owasp_nhi,identity_id,provider,identity_kind,")),
-)
-
-
-def nhiscan_output(text: str) -> str | None:
-    """The kind of nhiscan output this text is (json, sarif, html, markdown, csv), or None."""
-    head = text[:4096].lstrip()
-    if head.startswith("{"):
-        if not (_OWN_JSON_START.match(head) or _SARIF_START.match(head)):
-            return None
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            return None
-        if isinstance(doc, dict) and doc.get("schema") in _OWN_JSON_SCHEMAS:
-            return "json"
-        runs = doc.get("runs") if isinstance(doc, dict) else None
-        if isinstance(runs, list) and runs and all(_sarif_run_is_ours(r) for r in runs):
-            return "sarif"
-        return None
-    for kind, pattern in _OWN_TEXT_STARTS:
-        if pattern.match(head):
-            return kind
-    return None
-
-
-def _sarif_run_is_ours(run: object) -> bool:
-    tool = run.get("tool") if isinstance(run, dict) else None
-    driver = tool.get("driver") if isinstance(tool, dict) else None
-    return isinstance(driver, dict) and driver.get("name") == "nhiscan"

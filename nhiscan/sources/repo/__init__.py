@@ -282,9 +282,9 @@ def _scan_one(
     else:
         listing = list_files(root, exclude)
         in_git = listing.in_git
-        links_out.extend(printable_path(rel) for rel in listing.links_out)
+        links_out.extend(printable(rel) for rel in listing.links_out)
         for rel, why in listing.unreadable:
-            result.errors.append(SourceError(arg if rel == "." else f"{arg}/{printable_path(rel)}", why))
+            result.errors.append(SourceError(arg if rel == "." else f"{arg}/{printable(rel)}", why))
         jobs = []
         for rel, size in listing.files:
             if size <= MAX_FILE_BYTES:

@@ -26,6 +26,7 @@ import yaml
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.errors import InputError
 from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
+from nhiscan.sources.stream import read_input_bytes
 
 # Providers whose exports nhiscan recognises, in detection order.
 PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
@@ -83,10 +84,7 @@ def read_parsed(path: str) -> Parsed:
         raise InputError(path, "file not found")
     if p.is_dir():
         raise InputError(path, "is a directory")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    raw = read_input_bytes(path)  # pipes and FIFOs with a deadline; devices refused
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

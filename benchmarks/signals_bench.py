@@ -9,7 +9,7 @@ until its workers are busy scanning, sends the signal and measures the time unti
 of the session is left (capped at --cap seconds; what is still running then is SIGKILLed and shown
 as ">cap"). Prints the exit code, the seconds, and whether stderr held a traceback. SIGKILL is
 sent to the main pid only (the case that must not orphan workers). nhiscan is the one on PATH (or
-next to this interpreter); PYTHONPATH selects the code under test.
+next to this interpreter), or --nhiscan PATH (e.g. one installed from another checkout).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from tests.hostile.sessions import kill_session, make_big_repo, wait_for_workers
 WORK = HERE / ".work"
 
 
-def one(repo: Path, sig: signal.Signals, group: bool, cap: float) -> dict[str, object]:
+def one(exe: str, repo: Path, sig: signal.Signals, group: bool, cap: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         err = Path(tmp) / "stderr"
         with err.open("wb") as errf:
             proc = subprocess.Popen(
-                [nhiscan_exe(), "scan", str(repo), "--format", "json", "--output", str(out)],
+                [exe, "scan", str(repo), "--format", "json", "--output", str(out)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=errf,
@@ -69,6 +69,7 @@ def main() -> None:
     ap.add_argument("--size-mb", type=float, default=24.0)
     ap.add_argument("--cap", type=float, default=90.0)
     ap.add_argument("--signals", default="INT,TERM,HUP,KILL")
+    ap.add_argument("--nhiscan", default=None, help="the nhiscan command to measure (default: installed)")
     args = ap.parse_args()
     repo = WORK / "signals-repo"
     if not repo.exists():
@@ -78,7 +79,7 @@ def main() -> None:
         sig = signal.Signals[f"SIG{name}"]
         for group in (False, True) if sig != signal.SIGKILL else (False,):
             t0 = time.monotonic()
-            row = one(repo, sig, group, args.cap)
+            row = one(args.nhiscan or nhiscan_exe(), repo, sig, group, args.cap)
             rows.append(row)
             shown = f"{row['seconds']:.2f} s" if row["seconds"] is not None else f">{args.cap:.0f} s"
             print(

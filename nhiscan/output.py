@@ -194,14 +194,28 @@ def _nhiscan_wrote(path: str) -> bool:
 
 # -- stdout ---------------------------------------------------------------------------------------
 def write_stdout(text: str) -> None:
-    """Write and flush ``text`` to stdout. On failure (BrokenPipeError when the reader is gone,
+    """Write all of ``text`` to stdout. On failure (BrokenPipeError when the reader is gone,
     OSError such as ENOSPC) stdout is pointed at /dev/null first, so that Python's own flush at
-    exit cannot fail again with a traceback, and the error is raised for the caller to report."""
+    exit cannot fail again with a traceback, and the error is raised for the caller to report.
+
+    The bytes go to the file descriptor in a loop: with PYTHONUNBUFFERED (common in containers and
+    CI) ``sys.stdout.write`` makes one write(2) and silently drops what a pipe did not take."""
     import sys
 
+    stream = sys.stdout
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        stream.flush()
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test harness's buffer)
+        fd = -1
+    try:
+        if fd < 0:
+            stream.write(text)
+            stream.flush()
+            return
+        data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+        while data:
+            data = data[os.write(fd, data) :]
     except OSError:
         discard_stdout()
         raise

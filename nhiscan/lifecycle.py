@@ -10,8 +10,8 @@ once with 128 + the signal number (130, 143, 129), the shell convention. So a re
 being written is never replaced by a partial one: it keeps its previous content.
 
 Worker processes (``worker_started``, their initializer) leave interrupts to the main process
-(SIGINT ignored: Ctrl-C reaches the whole process group, and the main process decides), die with
-the default action on SIGTERM / SIGHUP, and die when the main process dies, even by SIGKILL
+(SIGINT ignored: Ctrl-C reaches the whole process group, and the main process decides), end with
+the default action on SIGTERM / SIGHUP (unless nhiscan runs with them ignored, as under nohup), and die when the main process dies, even by SIGKILL
 (Linux: PR_SET_PDEATHSIG; elsewhere a thread that watches the parent). They are started with
 those signals blocked (``spawning``), so a signal that arrives while a worker is still starting
 up cannot make it print a traceback.
@@ -43,9 +43,14 @@ _ending = False
 
 
 def install() -> None:
-    """Handle SIGINT, SIGTERM and SIGHUP as described above (the CLI only)."""
+    """Handle SIGINT, SIGTERM and SIGHUP as described above (the CLI only). A signal this process
+    was started with ignored stays ignored: `nohup nhiscan ...` must survive the hangup, and a
+    shell starts background jobs with SIGINT ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        return
     for sig in HANDLED:
-        signal.signal(sig, _on_signal)
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, _on_signal)
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -169,9 +174,9 @@ def worker_started(parent: int) -> None:
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="nhiscan-parent").start()
     if os.getppid() != parent:  # the parent died before the guard above was in place
         os._exit(1)
+    # SIGTERM / SIGHUP keep their inherited disposition: the default (end at once), or ignored
+    # when the main process ignores them too (nohup).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
 

@@ -7,7 +7,7 @@ behind (a signal ends nhiscan through ``nhiscan.lifecycle``, which removes it). 
 an existing file's permissions (and owner, where allowed), or gets the umask's for a new one. A
 symbolic link is written through (the link stays, its target is replaced). What is not a regular
 file (``--output /dev/null``, ``/dev/stdout``, a FIFO) is written to directly: there is nothing
-to replace.
+to replace; so is a writable file in a directory where no temporary file may be created.
 
 ``clobbered_input`` says which input of a scan an ``--output`` would overwrite (compared by device
 and inode, so symbolic and hard links count), so the CLI can refuse before scanning.
@@ -43,9 +43,16 @@ def write_file(path: Path, text: str) -> None:
         return
     directory = target.parent
     directory.mkdir(parents=True, exist_ok=True)
-    with lifecycle.deferred_signals():  # created and registered together, or not at all
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nhiscan-tmp", dir=directory)
-        lifecycle.add_temporary(tmp)
+    try:
+        with lifecycle.deferred_signals():  # created and registered together, or not at all
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nhiscan-tmp", dir=directory)
+            lifecycle.add_temporary(tmp)
+    except PermissionError:
+        if existing is None or not os.access(target, os.W_OK):
+            raise
+        with open(target, "wb") as fh:  # a writable file in a directory we may not write to
+            fh.write(data)
+        return
     try:
         with os.fdopen(fd, "wb") as fh:
             _set_mode(fh.fileno(), existing)

@@ -26,7 +26,7 @@ import yaml
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.errors import InputError
 from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
-from nhiscan.sources.stream import read_input_bytes
+from nhiscan.sources.stream import read_input_bytes, special_files
 
 # Providers whose exports nhiscan recognises, in detection order.
 PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
@@ -200,6 +200,7 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
             continue
         data = parsed.data if parsed.is_structured else parsed.text
         docs.append(RawDocument(kind, provider, str(child), data, spec.scope))
+    errors.extend(SourceError(path, why) for path, why in special_files(root, _EXPORT_SUFFIXES))
     if not docs and not errors:
         errors.append(SourceError(spec.path, "directory holds no export (*.json, *.csv, Kubernetes *.yaml)"))
     return docs, errors

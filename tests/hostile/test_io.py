@@ -136,6 +136,21 @@ def test_device_files_are_refused_without_reading(tmp_path: Path, device: str) -
     assert len(res.errors) == 1 and res.errors[0].startswith(f"nhiscan: error: {device}: is a device file")
 
 
+def test_special_files_inside_an_input_directory_are_errors_not_hangs(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "good.json").write_text(GOOD_TEXT)
+    os.mkfifo(exports / "gaad.json")
+    os.mkfifo(exports / "notes.txt")  # not named like an export: passed over like any such file
+    (exports / "dev.json").symlink_to("/dev/zero")
+    res = hostile_scan(tmp_path, "--input", str(exports), expect_code=2, timeout=30, good_export=False)
+    assert res.errors == [
+        f"nhiscan: error: {exports / 'dev.json'}: is a device file, not a regular file; not read",
+        f"nhiscan: error: {exports / 'gaad.json'}: is a FIFO, not a regular file; not read",
+    ]
+    assert GOOD_EXPORT_ID in {i["id"] for i in res.result["identities"]}
+
+
 def test_special_files_inside_a_repository_do_not_block(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -6,6 +6,7 @@ main process leaves no worker behind. Each run is the installed `nhiscan` in a s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -163,3 +164,26 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
     except OSError:
         return "X"
+
+
+def test_nohup_keeps_the_scan_running_through_a_hangup(
+    big_repo: Path, cleanup: list[subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """Started with SIGHUP ignored (`nohup nhiscan ...`), a hangup of the terminal's process group
+    ends neither nhiscan nor its workers: the scan completes and writes its result."""
+    out = tmp_path / "result.json"
+    proc = subprocess.Popen(
+        [nhiscan_exe(), "scan", str(big_repo), "--as-of", AS_OF, "--format", "json", "--output", str(out)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "NO_COLOR": "1", "NHISCAN_WORKERS": "2"},
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )
+    cleanup.append(proc)
+    wait_for_workers(proc, 2, cpu=1.0, timeout=120)
+    os.killpg(proc.pid, signal.SIGHUP)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert json.loads(out.read_text())["schema"] == "nhiscan/v1"

@@ -565,11 +565,11 @@ def main() -> None:
     gc.set_threshold(100_000, 50, 100)
     try:
         code = app(standalone_mode=False)
-    except SystemExit as exc:
+    except SystemExit:
         # click's answer to a closed stdout (while printing help): exit 1 after muting stdout
         if "PacifyFlushWrapper" in type(sys.stdout).__name__:
             raise SystemExit(lifecycle.EXIT_BROKEN_PIPE) from None
-        raise exc from None
+        raise
     except typer.Abort:
         typer.echo("nhiscan: error: aborted", err=True)
         raise SystemExit(130) from None

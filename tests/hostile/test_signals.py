@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AS_OF, nhiscan_exe
+from tests.hostile.harness import GOOD_EXPORT, GOOD_EXPORT_ID
 from tests.hostile.sessions import (
     kill_session,
     make_big_repo,
@@ -187,3 +188,23 @@ def test_nohup_keeps_the_scan_running_through_a_hangup(
     _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert json.loads(out.read_text())["schema"] == "nhiscan/v1"
+
+
+def test_a_worker_killed_alone_is_one_error_for_its_path(
+    big_repo: Path, cleanup: list[subprocess.Popen[bytes]]
+) -> None:
+    """The OOM killer (or an operator) ends one worker: that PATH is one error, the scan still ends
+    normally with its result, exit 2, no traceback."""
+    proc = start(str(big_repo), "--input", str(GOOD_EXPORT))
+    cleanup.append(proc)
+    workers = wait_for_workers(proc, 2, cpu=1.0, timeout=120)
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 2, text
+    assert "Traceback" not in text, text
+    assert text.splitlines() == [
+        f"nhiscan: error: {big_repo}: a secret-scanning worker process ended unexpectedly (killed, or "
+        "out of memory); not fully scanned"
+    ]
+    assert GOOD_EXPORT_ID in {i["id"] for i in json.loads(out)["identities"]}

@@ -2,8 +2,10 @@
 
 ``write_file`` writes a report, inventory or baseline to a temporary file in the target's
 directory, fsyncs it and renames it over the target, so a reader (or a crash, a full disk, a
-signal) only ever sees the previous file or the complete new one; the temporary file never stays
-behind (a signal ends nhiscan through ``nhiscan.lifecycle``, which removes it). The new file keeps
+signal) only ever sees the previous file or the complete new one. The temporary file never stays
+behind: a write error removes it, and so does a signal ending nhiscan (``nhiscan.lifecycle``).
+Only SIGKILL, which no process can handle, can leave one (``.NAME.XXXXXXXX.nhiscan-tmp``, hidden,
+beside an intact previous report). The new file keeps
 an existing file's permissions (and owner, where allowed), or gets the umask's for a new one. A
 symbolic link is written through (the link stays, its target is replaced). What is not a regular
 file (``--output /dev/null``, ``/dev/stdout``, a FIFO) is written to directly: there is nothing
@@ -44,9 +46,7 @@ def write_file(path: Path, text: str) -> None:
     directory = target.parent
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        with lifecycle.deferred_signals():  # created and registered together, or not at all
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".nhiscan-tmp", dir=directory)
-            lifecycle.add_temporary(tmp)
+        tmp = _complete_file(directory, target.name, data, existing)
     except PermissionError:
         if existing is None or not os.access(target, os.W_OK):
             raise
@@ -54,11 +54,6 @@ def write_file(path: Path, text: str) -> None:
             fh.write(data)
         return
     try:
-        with os.fdopen(fd, "wb") as fh:
-            _set_mode(fh.fileno(), existing)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -67,6 +62,32 @@ def write_file(path: Path, text: str) -> None:
     finally:
         lifecycle.discard_temporary(tmp)
     _fsync_dir(directory)
+
+
+def _complete_file(directory: Path, name: str, data: bytes, existing: os.stat_result | None) -> str:
+    """A new file in ``directory`` holding ``data`` (written, fsynced), under a temporary name that
+    a signal ending nhiscan removes (``lifecycle.add_temporary``)."""
+    with lifecycle.deferred_signals():  # created and registered together, or not at all
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".nhiscan-tmp", dir=directory)
+        lifecycle.add_temporary(tmp)
+    try:
+        _fill(fd, data, existing)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        lifecycle.discard_temporary(tmp)
+        raise
+    finally:
+        os.close(fd)
+    return tmp
+
+
+def _fill(fd: int, data: bytes, existing: os.stat_result | None) -> None:
+    _set_mode(fd, existing)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
 
 
 def _set_mode(fd: int, existing: os.stat_result | None) -> None:

@@ -246,14 +246,15 @@ def test_written_file_keeps_mode_and_symlink(tmp_path: Path) -> None:
     assert new.stat().st_mode & 0o777 == 0o640
 
 
-def test_baseline_create_is_atomic(tmp_path: Path) -> None:
+def test_failed_baseline_write_keeps_the_previous_baseline(tmp_path: Path) -> None:
     out = tmp_path / "b" / "baseline.json"
     out.parent.mkdir()
     out.write_bytes(b"previous")
-    res = run("baseline", "create", "--input", str(GOOD_EXPORT), "-o", str(out), preexec_fn=_limit_file_size)
-    # (a one-finding baseline fits in 4 KiB: it is written, through a temporary file)
-    assert res.returncode == 0, res.stderr
-    assert json.loads(out.read_text())["schema"] == "nhiscan-baseline/v1"
+    export = big_inventory(tmp_path / "inv.json", 200)
+    res = run("baseline", "create", "--input", str(export), "-o", str(out), preexec_fn=_limit_file_size)
+    assert res.returncode == 2, res.stderr
+    assert errors(res.stderr) == [f"nhiscan: error: {out}: cannot write: File too large"]
+    assert out.read_bytes() == b"previous"
     assert os.listdir(out.parent) == ["baseline.json"]
 
 

@@ -88,8 +88,10 @@ def _isatty(fd: int) -> bool:
 def kill_children(reap_seconds: float = 1.0) -> None:
     """SIGKILL every child process of this one (scan workers, git, credential helpers) and reap
     them, so none outlives nhiscan. They hold nothing that needs a clean exit: nhiscan's children
-    only read."""
-    pids = _child_pids()
+    only read. Not multiprocessing's resource tracker: it removes the pool's named semaphores
+    (/dev/shm) once this process is gone, and then ends."""
+    tracker = _resource_tracker_pid()
+    pids = [pid for pid in _child_pids() if pid != tracker]
     for pid in pids:
         with suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -105,6 +107,12 @@ def kill_children(reap_seconds: float = 1.0) -> None:
                 waiting.discard(pid)
         if waiting:
             time.sleep(0.005)
+
+
+def _resource_tracker_pid() -> int | None:
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    pid = getattr(getattr(tracker, "_resource_tracker", None), "_pid", None)
+    return pid if isinstance(pid, int) else None
 
 
 def _child_pids() -> list[int]:
@@ -154,10 +162,22 @@ def discard_temporary(path: str) -> None:
 
 
 # -- worker processes -----------------------------------------------------------------------------
+_QUIET_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
 @contextmanager
 def spawning() -> Iterator[None]:
     """Around starting worker processes: they inherit the handled signals blocked (until
-    ``worker_started`` unblocks them); this process receives them as soon as the block ends."""
+    ``worker_started`` unblocks them); this process receives them as soon as the block ends.
+
+    multiprocessing's resource tracker is started first, outside the block (starting it unblocks
+    SIGINT and SIGTERM in the calling thread), told not to warn about the semaphores it cleans up
+    after an interrupted scan: leaving that to it is deliberate."""
+    from multiprocessing import resource_tracker
+
+    if _QUIET_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(_QUIET_TRACKER)  # passed on as -W to the processes it starts
+    resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     try:
         yield

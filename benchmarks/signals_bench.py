@@ -7,7 +7,8 @@ Generates a plain source tree above the size at which the repository scan uses w
 whole process group) starts `nhiscan scan TREE --format json --output OUT` in a new session, waits
 until its workers are busy scanning, sends the signal and measures the time until no live process
 of the session is left (capped at --cap seconds; what is still running then is SIGKILLed and shown
-as ">cap"). Prints the exit code, the seconds, and whether stderr held a traceback. SIGKILL is
+as ">cap"). Prints the exit code, the seconds, and whether stderr held a traceback; exits 1 when
+a case took over 2 s, or (SIGINT/SIGTERM/SIGHUP) did not exit 128 + N with one stderr line. SIGKILL is
 sent to the main pid only (the case that must not orphan workers). nhiscan is the one on PATH (or
 next to this interpreter), or --nhiscan PATH (e.g. one installed from another checkout).
 """
@@ -71,7 +72,7 @@ def main() -> None:
     ap.add_argument("--signals", default="INT,TERM,HUP,KILL")
     ap.add_argument("--nhiscan", default=None, help="the nhiscan command to measure (default: installed)")
     args = ap.parse_args()
-    repo = WORK / "signals-repo"
+    repo = WORK / f"signals-repo-{args.size_mb:g}"
     if not repo.exists():
         make_big_repo(repo, args.size_mb)
     rows = []
@@ -91,6 +92,20 @@ def main() -> None:
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     (out / "signals_bench.json").write_text(json.dumps(rows, indent=2) + "\n")
+    bad = [r for r in rows if not ok(r)]
+    for row in bad:
+        print(f"FAIL: {row}")
+    sys.exit(1 if bad else 0)
+
+
+def ok(row: dict[str, object]) -> bool:
+    """Gone within 2 s; 128 + N with one line for the signals nhiscan handles."""
+    seconds = row["seconds"]
+    if not isinstance(seconds, float | int) or seconds > 2.0 or row["traceback"]:
+        return False
+    if row["signal"] == "SIGKILL":
+        return True
+    return row["exit"] == 128 + signal.Signals[str(row["signal"])] and row["stderr_lines"] == 1
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python benchmarks/signals_bench.py [--size-mb 24] [--cap 90] [--signals INT,TERM,HUP,KILL]
 
 Generates a plain source tree above the size at which the repository scan uses worker processes
-(benchmarks/.work/signals-repo), then for each signal and each target (the main pid alone, the
+(benchmarks/.work/signals-repo-SIZE), then for each signal and each target (the main pid alone, the
 whole process group) starts `nhiscan scan TREE --format json --output OUT` in a new session, waits
 until its workers are busy scanning, sends the signal and measures the time until no live process
 of the session is left (capped at --cap seconds; what is still running then is SIGKILLed and shown

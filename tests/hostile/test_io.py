@@ -117,6 +117,20 @@ def test_process_substitution_pipe_is_read(tmp_path: Path) -> None:
     assert GOOD_EXPORT_ID in {i["id"] for i in json.loads(out.read_text())["identities"]}
 
 
+@pytest.mark.parametrize("option", ["--baseline", "--waivers"])
+def test_baseline_or_waivers_fifo_without_writer_is_one_error(tmp_path: Path, option: str) -> None:
+    fifo = tmp_path / "accepted"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    res = run(
+        "scan", "--input", str(GOOD_EXPORT), option, str(fifo), env={"NHISCAN_INPUT_TIMEOUT": "1"}, timeout=30
+    )
+    assert time.monotonic() - t0 < 15
+    assert res.returncode == 2, res.stderr
+    errs = errors(res.stderr)
+    assert len(errs) == 1 and errs[0].startswith(f"nhiscan: error: {fifo}: nothing arrived for 1 s"), errs
+
+
 @pytest.mark.parametrize("how", ["pipe", "redirect"])
 def test_dev_stdin(tmp_path: Path, how: str) -> None:
     args = ("scan", "--input", "/dev/stdin", "--as-of", AS_OF, "-f", "json")

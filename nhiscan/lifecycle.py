@@ -126,6 +126,8 @@ def _child_pids() -> list[int]:
         try:
             with open(f"/proc/{me}/task/{tid}/children") as fh:
                 pids.update(int(p) for p in fh.read().split())
+        except FileNotFoundError:
+            continue  # that thread has just ended (its children moved to another one)
         except OSError:
             break
     else:

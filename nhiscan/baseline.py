@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from nhiscan.errors import NhiscanError
+from nhiscan.errors import InputError, NhiscanError
 from nhiscan.model import Inventory, Report
 from nhiscan.model.serialize import dt_out, location_out
+from nhiscan.sources.stream import read_input_bytes
 
 BASELINE_SCHEMA = "nhiscan-baseline/v1"
 
@@ -45,11 +45,11 @@ def load_baseline(path: str, inventory: Inventory | None = None) -> dict[str, Ma
     sha1, so they are matched against the scanned ``inventory``'s secrets (which keep the sha1
     detect-secrets computes) and turned into the fingerprints of the findings they would raise.
     """
-    p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NhiscanError(f"{path}: baseline file not found") from None
+        data = json.loads(read_input_bytes(path).decode("utf-8"))  # a FIFO cannot hang the scan
+    except InputError as exc:
+        detail = "baseline file not found" if exc.detail == "file not found" else exc.detail
+        raise NhiscanError(f"{path}: {detail}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise NhiscanError(f"{path}: not a readable baseline: {exc}") from None
     if isinstance(data, dict) and "schema" not in data and isinstance(data.get("results"), dict):

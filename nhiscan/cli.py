@@ -6,6 +6,8 @@ the analysis loads on first use, so `nhiscan --help` and `nhiscan --version` sta
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -212,16 +214,35 @@ def _build_config(
     return cfg
 
 
+_stdout_closed = False  # the reader of stdout went away (`nhiscan ... | head -1`)
+
+
 def _write(text: str, output: Path | None) -> None:
+    """stdout, or FILE replaced atomically (nhiscan.output); a failure is one line naming it."""
+    global _stdout_closed
+    from nhiscan.output import write_file, write_stdout
+
     text = _encodable(text)
-    if output is None:
-        sys.stdout.write(text)
-        return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        if output is None:
+            write_stdout(text)
+        else:
+            write_file(output, text)
+    except BrokenPipeError:
+        if output is not None:
+            _fail(f"{output}: cannot write: {os.strerror(errno.EPIPE)}")
+        _stdout_closed = True  # like any Unix tool: stop writing, no message; exit 141 (main)
     except OSError as exc:
-        _fail(f"{output}: cannot write: {exc.strerror}")
+        _fail(f"{output or 'stdout'}: cannot write: {exc.strerror or exc}")
+
+
+def _refuse_overwriting_inputs(output: Path | None, cfg: ScanConfig) -> None:
+    """Exit 2 before scanning when --output would overwrite one of the scan's own inputs."""
+    from nhiscan.output import clobbered_scan_input
+
+    why = clobbered_scan_input(output, cfg) if output is not None else None
+    if why:
+        _fail(f"--output {output}: {why}; not overwriting an input of this scan")
 
 
 def _report_errors(errors: Sequence[SourceError]) -> None:
@@ -356,6 +377,7 @@ def scan(
         baseline=baseline,
         waivers=waivers,
     )
+    _refuse_overwriting_inputs(output, cfg)
     try:
         report = run_scan(cfg)
     except NhiscanError as exc:
@@ -406,6 +428,7 @@ def inventory(
         as_of=as_of,
         config=config,
     )
+    _refuse_overwriting_inputs(output, cfg)
     inv, errors = collect_inventory(cfg)
     _write(dumps_document(inventory_to_dict(inv, cfg.as_of, __version__)), output)
     _report_errors(errors)
@@ -433,7 +456,7 @@ def rules(
         )
     except NhiscanError as exc:
         _fail(exc.message)
-    sys.stdout.write(text)
+    _write(text, None)
 
 
 @app.command()
@@ -462,7 +485,11 @@ def report(
     _check_choice("--fail-on", fail_on, SEVERITIES)
     from nhiscan.analyze.engine import fails_threshold
     from nhiscan.model.serialize import report_from_dict
+    from nhiscan.output import clobbered_input
     from nhiscan.report import Format
+
+    if output is not None and (why := clobbered_input(output, files=[("SCAN.json", str(scan_json))])):
+        _fail(f"--output {output}: {why}; not overwriting the result being rendered")
 
     try:
         data = json.loads(scan_json.read_text(encoding="utf-8"))
@@ -519,6 +546,7 @@ def baseline_create(
         as_of=as_of,
         config=config,
     )
+    _refuse_overwriting_inputs(output, cfg)
     try:
         result = run_scan(cfg)
     except NhiscanError as exc:
@@ -532,6 +560,10 @@ def baseline_create(
 def main() -> None:
     import gc
 
+    from nhiscan import lifecycle
+
+    lifecycle.install()  # SIGINT / SIGTERM / SIGHUP end the whole scan at once (nhiscan.lifecycle)
+
     # A scan builds large, long-lived, mostly acyclic object graphs (identities, grants, findings).
     # At the default gen-0 threshold (700) the cyclic collector walks them again and again: a third
     # of the run time for 50,000 identities (benchmarks/aws_scale.py). Collecting less often keeps
@@ -539,6 +571,11 @@ def main() -> None:
     gc.set_threshold(100_000, 50, 100)
     try:
         code = app(standalone_mode=False)
+    except SystemExit:
+        # click's answer to a closed stdout (while printing help): exit 1 after muting stdout
+        if "PacifyFlushWrapper" in type(sys.stdout).__name__:
+            raise SystemExit(lifecycle.EXIT_BROKEN_PIPE) from None
+        raise
     except typer.Abort:
         typer.echo("nhiscan: error: aborted", err=True)
         raise SystemExit(130) from None
@@ -555,4 +592,6 @@ def main() -> None:
         command = getattr(getattr(exc, "ctx", None), "command_path", None) or "nhiscan"
         typer.echo(_line(f"nhiscan: error: {text.rstrip('.')} (see `{command} --help`)"), err=True)
         raise SystemExit(status) from None
+    if _stdout_closed:
+        raise SystemExit(lifecycle.EXIT_BROKEN_PIPE)
     raise SystemExit(code if isinstance(code, int) else 0)

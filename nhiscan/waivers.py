@@ -35,8 +35,9 @@ from typing import Any
 import yaml
 
 from nhiscan.display import printable
-from nhiscan.errors import NhiscanError
+from nhiscan.errors import InputError, NhiscanError
 from nhiscan.model import Finding
+from nhiscan.sources.stream import read_input_bytes
 
 DEFAULT_FILE = ".nhiscan-waivers.yaml"
 _KEYS = {"fingerprint", "rule", "identity", "reason", "owner", "expires"}
@@ -211,11 +212,11 @@ def parse_waivers(
 
 
 def load_waivers(path: str, today: date, known_rules: Iterable[str] = ()) -> WaiverSet:
-    p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NhiscanError(f"{path}: waivers file not found") from None
+        text = read_input_bytes(path).decode("utf-8")  # a FIFO cannot hang the scan
+    except InputError as exc:
+        detail = "waivers file not found" if exc.detail == "file not found" else exc.detail
+        raise NhiscanError(f"{path}: {detail}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NhiscanError(f"{path}: cannot read waivers: {exc}") from None
     loader: _Loader | None = None

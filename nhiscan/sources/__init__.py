@@ -29,6 +29,7 @@ import yaml
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.errors import InputError
 from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
+from nhiscan.sources.stream import read_input_bytes, special_files
 
 # Providers whose exports nhiscan recognises, in detection order.
 PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
@@ -86,10 +87,7 @@ def read_parsed(path: str) -> Parsed:
         raise InputError(path, "file not found")
     if p.is_dir():
         raise InputError(path, "is a directory")
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    raw = read_input_bytes(path)  # pipes and FIFOs with a deadline; devices refused
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -207,6 +205,7 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
             continue
         data = parsed.data if parsed.is_structured else parsed.text
         docs.append(RawDocument(kind, provider, str(child), data, spec.scope))
+    errors.extend(SourceError(path, why) for path, why in special_files(root, _EXPORT_SUFFIXES))
     if not docs and not errors:
         errors.append(SourceError(spec.path, "directory holds no export (*.json, *.csv, Kubernetes *.yaml)"))
     return docs, errors

@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,7 +67,10 @@ class BatchResult:
 _WORKER: dict[str, object] = {}
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
+    from nhiscan.lifecycle import worker_started
+
+    worker_started(parent)  # first: dies with the main process, leaves Ctrl-C to it
     from nhiscan.sources.repo.engine import process_scanner
 
     _WORKER["scanner"] = process_scanner()
@@ -150,7 +154,12 @@ def _batches(jobs: Sequence[Job]) -> Iterator[list[Job]]:
 
 
 class _Runner:
-    """Runs batches in-process or in a process pool; the pool is created on first large need."""
+    """Runs batches in-process or in a process pool; the pool is created on first large need.
+
+    Leaving the runner normally waits for the pool's workers to finish; leaving it by an exception
+    (KeyboardInterrupt in a library caller, an error) kills them at once instead of letting them
+    work through every queued batch first.
+    """
 
     def __init__(self, workers: int, keep_suppressed: bool) -> None:
         self.workers = workers
@@ -162,8 +171,22 @@ class _Runner:
     def __enter__(self) -> _Runner:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+    def __exit__(self, et: type[BaseException] | None, *exc: object) -> None:
+        try:
+            if self._pool is not None:
+                self._close_pool(kill=et is not None)
+        finally:
+            self._stack.close()
+
+    def _close_pool(self, *, kill: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            # The executor offers no way to stop running work; its processes are in _processes.
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.kill()
+        pool.shutdown(wait=not kill, cancel_futures=kill)
 
     def _local_scanner(self) -> object:
         if self._local is None:
@@ -173,7 +196,7 @@ class _Runner:
         return self._local
 
     def run(
-        self, jobs: Sequence[Job], total_bytes: int, advance: Callable[[int], None]
+        self, jobs: Sequence[Job], total_bytes: int, advance: Callable[[int], None], source: str
     ) -> Iterator[BatchResult]:
         if self.workers <= 1 or total_bytes < PARALLEL_MIN_BYTES:
             scanner = self._local_scanner()
@@ -182,21 +205,32 @@ class _Runner:
                 advance(res.bytes)
                 yield res
             return
-        if self._pool is None:
-            import multiprocessing
+        from nhiscan.lifecycle import spawning
 
-            self._pool = self._stack.enter_context(
-                ProcessPoolExecutor(
+        with spawning():  # workers start with interrupts blocked (see nhiscan.lifecycle)
+            if self._pool is None:
+                import multiprocessing
+
+                self._pool = ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init,
+                    initargs=(os.getpid(),),
                 )
-            )
-        futures: list[Future[BatchResult]] = [
-            self._pool.submit(_worker_scan, batch, self.keep_suppressed) for batch in _batches(jobs)
-        ]
+            pool = self._pool
+            futures: list[Future[BatchResult]] = [
+                pool.submit(_worker_scan, batch, self.keep_suppressed) for batch in _batches(jobs)
+            ]
         for fut in futures:
-            res = fut.result()
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                self._close_pool(kill=True)  # a new pool for the next PATH
+                raise InputError(
+                    source,
+                    "a secret-scanning worker process ended unexpectedly (killed, or out of memory); "
+                    "not fully scanned",
+                ) from None
             advance(res.bytes)
             yield res
 
@@ -295,7 +329,7 @@ def _scan_one(
     advance = task(f"secrets {arg}", total)
     tree_hashes: set[str] = set()
     own: list[str] = []
-    for res in runner.run(jobs, total, advance):
+    for res in runner.run(jobs, total, advance, arg):
         own.extend(res.nhiscan_files)
         links_out.extend(res.links_out)
         result.secrets.extend(res.secrets)
@@ -344,7 +378,7 @@ def _scan_history(
         total += len(data)
     advance = task(f"history {arg} ({index.commits} commits)", total)
     seen: set[tuple[str, str]] = set()
-    for res in runner.run(jobs, total, advance):
+    for res in runner.run(jobs, total, advance, arg):
         for s in res.secrets:
             # Still in the work tree: reported there, not again from history.
             if s.hash in tree_hashes or (s.hash, s.location.path) in seen:

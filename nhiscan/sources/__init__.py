@@ -29,7 +29,7 @@ import yaml
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.errors import InputError
 from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
-from nhiscan.sources.stream import read_input_bytes, special_files
+from nhiscan.sources.stream import describe_mode, read_input_bytes
 
 # Providers whose exports nhiscan recognises, in detection order.
 PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
@@ -205,7 +205,6 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
             continue
         data = parsed.data if parsed.is_structured else parsed.text
         docs.append(RawDocument(kind, provider, str(child), data, spec.scope))
-    errors.extend(SourceError(path, why) for path, why in special_files(root, _EXPORT_SUFFIXES))
     if not docs and not errors:
         errors.append(SourceError(spec.path, "directory holds no export (*.json, *.csv, Kubernetes *.yaml)"))
     return docs, errors
@@ -220,7 +219,7 @@ def list_input_dir(root: Path) -> tuple[list[Path], list[SourceError]]:
     A directory that cannot be listed is one error naming it. A symbolic link is followed only to
     a regular file inside the directory (that file is then read once, under its own name); a link
     leading outside it is an error naming the link (an export the user meant was not read) and its
-    target is never opened. Hidden files and files of other suffixes are passed over.
+    target is never opened; so is a FIFO, socket or device named like an export (never opened). Hidden files and files of other suffixes are passed over.
     """
     from nhiscan.sources.repo.walker import inside
 
@@ -244,7 +243,8 @@ def list_input_dir(root: Path) -> tuple[list[Path], list[SourceError]]:
                 continue
             path = root / os.path.relpath(real, real_root)  # read once, under its own name
         try:
-            regular = stat.S_ISREG(os.stat(path).st_mode)
+            mode = os.stat(path).st_mode  # stat only: nothing is opened yet
+            regular = stat.S_ISREG(mode)
         except OSError as exc:
             if exc.errno in (errno.ENOENT, errno.ELOOP):
                 continue  # a broken link or a loop: nothing to read
@@ -252,6 +252,8 @@ def list_input_dir(root: Path) -> tuple[list[Path], list[SourceError]]:
             continue
         if regular:
             chosen.setdefault(os.path.realpath(path), path)
+        elif not stat.S_ISDIR(mode):  # a FIFO would block, a device may act: never opened
+            errors.append(SourceError(str(path), f"is {describe_mode(mode)}, not a regular file; not read"))
     return sorted(chosen.values()), errors
 
 

@@ -48,10 +48,10 @@ def read_input_bytes(path: str) -> bytes:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
     if stat.S_ISCHR(mode) and os.major(rdev) in _TERMINAL_MAJORS:
         raise InputError(path, "is a terminal, not an export (pipe one in: --input /dev/stdin < FILE)")
-    raise InputError(path, f"is {_what(mode)}, not an export; not read")
+    raise InputError(path, f"is {describe_mode(mode)}, not an export; not read")
 
 
-def _what(mode: int) -> str:
+def describe_mode(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "a FIFO"
     if stat.S_ISSOCK(mode):
@@ -59,27 +59,6 @@ def _what(mode: int) -> str:
     if stat.S_ISBLK(mode):
         return "a block device"
     return "a device file" if stat.S_ISCHR(mode) else "not a regular file"
-
-
-def special_files(directory: Path, suffixes: frozenset[str]) -> list[tuple[str, str]]:
-    """(path, why) of the entries of an --input DIRECTORY named like exports (``suffixes``) that
-    are FIFOs, sockets or devices. They are never opened (a FIFO would block, a device may act);
-    the caller reports each as an error: an export the user meant may be missing from the scan."""
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
-        return []
-    out = []
-    for entry in entries:
-        if entry.name.startswith(".") or Path(entry.name).suffix.lower() not in suffixes:
-            continue
-        try:
-            mode = os.stat(entry.path).st_mode  # stat only: nothing is opened
-        except OSError:
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            out.append((entry.path, f"is {_what(mode)}, not a regular file; not read"))
-    return out
 
 
 def _read_stream(path: str, timeout: float) -> bytes:

@@ -4,7 +4,8 @@ Such a file is scanned for secrets like any other: nothing a file starts with or
 nhiscan skip a secret. Recognising it only (1) names it in the result (``sources[].nhiscan_files``)
 and (2) tells the scan which of its values are the report's own data rather than leaks: the AWS
 access key ids it names (identifiers nhiscan prints in full by design) and, in its JSON forms, the
-inventory values it copied from cloud exports (identity and credential ids, names, attributes),
+inventory values it copied from cloud exports (identity and credential ids, names, attributes;
+in CSV, the cells of the rows it wrote),
 which the generic detectors (high-entropy strings, secret keywords) would otherwise flag. Typed
 secrets (cloud secret keys, tokens, private keys, passwords in URLs) are reported in every file.
 The redacted previews, digests and fingerprints nhiscan writes are recognised by their form in
@@ -57,16 +58,32 @@ class OwnOutput:
     text_key_ids: frozenset[str] = frozenset()  # the AWS access key ids in its free-text strings
     columns: int = 0  # CSV: the header's column count
 
+    def holds_data(self, value: str, line: str) -> bool:
+        """Whether ``value`` (a generic detector's hit on ``line``) is inventory data this output
+        copied from an export: a JSON data string, or a cell of a CSV row nhiscan wrote (its cells
+        are quoted, so the entropy detectors see every id in them)."""
+        bare = value.strip("'\"")
+        if self.kind in ("json", "sarif"):
+            return value in self.data_values or bare in self.data_values
+        if self.kind == "csv":
+            row = self._csv_row(line)
+            return row is not None and any(bare in cell for cell in row)
+        return False
+
+    def _csv_row(self, line: str) -> list[str] | None:
+        """The cells of ``line`` when it is a row as wide as this CSV's header, else None."""
+        try:
+            row = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            return None
+        return row if len(row) == self.columns else None
+
     def names_key_id(self, key_id: str, line: str) -> bool:
         """Whether this output names ``key_id`` where nhiscan writes credential ids (on ``line``)."""
         if self.kind in ("json", "sarif"):
             return key_id in self.data_values or key_id in self.text_key_ids
         if self.kind == "csv":
-            try:
-                row = next(csv.reader([line]))
-            except (csv.Error, StopIteration):
-                return False
-            return len(row) == self.columns
+            return self._csv_row(line) is not None
         shape = _LINE_SHAPES.get(self.kind)
         return shape is not None and shape.match(line) is not None
 

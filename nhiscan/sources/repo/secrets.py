@@ -339,7 +339,7 @@ def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -
     """Why a detection in an nhiscan output is that output's own data (or None: report it)."""
     if name == "AWS access key id" and own.names_key_id(value, line):
         return "credential id named by an nhiscan output"
-    if category == "generic" and (value in own.data_values or value.strip("'\"") in own.data_values):
+    if category == "generic" and own.holds_data(value, line):
         return "inventory value in an nhiscan output"
     return None
 

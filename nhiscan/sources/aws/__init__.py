@@ -50,9 +50,9 @@ from nhiscan.sources.aws.values import (
     account_of,
     owner_from_tags,
     parse_bool,
-    parse_time,
     tags_of,
 )
+from nhiscan.sources.timeparse import parse_time
 
 __all__ = [
     "OWNER_TAG_KEYS",

@@ -10,7 +10,8 @@ from typing import Any
 
 from nhiscan.model import Credential
 from nhiscan.sources.aws.state import Account, State
-from nhiscan.sources.aws.values import clean, parse_bool, parse_time
+from nhiscan.sources.aws.values import clean, is_active, parse_bool
+from nhiscan.sources.timeparse import parse_time
 
 
 @dataclass
@@ -64,7 +65,7 @@ def user_credentials(
                 id=str(item.get("SSHPublicKeyId")),
                 kind="aws-ssh-key",
                 created=parse_time(item.get("UploadDate")),
-                active=str(item.get("Status", "Active")) == "Active",
+                active=is_active(item.get("Status")),
             )
         )
     for item in (extras.get("ServiceSpecificCredentials") or {}).get(name) or []:
@@ -73,7 +74,7 @@ def user_credentials(
                 id=str(item.get("ServiceSpecificCredentialId")),
                 kind="aws-service-specific-credential",
                 created=parse_time(item.get("CreateDate")),
-                active=str(item.get("Status", "Active")) == "Active",
+                active=is_active(item.get("Status")),
                 attributes={"service": str(item.get("ServiceName", ""))},
             )
         )
@@ -86,7 +87,7 @@ def access_keys(st: State, acct: Account, name: str, arn: str, row: Mapping[str,
         _Key(
             id=str(k),
             created=parse_time(item.get("CreateDate")),
-            active=str(item.get("Status", "Active")) == "Active",
+            active=is_active(item.get("Status")),
             last_used=parse_time(item.get("LastUsedDate")),
             service=clean(item.get("ServiceName")),
             region=clean(item.get("Region")),
@@ -165,7 +166,7 @@ def certificates(st: State, acct: Account, name: str, arn: str, row: Mapping[str
                 id=str(c.get("CertificateId")),
                 kind="aws-signing-certificate",
                 created=parse_time(c.get("UploadDate")),
-                active=str(c.get("Status", "Active")) == "Active",
+                active=is_active(c.get("Status")),
             )
             for c in listed
         ]

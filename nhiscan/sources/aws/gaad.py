@@ -7,6 +7,49 @@ from collections.abc import Mapping
 from nhiscan.model import SourceRef
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.state import State
+from nhiscan.sources.shape import TIME, check, label
+
+# The fields normalization reads, by list (missing or null is fine; see nhiscan.sources.shape).
+_TAGS = (list, dict)
+_SHAPES = {
+    "UserDetailList": {
+        "UserName": str,
+        "Arn": str,
+        "Path": str,
+        "CreateDate": TIME,
+        "PasswordLastUsed": TIME,
+        "GroupList": [str],
+        "UserPolicyList": [dict],
+        "AttachedManagedPolicies": [dict],
+        "PermissionsBoundary": dict,
+        "Tags": _TAGS,
+    },
+    "RoleDetailList": {
+        "RoleName": str,
+        "Arn": str,
+        "Path": str,
+        "CreateDate": TIME,
+        "RoleLastUsed": {"LastUsedDate": TIME, "Region": str},
+        "RolePolicyList": [dict],
+        "AttachedManagedPolicies": [dict],
+        "InstanceProfileList": [dict],
+        "PermissionsBoundary": dict,
+        "Tags": _TAGS,
+    },
+    "GroupDetailList": {
+        "GroupName": str,
+        "Arn": str,
+        "CreateDate": TIME,
+        "GroupPolicyList": [dict],
+        "AttachedManagedPolicies": [dict],
+    },
+    "Policies": {
+        "Arn": str,
+        "CreateDate": TIME,
+        "UpdateDate": TIME,
+        "PolicyVersionList": [{"CreateDate": TIME}],
+    },
+}
 
 
 def load_gaad(st: State, doc: RawDocument) -> None:
@@ -39,15 +82,27 @@ def load_gaad(st: State, doc: RawDocument) -> None:
     ):
         for i, rec in enumerate(lists[key]):
             if not isinstance(rec, Mapping) or not rec.get("Arn") or not rec.get(name_key):
-                label = rec.get(name_key) if isinstance(rec, Mapping) else None
+                name = rec.get(name_key) if isinstance(rec, Mapping) else None
                 st.error(
                     doc.path,
-                    f"{key}[{i}] ({label or 'unnamed'}): record without Arn or {name_key}; skipped",
+                    f"{key}[{i}] ({name or 'unnamed'}): record without Arn or {name_key}; skipped",
                 )
                 continue
-            target[str(rec[name_key])] = (doc.path, rec)
+            if _readable(st, doc, key, i, rec, name_key):
+                target[str(rec[name_key])] = (doc.path, rec)
     for i, pol in enumerate(lists["Policies"]):
         if not isinstance(pol, Mapping) or not pol.get("Arn"):
             st.error(doc.path, f"Policies[{i}]: policy without Arn; skipped")
             continue
-        acct.policies[str(pol["Arn"])] = (doc.path, pol)
+        if _readable(st, doc, "Policies", i, pol, "PolicyName", "Arn"):
+            acct.policies[str(pol["Arn"])] = (doc.path, pol)
+
+
+def _readable(st: State, doc: RawDocument, key: str, i: int, rec: Mapping[str, object], *names: str) -> bool:
+    """Does the record have the shape normalization reads? If not: one error naming it and the field."""
+    try:
+        check(rec, _SHAPES[key])
+    except ValueError as exc:
+        st.error(doc.path, f"{key}[{i}]{label(rec, *names)}: {exc}; skipped")
+        return False
+    return True

@@ -11,7 +11,8 @@ from nhiscan.sources.aws.classify import classify_user, is_sso_role
 from nhiscan.sources.aws.credentials import user_credentials
 from nhiscan.sources.aws.policy import bundled_managed_policies, grants_from, policy_document, trusts_from
 from nhiscan.sources.aws.state import Account, State
-from nhiscan.sources.aws.values import PROVIDER, owner_from_tags, parse_time, tags_of
+from nhiscan.sources.aws.values import PROVIDER, owner_from_tags, tags_of
+from nhiscan.sources.timeparse import parse_time
 
 
 def managed_policy_grants(

@@ -9,7 +9,8 @@ from nhiscan.model import SourceRef
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.exports import LAST_ACCESSED_KIND
 from nhiscan.sources.aws.state import State
-from nhiscan.sources.aws.values import USER_OR_ROLE_RE, account_of, parse_time
+from nhiscan.sources.aws.values import USER_OR_ROLE_RE, account_of
+from nhiscan.sources.timeparse import UnreadableTime, read_time
 
 
 def load_last_accessed(st: State, doc: RawDocument) -> None:
@@ -42,7 +43,7 @@ def load_last_accessed(st: State, doc: RawDocument) -> None:
     scopes: list[str] = []
     for arn, entry in entries:
         status = str(entry.get("JobStatus") or "")
-        if status != "COMPLETED":
+        if status.strip().upper() != "COMPLETED":
             err = entry.get("Error")
             detail = f" ({err.get('Message') or err.get('Code')})" if isinstance(err, Mapping) else ""
             st.error(
@@ -64,7 +65,12 @@ def load_last_accessed(st: State, doc: RawDocument) -> None:
             if not isinstance(ns, str) or not ns:
                 st.error(doc.path, f"{arn}: ServicesLastAccessed[{j}] without ServiceNamespace; skipped")
                 continue
-            when = parse_time(svc.get("LastAuthenticated"))
+            try:
+                when = read_time(svc.get("LastAuthenticated"))
+            except UnreadableTime as exc:
+                where = f"{arn}: ServicesLastAccessed[{j}] ({ns[:120]})"
+                st.error(doc.path, f"{where}: LastAuthenticated: {exc}; skipped")
+                continue
             before = seen.get(ns)
             seen[ns] = max(when, before) if when and before else (when or before)
         if account not in scopes:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
+
+from nhiscan.sources.shape import OneOf
 
 PROVIDER = "aws"
 OWNER_TAG_KEYS = frozenset(
@@ -26,33 +27,20 @@ OWNER_TAG_KEYS = frozenset(
 ACCOUNT_RE = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):")
 USER_OR_ROLE_RE = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:(user|role)/\S+$")
 MISSING = frozenset({"", "n/a", "no_information", "not_supported", "none", "null"})
-
-
-def parse_time(value: Any) -> datetime | None:
-    """AWS timestamps in every form the CLIs write: ``2019-12-18 19:10:08+00:00``, ISO ``...T...Z``."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)):
-        try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None  # out of any datetime's range (or NaN)
-    text = str(value).strip()
-    if text.lower() in MISSING:
-        return None
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+# IAM credential, key and certificate status (compared without regard to case).
+STATUS = OneOf("Active", "Inactive", "Expired")
+# A credential report flag: true / false, or a no-value marker where the flag does not apply.
+FLAG = OneOf("true", "false", "not_supported", "N/A", "no_information")
 
 
 def parse_bool(value: Any) -> bool:
+    """A credential-report flag: ``true`` in any case (``TRUE`` once a spreadsheet re-saved it)."""
     return str(value).strip().lower() == "true"
+
+
+def is_active(value: Any) -> bool:
+    """An IAM ``Status`` (``Active`` / ``Inactive`` / ``Expired``, any case); missing means Active."""
+    return STATUS.canonical(value, "Active") == "Active"
 
 
 def account_of(arn: str) -> str | None:

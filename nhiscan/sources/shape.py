@@ -44,7 +44,7 @@ class OneOf:
         if value is None or (isinstance(value, str) and not value.strip()):
             return default
         if not isinstance(value, str):
-            raise ValueError(f"expected one of {', '.join(self.choices)}, got {_describe(value)}")
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {describe(value)}")
         found = self._by_fold.get(value.strip().casefold())
         if found is None:
             raise ValueError(f"expected one of {', '.join(self.choices)}")
@@ -66,7 +66,8 @@ _NAMES = {
 }
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """What kind of JSON value this is (never the value itself)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -115,7 +116,7 @@ def check(value: Any, spec: Spec, where: str = "", *, nullable: bool = True) -> 
         return
     if isinstance(spec, Mapping):
         if not isinstance(value, Mapping):
-            raise ValueError(f"{where or 'record'}: expected an object, got {_describe(value)}")
+            raise ValueError(f"{where or 'record'}: expected an object, got {describe(value)}")
         star = spec.get("*")
         for key, sub in spec.items():
             if key != "*":
@@ -126,13 +127,13 @@ def check(value: Any, spec: Spec, where: str = "", *, nullable: bool = True) -> 
         return
     if isinstance(spec, list):
         if not isinstance(value, list):
-            raise ValueError(f"{where or 'value'}: expected a list, got {_describe(value)}")
+            raise ValueError(f"{where or 'value'}: expected a list, got {describe(value)}")
         for i, item in enumerate(value):
             check(item, spec[0], f"{where}[{i}]", nullable=False)
         return
     types = spec if isinstance(spec, tuple) else (spec,)
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        raise ValueError(f"{where or 'value'}: expected {_expected(spec)}, got {_describe(value)}")
+        raise ValueError(f"{where or 'value'}: expected {_expected(spec)}, got {describe(value)}")
 
 
 def label(record: Any, *keys: str) -> str:

@@ -36,7 +36,6 @@ _ISO = re.compile(
 _EPOCH = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _DOTNET = re.compile(r"^/?Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/?$")
 _MS_THRESHOLD = 1e11  # at or above: milliseconds since the epoch
-_MS_LIMIT = 1e14  # at or above (year 5138 in ms): not a time any export writes
 
 
 class UnreadableTime(ValueError):
@@ -82,8 +81,6 @@ def _from_epoch(number: float, *, already_seconds: bool = False) -> datetime:
         raise UnreadableTime("expected a date and time, got a number that is not finite")
     seconds = number
     if not already_seconds and abs(number) >= _MS_THRESHOLD:
-        if abs(number) >= _MS_LIMIT:
-            raise UnreadableTime("expected a date and time, got a number too large for epoch milliseconds")
         seconds = number / 1000.0
     try:
         return datetime.fromtimestamp(seconds, tz=timezone.utc)

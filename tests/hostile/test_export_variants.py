@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.conftest import AS_OF, FIXTURES, run_cli
-from tests.hostile.harness import HostileResult, hostile_scan
+from tests.hostile.harness import GOOD_EXPORT_ID, HostileResult, hostile_scan
 
 TIMEOUT = 120
 PLUS_1 = timezone(timedelta(hours=1))
@@ -521,3 +521,53 @@ def test_encoding_that_cannot_be_told_is_an_error_never_a_guess(
     # the GAAD export and the credential report are still read in full
     assert ("aws-root-access-keys", "arn:aws:iam::111122223333:root") in pairs(res)
     assert ("aws-oidc-trust-without-sub", "arn:aws:iam::111122223333:role/github-actions-infra") in pairs(res)
+
+
+# --- list-users / list-roles: the subset of GAAD records those calls return ------------------------
+
+
+def _listings() -> Files:
+    """`aws iam list-users` / `list-roles` of acme-prod: the fields those calls return (no policies,
+    no tags, no RoleLastUsed), and `aws iam get-role` of one role."""
+    gaad = _fixture(ACME / "gaad.json")
+    user_keys = ("Path", "UserName", "UserId", "Arn", "CreateDate", "PasswordLastUsed")
+    role_keys = (
+        "Path",
+        "RoleName",
+        "RoleId",
+        "Arn",
+        "CreateDate",
+        "AssumeRolePolicyDocument",
+        "MaxSessionDuration",
+    )
+    users = [{k: u[k] for k in user_keys if k in u} for u in gaad["UserDetailList"]]
+    roles = [{k: r[k] for k in role_keys if k in r} for r in gaad["RoleDetailList"]]
+    return {
+        "list-users.json": json.dumps({"Users": users, "IsTruncated": False}, indent=4).encode(),
+        "list-roles.json": json.dumps({"Roles": roles, "IsTruncated": False}, indent=4).encode(),
+        "get-role.json": json.dumps({"Role": roles[0]}, indent=4).encode(),
+    }
+
+
+def test_list_users_and_roles_beside_gaad_lose_nothing(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    files, scopes = set_files("aws")
+    files = {**_listings(), **files}  # read before the GAAD: its fuller records still win
+    res = scan_set(tmp_path, files, scopes, expect_code=1)
+    assert res.errors == [], res.errors
+    assert pairs(res) == canonical("aws", tmp_path_factory)
+    kinds = {s["kind"] for s in res.result["sources"]}
+    assert {"aws-list-users", "aws-list-roles"} <= kinds
+
+
+def test_list_users_and_roles_alone_are_read_without_claiming_missing_owners(tmp_path: Path) -> None:
+    res = scan_set(tmp_path, _listings(), {}, expect_code=1)
+    assert res.errors == [], res.errors
+    ids = {i["id"] for i in res.result["identities"]}
+    gaad = _fixture(ACME / "gaad.json")
+    assert {u["Arn"] for u in gaad["UserDetailList"]} | {r["Arn"] for r in gaad["RoleDetailList"]} <= ids
+    # trust policies are in list-roles: their findings are made
+    assert ("aws-oidc-trust-without-sub", "arn:aws:iam::111122223333:role/github-actions-infra") in pairs(res)
+    # list calls return no tags: "no owner" would be a guess, so it is not reported
+    assert not [f for f in res.findings("nhi-no-owner") if f["identity_id"] in ids - {GOOD_EXPORT_ID}]

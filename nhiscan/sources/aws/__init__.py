@@ -74,7 +74,7 @@ __all__ = [
 def load(st: State, doc: RawDocument) -> None:
     """Read one document into the state; an export that cannot be read at all is one error."""
     try:
-        if doc.kind == "aws-gaad":
+        if doc.kind in ("aws-gaad", "aws-list-users", "aws-list-roles"):
             load_gaad(st, doc)
         elif doc.kind == "aws-credential-report":
             load_report(st, doc)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from nhiscan.model import SourceRef
 from nhiscan.sources import RawDocument
-from nhiscan.sources.aws.state import State
+from nhiscan.sources.aws.state import TAGS_UNKNOWN, State
 from nhiscan.sources.shape import TIME, check, label
 
 # The fields normalization reads, by list (missing or null is fine; see nhiscan.sources.shape).
@@ -52,11 +52,21 @@ _SHAPES = {
 }
 
 
+# list-users / list-roles (and get-user / get-role) hold a subset of the GAAD records' fields.
+_LISTINGS = {
+    "aws-list-users": ("Users", "User", "UserDetailList"),
+    "aws-list-roles": ("Roles", "Role", "RoleDetailList"),
+}
+
+
 def load_gaad(st: State, doc: RawDocument) -> None:
     data = doc.data
     lists = {
         k: data.get(k) or [] for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
     }
+    if doc.kind in _LISTINGS:
+        many, one, key = _LISTINGS[doc.kind]
+        lists[key] = data.get(many) or ([data[one]] if data.get(one) is not None else [])
     arns = (
         str(r.get("Arn", ""))
         for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -82,14 +92,27 @@ def load_gaad(st: State, doc: RawDocument) -> None:
     ):
         for i, rec in enumerate(lists[key]):
             if not isinstance(rec, Mapping) or not rec.get("Arn") or not rec.get(name_key):
-                name = rec.get(name_key) if isinstance(rec, Mapping) else None
+                unnamed = rec.get(name_key) if isinstance(rec, Mapping) else None
+                where = _LISTINGS[doc.kind][0] if doc.kind in _LISTINGS else key
                 st.error(
                     doc.path,
-                    f"{key}[{i}] ({name or 'unnamed'}): record without Arn or {name_key}; skipped",
+                    f"{where}[{i}] ({unnamed or 'unnamed'}): record without Arn or {name_key}; skipped",
                 )
                 continue
-            if _readable(st, doc, key, i, rec, name_key):
-                target[str(rec[name_key])] = (doc.path, rec)
+            if not _readable(st, doc, key, i, rec, name_key, listed=doc.kind in _LISTINGS):
+                continue
+            name = str(rec[name_key])
+            if doc.kind in _LISTINGS and "Tags" not in rec:
+                rec = {**rec, TAGS_UNKNOWN: True}  # list calls return no tags: owner unknown, not absent
+            before = target.get(name)
+            if before is None:
+                target[name] = (doc.path, rec)
+            elif doc.kind == "aws-gaad":  # the GAAD record is the fuller one: its fields win
+                merged = {**before[1], **rec}
+                merged.pop(TAGS_UNKNOWN, None)
+                target[name] = (doc.path, merged)
+            else:
+                target[name] = (before[0], {**rec, **before[1]})
     for i, pol in enumerate(lists["Policies"]):
         if not isinstance(pol, Mapping) or not pol.get("Arn"):
             st.error(doc.path, f"Policies[{i}]: policy without Arn; skipped")
@@ -98,11 +121,20 @@ def load_gaad(st: State, doc: RawDocument) -> None:
             acct.policies[str(pol["Arn"])] = (doc.path, pol)
 
 
-def _readable(st: State, doc: RawDocument, key: str, i: int, rec: Mapping[str, object], *names: str) -> bool:
+def _readable(
+    st: State,
+    doc: RawDocument,
+    key: str,
+    i: int,
+    rec: Mapping[str, object],
+    *names: str,
+    listed: bool = False,
+) -> bool:
     """Does the record have the shape normalization reads? If not: one error naming it and the field."""
     try:
         check(rec, _SHAPES[key])
     except ValueError as exc:
-        st.error(doc.path, f"{key}[{i}]{label(rec, *names)}: {exc}; skipped")
+        where = _LISTINGS[doc.kind][0] if listed else key
+        st.error(doc.path, f"{where}[{i}]{label(rec, *names)}: {exc}; skipped")
         return False
     return True

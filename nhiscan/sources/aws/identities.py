@@ -10,7 +10,7 @@ from nhiscan.model import Grant, Identity
 from nhiscan.sources.aws.classify import classify_user, is_sso_role
 from nhiscan.sources.aws.credentials import user_credentials
 from nhiscan.sources.aws.policy import bundled_managed_policies, grants_from, policy_document, trusts_from
-from nhiscan.sources.aws.state import Account, State
+from nhiscan.sources.aws.state import TAGS_UNKNOWN, Account, State
 from nhiscan.sources.aws.values import PROVIDER, owner_from_tags, tags_of
 from nhiscan.sources.timeparse import parse_time
 
@@ -122,6 +122,8 @@ def _common_attrs(st: State, rec: Mapping[str, Any], alias: str | None) -> dict[
     attrs: dict[str, Any] = {"path": str(rec.get("Path") or "/")}
     if alias:
         attrs["account_alias"] = alias
+    if rec.get(TAGS_UNKNOWN):
+        attrs["tags_unknown"] = True  # from list-users / list-roles only: no tags were exported
     return attrs
 
 

@@ -12,6 +12,9 @@ from nhiscan.model import Grant, SourceError
 from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.aws.values import account_of
 
+# Marks a user or role record known only from list-users / list-roles, which return no tags.
+TAGS_UNKNOWN = "nhiscan:TagsUnknown"
+
 
 @dataclass
 class Account:

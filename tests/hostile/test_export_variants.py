@@ -571,3 +571,16 @@ def test_list_users_and_roles_alone_are_read_without_claiming_missing_owners(tmp
     assert ("aws-oidc-trust-without-sub", "arn:aws:iam::111122223333:role/github-actions-infra") in pairs(res)
     # list calls return no tags: "no owner" would be a guess, so it is not reported
     assert not [f for f in res.findings("nhi-no-owner") if f["identity_id"] in ids - {GOOD_EXPORT_ID}]
+
+
+def test_credential_report_row_cut_short_is_an_error_not_missing_facts(tmp_path: Path) -> None:
+    """A row with fewer cells than the header (a line cut off) would read as 'no such facts'."""
+    files, scopes = set_files("aws")
+    lines = files["credential-report.csv"].decode("utf-8").splitlines()
+    n = next(i for i, ln in enumerate(lines) if ln.startswith("deploy-bot,"))
+    lines[n] = ",".join(lines[n].split(",")[:4])
+    files["credential-report.csv"] = ("\n".join(lines) + "\n").encode("utf-8")
+    res = scan_set(tmp_path, files, scopes, expect_code=2)
+    assert len(res.errors) == 1, res.errors
+    assert f"line {n + 1} (deploy-bot): 4 cells, the header has 22; row skipped" in res.errors[0]
+    assert not {p for p in ACME_PROBLEMS if not str(p[1]).endswith("/deploy-bot")} - pairs(res)

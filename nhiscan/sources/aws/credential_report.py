@@ -71,6 +71,13 @@ def load_report(st: State, doc: RawDocument) -> None:
         if not user or not (row.get("arn") or "").strip():
             st.error(doc.path, f"line {i}: credential report row without user or arn; skipped")
             continue
+        if None in row or None in row.values():  # more or fewer cells than the header has columns
+            cells = len(row) - 1 + len(row[None]) if None in row else sum(v is not None for v in row.values())
+            st.error(
+                doc.path,
+                f"line {i} ({user[:120]}): {cells} cells, the header has {len(reader.fieldnames or ())}; row skipped",
+            )
+            continue
         fields = {k.strip(): v for k, v in row.items() if k is not None}
         try:
             check(fields, COLUMNS)

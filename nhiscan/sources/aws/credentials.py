@@ -3,7 +3,7 @@ two slots matched by creation time), signing certificates, SSH keys, service-spe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,11 +95,7 @@ def access_keys(st: State, acct: Account, name: str, arn: str, row: Mapping[str,
         for k, item in (acct.keys.get(name) or {}).items()
     ]
     slots = []
-    for n in (1, 2):
-        created = parse_time(row.get(f"access_key_{n}_last_rotated"))
-        active = parse_bool(row.get(f"access_key_{n}_active"))
-        if created is None and not active:
-            continue
+    for n, created, active in _report_slots(row, "access_key"):
         slots.append(
             _Key(
                 id=None,
@@ -171,11 +167,7 @@ def certificates(st: State, acct: Account, name: str, arn: str, row: Mapping[str
             for c in listed
         ]
     out = []
-    for n in (1, 2):
-        created = parse_time(row.get(f"cert_{n}_last_rotated"))
-        active = parse_bool(row.get(f"cert_{n}_active"))
-        if created is None and not active:
-            continue
+    for n, created, active in _report_slots(row, "cert"):
         out.append(
             Credential(
                 id=f"{arn}/signing-certificate-{n}",
@@ -185,6 +177,16 @@ def certificates(st: State, acct: Account, name: str, arn: str, row: Mapping[str
             )
         )
     return out
+
+
+def _report_slots(row: Mapping[str, str], prefix: str) -> Iterator[tuple[int, datetime | None, bool]]:
+    """The credential report's two slots of ``prefix`` (access_key, cert) that hold a credential:
+    (slot, last rotated, active)."""
+    for n in (1, 2):
+        created = parse_time(row.get(f"{prefix}_{n}_last_rotated"))
+        active = parse_bool(row.get(f"{prefix}_{n}_active"))
+        if created is not None or active:
+            yield n, created, active
 
 
 def _closest(slot: _Key, candidates: Sequence[_Key]) -> _Key | None:

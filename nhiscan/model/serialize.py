@@ -7,9 +7,9 @@ and what `scan --format json` writes, `nhiscan report` re-renders unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from nhiscan.model import (
     INVENTORY_SCHEMA,
@@ -29,6 +29,9 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
+from nhiscan.sources.timeparse import UnreadableTime, read_time
+
+T = TypeVar("T")
 
 
 def dt_out(value: datetime | None) -> str | None:
@@ -39,21 +42,27 @@ def dt_out(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def dt_in(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 date string, got {type(value).__name__}")
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
+def dt_in(value: Any, field_name: str = "date") -> datetime | None:
+    """A date and time in any form nhiscan reads (see nhiscan.sources.timeparse); ValueError naming
+    the field (never quoting the value) when it is present but unreadable."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"unparseable date {value[:40]!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return read_time(value)
+    except UnreadableTime as exc:
+        raise ValueError(f"{field_name}: {exc}") from None
+
+
+def bool_in(value: Any, field_name: str, default: bool) -> bool:
+    """A JSON boolean (or ``"true"`` / ``"false"`` in any case); ValueError naming the field otherwise.
+
+    ``bool("false")`` is True: reading a flag with ``bool()`` would turn a quoted false into true.
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"{field_name}: expected true or false")
 
 
 # --- leaves -------------------------------------------------------------------------------------
@@ -141,10 +150,10 @@ def credential_in(d: Mapping[str, Any]) -> Credential:
     return Credential(
         id=str(d["id"]),
         kind=str(d["kind"]),
-        created=dt_in(d.get("created")),
-        last_used=dt_in(d.get("last_used")),
-        expires=dt_in(d.get("expires")),
-        active=bool(d.get("active", True)),
+        created=dt_in(d.get("created"), "created"),
+        last_used=dt_in(d.get("last_used"), "last_used"),
+        expires=dt_in(d.get("expires"), "expires"),
+        active=bool_in(d.get("active"), "active", True),
         attributes=_dict(d.get("attributes"), "credential.attributes"),
     )
 
@@ -177,7 +186,7 @@ def grant_in(d: Mapping[str, Any]) -> Grant:
         via=str(d.get("via", "")),
         inherited_from=_opt_str(d.get("inherited_from"), "grant.inherited_from"),
         role=_opt_str(d.get("role"), "grant.role"),
-        boundary=bool(d.get("boundary", False)),
+        boundary=bool_in(d.get("boundary"), "boundary", False),
         condition=_dict(d.get("condition"), "grant.condition") or None,
     )
 
@@ -231,6 +240,15 @@ def identity_out(i: Identity, risk: Risk | None = None) -> dict[str, Any]:
     return out
 
 
+def _each(read: Callable[[Any], T], items: list[Any], field_name: str) -> Iterator[T]:
+    """Each item read; a ValueError names the item's index (``credentials[1].created: ...``)."""
+    for i, item in enumerate(items):
+        try:
+            yield read(item)
+        except ValueError as exc:
+            raise ValueError(f"{field_name}[{i}].{exc}") from None
+
+
 def identity_in(d: Mapping[str, Any]) -> Identity:
     return Identity(
         id=str(d["id"]),
@@ -239,12 +257,12 @@ def identity_in(d: Mapping[str, Any]) -> Identity:
         name=str(d.get("name") or d["id"]),
         scope=str(d.get("scope") or ""),
         owner=_opt_str(d.get("owner"), "owner"),
-        nonhuman=bool(d.get("nonhuman", True)),
+        nonhuman=bool_in(d.get("nonhuman"), "nonhuman", True),
         classification=str(d.get("classification") or ""),
-        created=dt_in(d.get("created")),
-        last_used=dt_in(d.get("last_used")),
+        created=dt_in(d.get("created"), "created"),
+        last_used=dt_in(d.get("last_used"), "last_used"),
         tags={k: str(v) for k, v in _dict(d.get("tags"), "tags").items()},
-        credentials=tuple(credential_in(c) for c in _list(d.get("credentials"), "credentials")),
+        credentials=tuple(_each(credential_in, _list(d.get("credentials"), "credentials"), "credentials")),
         grants=tuple(grant_in(g) for g in _list(d.get("grants"), "grants")),
         trusts=tuple(trust_in(t) for t in _list(d.get("trusts"), "trusts")),
         attributes=_dict(d.get("attributes"), "attributes"),
@@ -376,7 +394,7 @@ def finding_in(d: Mapping[str, Any]) -> Finding:
         credential_id=d.get("credential_id"),
         location=location_in(d.get("location")),
         evidence=dict(d.get("evidence") or {}),
-        waived=bool(d.get("waived", False)),
+        waived=bool_in(d.get("waived"), "waived", False),
         waiver=d.get("waiver"),
     )
 
@@ -411,7 +429,7 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         raise ValueError(
             f"schema {d.get('schema')!r}, expected {SCHEMA!r} (save one with `scan --format json`)"
         )
-    as_of = dt_in(d.get("as_of")) or datetime.now(timezone.utc)
+    as_of = dt_in(d.get("as_of"), "as_of") or datetime.now(timezone.utc)
     identities = []
     risks: dict[str, Risk] = {}
     for raw in d.get("identities") or ():

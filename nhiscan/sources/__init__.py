@@ -88,10 +88,7 @@ def read_parsed(path: str) -> Parsed:
     if p.is_dir():
         raise InputError(path, "is a directory")
     raw = read_input_bytes(path)  # pipes and FIFOs with a deadline; devices refused
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(path, "not a UTF-8 text file (is it an export?)") from None
+    text = decode_export(path, raw)
     stripped = text.lstrip()
     if not stripped:
         raise InputError(path, "file is empty")
@@ -112,6 +109,48 @@ def read_parsed(path: str) -> Parsed:
         except RecursionError:
             raise InputError(path, "YAML nested too deeply to be an export") from None
     return Parsed(path, text)
+
+
+# Byte-order marks and the encodings they name, longest first (UTF-32 LE starts like UTF-16 LE).
+_BOMS: tuple[tuple[bytes, str, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8", "UTF-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32 LE"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32 BE"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16 LE"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16 BE"),
+)
+
+
+def decode_export(path: str, raw: bytes) -> str:
+    """The text of an export file, decoded by its byte-order mark, else as UTF-8; never guessed.
+
+    Windows PowerShell 5.1 writes UTF-16 LE with a BOM for ``>`` and ``Out-File`` (and UTF-16 BE,
+    UTF-32 or UTF-8 with a BOM for ``-Encoding BigEndianUnicode``, ``UTF32``, ``UTF8``); PowerShell
+    7 and every cloud CLI write UTF-8. A file in no encoding its BOM names, or UTF-16 without a BOM
+    (NUL bytes between ASCII characters), is an error naming the file and the byte offset.
+    """
+    for bom, codec, name in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom) :].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    path, f"not valid {name} at byte {exc.start + len(bom)} (its byte-order mark says {name})"
+                ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            path,
+            f"not UTF-8 text at byte {exc.start} and no byte-order mark names another encoding "
+            "(is it an export? re-save it as UTF-8)",
+        ) from None
+    head = raw[:4096]
+    if head.count(0) * 4 >= len(head) > 1:
+        raise InputError(
+            path, "looks like UTF-16 or UTF-32 without a byte-order mark; re-save it as UTF-8 (or with a BOM)"
+        )
+    return text
 
 
 def _one_line(text: str) -> str:

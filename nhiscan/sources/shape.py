@@ -8,7 +8,10 @@ the rest of the file. Missing fields and nulls are allowed everywhere (the norma
 them); list elements must not be null.
 
 A spec is a type (or tuple of types), ``{key: spec}`` for an object (``"*"`` applies to every
-value), or ``[spec]`` for a list whose every element matches.
+value), ``[spec]`` for a list whose every element matches, ``TIME`` for a date and time in any form
+``nhiscan.sources.timeparse`` reads, or ``OneOf(...)`` for an enumerated string compared without
+regard to case (``"active"`` is ``Active``; read it back with ``OneOf.canonical``). Messages name the
+field and what was expected, never the value (it may be a secret pasted in the wrong place).
 """
 
 from __future__ import annotations
@@ -16,7 +19,42 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-Spec: TypeAlias = "type | tuple[type, ...] | Mapping[str, Any] | list[Any]"
+from nhiscan.sources.timeparse import UnreadableTime, read_time
+
+
+class _Time:
+    """The spec of a date-and-time field (see ``nhiscan.sources.timeparse``)."""
+
+    def __repr__(self) -> str:
+        return "TIME"
+
+
+TIME = _Time()
+
+
+class OneOf:
+    """The spec of an enumerated string field, matched without regard to case."""
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+        self._by_fold = {c.casefold(): c for c in choices}
+
+    def canonical(self, value: Any, default: str | None = None) -> str | None:
+        """The choice ``value`` names (in its canonical case); ``default`` when it is missing."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        if not isinstance(value, str):
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {describe(value)}")
+        found = self._by_fold.get(value.strip().casefold())
+        if found is None:
+            raise ValueError(f"expected one of {', '.join(self.choices)}")
+        return found
+
+    def __repr__(self) -> str:
+        return f"OneOf{self.choices!r}"
+
+
+Spec: TypeAlias = "type | tuple[type, ...] | Mapping[str, Any] | list[Any] | _Time | OneOf"
 
 _NAMES = {
     str: "a string",
@@ -46,6 +84,10 @@ def describe(value: Any) -> str:
 
 
 def _expected(spec: Spec) -> str:
+    if isinstance(spec, _Time):
+        return "a date and time"
+    if isinstance(spec, OneOf):
+        return "one of " + ", ".join(spec.choices)
     if isinstance(spec, Mapping):
         return "an object"
     if isinstance(spec, list):
@@ -60,6 +102,18 @@ def check(value: Any, spec: Spec, where: str = "", *, nullable: bool = True) -> 
         if nullable:
             return
         raise ValueError(f"{where or 'value'}: expected {_expected(spec)}, got null")
+    if isinstance(spec, _Time):
+        try:
+            read_time(value)
+        except UnreadableTime as exc:
+            raise ValueError(f"{where or 'value'}: {exc}") from None
+        return
+    if isinstance(spec, OneOf):
+        try:
+            spec.canonical(value)
+        except ValueError as exc:
+            raise ValueError(f"{where or 'value'}: {exc}") from None
+        return
     if isinstance(spec, Mapping):
         if not isinstance(value, Mapping):
             raise ValueError(f"{where or 'record'}: expected an object, got {describe(value)}")

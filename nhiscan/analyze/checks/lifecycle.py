@@ -15,6 +15,8 @@ def nhi_no_owner(ctx: CheckContext) -> Iterator[Hit]:
             continue
         if ident.attributes.get("managed_by_provider"):
             continue  # service-linked roles, Google-managed agents: the provider owns them
+        if ident.attributes.get("tags_unknown"):
+            continue  # the export held no tags (aws iam list-users / list-roles): owner unknown
         yield Hit(
             identity=ident,
             message=f"{ident.kind} {ident.name} has no owner (none of the tags {', '.join(tag_names[:4])}, ... is set)",

@@ -7,6 +7,9 @@ Kinds (the live collector emits exactly these, with the same shapes):
 - ``aws-credential-report``: the credential report CSV (header ``user,arn,user_creation_time,...``),
   or the JSON ``aws iam get-credential-report`` prints (``Content`` holds the base64 CSV).
 - ``aws-access-keys``: ``aws iam list-access-keys`` output (``AccessKeyMetadata``).
+- ``aws-list-users`` / ``aws-list-roles``: ``aws iam list-users`` / ``list-roles`` output (``Users`` /
+  ``Roles``), or ``get-user`` / ``get-role`` (``User`` / ``Role``): the subset of a GAAD record
+  those calls return (no policies; list calls no tags); merged under a GAAD record of the same name.
 - ``aws-iam-extras``: nhiscan's own document for facts only live APIs give
   (``"Kind": "nhiscan-aws-iam-extras"``).
 - ``aws-service-last-accessed``: ``aws iam get-service-last-accessed-details --job-id ID`` output
@@ -47,6 +50,10 @@ def detect(parsed: Parsed) -> str | None:
         return "aws-service-last-accessed"  # an unfinished job's output may lack the list
     if GAAD_KEYS & data.keys():
         return "aws-gaad"
+    if _names_records(data, "Users", "User", "UserName"):
+        return "aws-list-users"
+    if _names_records(data, "Roles", "Role", "RoleName"):
+        return "aws-list-roles"
     if isinstance(data.get("AccessKeyMetadata"), list):
         return "aws-access-keys"
     if "Content" in data and str(data.get("ReportFormat", "text/csv")) == "text/csv":
@@ -54,6 +61,14 @@ def detect(parsed: Parsed) -> str | None:
         if text is not None and text.lstrip("\ufeff").startswith(",".join(CREDENTIAL_REPORT_HEADER)):
             return "aws-credential-report"
     return None
+
+
+def _names_records(data: dict[str, Any], many: str, one: str, name_key: str) -> bool:
+    """list-users / list-roles (``many``) or get-user / get-role (``one``) output of IAM records."""
+    listed = data.get(many)
+    records: list[Any] = listed if isinstance(listed, list) else [data.get(one)]
+    first = next((r for r in records if isinstance(r, dict)), None)
+    return first is not None and name_key in first and str(first.get("Arn", "")).startswith("arn:aws")
 
 
 def credential_report_text(data: Any) -> str | None:

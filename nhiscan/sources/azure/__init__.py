@@ -21,7 +21,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
-from nhiscan.sources.shape import check, label
+from nhiscan.sources.shape import TIME, check, label
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "azure"
@@ -53,7 +53,7 @@ BUILTIN_ROLES: Mapping[str, str] = {
 
 # What each record must look like (missing or null fields are fine; see nhiscan.sources.shape).
 _SCALAR = (str, int, float, bool)
-_CRED_SHAPE = [{"keyId": str, "displayName": str, "hint": str, "startDateTime": str, "endDateTime": str}]
+_CRED_SHAPE = [{"keyId": str, "displayName": str, "hint": str, "startDateTime": TIME, "endDateTime": TIME}]
 _SHAPES: Mapping[str, dict[str, Any]] = {
     "azure-sp-list": {
         "id": str,
@@ -65,14 +65,14 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
         "accountEnabled": bool,
         "alternativeNames": [str],
         "tags": [str],
-        "createdDateTime": str,
+        "createdDateTime": TIME,
         "passwordCredentials": _CRED_SHAPE,
         "keyCredentials": _CRED_SHAPE,
     },
     "azure-app-list": {
         "appId": str,
         "signInAudience": str,
-        "createdDateTime": str,
+        "createdDateTime": TIME,
         "passwordCredentials": _CRED_SHAPE,
         "keyCredentials": _CRED_SHAPE,
     },
@@ -87,7 +87,10 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
     },
 }
 
-_HUMAN_PRINCIPALS = frozenset({"User", "Group", "ForeignGroup"})
+# The field without which a record cannot be joined to the others (a record lacking it is an error).
+_REQUIRED = {"azure-sp-list": "id", "azure-app-list": "appId", "azure-role-assignments": "principalId"}
+# Compared without regard to case (hand-made and PowerShell exports vary it).
+_HUMAN_PRINCIPALS = frozenset({"user", "group", "foreigngroup"})
 
 
 def _checked(doc: RawDocument, result: ProviderResult) -> list[dict[str, Any]]:
@@ -101,6 +104,13 @@ def _checked(doc: RawDocument, result: ProviderResult) -> list[dict[str, Any]]:
             props = item.get("properties") if doc.kind == "azure-role-assignments" else None
             if isinstance(props, dict):
                 check(props, shape or {}, "properties")
+            required = _REQUIRED.get(doc.kind)
+            if required and not (props if isinstance(props, dict) else item).get(required):
+                raise ValueError(f"no {required}")
+            for creds in ("passwordCredentials", "keyCredentials"):
+                for j, entry in enumerate(item.get(creds) or ()):
+                    if not entry.get("keyId"):
+                        raise ValueError(f"{creds}[{j}]: no keyId")
         except ValueError as exc:
             name = label(item, "displayName", "appId", "id", "principalName", "principalId")
             result.errors.append(SourceError(doc.path, f"[{i}]{name}: {exc}; skipped"))
@@ -188,9 +198,9 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     grants: dict[str, list[Grant]] = {}
     seen_principals: dict[str, dict[str, Any]] = {}
     for a in assignments:
-        if str(a.get("principalType") or "ServicePrincipal") in _HUMAN_PRINCIPALS:
+        if str(a.get("principalType") or "ServicePrincipal").casefold() in _HUMAN_PRINCIPALS:
             continue
-        pid = str(a.get("principalId") or "")
+        pid = str(a.get("principalId") or "").lower()  # object ids are GUIDs: case does not matter
         if not pid:
             continue
         scope = str(a.get("scope") or "")
@@ -206,7 +216,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     identities: list[Identity] = []
     known: set[str] = set()
     for sp in sps:
-        oid = str(sp.get("id") or "")
+        oid = str(sp.get("id") or "").lower()
         if not oid or oid in known:
             continue
         known.add(oid)
@@ -234,7 +244,7 @@ def _identity(
     sp: Mapping[str, Any], app: Mapping[str, Any] | None, grants: list[Grant], tenant: str
 ) -> Identity:
     sp_type = str(sp.get("servicePrincipalType") or "Application")
-    managed = sp_type == "ManagedIdentity"
+    managed = sp_type.casefold() == "managedidentity"
     owner_org = str(sp.get("appOwnerOrganizationId") or "")
     attributes: dict[str, Any] = {
         "app_id": sp.get("appId"),

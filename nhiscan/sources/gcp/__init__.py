@@ -20,7 +20,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
-from nhiscan.sources.shape import check, label
+from nhiscan.sources.shape import TIME, OneOf, check, label
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "gcp"
@@ -46,11 +46,12 @@ _SA_SHAPE = {
     "disabled": bool,
     "labels": {"*": (str, int, float, bool)},
 }
+KEY_TYPE = OneOf("USER_MANAGED", "SYSTEM_MANAGED", "KEY_TYPE_UNSPECIFIED")
 _KEY_SHAPE = {
     "name": str,
-    "validAfterTime": str,
-    "validBeforeTime": str,
-    "keyType": str,
+    "validAfterTime": TIME,
+    "validBeforeTime": TIME,
+    "keyType": KEY_TYPE,
     "keyOrigin": str,
     "keyAlgorithm": str,
     "disabled": bool,
@@ -158,7 +159,7 @@ class _Builder:
             expires = parse_time(item.get("validBeforeTime"))
             if expires is not None and expires.year >= NO_EXPIRY_YEAR:
                 expires = None
-            key_type = str(item.get("keyType") or "USER_MANAGED")
+            key_type = KEY_TYPE.canonical(item.get("keyType"), "USER_MANAGED")
             cred = Credential(
                 id=m.group("key"),
                 kind="gcp-sa-key",

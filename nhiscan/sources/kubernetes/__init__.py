@@ -18,14 +18,14 @@ cloud identity serving several workloads can be found.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
-from nhiscan.sources.shape import check
+from nhiscan.sources.shape import TIME, check, describe
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "kubernetes"
@@ -88,7 +88,7 @@ _SCALAR = (str, int, float, bool)
 _META = {
     "name": str,
     "namespace": str,
-    "creationTimestamp": str,
+    "creationTimestamp": TIME,
     "annotations": {"*": _SCALAR},
     "labels": {"*": _SCALAR},
 }
@@ -115,16 +115,23 @@ class _Objects:
     secrets: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _items(data: Any) -> Iterable[dict[str, Any]]:
+def _items(data: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """(position, object) of every object in an export: a single object, a ``List`` or a typed
+    ``<Kind>List``, and Lists nested in a List (each position names its index path). Non-object
+    items are yielded too, so the caller reports them instead of losing them quietly."""
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         list_kind = str(data.get("kind", ""))
-        for item in data["items"]:
+        for i, item in enumerate(data["items"]):
+            at = f"{where}items[{i}]"
             if isinstance(item, dict):
                 if "kind" not in item and list_kind.endswith("List") and list_kind != "List":
                     item = {**item, "kind": list_kind[: -len("List")]}  # kubectl omits it in typed lists
-                yield item
-    elif isinstance(data, dict):
-        yield data
+                if str(item.get("kind", "")).endswith("List") and isinstance(item.get("items"), list):
+                    yield from _items(item, f"{at}.")
+                    continue
+            yield at, item
+    else:
+        yield where or "object", data
 
 
 def _meta(obj: Mapping[str, Any]) -> tuple[str, str]:
@@ -166,34 +173,46 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     for doc in docs:
         cluster = doc.scope or DEFAULT_CLUSTER
         objs = clusters.setdefault(cluster, _Objects())
-        try:
-            for i, item in enumerate(_items(doc.data)):
-                kind = item.get("kind")
-                try:
-                    check(item, _SHAPES.get(str(kind).replace("Cluster", "", 1), {"metadata": _META}))
-                except ValueError as exc:
-                    where = f"items[{i}]" if isinstance(doc.data.get("items"), list) else "object"
-                    name = _meta(item)[1] if isinstance(item.get("metadata"), dict) else ""
-                    what = f" ({kind} {name})".replace(" )", ")") if isinstance(kind, str) else ""
-                    result.errors.append(SourceError(doc.path, f"{where}{what}: {exc}; skipped"))
-                    continue
-                ns, name = _meta(item)
-                if kind == "ServiceAccount":
-                    objs.service_accounts[(ns, name)] = item
-                elif kind in ("Role", "ClusterRole"):
-                    objs.roles[(ns if kind == "Role" else "", name)] = item
-                elif kind in ("RoleBinding", "ClusterRoleBinding"):
-                    objs.bindings.append(item)
-                elif kind == "Secret" and item.get("type") == "kubernetes.io/service-account-token":
-                    # Keep only what identifies the secret: never its data.
-                    objs.secrets.append({"metadata": item.get("metadata") or {}})
-        except (TypeError, AttributeError) as exc:
-            result.errors.append(SourceError(doc.path, f"malformed kubectl export: {exc!r}"))
-            continue
+        for where, item in _items(doc.data):
+            try:
+                _add(objs, item)
+            except ValueError as exc:
+                result.errors.append(SourceError(doc.path, f"{where}{_what(item)}: {exc}; skipped"))
         result.sources.append(SourceRef(doc.kind, cluster, doc.path))
     for cluster, objs in clusters.items():
         result.identities.extend(_identities(cluster, objs))
     return result
+
+
+def _add(objs: _Objects, item: Any) -> None:
+    """File one exported object under its kind; ValueError (naming the field) when it is unreadable."""
+    if not isinstance(item, dict):
+        raise ValueError(f"expected an object, got {describe(item)}")
+    kind = item.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError("object without kind")
+    check(item, _SHAPES.get(kind.replace("Cluster", "", 1), {"metadata": _META}))
+    ns, name = _meta(item)
+    if kind == "ServiceAccount":
+        objs.service_accounts[(ns, name)] = item
+    elif kind in ("Role", "ClusterRole"):
+        objs.roles[(ns if kind == "Role" else "", name)] = item
+    elif kind in ("RoleBinding", "ClusterRoleBinding"):
+        objs.bindings.append(item)
+    elif kind == "Secret" and item.get("type") == "kubernetes.io/service-account-token":
+        # Keep only what identifies the secret: never its data.
+        objs.secrets.append({"metadata": item.get("metadata") or {}})
+
+
+def _what(item: Any) -> str:
+    """`` (Kind name)`` of an object for an error message, as far as it can be told."""
+    if not isinstance(item, dict):
+        return ""
+    kind = item.get("kind") if isinstance(item.get("kind"), str) else ""
+    md = item.get("metadata")
+    name = md.get("name") if isinstance(md, dict) else None
+    text = f"{kind} {name[:120] if isinstance(name, str) else ''}".strip()
+    return f" ({text})" if text else ""
 
 
 def _identities(cluster: str, objs: _Objects) -> list[Identity]:

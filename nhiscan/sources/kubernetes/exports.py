@@ -23,6 +23,21 @@ def _is_object(x: Any) -> bool:
     return isinstance(x, dict) and isinstance(x.get("metadata"), dict) and isinstance(x.get("kind"), str)
 
 
+def _holds_rbac(items: list[Any], depth: int = 0) -> bool:
+    """Does a generic List hold an RBAC object (directly or in a List nested in it)?
+
+    Not every item need be readable: a broken item is reported by normalize as that one item,
+    it must not make the whole file unrecognisable.
+    """
+    for item in items:
+        if _is_object(item) and item["kind"] in RBAC_KINDS:
+            return True
+        nested = item.get("items") if isinstance(item, dict) and item.get("kind") in LIST_KINDS else None
+        if isinstance(nested, list) and depth < 8 and _holds_rbac(nested, depth + 1):
+            return True
+    return False
+
+
 def detect(parsed: Parsed) -> str | None:
     data = parsed.data if parsed.is_structured else None
     if not isinstance(data, dict) or "apiVersion" not in data:
@@ -30,9 +45,9 @@ def detect(parsed: Parsed) -> str | None:
     kind = data.get("kind")
     if kind in LIST_KINDS and isinstance(data.get("items"), list):
         items = data["items"]
-        if all(_is_object(i) for i in items) and (
-            kind != "List" or not items or any(i["kind"] in RBAC_KINDS for i in items)
-        ):
+        # A typed list (ServiceAccountList, ...) is ours whatever its items hold (the API omits
+        # their kind); a generic List when it is empty or holds an RBAC object.
+        if kind != "List" or not items or _holds_rbac(items):
             return "kubernetes-objects"
         return None
     if kind in RBAC_KINDS and _is_object(data):

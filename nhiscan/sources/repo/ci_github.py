@@ -10,7 +10,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from nhiscan.model import Observation
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
 from nhiscan.sources.repo._yaml import (
-    compose_documents,
     get,
     get_pair,
     items,
@@ -73,9 +72,9 @@ def _triggers(doc: Node) -> tuple[set[str], int]:
     return names, line(kn)
 
 
-def scan(path: str, text: str) -> list[Observation]:
+def scan(path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
-    for doc in compose_documents(path, text):
+    for doc in docs:
         if isinstance(doc, MappingNode) and get(doc, "jobs") is not None:
             out.extend(_scan_workflow(path, doc))
     return out

@@ -9,7 +9,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.model import Observation
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
-from nhiscan.sources.repo._yaml import compose_documents, get, get_pair, line, pairs, scalar
+from nhiscan.sources.repo._yaml import get, get_pair, line, pairs, scalar
 
 # `export NAME=value` / `NAME=value cmd` inside scripts, and `docker login -p value`.
 _ASSIGN = re.compile(
@@ -108,9 +108,9 @@ _GITLAB_RESERVED = {
 }
 
 
-def scan_gitlab(path: str, text: str) -> list[Observation]:
+def scan_gitlab(path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
-    for doc in compose_documents(path, text):
+    for doc in docs:
         if not isinstance(doc, MappingNode):
             continue
         out.extend(
@@ -167,9 +167,9 @@ def _walk_generic(path: str, system: str, node: Node, where: str, depth: int = 0
             yield from _walk_generic(path, system, child, where, depth + 1)
 
 
-def scan_generic(system: str, path: str, text: str) -> list[Observation]:
+def scan_generic(system: str, path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
-    for doc in compose_documents(path, text):
+    for doc in docs:
         out.extend(_walk_generic(path, system, doc, ""))
     return out
 

@@ -29,10 +29,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nhiscan.errors import NhiscanError
 from nhiscan.model import Finding
+from nhiscan.safeyaml import YamlProblem, safe_load
 
 DEFAULT_FILE = ".nhiscan-waivers.yaml"
 _KEYS = {"fingerprint", "rule", "identity", "reason", "owner", "expires"}
@@ -180,9 +179,9 @@ def load_waivers(path: str, today: date, known_rules: Iterable[str] = ()) -> Wai
     except (OSError, UnicodeDecodeError) as exc:
         raise NhiscanError(f"{path}: cannot read waivers: {exc}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise NhiscanError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from None
+        data = safe_load(text)
+    except YamlProblem as exc:
+        raise NhiscanError(f"{path}: {exc.detail}") from None
     return parse_waivers(data, path, today, known_rules)
 
 

@@ -19,6 +19,7 @@ extra plugins (ds_plugins.py) are found, and restores the previous settings on e
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import io
 import math
@@ -393,11 +394,11 @@ class Scanner:
 
         self._plugins = list(get_plugins())
         self._filtered = ds_scan._is_filtered_out
-        self._scan_line = ds_scan._scan_line
         self._snippet = get_code_snippet
         self._transformers: list[Any] = list(get_transformers())
         self._parsing_error: type[Exception] = ParsingError
         self.prefilter = build_prefilter(self._plugins)
+        self._analyzer = _LineAnalyzer()
 
     # -- candidate lines -------------------------------------------------------------------------
     def _hit_lines(self, text: str) -> set[int]:
@@ -531,23 +532,198 @@ class Scanner:
                 required_filter_parameters=["line"], filename=filename, line=line, context=snippet
             ):
                 continue
+            state = _LineState(line)
             for plugin in selected:
-                for secret in self._scan_line(
-                    plugin=plugin, filename=filename, line=line, line_number=number, context=snippet
+                for secret_type, value in self._analyzer.secrets(
+                    plugin, filename, line, number, snippet, state
                 ):
-                    if self._filtered(
-                        required_filter_parameters=["context"],
-                        filename=secret.filename,
-                        secret=secret.secret_value,
-                        plugin=plugin,
-                        line=line,
-                        context=snippet,
-                    ):
-                        continue
-                    value = str(secret.secret_value)
                     # Every occurrence is kept (detect-secrets' collection later keeps the first).
-                    found.setdefault((secret.type, value, number), RawSecret(secret.type, number, value))
+                    found.setdefault((secret_type, value, number), RawSecret(secret_type, number, value))
         return list(found.values())
+
+
+class _LineState:
+    """Per-line facts computed once, so that each candidate secret costs O(its own length).
+
+    detect-secrets' ``is_likely_id_string`` looks for an id-like name (``_id=``, ``userid:``...)
+    anywhere in the line before the secret's first occurrence: ``line.index(secret)`` and a regex
+    search of that prefix, per secret, which is quadratic on a long line with many secrets. The
+    answer is "the first id-like match ends at or before the secret's first occurrence", and where
+    that first match ends is one search per line (``id_end``).
+    """
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+        self._id_end: int | None = -1
+        # Characters the exact "does the value occur before id_end" check may still read.
+        self.budget = 4 * len(line) + 4096
+        self.memo: dict[str, bool] = {}
+
+    @property
+    def id_end(self) -> int | None:
+        if self._id_end == -1:
+            from detect_secrets.filters.heuristic import _get_id_detector_regex
+
+            m = _get_id_detector_regex().search(self.line)
+            self._id_end = m.end() if m else None
+        return self._id_end
+
+
+_ID_FILTER = "detect_secrets.filters.heuristic.is_likely_id_string"
+_SECRET_ONLY = frozenset({"secret"})
+
+
+class _LineAnalyzer:
+    """One plugin on one line, as detect-secrets' ``_scan_line`` plus its secret filters, linear.
+
+    * KeywordDetector reports every assignment on the line, not only the first of each form
+      (detect-secrets searches once per regex: on a minified file all secrets but one were lost);
+    * the high-entropy plugins report each quoted run with its position;
+    * the line filter (``is_line_allowlisted``) already ran once for the line: it is not re-run for
+      every secret (it reads the whole line each time);
+    * ``is_likely_id_string`` is answered from :class:`_LineState`; other secret filters are called
+      directly with the arguments they take.
+    Regex-based plugins (every other one) run as detect-secrets runs them.
+    """
+
+    def __init__(self) -> None:
+        from detect_secrets.core.scan import get_filters_with_parameter
+        from detect_secrets.plugins.base import RegexBasedDetector
+        from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+        from detect_secrets.plugins.keyword import (
+            QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
+            REGEX_BY_FILETYPE,
+            KeywordDetector,
+        )
+        from detect_secrets.util.filetype import determine_file_type
+        from detect_secrets.util.inject import call_function_with_arguments
+
+        self._regex_based: type = RegexBasedDetector
+        self._entropy: Any = HighEntropyStringsPlugin
+        self._keyword: type = KeywordDetector
+        self._keyword_default: dict[re.Pattern[str], int] = QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+        self._keyword_by_type: dict[Any, dict[re.Pattern[str], int]] = REGEX_BY_FILETYPE
+        self._file_type = determine_file_type
+        self._call = call_function_with_arguments
+        filters = get_filters_with_parameter("secret")
+        self._id_filter = any(f.path == _ID_FILTER for f in filters)
+        others = [f for f in filters if f.path != _ID_FILTER]
+        # Filters of the value alone (all of detect-secrets' own but the id one) are called directly.
+        self._value_filters = [f for f in others if frozenset(f.injectable_variables) == _SECRET_ONLY]
+        self._filters = [
+            (f, frozenset(f.injectable_variables)) for f in others if f not in self._value_filters
+        ]
+
+    def secrets(
+        self, plugin: Any, filename: str, line: str, number: int, context: Any, state: _LineState
+    ) -> Iterator[tuple[str, str]]:
+        """(secret type, value) of each secret the plugin reports on the line and no filter drops."""
+        seen: set[str] = set()
+        for value, pos in self._candidates(plugin, filename, line, number, context):
+            if value in seen:
+                continue
+            seen.add(value)
+            if self._dropped(plugin, filename, line, context, value, pos, state):
+                continue
+            yield str(plugin.secret_type), value
+
+    def _candidates(
+        self, plugin: Any, filename: str, line: str, number: int, context: Any
+    ) -> Iterator[tuple[str, int | None]]:
+        if isinstance(plugin, self._keyword):
+            keyword: Any = plugin
+            if keyword.keyword_exclude and keyword.keyword_exclude.search(line):
+                return
+            regexes = self._keyword_by_type.get(self._file_type(filename), self._keyword_default)
+            for regex, group in regexes.items():
+                for m in regex.finditer(line):
+                    yield m.group(group), m.start(group)
+        elif isinstance(plugin, self._entropy):
+            entropy: Any = plugin
+            limit = float(entropy.entropy_limit)
+            charset = str(entropy.charset)
+            own = type(entropy).calculate_shannon_entropy is not self._entropy.calculate_shannon_entropy
+            for m in entropy.regex.finditer(line):
+                value = m.group(2)
+                # The hex plugin adjusts all-digit values in its own method: use it (16 characters).
+                if (entropy.calculate_shannon_entropy(value) if own else _shannon(charset, value)) > limit:
+                    yield value, m.start(2)
+        else:
+            found = self._call(
+                plugin.analyze_line, filename=filename, line=line, line_number=number, context=context
+            )
+            for secret in found or ():
+                yield str(secret.secret_value), None
+
+    def _dropped(
+        self,
+        plugin: Any,
+        filename: str,
+        line: str,
+        context: Any,
+        value: str,
+        pos: int | None,
+        state: _LineState,
+    ) -> bool:
+        if self._id_filter and not isinstance(plugin, self._regex_based) and _likely_id(value, pos, state):
+            return True
+        for fn in self._value_filters:
+            if fn(secret=value):
+                return True
+        if not self._filters:
+            return False
+        args = {"filename": filename, "secret": value, "plugin": plugin, "line": line, "context": context}
+        return any(
+            params <= args.keys() and fn(**{k: args[k] for k in params}) for fn, params in self._filters
+        )
+
+
+def _shannon(charset: str, data: str) -> float:
+    """The high-entropy plugins' calculate_shannon_entropy, bit for bit (same terms, same order),
+    counting the value once instead of once per charset character."""
+    counts = collections.Counter(data)
+    n = len(data)
+    entropy = 0.0
+    order = _charset_order(charset)
+    for x in sorted(counts, key=order.__getitem__):
+        p_x = float(counts[x]) / n
+        entropy += -p_x * math.log(p_x, 2)
+    return entropy
+
+
+@functools.lru_cache(maxsize=8)
+def _charset_order(charset: str) -> dict[str, int]:
+    return {c: i for i, c in enumerate(charset)}
+
+
+def _likely_id(value: str, pos: int | None, state: _LineState) -> bool:
+    """detect-secrets' is_likely_id_string for a non-regex plugin, in O(len(value)) amortised.
+
+    True when an id-like name ends at or before the value's first occurrence on the line. Found at
+    ``pos``: if the id-like name ends after ``pos``, the first occurrence (at or before ``pos``)
+    is before it. Otherwise the value is looked for before the name's end; that exact check reads
+    at most a few times the line in total (``budget``): past it, the value is kept (reported, never
+    lost).
+    """
+    end = state.id_end
+    if end is None:
+        return False
+    if pos is not None and pos < end:
+        return False
+    known = state.memo.get(value)
+    if known is not None:
+        return known
+    cost = end + len(value) if pos is not None else len(state.line)
+    if state.budget < cost:
+        return False
+    state.budget -= cost
+    if pos is None:
+        first = state.line.find(value)
+        answer = first >= end
+    else:
+        answer = state.line.find(value, 0, end + len(value) - 1) < 0
+    state.memo[value] = answer
+    return answer
 
 
 def sha1_hex(value: str) -> str:

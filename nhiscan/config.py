@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nhiscan.errors import NhiscanError
+from nhiscan.errors import NhiscanError, content_free
 from nhiscan.model import Severity
 
 if sys.version_info >= (3, 11):
@@ -179,6 +179,6 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except tomllib.TOMLDecodeError as exc:
-        raise NhiscanError(f"{path}: invalid TOML: {exc}") from None
+        raise NhiscanError(f"{path}: invalid TOML: {content_free(str(exc))}") from None
     except OSError as exc:
         raise NhiscanError(f"{path}: cannot read: {exc.strerror}") from None

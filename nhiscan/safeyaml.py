@@ -20,12 +20,13 @@ goes through :func:`compose`, which
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from nhiscan.errors import content_free
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -67,18 +68,11 @@ def where(line: int, column: int) -> str:
     return f"line {line} column {column}"
 
 
-# Parser problems quote the character or token they stopped at (`found character '\t' that cannot
-# start any token`, `found unknown escape character 'q'`, `found undefined alias 'name'`): the
-# quoted part is content, the rest is the parser's fixed wording. Token names such as '<scalar>'
-# are the parser's own and stay.
-_QUOTED = re.compile(r"""\s*(?:'(?!<)[^']*'|"[^"]*")""")
-
-
 def _problem_text(exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None)
     if not isinstance(problem, str) or not problem.strip():
         return "syntax error"
-    return _QUOTED.sub("", problem).strip() or "syntax error"
+    return content_free(problem) or "syntax error"
 
 
 def compose(text: str, fmt: str = "YAML") -> Composed:

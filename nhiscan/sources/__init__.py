@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from nhiscan.config import InputSpec, ScanConfig, Settings
-from nhiscan.errors import InputError
+from nhiscan.errors import InputError, content_free
 from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
 from nhiscan.safeyaml import (
     MERGE_TAG,
@@ -306,7 +306,7 @@ def _normalize_guarded(provider: str, group: Sequence[RawDocument], settings: Se
         try:
             module.normalize([doc], settings)
         except Exception as exc:
-            bad.append(SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__}: {exc})"))
+            bad.append(SourceError(doc.path, f"cannot read {doc.kind} export ({_exc_text(exc)})"))
         else:
             good.append(doc)
     try:
@@ -314,11 +314,17 @@ def _normalize_guarded(provider: str, group: Sequence[RawDocument], settings: Se
     except Exception as exc:  # the documents only fail together
         result = ProviderResult()
         bad.extend(
-            SourceError(d.path, f"cannot read {d.kind} export with the others ({type(exc).__name__}: {exc})")
+            SourceError(d.path, f"cannot read {d.kind} export with the others ({_exc_text(exc)})")
             for d in good
         )
     result.errors.extend(bad)
     return result
+
+
+def _exc_text(exc: Exception) -> str:
+    """An unexpected exception as the type and message, without the input values it may quote."""
+    detail = content_free(str(exc)) if not isinstance(exc, KeyError) else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:

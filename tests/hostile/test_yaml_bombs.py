@@ -103,7 +103,9 @@ def test_ci_config_bomb_is_refused_quickly(tmp_path: Path, kind: str, merge: boo
     defs, alias = merge_bomb() if merge else seq_bomb()
     text = build(defs, alias, merge)
     assert len(text.encode()) < 1000
-    repo, token = _repo(tmp_path, rel, text)
+    # A secret in the bomb file itself: secret scanning reads lines and must still report it.
+    api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    repo, token = _repo(tmp_path, rel, f'{text}settings:\n  api_key: "{api_key}"\n')
     res, cpu = cpu_seconds(lambda: hostile_scan(tmp_path, str(repo), expect_code=2, timeout=60))
     assert cpu < 5, f"{kind}: {cpu:.1f} s"
     assert len(res.errors) == 1, res.errors
@@ -111,6 +113,8 @@ def test_ci_config_bomb_is_refused_quickly(tmp_path: Path, kind: str, merge: boo
     assert "not read" in res.errors[0] and "line 1 column 1" in res.errors[0]
     assert [e["source"] for e in res.result["errors"]] == [f"{repo}/{rel}"]
     _assert_rest_reported(res, token)
+    in_bomb = [f for f in res.findings() if (f["location"] or {}).get("path") == rel]
+    assert [f["evidence"]["redacted"] for f in in_bomb] == [redact(api_key)]
 
 
 @pytest.mark.parametrize("merge", [False, True], ids=["sequence-bomb", "merge-key-bomb"])

@@ -365,6 +365,22 @@ def _may_be_ini(text: str) -> bool:
     return True  # long comment header: let the parser decide
 
 
+# More '=' than this in one run of the entropy charset: the transformers are run (a prefilter may
+# only ever let more through).
+_MAX_EQUALS = 16
+
+
+def _bounded_yaml(text: str) -> bool:
+    """Whether the text is YAML that nhiscan's bounded reader accepts (no alias bomb, no cycle)."""
+    from nhiscan.safeyaml import YamlProblem, compose
+
+    try:
+        compose(text)
+    except YamlProblem:
+        return False
+    return True
+
+
 class _NamedText(io.StringIO):
     def __init__(self, text: str, name: str) -> None:
         super().__init__(text)
@@ -451,11 +467,19 @@ class Scanner:
             data = raw.translate(_table(charset))
             needle = b"a" * n
             pos = data.find(needle)
+            # The next space and newline at or after pos, each found once per occurrence (a
+            # search per run would re-read the rest of a long line for every run).
+            space = newline = -1
             while pos >= 0:
-                stops = [e for e in (data.find(b" ", pos), data.find(b"\n", pos)) if e >= 0]
-                stop = min(stops) if stops else len(data)
+                if space < pos:
+                    space = data.find(b" ", pos) % (len(data) + 1)  # not found: the end
+                if newline < pos:
+                    newline = data.find(b"\n", pos) % (len(data) + 1)
+                stop = min(space, newline)
                 run = raw[pos:stop].decode("ascii")
                 pos = data.find(needle, stop)
+                if run.count("=") > _MAX_EQUALS:
+                    return True  # let the transformers decide rather than slice every suffix
                 pieces = [run] + [run[i + 1 :] for i, c in enumerate(run) if c == "="]
                 if any(len(p) >= n and _entropy(p) > limit for p in pieces):
                     return True
@@ -496,6 +520,8 @@ class Scanner:
                 continue
             if type(transformer).__name__ == "ConfigFileTransformer" and not _may_be_ini(text):
                 continue  # configparser rejects a file whose first entry is not a [section]
+            if type(transformer).__name__ == "YAMLTransformer" and not _bounded_yaml(text):
+                continue  # its walker follows every alias: an alias bomb would run for minutes
             try:
                 lines: list[str] = transformer.parse_file(_NamedText(text, filename))
                 return lines

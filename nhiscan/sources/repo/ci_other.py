@@ -15,7 +15,10 @@ from nhiscan.sources.repo._yaml import get, get_pair, line, pairs, scalar
 _ASSIGN = re.compile(
     r"(?:^|[\s;'\"(])(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\"([^\"]*)\"|'([^']*)'|([^\s'\";|&)]+))"
 )
-_LOGIN_PASSWORD = re.compile(r"\blogin\b.*?\s(?:-p|--password)[=\s]+(\"[^\"]+\"|'[^']+'|[^\s'\"]+)")
+# `... login ... -p VALUE`: the first `login`, then the first password flag after it (the regex
+# r"\blogin\b.*?\s(?:-p|--password)..." finds the same, but retries `.*?` from every `login`).
+_LOGIN = re.compile(r"\blogin\b")
+_PASSWORD_FLAG = re.compile(r"\s(?:-p|--password)[=\s]+(\"[^\"]+\"|'[^']+'|[^\s'\"]+)")
 
 GITLAB = "GitLab CI"
 AZURE = "Azure Pipelines"
@@ -45,7 +48,8 @@ def _line_literals(path: str, system: str, where: str, lineno: int, text: str) -
                 variable=name,
                 **secret_attrs(value),
             )
-    login = _LOGIN_PASSWORD.search(text)
+    first = _LOGIN.search(text)
+    login = _PASSWORD_FLAG.search(text, first.end()) if first else None
     if login:
         value = login.group(1).strip("'\"")
         if literal_secret(value):

@@ -28,7 +28,6 @@ QUICK: dict[str, list[str]] = {
     "cloud_exports": ["--n", "500"],
     "gcp_live_bench": ["--accounts", "100", "--projects", "4", "--project-accounts", "20"],
     "k8s_live_bench": ["--sizes", "100,1000"],
-    "long_lines": ["--sizes", "100,400"],
     "secrets_bench": ["--size-mb", "4", "--commits", "300"],
     "startup": ["--runs", "5"],
 }

@@ -9,7 +9,8 @@ import string
 import time
 from typing import Any
 
-from nhiscan.sources.repo.engine import _LineAnalyzer, _LineState, ds_session
+from nhiscan.sources.repo.engine import ds_session
+from nhiscan.sources.repo.lines import LineAnalyzer, LineState
 
 PIECES = [
     "password",
@@ -82,7 +83,7 @@ def test_same_answers_as_detect_secrets_line_by_line() -> None:
     rng = random.Random(20261201)
     values = [_value(rng) for _ in range(12)]
     with ds_session() as scanner:
-        analyzer = _LineAnalyzer()
+        analyzer = LineAnalyzer()
         plugins = [p for p in scanner._plugins]
         checked = 0
         for _ in range(600):
@@ -92,7 +93,7 @@ def test_same_answers_as_detect_secrets_line_by_line() -> None:
                 for plugin in plugins:
                     theirs = _detect_secrets(scan, scan._is_filtered_out, plugin, filename, line, context)
                     ours = {
-                        v for _, v in analyzer.secrets(plugin, filename, line, 1, context, _LineState(line))
+                        v for _, v in analyzer.secrets(plugin, filename, line, 1, context, LineState(line))
                     }
                     if type(plugin).__name__ == "KeywordDetector":
                         assert theirs <= ours, (line, filename)

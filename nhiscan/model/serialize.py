@@ -52,7 +52,7 @@ def dt_in(value: Any) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"unparseable date {value[:40]!r}") from None
+        raise ValueError("unparseable date (expected ISO 8601)") from None  # never quote the value
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

@@ -211,3 +211,16 @@ def test_workflow_with_a_key_written_twice_is_reported_and_analysed_as_run(tmp_p
     # The rest of the file is analysed as before.
     assert res.findings("gha-missing-permissions") == []
     assert json.dumps(res.result).count("duplicate mapping key") == 2
+
+
+def test_inventory_record_error_quotes_nothing(tmp_path: Path) -> None:
+    from tests.hostile.harness import GOOD_EXPORT
+
+    value = secret_value()
+    doc = json.loads(GOOD_EXPORT.read_text("utf-8"))
+    bad = dict(doc["identities"][0], id="arn:aws:iam::111122223333:role/other", created=value)
+    doc["identities"] = [bad]
+    export = tmp_path / "inventory.json"
+    export.write_text(json.dumps(doc))
+    res = hostile_scan(tmp_path, "--input", str(export), expect_code=2, timeout=60, forbidden=pieces(value))
+    assert len(res.errors) == 1 and "unparseable date" in res.errors[0], res.errors

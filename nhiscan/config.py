@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nhiscan.errors import NhiscanError
+from nhiscan.errors import NhiscanError, content_free
 from nhiscan.model import Severity
 
 if sys.version_info >= (3, 11):
@@ -214,7 +214,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except tomllib.TOMLDecodeError as exc:
-        raise NhiscanError(f"{path}: invalid TOML: {exc}") from None  # says line and column, not content
+        raise NhiscanError(f"{path}: invalid TOML: {content_free(str(exc))}") from None
     except UnicodeDecodeError as exc:
         raise NhiscanError(f"{path}: not a TOML file: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:

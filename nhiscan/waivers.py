@@ -37,6 +37,7 @@ import yaml
 from nhiscan.display import printable
 from nhiscan.errors import InputError, NhiscanError
 from nhiscan.model import Finding
+from nhiscan.safeyaml import YamlProblem, construct, single_document
 from nhiscan.sources.stream import read_input_bytes
 
 DEFAULT_FILE = ".nhiscan-waivers.yaml"
@@ -124,10 +125,11 @@ class _Loader(yaml.SafeLoader):
     (2026-02-30) while loading, before nhiscan could say which entry holds it."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _date_as_text(loader: _Loader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
 
 
 class _Errors:
@@ -219,23 +221,11 @@ def load_waivers(path: str, today: date, known_rules: Iterable[str] = ()) -> Wai
         raise NhiscanError(f"{path}: {detail}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise NhiscanError(f"{path}: cannot read waivers: {exc}") from None
-    loader: _Loader | None = None
     try:
-        loader = _Loader(text)
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise NhiscanError(f"{path}{at}: invalid YAML: {exc.problem or exc.context}") from None
-    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
-        line = text.count("\n", 0, exc.position) + 1
-        raise NhiscanError(f"{path}:{line}: invalid YAML: a character YAML does not allow") from None
-    except yaml.YAMLError:
-        raise NhiscanError(f"{path}: invalid YAML") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+        node = single_document(text)  # bounded: an alias bomb or a duplicate key is an error
+        data = construct(node, _Loader) if node is not None else None
+    except YamlProblem as exc:
+        raise NhiscanError(f"{path}: {exc.detail}") from None
     return parse_waivers(data, path, today, known_rules, _entry_lines(node))
 
 

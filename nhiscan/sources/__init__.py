@@ -24,11 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from nhiscan.config import InputSpec, ScanConfig, Settings
-from nhiscan.errors import InputError
+from nhiscan.errors import InputError, content_free
 from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
+from nhiscan.safeyaml import (
+    MERGE_TAG,
+    Composed,
+    DuplicateKey,
+    YamlProblem,
+    compose,
+    construct,
+    duplicate_message,
+)
 from nhiscan.sources.stream import describe_mode, read_input_bytes
 
 # Providers whose exports nhiscan recognises, in detection order.
@@ -103,11 +112,9 @@ def read_parsed(path: str) -> Parsed:
             raise InputError(path, "JSON nested too deeply to be an export") from None
     if stripped.startswith(("apiVersion:", "kind:", "---")) or "\napiVersion:" in text[:4096]:
         try:
-            return Parsed(path, text, yaml.safe_load(text))
-        except yaml.YAMLError as exc:
-            raise InputError(path, f"invalid YAML: {_one_line(str(exc))}") from None
-        except RecursionError:
-            raise InputError(path, "YAML nested too deeply to be an export") from None
+            return Parsed(path, text, kubectl_yaml(text))
+        except YamlProblem as exc:
+            raise InputError(path, exc.detail) from None
     return Parsed(path, text)
 
 
@@ -153,10 +160,62 @@ def decode_export(path: str, raw: bytes) -> str:
     return text
 
 
-def _one_line(text: str) -> str:
-    """PyYAML's messages span lines (with a caret under the spot); errors are one line each."""
-    parts = (part.strip() for part in text.splitlines())
-    return " ".join(p for p in parts if p.strip("^ "))
+def kubectl_yaml(text: str) -> Any:
+    """The value of a kubectl YAML export: one document, or several read as one List.
+
+    Several documents come from `---`-separated files and from appending outputs
+    (`kubectl get A -o yaml >> f` writes a second document with no `---`: to a YAML parser, one
+    mapping whose keys repeat). A top-level mapping whose keys repeat is split where a key
+    repeats; every document's objects (a List's items, or the object itself) make up one List,
+    so every object is reported. A key repeated below the top level is no kubectl output: an error.
+    """
+    composed = compose(text)
+    values: list[Any] = []
+    for doc in composed.documents:
+        values.extend(construct(part) for part in _split_appended(doc))
+    top = {(d.line, d.column) for d in _top_duplicates(composed)}
+    nested = [d for d in composed.duplicates if (d.line, d.column) not in top]
+    if nested:
+        raise YamlProblem(duplicate_message(nested, "mapping"))
+    if len(values) == 1:
+        return values[0]
+    if not values:
+        return None
+    items: list[Any] = []
+    for value in values:
+        if isinstance(value, dict) and str(value.get("kind", "")).endswith("List"):
+            listed = value.get("items")
+            items.extend(listed if isinstance(listed, list) else [value])
+        else:
+            items.append(value)
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def _split_appended(doc: Node) -> list[Node]:
+    if not isinstance(doc, MappingNode):
+        return [doc]
+    parts: list[list[tuple[Node, Node]]] = [[]]
+    keys: set[str] = set()
+    for k, v in doc.value:
+        name = str(k.value) if isinstance(k, ScalarNode) and k.tag != MERGE_TAG else None
+        if name is not None and name in keys:
+            parts.append([])
+            keys = set()
+        if name is not None:
+            keys.add(name)
+        parts[-1].append((k, v))
+    if len(parts) == 1:
+        return [doc]
+    return [MappingNode(doc.tag, part, doc.start_mark, doc.end_mark, doc.flow_style) for part in parts]
+
+
+def _top_duplicates(composed: Composed) -> list[DuplicateKey]:
+    out: list[DuplicateKey] = []
+    for doc in composed.documents:
+        if isinstance(doc, MappingNode):
+            keys = {(k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in doc.value}
+            out.extend(d for d in composed.duplicates if (d.line, d.column) in keys)
+    return out
 
 
 def _detector(provider: str) -> Callable[[Parsed], str | None] | None:
@@ -333,7 +392,7 @@ def _normalize_guarded(provider: str, group: Sequence[RawDocument], settings: Se
         try:
             module.normalize([doc], settings)
         except Exception as exc:
-            bad.append(SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__}: {exc})"))
+            bad.append(SourceError(doc.path, f"cannot read {doc.kind} export ({_exc_text(exc)})"))
         else:
             good.append(doc)
     try:
@@ -341,11 +400,17 @@ def _normalize_guarded(provider: str, group: Sequence[RawDocument], settings: Se
     except Exception as exc:  # the documents only fail together
         result = ProviderResult()
         bad.extend(
-            SourceError(d.path, f"cannot read {d.kind} export with the others ({type(exc).__name__}: {exc})")
+            SourceError(d.path, f"cannot read {d.kind} export with the others ({_exc_text(exc)})")
             for d in good
         )
     result.errors.extend(bad)
     return result
+
+
+def _exc_text(exc: Exception) -> str:
+    """An unexpected exception as the type and message, without the input values it may quote."""
+    detail = content_free(str(exc)) if not isinstance(exc, KeyError) else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from nhiscan.config import Settings
+from nhiscan.errors import content_free
 from nhiscan.model import SourceError, SourceRef
 from nhiscan.model.serialize import identity_in, observation_in, secret_in, source_in
 from nhiscan.sources import ProviderResult, RawDocument
@@ -43,7 +44,7 @@ def _records(
                 raise TypeError(f"expected an object, got {type(rec).__name__}")
             out.append(read(rec))
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            what = f"missing {exc}" if isinstance(exc, KeyError) else content_free(str(exc))
             result.errors.append(SourceError(doc.path, f"{label}: malformed record ({what}); skipped"))
     return out
 

@@ -129,12 +129,14 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
         res.suppressed.extend(hidden)
         if job.commit is None and configs.is_config_file(rel):
             try:
-                observed = configs.scan_config_file(rel, text, strict=True)
+                scanned = configs.scan_config(rel, text)
             except configs.ConfigParseError as exc:
                 res.errors.append(SourceError(f"{job.repository}/{rel}", exc.detail))
                 continue
+            res.errors.extend(SourceError(f"{job.repository}/{rel}", p.detail) for p in scanned.problems)
             res.observations.extend(
-                replace(o, location=replace(o.location, repository=job.repository)) for o in observed
+                replace(o, location=replace(o.location, repository=job.repository))
+                for o in scanned.observations
             )
     return res
 

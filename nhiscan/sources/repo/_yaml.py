@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from nhiscan.safeyaml import MERGE_TAG, DuplicateKey, YamlProblem, compose
 
 
 class ConfigParseError(ValueError):
@@ -25,17 +24,19 @@ class ConfigParseError(ValueError):
         self.detail = detail
 
 
-def compose_documents(path: str, text: str) -> list[Node]:
+def compose_documents(path: str, text: str) -> tuple[list[Node], list[DuplicateKey]]:
+    """The file's documents and its duplicate keys; ConfigParseError when it cannot be read.
+
+    Reading is bounded (nhiscan.safeyaml): an alias bomb or a recursive alias is refused here.
+    A duplicate key is not an error here: :func:`pairs` gives the last value, as the YAML readers
+    of the CI systems that accept duplicates do, and the caller reports the duplicate.
+    """
     try:
-        return [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        # JSON configs (.mcp.json, .vscode/mcp.json) are read by the same parser: name their format
-        raise ConfigParseError(path, f"invalid {_format(path)}{where}: {problem}") from None
-    except RecursionError:
-        raise ConfigParseError(path, f"{_format(path)} nested too deeply to read") from None
+        composed = compose(text, _format(path))
+    except YamlProblem as exc:
+        # JSON configs (.mcp.json, .vscode/mcp.json) are read by the same parser: named as JSON
+        raise ConfigParseError(path, exc.detail) from None
+    return composed.documents, composed.duplicates
 
 
 def _format(path: str) -> str:
@@ -47,22 +48,26 @@ def line(node: Node) -> int:
 
 
 def pairs(node: Node | None, _depth: int = 0) -> Iterator[tuple[str, ScalarNode, Node]]:
-    """(key, key node, value node) of a mapping, with ``<<`` merges expanded (own keys win)."""
+    """(key, key node, value node) of a mapping, with ``<<`` merges expanded (own keys win).
+
+    A key written twice in one mapping gives its last value at its first place, as PyYAML,
+    Ruby's Psych (GitLab) and SnakeYAML build it; compose_documents reports such keys.
+    """
     if not isinstance(node, MappingNode) or _depth > 20:
         return
-    own: list[tuple[str, ScalarNode, Node]] = []
+    own: dict[str, tuple[ScalarNode, Node]] = {}
     merged: list[tuple[str, ScalarNode, Node]] = []
     for k, v in node.value:
         if not isinstance(k, ScalarNode):
             continue
-        if k.tag == "tag:yaml.org,2002:merge" or (k.value == "<<" and k.style is None):
+        if k.tag == MERGE_TAG or (k.value == "<<" and not k.style):
             sources = v.value if isinstance(v, SequenceNode) else [v]
             for src in sources:
                 merged.extend(pairs(src, _depth + 1))
         else:
-            own.append((str(k.value), k, v))
-    seen = {k for k, _, _ in own}
-    yield from own
+            own[str(k.value)] = (k, v)
+    yield from ((k, kn, v) for k, (kn, v) in own.items())
+    seen = set(own)
     for k, kn, v in merged:
         if k not in seen:
             seen.add(k)

@@ -3,8 +3,8 @@
 Shapes handled: ``{"mcpServers": {name: {command, args, env, url, headers}}}`` (Claude Desktop,
 Claude Code ``.mcp.json``, Cursor, Windsurf ``serverUrl``, Cline, Gemini, Amazon Q), VS Code's
 ``{"servers": {...}}`` (values may reference ``${input:id}`` / ``${env:NAME}``), and Claude Code
-settings' top-level ``env``. JSON is read as YAML nodes to keep line numbers; files that are not
-valid JSON/YAML raise ConfigParseError.
+settings' top-level ``env``. JSON is read as YAML nodes to keep line numbers (configs.py reads the
+file, after :func:`strip_comments`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nhiscan.sources.repo._common import (
     secret_attrs,
     secret_name,
 )
-from nhiscan.sources.repo._yaml import compose_documents, get, items, line, pairs, scalar
+from nhiscan.sources.repo._yaml import get, items, line, pairs, scalar
 
 # JSON with comments (VS Code, Cursor): whole-line `//` comments and `// ...` after `,` `{` `[` are
 # blanked so that line numbers stay right; everything else must be plain JSON.
@@ -57,11 +57,15 @@ def client_of(path: str) -> str:
     return "mcp-client"
 
 
-def scan(path: str, text: str) -> list[Observation]:
+def strip_comments(text: str) -> str:
+    """JSON with comments as plain JSON, every line kept where it was."""
+    return _TRAILING_COMMENT.sub(r"\1", _LINE_COMMENT.sub("", text))
+
+
+def scan(path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
     client = client_of(path)
-    text = _TRAILING_COMMENT.sub(r"\1", _LINE_COMMENT.sub("", text))
-    for doc in compose_documents(path, text):
+    for doc in docs:
         if not isinstance(doc, MappingNode):
             continue
         for key in ("mcpServers", "servers", "mcp_servers"):

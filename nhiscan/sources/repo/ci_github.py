@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -10,7 +11,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from nhiscan.model import Observation
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
 from nhiscan.sources.repo._yaml import (
-    compose_documents,
     get,
     get_pair,
     items,
@@ -21,9 +21,43 @@ from nhiscan.sources.repo._yaml import (
 )
 
 SYSTEM = "GitHub Actions"
-_SECRET_EXPR = re.compile(
-    r"\$\{\{[^}]*\bsecrets\s*(\.\s*([A-Za-z0-9_-]+)|\[\s*['\"]([^'\"]+)['\"]\s*\])", re.I
-)
+# `${{ ... secrets.NAME ... }}` / `secrets['NAME']`: as the regex
+# r"\$\{\{[^}]*\bsecrets\s*(TAIL)" would find it, by secret_refs (that regex tries every `${{` to
+# the next `}`: quadratic on a line of many unclosed `${{`).
+_SECRETS_TAIL = re.compile(r"\bsecrets\s*(\.\s*([A-Za-z0-9_-]+)|\[\s*['\"]([^'\"]+)['\"]\s*\])", re.I)
+_SECRETS_WORD = re.compile(r"\bsecrets", re.I)
+
+
+def secret_refs(text: str) -> Iterator[re.Match[str]]:
+    """What ``finditer`` of the regex above yields (its groups 2 and 3: the names), in linear time.
+
+    For a `${{` at s, the greedy ``[^}]*`` makes the regex take the last ``secrets`` reference
+    between s and the next `}` (at e). If there is none, no later `${{` before e has one either
+    (its candidates are a subset), so the search resumes at e; after a match, the candidates up to
+    e that follow it have all failed already, so it resumes at the match's end or e.
+    """
+    if "${{" not in text:
+        return
+    words = [m.start() for m in _SECRETS_WORD.finditer(text)]
+    pos = 0
+    while True:
+        start = text.find("${{", pos)
+        if start < 0:
+            return
+        end = text.find("}", start + 3)
+        end = len(text) if end < 0 else end
+        found = None
+        for word in reversed(words[bisect.bisect_left(words, start + 3) : bisect.bisect_right(words, end)]):
+            found = _SECRETS_TAIL.match(text, word)
+            if found:
+                break
+        if found is None:
+            pos = end
+            continue
+        yield found
+        pos = max(found.end(), end)
+
+
 _TOJSON_SECRETS = re.compile(r"\btojson\s*\(\s*secrets\s*\)", re.I)
 _UNTRUSTED_REF = re.compile(
     r"github\.event\.pull_request\.head\.(sha|ref)|github\.head_ref|refs/pull/|"
@@ -73,9 +107,9 @@ def _triggers(doc: Node) -> tuple[set[str], int]:
     return names, line(kn)
 
 
-def scan(path: str, text: str) -> list[Observation]:
+def scan(path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
-    for doc in compose_documents(path, text):
+    for doc in docs:
         if isinstance(doc, MappingNode) and get(doc, "jobs") is not None:
             out.extend(_scan_workflow(path, doc))
     return out
@@ -86,7 +120,7 @@ def _secret_names(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node, li
     for name, kn, v in pairs(node):
         refs: list[str] = []
         for s in walk_scalars(v):
-            refs += [m.group(2) or m.group(3) for m in _SECRET_EXPR.finditer(str(s.value))]
+            refs += [m.group(2) or m.group(3) for m in secret_refs(str(s.value))]
         yield name, kn, v, refs
 
 
@@ -341,7 +375,7 @@ def _echoed(
     script = str(run.value)
     xtrace = re.search(r"^\s*set\s+-[a-z]*x", script, re.M) is not None
     for lineno, text in _run_lines(run):
-        refs = [m.group(2) or m.group(3) for m in _SECRET_EXPR.finditer(text)]
+        refs = [m.group(2) or m.group(3) for m in secret_refs(text)]
         refs = [r for r in refs if r.upper() != "GITHUB_TOKEN"]
         if env_ref is not None:
             refs += [m.group(1) for m in env_ref.finditer(text)]
@@ -367,7 +401,7 @@ def _echoed(
 def _prints(text: str, env_ref: re.Pattern[str] | None) -> str | None:
     """How a command line sends a secret it mentions to the log, if it does."""
     for command in re.split(r"&&|\|\||;", text):
-        if not (_SECRET_EXPR.search(command) or (env_ref is not None and env_ref.search(command))):
+        if not (next(secret_refs(command), None) or (env_ref is not None and env_ref.search(command))):
             continue
         how = _prints_command(command)
         if how:

@@ -9,13 +9,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.model import Observation
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
-from nhiscan.sources.repo._yaml import compose_documents, get, get_pair, line, pairs, scalar
+from nhiscan.sources.repo._yaml import get, get_pair, line, pairs, scalar
 
 # `export NAME=value` / `NAME=value cmd` inside scripts, and `docker login -p value`.
 _ASSIGN = re.compile(
     r"(?:^|[\s;'\"(])(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\"([^\"]*)\"|'([^']*)'|([^\s'\";|&)]+))"
 )
-_LOGIN_PASSWORD = re.compile(r"\blogin\b.*?\s(?:-p|--password)[=\s]+(\"[^\"]+\"|'[^']+'|[^\s'\"]+)")
+# `... login ... -p VALUE`: the first `login`, then the first password flag after it (the regex
+# r"\blogin\b.*?\s(?:-p|--password)..." finds the same, but retries `.*?` from every `login`).
+_LOGIN = re.compile(r"\blogin\b")
+_PASSWORD_FLAG = re.compile(r"\s(?:-p|--password)[=\s]+(\"[^\"]+\"|'[^']+'|[^\s'\"]+)")
 
 GITLAB = "GitLab CI"
 AZURE = "Azure Pipelines"
@@ -45,7 +48,8 @@ def _line_literals(path: str, system: str, where: str, lineno: int, text: str) -
                 variable=name,
                 **secret_attrs(value),
             )
-    login = _LOGIN_PASSWORD.search(text)
+    first = _LOGIN.search(text)
+    login = _PASSWORD_FLAG.search(text, first.end()) if first else None
     if login:
         value = login.group(1).strip("'\"")
         if literal_secret(value):
@@ -108,9 +112,9 @@ _GITLAB_RESERVED = {
 }
 
 
-def scan_gitlab(path: str, text: str) -> list[Observation]:
+def scan_gitlab(path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
-    for doc in compose_documents(path, text):
+    for doc in docs:
         if not isinstance(doc, MappingNode):
             continue
         out.extend(
@@ -167,9 +171,9 @@ def _walk_generic(path: str, system: str, node: Node, where: str, depth: int = 0
             yield from _walk_generic(path, system, child, where, depth + 1)
 
 
-def scan_generic(system: str, path: str, text: str) -> list[Observation]:
+def scan_generic(system: str, path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
-    for doc in compose_documents(path, text):
+    for doc in docs:
         out.extend(_walk_generic(path, system, doc, ""))
     return out
 

@@ -7,8 +7,11 @@ see with one whole-text pass of fast regexes that state a necessary condition fo
 fire (the keyword plugin needs one of its keywords, a token plugin its literal prefix, the
 high-entropy plugins a quoted run of at least the length whose maximal entropy exceeds their
 limit, ...). Lines without any such match cannot produce a finding, so a file without any costs one
-pass of those regexes; candidate lines go through detect-secrets exactly as ``scan_file`` would
-(same transformers, same line and context filters, same eager fallback).
+pass of those regexes; candidate lines go through detect-secrets as ``scan_file`` would (same
+transformers, same line and secret filters, same eager fallback), except that each line costs time
+linear in its length whatever it holds (``lines.LineAnalyzer``: detect-secrets re-reads the whole line
+for every candidate secret) and the keyword plugin reports every assignment on a line, not only
+the first (on a minified file or a one-line dump, all but one secret were lost).
 
 detect-secrets keeps its configuration in process-global caches; everything here runs inside
 ``ds_session()`` (its ``transient_settings``), which clears the cached plugin map first so our
@@ -29,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from nhiscan.sources.repo.lines import LineAnalyzer, LineState
 
 DS_PLUGINS_FILE = str(Path(__file__).with_name("ds_plugins.py"))
 
@@ -364,6 +369,22 @@ def _may_be_ini(text: str) -> bool:
     return True  # long comment header: let the parser decide
 
 
+# More '=' than this in one run of the entropy charset: the transformers are run (a prefilter may
+# only ever let more through).
+_MAX_EQUALS = 16
+
+
+def _bounded_yaml(text: str) -> bool:
+    """Whether the text is YAML that nhiscan's bounded reader accepts (no alias bomb, no cycle)."""
+    from nhiscan.safeyaml import YamlProblem, compose
+
+    try:
+        compose(text)
+    except YamlProblem:
+        return False
+    return True
+
+
 class _NamedText(io.StringIO):
     def __init__(self, text: str, name: str) -> None:
         super().__init__(text)
@@ -393,11 +414,11 @@ class Scanner:
 
         self._plugins = list(get_plugins())
         self._filtered = ds_scan._is_filtered_out
-        self._scan_line = ds_scan._scan_line
         self._snippet = get_code_snippet
         self._transformers: list[Any] = list(get_transformers())
         self._parsing_error: type[Exception] = ParsingError
         self.prefilter = build_prefilter(self._plugins)
+        self._analyzer = LineAnalyzer()
 
     # -- candidate lines -------------------------------------------------------------------------
     def _hit_lines(self, text: str) -> set[int]:
@@ -450,11 +471,19 @@ class Scanner:
             data = raw.translate(_table(charset))
             needle = b"a" * n
             pos = data.find(needle)
+            # The next space and newline at or after pos, each found once per occurrence (a
+            # search per run would re-read the rest of a long line for every run).
+            space = newline = -1
             while pos >= 0:
-                stops = [e for e in (data.find(b" ", pos), data.find(b"\n", pos)) if e >= 0]
-                stop = min(stops) if stops else len(data)
+                if space < pos:
+                    space = data.find(b" ", pos) % (len(data) + 1)  # not found: the end
+                if newline < pos:
+                    newline = data.find(b"\n", pos) % (len(data) + 1)
+                stop = min(space, newline)
                 run = raw[pos:stop].decode("ascii")
                 pos = data.find(needle, stop)
+                if run.count("=") > _MAX_EQUALS:
+                    return True  # let the transformers decide rather than slice every suffix
                 pieces = [run] + [run[i + 1 :] for i, c in enumerate(run) if c == "="]
                 if any(len(p) >= n and _entropy(p) > limit for p in pieces):
                     return True
@@ -495,6 +524,8 @@ class Scanner:
                 continue
             if type(transformer).__name__ == "ConfigFileTransformer" and not _may_be_ini(text):
                 continue  # configparser rejects a file whose first entry is not a [section]
+            if type(transformer).__name__ == "YAMLTransformer" and not _bounded_yaml(text):
+                continue  # its walker follows every alias: an alias bomb would run for minutes
             try:
                 lines: list[str] = transformer.parse_file(_NamedText(text, filename))
                 return lines
@@ -531,22 +562,13 @@ class Scanner:
                 required_filter_parameters=["line"], filename=filename, line=line, context=snippet
             ):
                 continue
+            state = LineState(line)
             for plugin in selected:
-                for secret in self._scan_line(
-                    plugin=plugin, filename=filename, line=line, line_number=number, context=snippet
+                for secret_type, value in self._analyzer.secrets(
+                    plugin, filename, line, number, snippet, state
                 ):
-                    if self._filtered(
-                        required_filter_parameters=["context"],
-                        filename=secret.filename,
-                        secret=secret.secret_value,
-                        plugin=plugin,
-                        line=line,
-                        context=snippet,
-                    ):
-                        continue
-                    value = str(secret.secret_value)
                     # Every occurrence is kept (detect-secrets' collection later keeps the first).
-                    found.setdefault((secret.type, value, number), RawSecret(secret.type, number, value))
+                    found.setdefault((secret_type, value, number), RawSecret(secret_type, number, value))
         return list(found.values())
 
 

@@ -219,6 +219,24 @@ def _near(lines: Sequence[str], line: int, pattern: re.Pattern[str], radius: int
     return best[1] if best else None
 
 
+def _whole_tokens(raw: RawSecret, lines: Sequence[str]) -> list[RawSecret]:
+    """The token(s) a result stands for. Some plugins capture only a token's prefix (e.g. "ghp"),
+    once per line however many tokens share it: each token on the line that starts with it is
+    taken whole (the first however short, the others when they are token-sized), in one pass."""
+    if len(raw.value) >= 8 or TYPES.get(raw.type, ("", None, "token"))[2] != "token":
+        return [raw]
+    line_text = lines[raw.line - 1] if 0 < raw.line <= len(lines) else ""
+    out: list[RawSecret] = []
+    for m in re.finditer(re.escape(raw.value) + r"[A-Za-z0-9_\-]+", line_text):
+        if not out or len(m.group(0)) >= _MIN_TOKEN:
+            out.append(RawSecret(raw.type, raw.line, m.group(0)))
+    return out or [raw]
+
+
+# Shortest whole token taken for a second token with the same captured prefix on one line.
+_MIN_TOKEN = 20
+
+
 def to_secrets(
     raws: Sequence[RawSecret],
     text: str,
@@ -240,19 +258,14 @@ def to_secrets(
     lines = text.splitlines()
     by_spot: dict[tuple[int, str], RawSecret] = {}
     ds_sha1: dict[tuple[int, str], dict[str, str]] = {}
-    for raw in raws:
-        ds_value = raw.value
-        if len(raw.value) < 8 and TYPES.get(raw.type, ("", None, "token"))[2] == "token":
-            # Some plugins capture only the token's prefix (e.g. "ghp"): take the whole token.
-            line_text = lines[raw.line - 1] if 0 < raw.line <= len(lines) else ""
-            m = re.search(re.escape(raw.value) + r"[A-Za-z0-9_\-]+", line_text)
-            if m:
-                raw = RawSecret(raw.type, raw.line, m.group(0))
-        ds_sha1.setdefault((raw.line, raw.value), {})[raw.type] = sha1_hex(ds_value)
-        key = (raw.line, raw.value)
-        prev = by_spot.get(key)
-        if prev is None or _better(raw.type, prev.type):
-            by_spot[key] = raw
+    for found in raws:
+        ds_value = found.value
+        for raw in _whole_tokens(found, lines):
+            ds_sha1.setdefault((raw.line, raw.value), {})[raw.type] = sha1_hex(ds_value)
+            key = (raw.line, raw.value)
+            prev = by_spot.get(key)
+            if prev is None or _better(raw.type, prev.type):
+                by_spot[key] = raw
     gcp_sa = bool(_GCP_SA.search(text))
     gcp_key_id = _GCP_KEY_ID.search(text) if gcp_sa else None
     gcp_email = _GCP_EMAIL.search(text) if gcp_sa else None

@@ -82,6 +82,12 @@ def compose(text: str, fmt: str = "YAML") -> Composed:
     """
     try:
         docs = [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (its code is not shown)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise YamlProblem(
+            f"invalid {fmt} at {where(line, column)}: a character YAML does not allow", line, column
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         if mark is None:

@@ -167,8 +167,9 @@ def test_bad_waiver_is_one_line_naming_file_line_and_key(
     waivers = tmp_path / ".nhiscan-waivers.yaml"
     waivers.write_text(text, encoding="utf-8")
     err = _one_error(_scan_with(tmp_path, "--waivers", str(waivers)), str(waivers), *needles)
-    if line is not None:
-        assert re.search(rf"{re.escape(str(waivers))}:{line}(:\d+)?: ", err), err
+    if line is not None:  # file:LINE: for an entry's field; YAML syntax as "at line LINE column C"
+        where = rf"{re.escape(str(waivers))}(:{line}(:\d+)?: |: invalid YAML at line {line} column \d+: )"
+        assert re.search(where, err), err
 
 
 def test_binary_waivers_file_is_one_line(tmp_path: Path) -> None:

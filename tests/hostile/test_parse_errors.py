@@ -223,4 +223,4 @@ def test_inventory_record_error_quotes_nothing(tmp_path: Path) -> None:
     export = tmp_path / "inventory.json"
     export.write_text(json.dumps(doc))
     res = hostile_scan(tmp_path, "--input", str(export), expect_code=2, timeout=60, forbidden=pieces(value))
-    assert len(res.errors) == 1 and "unparseable date" in res.errors[0], res.errors
+    assert len(res.errors) == 1 and "created: expected a date and time" in res.errors[0], res.errors

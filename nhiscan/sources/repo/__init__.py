@@ -15,11 +15,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from nhiscan import secret_ids
 from nhiscan.config import ScanConfig
 from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
+from nhiscan.sources.repo.naming import repository_names
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
     decode_text,
@@ -41,6 +43,7 @@ class Job:
     rel: str
     repository: str
     commit: str | None = None
+    repository_name: str = ""
     data: bytes | None = None
     size: int = 0
 
@@ -60,9 +63,12 @@ class BatchResult:
 _WORKER: dict[str, object] = {}
 
 
-def _worker_init() -> None:
+def _worker_init(run_key: bytes) -> None:
+    from nhiscan import secret_ids
     from nhiscan.sources.repo.engine import process_scanner
 
+    # One run, one key: equal secrets get equal run ids whichever process found them.
+    secret_ids.set_run_key(run_key)
     _WORKER["scanner"] = process_scanner()
 
 
@@ -124,6 +130,7 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             rel,
             commit=job.commit,
             repository=job.repository,
+            repository_name=job.repository_name or None,
             keep_suppressed=keep_suppressed,
         )
         res.secrets.extend(found)
@@ -135,7 +142,13 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
                 res.errors.append(SourceError(f"{job.repository}/{rel}", exc.detail))
                 continue
             res.observations.extend(
-                replace(o, location=replace(o.location, repository=job.repository)) for o in observed
+                replace(
+                    o,
+                    location=replace(
+                        o.location, repository=job.repository, repository_name=job.repository_name or None
+                    ),
+                )
+                for o in observed
             )
     return res
 
@@ -195,6 +208,7 @@ class _Runner:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init,
+                    initargs=(secret_ids.run_key(),),
                 )
             )
         futures: list[Future[BatchResult]] = [
@@ -246,6 +260,7 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
     result = ProviderResult()
     exclude = config.settings.exclude
     seen: set[str] = set()
+    names = repository_names(config.paths)
     with _Runner(_workers(), keep_suppressed) as runner, _progress(config.progress) as task:
         for arg in config.paths:
             root = Path(arg)
@@ -256,7 +271,7 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
                 continue
             seen.add(same)
             try:
-                _scan_one(root, arg, exclude, config, runner, task, result)
+                _scan_one(root, arg, names.get(arg, arg), exclude, config, runner, task, result)
             except InputError as exc:
                 result.errors.append(SourceError(exc.source, exc.detail))
     return result
@@ -265,6 +280,7 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
 def _scan_one(
     root: Path,
     arg: str,
+    name: str,
     exclude: Sequence[str],
     config: ScanConfig,
     runner: _Runner,
@@ -275,7 +291,7 @@ def _scan_one(
         raise InputError(arg, "path not found")
     too_big: list[str] = []
     if root.is_file():
-        jobs = [Job(str(root.parent), root.name, arg, size=root.stat().st_size)]
+        jobs = [Job(str(root.parent), root.name, arg, size=root.stat().st_size, repository_name=name)]
         in_git = False
     else:
         rels, in_git = list_files(root, exclude)
@@ -286,7 +302,7 @@ def _scan_one(
             except OSError:
                 continue
             if size <= MAX_FILE_BYTES:
-                jobs.append(Job(str(root), rel, arg, size=size))
+                jobs.append(Job(str(root), rel, arg, size=size, repository_name=name))
             else:
                 too_big.append(printable_path(rel))
     total = sum(j.size for j in jobs)
@@ -312,12 +328,13 @@ def _scan_one(
     if config.history and root.is_dir():
         if not in_git:
             raise InputError(arg, "--history needs a git repository")
-        _scan_history(root, arg, exclude, runner, task, result, tree_hashes)
+        _scan_history(root, arg, name, exclude, runner, task, result, tree_hashes)
 
 
 def _scan_history(
     root: Path,
     arg: str,
+    name: str,
     exclude: Sequence[str],
     runner: _Runner,
     task: Callable[[str, int], Callable[[int], None]],
@@ -336,7 +353,9 @@ def _scan_history(
             too_big.add(f"{origins[blob].path}@{origins[blob].commit[:12]}")
             continue
         o = origins[blob]
-        jobs.append(Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data)))
+        jobs.append(
+            Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data), repository_name=name)
+        )
         total += len(data)
     advance = task(f"history {arg} ({index.commits} commits)", total)
     seen: set[tuple[str, str]] = set()

@@ -72,7 +72,7 @@ def persistent_key() -> bytes | None:
         return None
     if len(raw) < MIN_KEY_CHARS:
         raise FingerprintKeyError(
-            f"{KEY_ENV} is set but shorter than {MIN_KEY_CHARS} characters; use a random key "
+            f"{KEY_ENV}: set but shorter than {MIN_KEY_CHARS} characters; use a random key "
             "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return raw.encode("utf-8", "surrogateescape")

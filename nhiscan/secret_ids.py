@@ -38,9 +38,9 @@ from nhiscan.model import Inventory, Location
 KEY_ENV = "NHISCAN_FINGERPRINT_KEY"
 MIN_KEY_CHARS = 16
 
-# scrypt cost for machine-made values without a key: 1 MiB of memory and about 2 ms per guess per
+# scrypt cost for machine-made values without a key: 256 KiB of memory and about 0.5 ms per guess per
 # finding on one core (benchmarks/secret_ids_bench.py measures it).
-SCRYPT_N = 2**10
+SCRYPT_N = 2**8
 SCRYPT_R = 8
 SCRYPT_P = 1
 

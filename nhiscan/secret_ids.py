@@ -253,7 +253,7 @@ def relabel(inventory: Inventory) -> Inventory:
         [
             (
                 (bool(s.attributes.get("suppressed")), _place(s.location)),
-                (int(s.attributes.get("column", 0)), s.type, s.fingerprint_id),
+                (_column(s.attributes.get("column")), s.type, s.fingerprint_id),
                 s.hash,
             )
             for s in inventory.secrets
@@ -295,6 +295,11 @@ def file_local(ident: str, path: str) -> str:
         return ident
     scoped = "\x1f".join((path, ident)).encode("utf-8", "surrogateescape")
     return "hmac:" + _mac(run_key(), b"nhiscan/file-label", scoped)
+
+
+def _column(value: object) -> int:
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 10 else 0
 
 
 def _place(loc: Location) -> tuple[str, str, str, int]:

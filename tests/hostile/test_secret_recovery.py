@@ -257,9 +257,13 @@ def test_keyed_ids_are_stable_across_runs_and_still_no_oracle(
     assert key not in first.stdout and key not in first.stderr
 
 
-def test_a_short_key_is_refused_in_one_line() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [("scan", str(SOURCE / "repo-a"), "--as-of", AS_OF), ("report", str(SOURCE / "legacy" / "result.json"))],
+)
+def test_a_short_key_is_refused_in_one_line(command: tuple[str, ...]) -> None:
     key = "tiny-key-9"
-    res = run_cli("scan", str(SOURCE / "repo-a"), "--as-of", AS_OF, env={secret_ids.KEY_ENV: key}, timeout=60)
+    res = run_cli(*command, env={secret_ids.KEY_ENV: key}, timeout=60)
     assert res.code == 2
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert res.stderr.startswith(f"nhiscan: error: {secret_ids.KEY_ENV}: ")

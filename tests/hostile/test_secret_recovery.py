@@ -268,3 +268,22 @@ def test_a_short_key_is_refused_in_one_line(command: tuple[str, ...]) -> None:
     assert res.stderr.strip().splitlines() == [res.stderr.strip()]
     assert res.stderr.startswith(f"nhiscan: error: {secret_ids.KEY_ENV}: ")
     assert key not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_reuse_fingerprint_does_not_depend_on_how_paths_are_spelled(planted: tuple[Path, str]) -> None:
+    root, _ = planted
+    link = root / "zz-checkout"
+    if not link.exists():
+        link.symlink_to(root / "repo-a", target_is_directory=True)
+
+    def reuse_fp(*paths: str) -> str:
+        res = run_cli("scan", *paths, "--as-of", AS_OF, "--format", "json", cwd=root, timeout=120)
+        assert res.code == 1, res.stderr
+        (f,) = [
+            f
+            for f in json.loads(res.stdout)["findings"]
+            if f["rule_id"] == "secret-reused-across-repositories"
+        ]
+        return str(f["fingerprint"])
+
+    assert reuse_fp("repo-a", "repo-b") == reuse_fp("zz-checkout", str(root / "repo-b"))

@@ -49,7 +49,11 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
         repos = sorted({_repo_of(s) for s in copies})
         if len(repos) < minimum:
             continue
-        copies.sort(key=lambda s: (_repo_of(s), s.location.path, s.location.line or 0))
+        # first copy by the repositories' stable names: it keys the fingerprint, which must not
+        # depend on how the paths were spelled on the command line
+        copies.sort(
+            key=lambda s: (s.location.repository_name or _repo_of(s), s.location.path, s.location.line or 0)
+        )
         owner = owner_of.get(id(copies[0]))
         if owner is not None:
             what = f"credential of {owner.identity.kind} {owner.identity.name}"

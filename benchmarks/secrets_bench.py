@@ -91,8 +91,7 @@ def nhiscan_secrets(root: Path) -> tuple[set[tuple[str, str]], set[tuple[str, st
     res = scan_paths(ScanConfig(as_of=datetime.now(timezone.utc), paths=(str(root),)), keep_suppressed=True)
     reported, suppressed = set(), set()
     for s in res.secrets:
-        hashes = [str(s.attributes.get("sha1")), *str(s.attributes.get("sha1_also", "")).split()]
-        for h in hashes:
+        for h in s.ds_sha1:  # in memory only: no output holds them
             (suppressed if s.attributes.get("suppressed") else reported).add((s.location.path, h))
     return reported, suppressed
 

@@ -1,28 +1,40 @@
 """Baselines: record today's findings so CI fails only on new ones.
 
-An nhiscan baseline holds fingerprints and enough context to review them, never a secret value::
+An nhiscan baseline holds fingerprints and enough context to review them, never a secret value
+nor anything that could confirm a guess of one::
 
-    {"schema": "nhiscan-baseline/v1", "generated_at": "...", "findings": [
-        {"fingerprint": "sha256:...", "rule_id": "...", "identity_id": "...", "location": {...}}]}
+    {"schema": "nhiscan-baseline/v1", "fingerprints": "nhiscan/v2", "generated_at": "...",
+     "findings": [{"fingerprint": "sha256:...", "rule_id": "...", "identity_id": "...", "location": {...}}]}
+
+``fingerprints`` says which fingerprint form the file holds. A baseline without it was written by an
+earlier nhiscan (fingerprints without the repository, secrets keyed by their plain hash): its
+entries are matched against the fingerprint each finding would have had then, computed in memory
+(docs/secret-ids.md, "Migrating"). ``nhiscan baseline create`` always writes the current form.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nhiscan.errors import InputError, NhiscanError
-from nhiscan.model import Inventory, Report
+from nhiscan.model import Finding, Inventory, Report
 from nhiscan.model.serialize import dt_out, location_out
 from nhiscan.sources.stream import read_input_bytes
 
 BASELINE_SCHEMA = "nhiscan-baseline/v1"
+# The fingerprint form `baseline create` writes (absent: an earlier version's form).
+FINGERPRINTS = "nhiscan/v2"
+LEGACY_REASON = (
+    "present in baseline (written by an earlier nhiscan: run `nhiscan baseline create` to renew it)"
+)
 
 
 def baseline_dict(report: Report) -> dict[str, Any]:
     return {
         "schema": BASELINE_SCHEMA,
+        "fingerprints": FINGERPRINTS,
         "generated_at": dt_out(report.as_of),
         "findings": [
             {
@@ -42,8 +54,8 @@ def load_baseline(path: str, inventory: Inventory | None = None) -> dict[str, Ma
     """fingerprint -> waiver record for every finding the baseline accepts.
 
     Also accepts a detect-secrets ``.secrets.baseline``: its results name secrets by file and
-    sha1, so they are matched against the scanned ``inventory``'s secrets (which keep the sha1
-    detect-secrets computes) and turned into the fingerprints of the findings they would raise.
+    sha1, so they are matched against the scanned ``inventory``'s secrets (which keep, in memory
+    only, the sha1 detect-secrets computes) and turned into the fingerprints of the findings they would raise.
     """
     try:
         data = json.loads(read_input_bytes(path).decode("utf-8"))  # a FIFO cannot hang the scan
@@ -56,12 +68,32 @@ def load_baseline(path: str, inventory: Inventory | None = None) -> dict[str, Ma
         return _detect_secrets_waivers(path, data["results"], inventory)
     if not isinstance(data, dict) or data.get("schema") != BASELINE_SCHEMA:
         raise NhiscanError(f"{path}: not an nhiscan baseline (expected schema {BASELINE_SCHEMA!r})")
+    legacy = data.get("fingerprints") != FINGERPRINTS
+    record = {
+        "kind": "baseline",
+        "source": path,
+        "reason": LEGACY_REASON if legacy else "present in baseline",
+    }
     out: dict[str, Mapping[str, Any]] = {}
     for entry in data.get("findings") or ():
         fp = entry.get("fingerprint") if isinstance(entry, dict) else None
         if isinstance(fp, str):
-            out[fp] = {"kind": "baseline", "source": path, "reason": "present in baseline"}
+            out[fp] = {**record, "legacy": True} if legacy else dict(record)
     return out
+
+
+def baseline_matcher(table: Mapping[str, Mapping[str, Any]]) -> Callable[[Finding], Mapping[str, Any] | None]:
+    """A finding's baseline record: by its fingerprint; entries of a baseline an earlier version
+    wrote also by the fingerprint that version gave the finding."""
+
+    def match(f: Finding) -> Mapping[str, Any] | None:
+        rec = table.get(f.fingerprint)
+        if rec is None and f.legacy_fingerprint is not None:
+            old = table.get(f.legacy_fingerprint)
+            rec = old if old is not None and old.get("legacy") else None
+        return rec
+
+    return match
 
 
 def _detect_secrets_waivers(
@@ -80,8 +112,8 @@ def _detect_secrets_waivers(
                 accepted.add((name, entry["hashed_secret"]))
     out: dict[str, Mapping[str, Any]] = {}
     for secret in inventory.secrets if inventory else ():
-        hashes = [str(secret.attributes.get("sha1")), *str(secret.attributes.get("sha1_also", "")).split()]
-        if not any((secret.location.path, h) in accepted for h in hashes):
+        # the sha1s detect-secrets records, known in memory only (no output holds them)
+        if not any((secret.location.path, h) in accepted for h in secret.ds_sha1):
             continue
         rule = rule_for_category(str(secret.attributes.get("category", "")))
         if rule is None:

@@ -483,6 +483,7 @@ def report(
 
     _check_choice("--format", format, FORMATS)
     _check_choice("--fail-on", fail_on, SEVERITIES)
+    from nhiscan import secret_ids
     from nhiscan.analyze.engine import fails_threshold
     from nhiscan.model.serialize import report_from_dict
     from nhiscan.output import clobbered_input
@@ -491,6 +492,10 @@ def report(
     if output is not None and (why := clobbered_input(output, files=[("SCAN.json", str(scan_json))])):
         _fail(f"--output {output}: {why}; not overwriting the result being rendered")
 
+    try:
+        secret_ids.check_key()
+    except secret_ids.FingerprintKeyError as exc:
+        _fail(str(exc))
     try:
         data = json.loads(scan_json.read_text(encoding="utf-8"))
         saved = report_from_dict(data)

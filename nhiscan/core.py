@@ -5,23 +5,27 @@ Kept separate from cli.py so that a test, a notebook or another tool can run a s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from nhiscan import secret_ids
 from nhiscan.analyze.agents import mark_agents
 from nhiscan.analyze.engine import analyze, validate_settings
 from nhiscan.analyze.rules import load_catalog
-from nhiscan.baseline import load_baseline
+from nhiscan.baseline import baseline_matcher, load_baseline
 from nhiscan.config import ScanConfig
+from nhiscan.errors import NhiscanError
 from nhiscan.model import Inventory, Report, SourceError
 from nhiscan.sources import collect
 from nhiscan.waivers import Matcher, first_match, load_waivers, resolve_path
 
 
 def collect_inventory(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
+    try:
+        secret_ids.check_key()  # an unusable fingerprint key fails the command before any work
+    except secret_ids.FingerprintKeyError as exc:
+        raise NhiscanError(str(exc)) from None
     inventory, errors = collect(config)
-    # Normalization across sources: mark AI-agent identities (attributes agent / agent_reason).
-    return mark_agents(inventory, config.settings), errors
+    # Normalization across sources: mark AI-agent identities (attributes agent / agent_reason);
+    # name secrets by labels that are reproducible and say nothing about their values.
+    return secret_ids.relabel(mark_agents(inventory, config.settings)), errors
 
 
 def run_scan(config: ScanConfig) -> Report:
@@ -37,7 +41,6 @@ def run_scan(config: ScanConfig) -> Report:
     inventory, errors = collect_inventory(config)
     if config.baseline:
         # read again with the inventory: a detect-secrets baseline names secrets by file and hash
-        baseline: dict[str, Mapping[str, Any]] = dict(load_baseline(config.baseline, inventory))
-        matchers.append(lambda f: baseline.get(f.fingerprint))
+        matchers.append(baseline_matcher(load_baseline(config.baseline, inventory)))
     waive = first_match(matchers) if matchers else None
     return analyze(inventory, config.as_of, config.settings, errors=errors, waive=waive)

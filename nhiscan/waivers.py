@@ -60,7 +60,8 @@ class Waiver:
 
     def matches(self, f: Finding) -> bool:
         if self.fingerprint is not None:
-            return f.fingerprint == self.fingerprint
+            # a fingerprint copied from an earlier version's report still names its finding
+            return self.fingerprint in (f.fingerprint, f.legacy_fingerprint)
         assert self.rule is not None and self.identity is not None
         return (
             fnmatch.fnmatchcase(f.rule_id, self.rule)

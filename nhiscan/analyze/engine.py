@@ -18,7 +18,21 @@ from nhiscan.model import Finding, Inventory, Report, Severity, SourceError
 
 
 def fingerprint(rule_id: str, hit: Hit) -> str:
-    """Stable across runs: rule, identity, credential, file path and a secret/extra key, never a line."""
+    """Stable across runs: rule, identity, credential, repository, file path and a secret/extra key,
+    never a line. The repository is its stable name (sources/repo/naming.py), so identical problems
+    in two repositories are two findings, and a checkout and CI agree."""
+    loc = hit.location if hit.location_in_fingerprint else None
+    repo = (loc.repository_name or loc.repository) if loc else None
+    return _digest(rule_id, hit, hit.key, [f"repository={repo}"] if repo else [])
+
+
+def legacy_fingerprint(rule_id: str, hit: Hit) -> str:
+    """The fingerprint nhiscan gave this hit before fingerprints named the repository and before
+    secret keys were keyed hashes; only ever compared with baselines and waivers written then."""
+    return _digest(rule_id, hit, hit.key if hit.legacy_key is None else hit.legacy_key, [])
+
+
+def _digest(rule_id: str, hit: Hit, key: str, extra: list[str]) -> str:
     loc = hit.location if hit.location_in_fingerprint else None
     parts = [
         rule_id,
@@ -26,7 +40,8 @@ def fingerprint(rule_id: str, hit: Hit) -> str:
         hit.credential.id if hit.credential else "",
         loc.path if loc else "",
         loc.commit or "" if loc else "",
-        hit.key,
+        key,
+        *extra,
     ]
     # surrogateescape: a file name that is not UTF-8 (bytes a POSIX file system allows) hashes as its bytes
     return "sha256:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
@@ -75,6 +90,8 @@ def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
     severity = settings.severity.get(rule.id) or hit.severity or rule.severity
     owasp = tuple(dict.fromkeys((*rule.owasp_nhi, *hit.owasp_extra)))
     cred = hit.credential
+    fp = fingerprint(rule.id, hit)
+    legacy = legacy_fingerprint(rule.id, hit)
     return Finding(
         rule_id=rule.id,
         title=rule.title,
@@ -82,11 +99,12 @@ def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
         owasp_nhi=owasp,
         message=hit.message,
         remediation=rule.remediation,
-        fingerprint=fingerprint(rule.id, hit),
+        fingerprint=fp,
         identity_id=hit.identity.id if hit.identity else None,
         credential_id=cred.id if cred else None,
         location=hit.location,
         evidence=dict(hit.evidence),
+        legacy_fingerprint=legacy if legacy != fp else None,
     )
 
 
@@ -146,7 +164,7 @@ def analyze(
     findings = run_rules(inventory, as_of, settings)
     if waive:
         table = waive
-        match = table if callable(table) else (lambda f: table.get(f.fingerprint))
+        match = table if callable(table) else (lambda f: lookup(table, f))
         findings = [_waived(f, rec) if (rec := match(f)) is not None else f for f in findings]
     risks = score_identities(inventory, findings, load_catalog())
     return Report(
@@ -157,6 +175,15 @@ def analyze(
         errors=tuple(errors),
         tool_version=__version__,
     )
+
+
+def lookup(table: Mapping[str, Mapping[str, Any]], f: Finding) -> Mapping[str, Any] | None:
+    """A finding's record in a fingerprint table: by its fingerprint, else by the fingerprint an
+    earlier version gave it (tables written by those versions)."""
+    rec = table.get(f.fingerprint)
+    if rec is None and f.legacy_fingerprint is not None:
+        rec = table.get(f.legacy_fingerprint)
+    return rec
 
 
 def _waived(f: Finding, waiver: Mapping[str, Any]) -> Finding:

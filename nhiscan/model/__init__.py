@@ -68,6 +68,9 @@ class Location:
     line: int | None = None
     commit: str | None = None
     repository: str | None = None
+    # The repository's stable name (its git remote's name, else its top-level directory name): the
+    # same in a developer's checkout and in CI, so fingerprints rest on it rather than on the path.
+    repository_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,13 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class Secret:
-    """A secret found in a file. The value itself is never kept: only a redacted preview and a hash."""
+    """A secret found in a file. The value itself is never kept (nhiscan/secret_ids.py).
+
+    ``hash`` is the run id (equal values, equal ids in one run), ``fingerprint_id`` the secret's part
+    of its finding's fingerprint; neither can confirm a guess. ``digest`` (the plain sha256, needed to
+    match fingerprints written by earlier versions) and ``ds_sha1`` (the sha1s detect-secrets
+    baselines record) live in memory only: no output writes them.
+    """
 
     type: str
     provider: str | None
@@ -146,6 +155,9 @@ class Secret:
     redacted: str
     hash: str
     attributes: Mapping[str, str] = field(default_factory=dict)
+    fingerprint_id: str = ""
+    digest: bytes = field(default=b"", repr=False, compare=False)
+    ds_sha1: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +213,9 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     waived: bool = False
     waiver: Mapping[str, Any] | None = None
+    # The fingerprint earlier nhiscan versions gave this finding, when it differs (in memory only:
+    # baselines and waivers they wrote are matched against it).
+    legacy_fingerprint: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

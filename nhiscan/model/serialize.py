@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from nhiscan import secret_ids
 from nhiscan.model import (
     INVENTORY_SCHEMA,
     SCHEMA,
@@ -113,6 +115,8 @@ def location_out(loc: Location | None) -> dict[str, Any] | None:
         out["commit"] = loc.commit
     if loc.repository:
         out["repository"] = loc.repository
+    if loc.repository_name:
+        out["repository_name"] = loc.repository_name
     return out
 
 
@@ -129,6 +133,7 @@ def location_in(data: Mapping[str, Any] | None) -> Location | None:
         line=line,
         commit=_opt_str(data.get("commit"), "location.commit"),
         repository=_opt_str(data.get("repository"), "location.repository"),
+        repository_name=_opt_str(data.get("repository_name"), "location.repository_name"),
     )
 
 
@@ -276,21 +281,49 @@ def secret_out(s: Secret) -> dict[str, Any]:
         "location": location_out(s.location),
         "redacted": s.redacted,
         "hash": s.hash,
+        "fingerprint_id": s.fingerprint_id or None,
         "attributes": dict(s.attributes),
     }
 
 
-def secret_in(d: Mapping[str, Any]) -> Secret:
+def secret_in(d: Mapping[str, Any], forms: secret_ids.LegacyForms | None = None) -> Secret:
+    """A secret record, also as earlier versions wrote it: their plain sha256 ``hash`` and
+    detect-secrets ``sha1`` attributes move to memory (for matching their baselines) and are
+    replaced by a run id and a redacted form that cannot confirm a guess (secret_ids.py)."""
     loc = location_in(d.get("location"))
     if loc is None:
         raise ValueError("secret without location")
+    attrs = {k: str(v) for k, v in _dict(d.get("attributes"), "secret.attributes").items()}
+    sha1s = tuple(h for h in (attrs.pop("sha1", ""), *attrs.pop("sha1_also", "").split()) if h)
+    stored = str(d["hash"])
+    redacted = str(d["redacted"])
+    digest = secret_ids.legacy_digest(stored)
+    fingerprint_id = str(d.get("fingerprint_id") or "")
+    if digest is not None:
+        stored = secret_ids.run_id(digest)
+        redacted = (forms or secret_ids.LegacyForms()).scrub(redacted)
+        detector = attrs.get("detector", "")
+        if not fingerprint_id and (detector not in secret_ids.HUMAN_CHOSEN or secret_ids.persistent_key()):
+            # the id a fresh scan gives this value (a human-chosen one without a key rests on its
+            # line, which an old record does not hold: the run id stands in for it)
+            fingerprint_id = secret_ids.fingerprint_id(
+                digest,
+                detector=detector,
+                category=attrs.get("category", ""),
+                repository=loc.repository_name or loc.repository or "",
+                path=loc.path,
+                context="",
+            )
     return Secret(
         type=str(d["type"]),
         provider=_opt_str(d.get("provider"), "secret.provider"),
         location=loc,
-        redacted=str(d["redacted"]),
-        hash=str(d["hash"]),
-        attributes={k: str(v) for k, v in _dict(d.get("attributes"), "secret.attributes").items()},
+        redacted=redacted,
+        hash=stored,
+        attributes=attrs,
+        fingerprint_id=fingerprint_id,
+        digest=digest or b"",
+        ds_sha1=sha1s,
     )
 
 
@@ -307,12 +340,12 @@ def observation_in(d: Mapping[str, Any]) -> Observation:
     loc = location_in(d.get("location"))
     if loc is None:
         raise ValueError("observation without location")
-    return Observation(
-        rule_id=str(d["rule_id"]),
-        location=loc,
-        message=str(d["message"]),
-        attributes=_dict(d.get("attributes"), "observation.attributes"),
-    )
+    attrs = _dict(d.get("attributes"), "observation.attributes")
+    digest = secret_ids.legacy_digest(str(attrs.get("secret_hash", "")))
+    if digest is not None:  # an earlier version's plain sha256 and redacted form
+        attrs["secret_hash"] = secret_ids.run_id(digest)
+        attrs["redacted"] = secret_ids.LegacyForms().scrub(str(attrs.get("redacted", "")))
+    return Observation(rule_id=str(d["rule_id"]), location=loc, message=str(d["message"]), attributes=attrs)
 
 
 def source_out(s: SourceRef) -> dict[str, Any]:
@@ -353,10 +386,11 @@ def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: st
 
 
 def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
+    forms = secret_ids.LegacyForms()
     return Inventory(
         sources=tuple(source_in(s) for s in d.get("sources") or ()),
         identities=tuple(identity_in(i) for i in d.get("identities") or ()),
-        secrets=tuple(secret_in(s) for s in d.get("secrets") or ()),
+        secrets=tuple(secret_in(s, forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
     )
 
@@ -381,22 +415,68 @@ def finding_out(f: Finding) -> dict[str, Any]:
     return out
 
 
-def finding_in(d: Mapping[str, Any]) -> Finding:
+def finding_in(d: Mapping[str, Any], forms: secret_ids.LegacyForms | None = None) -> Finding:
+    """A finding record; ``forms`` when written by an earlier version, whose redacted forms and
+    secret-based fingerprints could confirm guesses: they are replaced (secret_ids.py)."""
+    message = str(d.get("message", ""))
+    evidence = dict(d.get("evidence") or {})
+    fingerprint = str(d["fingerprint"])
+    if forms is not None:
+        message = forms.scrub(message)
+        evidence = _scrubbed(evidence, forms)
+        if str(d["rule_id"]).startswith("secret-"):
+            loc = d.get("location") or {}
+            # never the line (fingerprints survive lines moving): which secret, by its new label
+            place = (
+                *(str(loc.get(k) or "") for k in ("repository", "path", "commit")),
+                json.dumps(evidence.get("redacted"), sort_keys=True),
+            )
+            fingerprint = secret_ids.rekey_legacy_fingerprint(
+                str(d["rule_id"]), str(d.get("identity_id") or ""), str(d.get("credential_id") or ""), place
+            )
     return Finding(
         rule_id=str(d["rule_id"]),
         title=str(d.get("title", d["rule_id"])),
         severity=Severity.parse(str(d["severity"])),
         owasp_nhi=tuple(d.get("owasp_nhi") or ()),
-        message=str(d.get("message", "")),
+        message=message,
         remediation=str(d.get("remediation", "")),
-        fingerprint=str(d["fingerprint"]),
+        fingerprint=fingerprint,
         identity_id=d.get("identity_id"),
         credential_id=d.get("credential_id"),
         location=location_in(d.get("location")),
-        evidence=dict(d.get("evidence") or {}),
+        evidence=evidence,
         waived=bool_in(d.get("waived"), "waived", False),
         waiver=d.get("waiver"),
     )
+
+
+def _scrubbed(value: Any, forms: secret_ids.LegacyForms) -> Any:
+    if isinstance(value, str):
+        return forms.scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(v, forms) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: _scrubbed(v, forms) for k, v in value.items() if k not in ("sha1", "sha1_also", "secret_hash")
+        }
+    return value
+
+
+def _labelled(s: Secret, forms: secret_ids.LegacyForms | None) -> Secret:
+    """An earlier version's secret, re-rendered: named by the label its redacted form now carries
+    (the same in every rendering), not by a run id."""
+    if forms is None or "#" not in s.redacted:
+        return s
+    return replace(s, hash="run:" + s.redacted.rpartition("#")[2])
+
+
+def _legacy_secrets(d: Mapping[str, Any]) -> bool:
+    """Whether a document holds secret records in an earlier version's form (plain sha256 hashes)."""
+    for s in d.get("secrets") or ():
+        if isinstance(s, Mapping) and secret_ids.legacy_digest(str(s.get("hash", ""))) is not None:
+            return True
+    return False
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -430,6 +510,7 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
             f"schema {d.get('schema')!r}, expected {SCHEMA!r} (save one with `scan --format json`)"
         )
     as_of = dt_in(d.get("as_of"), "as_of") or datetime.now(timezone.utc)
+    forms = secret_ids.LegacyForms() if _legacy_secrets(d) else None
     identities = []
     risks: dict[str, Risk] = {}
     for raw in d.get("identities") or ():
@@ -444,13 +525,13 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
     inv = Inventory(
         sources=tuple(source_in(s) for s in d.get("sources") or ()),
         identities=tuple(identities),
-        secrets=tuple(secret_in(s) for s in d.get("secrets") or ()),
+        secrets=tuple(_labelled(secret_in(s, forms), forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
     )
     return Report(
         as_of=as_of,
         inventory=inv,
-        findings=tuple(finding_in(f) for f in d.get("findings") or ()),
+        findings=tuple(finding_in(f, forms) for f in d.get("findings") or ()),
         risks=risks,
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),

@@ -84,9 +84,10 @@ def test_exit_code_and_table_never_show_secrets() -> None:
 
 
 def test_fingerprints_survive_lines_moving(tmp_path: Path) -> None:
-    first = run_cli("scan", str(REPO), "--as-of", AS_OF, "--format", "json", "--fail-on", "none").json()
+    # one repository (a copy named like the original), before and after lines move
     copy = tmp_path / "pipelines"
     shutil.copytree(REPO, copy)
+    first = run_cli("scan", str(copy), "--as-of", AS_OF, "--format", "json", "--fail-on", "none").json()
     wf = copy / ".github" / "workflows" / "deploy.yml"
     wf.write_text("# a comment\n# another\n" + wf.read_text())
     mcp = copy / ".vscode" / "mcp.json"

@@ -10,8 +10,9 @@ import pytest
 
 from nhiscan.config import ScanConfig
 from nhiscan.core import run_scan
+from nhiscan.secret_ids import redact
 from nhiscan.sources.repo import scan_paths
-from nhiscan.sources.repo.secrets import is_placeholder, redact
+from nhiscan.sources.repo.secrets import is_placeholder
 from tests.conftest import FIXTURES
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -59,9 +60,9 @@ def test_secret_values_never_kept() -> None:
         assert v[4:14] not in dump
 
 
-def test_redaction_is_prefix_and_hash() -> None:
-    r = redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789")
-    assert r.startswith("ghp_...") and len(r) == len("ghp_...") + 8
+def test_redaction_is_public_prefix_and_run_id() -> None:
+    r = redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "hmac:0123456789abcdef")
+    assert r == "ghp_…#01234567"
 
 
 @pytest.mark.parametrize(

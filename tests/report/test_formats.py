@@ -52,9 +52,9 @@ def test_no_secret_material_in_any_format(fmt: str) -> None:
     """Only redacted previews appear: no secret hash in full, no token-shaped value."""
     out = report_as(fmt)
     for secret in SAVED_DATA["secrets"]:
+        # an earlier version wrote plain sha256 hashes: no re-rendered format repeats them
         digest = secret["hash"].removeprefix("sha256:")
-        if fmt != "json":  # the JSON result is the lossless form and keeps the hash by contract
-            assert digest not in out
+        assert digest not in out and digest[:8] not in out
     assert not re.search(r"ghp_[A-Za-z0-9]{36}", out)
     assert not re.search(r"sk_t[A-Za-z0-9_]{20,}", out)
     if fmt in ("markdown", "html", "csv", "sarif"):
@@ -123,7 +123,9 @@ def test_sarif_rules_and_results() -> None:
 
     results = run["results"]
     assert len(results) == len(SAVED_DATA["findings"])
-    for res, f in zip(results, SAVED_DATA["findings"], strict=True):
+    # the fingerprints of the re-rendered JSON (an earlier version's secret-based ones re-keyed)
+    rendered = json.loads(report_as("json"))["findings"]
+    for res, f in zip(results, rendered, strict=True):
         assert driver["rules"][res["ruleIndex"]]["id"] == res["ruleId"] == f["rule_id"]
         assert res["partialFingerprints"]["nhiscan/v1"] == f["fingerprint"]  # what a waiver takes
         assert (

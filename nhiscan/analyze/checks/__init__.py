@@ -40,6 +40,9 @@ class Hit:
     # reused secret): its fingerprint then rests on identity, credential and key alone, so it stays
     # the same when copies are added or removed.
     location_in_fingerprint: bool = True
+    # The key earlier versions used (the plain sha256 of a secret), when it differs from ``key``:
+    # in memory only, to match baselines and waivers they wrote.
+    legacy_key: str | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from nhiscan.analyze.checks import CheckContext, Hit, check
 from nhiscan.analyze.checks.correlate import leaks
+from nhiscan.analyze.checks.secrets import legacy_secret_key, secret_key
 from nhiscan.analyze.correlate import Leak
 from nhiscan.analyze.environment import (
     DEFAULT_NONPROD,
@@ -48,14 +49,20 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
         repos = sorted({_repo_of(s) for s in copies})
         if len(repos) < minimum:
             continue
-        copies.sort(key=lambda s: (_repo_of(s), s.location.path, s.location.line or 0))
+        # first copy by the repositories' stable names: it keys the fingerprint, which must not
+        # depend on how the paths were spelled on the command line
+        copies.sort(
+            key=lambda s: (s.location.repository_name or _repo_of(s), s.location.path, s.location.line or 0)
+        )
         owner = owner_of.get(id(copies[0]))
         if owner is not None:
             what = f"credential of {owner.identity.kind} {owner.identity.name}"
             key = owner.credential.id if owner.credential else "unidentified-credential"
+            legacy = None
         else:
             what = f"{copies[0].type} {copies[0].redacted}"
-            key = copies[0].hash
+            key = secret_key(copies[0])
+            legacy = legacy_secret_key(copies[0])
         yield Hit(
             identity=owner.identity if owner else None,
             credential=owner.credential if owner else None,
@@ -71,6 +78,7 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
                 "secret_types": sorted({s.type for s in copies}),
             },
             key=key,
+            legacy_key=legacy,
             location_in_fingerprint=False,
         )
 

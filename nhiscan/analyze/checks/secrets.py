@@ -2,8 +2,9 @@
 
 The repository source has already decided what is a secret (detect-secrets plugins and filters,
 nhiscan's placeholder filter); these checks pick, by the secret's category, which rule reports it,
-and name it by type and redacted preview only. The hit key is the secret's hash, so a finding keeps
-its fingerprint when lines move; several occurrences in one file are one finding.
+and name it by type and redacted preview only. The hit key is the secret's fingerprint id (never a
+guess oracle: nhiscan/secret_ids.py), so a finding keeps its fingerprint when lines move; several
+occurrences of one value in one file are one finding.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ def secret_groups(ctx: CheckContext, category: str) -> Iterator[tuple[Secret, li
     yield from groups.values()
 
 
+def secret_key(secret: Secret) -> str:
+    """A secret's part of its finding's fingerprint (the run id for a secret read back from a file
+    that has no fingerprint id: stable within the run only)."""
+    return secret.fingerprint_id or secret.hash
+
+
+def legacy_secret_key(secret: Secret) -> str | None:
+    """The key earlier versions used (plain sha256 hex), known in memory only."""
+    return secret.digest.hex() if secret.digest else None
+
+
 def secret_hit(secret: Secret, lines: list[int]) -> Hit:
     loc = secret.location
     where = f"{loc.path}:{loc.line}" if loc.line else loc.path
@@ -49,7 +61,8 @@ def secret_hit(secret: Secret, lines: list[int]) -> Hit:
     return Hit(
         message=f"{secret.type} {secret.redacted} found at {where}{more}{extra}",
         location=loc,
-        key=secret.hash,
+        key=secret_key(secret),
+        legacy_key=legacy_secret_key(secret),
         severity=_TYPE_SEVERITY.get(secret.type),
         evidence={
             "secret_type": secret.type,

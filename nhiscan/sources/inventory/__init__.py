@@ -12,8 +12,10 @@ rest of the document is kept.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
+from nhiscan import secret_ids
 from nhiscan.config import Settings
 from nhiscan.errors import content_free
 from nhiscan.model import SourceError, SourceRef
@@ -54,7 +56,22 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     for doc in docs:
         sources = _records(doc, "sources", source_in, result)
         result.identities.extend(_records(doc, "identities", identity_in, result))
-        result.secrets.extend(_records(doc, "secrets", secret_in, result))
-        result.observations.extend(_records(doc, "observations", observation_in, result))
+        # run:N labels are the file's own: keep them apart from every other file's and this run's
+        result.secrets.extend(
+            replace(s, hash=secret_ids.file_local(s.hash, doc.path))
+            for s in _records(doc, "secrets", secret_in, result)
+        )
+        result.observations.extend(
+            replace(
+                o,
+                attributes={
+                    **o.attributes,
+                    "secret_hash": secret_ids.file_local(str(o.attributes["secret_hash"]), doc.path),
+                },
+            )
+            if o.attributes.get("secret_hash")
+            else o
+            for o in _records(doc, "observations", observation_in, result)
+        )
         result.sources.extend(sources or (SourceRef(doc.kind, doc.scope, doc.path),))
     return result

@@ -17,12 +17,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from nhiscan import secret_ids
 from nhiscan.config import ScanConfig
 from nhiscan.display import printable
 from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
+from nhiscan.sources.repo.naming import repository_names
 from nhiscan.sources.repo.own_outputs import nhiscan_output
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
@@ -46,6 +48,7 @@ class Job:
     rel: str
     repository: str
     commit: str | None = None
+    repository_name: str = ""
     data: bytes | None = None
     size: int = 0
     source: str = ""  # what an error names (default: repository/rel; a file PATH names itself)
@@ -67,12 +70,15 @@ class BatchResult:
 _WORKER: dict[str, object] = {}
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, run_key: bytes) -> None:
+    from nhiscan import secret_ids
     from nhiscan.lifecycle import worker_started
 
     worker_started(parent)  # first: dies with the main process, leaves Ctrl-C to it
     from nhiscan.sources.repo.engine import process_scanner
 
+    # One run, one key: equal secrets get equal run ids whichever process found them.
+    secret_ids.set_run_key(run_key)
     _WORKER["scanner"] = process_scanner()
 
 
@@ -122,6 +128,7 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             rel,
             commit=job.commit,
             repository=job.repository,
+            repository_name=job.repository_name or None,
             keep_suppressed=keep_suppressed,
             own_output=own,
         )
@@ -135,7 +142,12 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
                 continue
             res.errors.extend(SourceError(f"{job.repository}/{rel}", p.detail) for p in scanned.problems)
             res.observations.extend(
-                replace(o, location=replace(o.location, repository=job.repository))
+                replace(
+                    o,
+                    location=replace(
+                        o.location, repository=job.repository, repository_name=job.repository_name or None
+                    ),
+                )
                 for o in scanned.observations
             )
     return res
@@ -217,7 +229,7 @@ class _Runner:
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), secret_ids.run_key()),
                 )
             pool = self._pool
             futures: list[Future[BatchResult]] = [
@@ -277,6 +289,7 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
     result = ProviderResult()
     exclude = config.settings.exclude
     seen: set[str] = set()
+    names = repository_names(config.paths)
     with _Runner(_workers(), keep_suppressed) as runner, _progress(config.progress) as task:
         for arg in config.paths:
             root = Path(arg)
@@ -287,7 +300,7 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
                 continue
             seen.add(same)
             try:
-                _scan_one(root, arg, exclude, config, runner, task, result)
+                _scan_one(root, arg, names.get(arg, arg), exclude, config, runner, task, result)
             except InputError as exc:
                 result.errors.append(SourceError(exc.source, exc.detail))
     return result
@@ -296,6 +309,7 @@ def scan_paths(config: ScanConfig, *, keep_suppressed: bool = False) -> Provider
 def _scan_one(
     root: Path,
     arg: str,
+    name: str,
     exclude: Sequence[str],
     config: ScanConfig,
     runner: _Runner,
@@ -313,7 +327,16 @@ def _scan_one(
     if stat.S_ISREG(st.st_mode):
         # A file named on the command line is the scanned root itself: a link to it is followed.
         real = os.path.realpath(root)
-        jobs = [Job(os.path.dirname(real), os.path.basename(real), arg, size=st.st_size, source=arg)]
+        jobs = [
+            Job(
+                os.path.dirname(real),
+                os.path.basename(real),
+                arg,
+                size=st.st_size,
+                source=arg,
+                repository_name=name,
+            )
+        ]
         in_git = False
     else:
         listing = list_files(root, exclude)
@@ -324,7 +347,7 @@ def _scan_one(
         jobs = []
         for rel, size in listing.files:
             if size <= MAX_FILE_BYTES:
-                jobs.append(Job(listing.root, rel, arg, size=size))
+                jobs.append(Job(listing.root, rel, arg, size=size, repository_name=name))
             else:
                 too_big.append(printable(rel))
     total = sum(j.size for j in jobs)
@@ -352,12 +375,13 @@ def _scan_one(
     if config.history and root.is_dir():
         if not in_git:
             raise InputError(arg, "--history needs a git repository")
-        _scan_history(root, arg, exclude, runner, task, result, tree_hashes)
+        _scan_history(root, arg, name, exclude, runner, task, result, tree_hashes)
 
 
 def _scan_history(
     root: Path,
     arg: str,
+    name: str,
     exclude: Sequence[str],
     runner: _Runner,
     task: Callable[[str, int], Callable[[int], None]],
@@ -376,7 +400,9 @@ def _scan_history(
             too_big.add(f"{origins[blob].path}@{origins[blob].commit[:12]}")
             continue
         o = origins[blob]
-        jobs.append(Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data)))
+        jobs.append(
+            Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data), repository_name=name)
+        )
         total += len(data)
     advance = task(f"history {arg} ({index.commits} commits)", total)
     seen: set[tuple[str, str]] = set()

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from nhiscan import secret_ids
 from nhiscan.model import Location, Observation
-from nhiscan.sources.repo._yaml import redact, value_hash
 
 # Variable names that conventionally hold a credential.
 _SECRET_NAME = re.compile(
@@ -136,7 +136,10 @@ def classify_token(value: str) -> tuple[TokenType, str] | None:
 
 
 def secret_attrs(value: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"redacted": redact(value), "secret_hash": value_hash(value)}
+    """What a config finding records about a literal credential: its redacted form and run id
+    (equal values, equal ids in one run); the finding's fingerprint rests on the variable's name."""
+    ident, redacted = secret_ids.describe(value)
+    out: dict[str, Any] = {"redacted": redacted, "secret_hash": ident}
     known = classify_token(value)
     if known:
         out["token_type"] = known[0].name

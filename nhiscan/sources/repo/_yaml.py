@@ -7,7 +7,6 @@ keys (``<<``) are expanded by :func:`pairs`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -114,13 +113,3 @@ def walk_scalars(node: Node | None, _depth: int = 0) -> Iterator[ScalarNode]:
     elif isinstance(node, MappingNode):
         for _, _, v in pairs(node):
             yield from walk_scalars(v, _depth + 1)
-
-
-def redact(value: str) -> str:
-    """First 4 characters and a short hash: enough to correlate, never enough to use."""
-    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
-    return f"{value[:4]}…sha256:{digest}"
-
-
-def value_hash(value: str) -> str:
-    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()

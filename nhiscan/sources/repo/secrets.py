@@ -3,17 +3,18 @@
 Everything here runs in the scanning process next to the text, because the attributes that link a
 secret to an identity (an AWS key id on a nearby line, a GCP key's private_key_id and client_email,
 an Azure app id) are read from the surrounding text. Values never leave this module: a Secret holds
-a redacted preview, a sha256 and (for detect-secrets baseline compatibility) the sha1 detect-secrets
-itself records.
+a redacted preview and ids that cannot confirm a guess (nhiscan/secret_ids.py), plus, in memory
+only, the digests that baselines of earlier versions and of detect-secrets are matched against.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from nhiscan import secret_ids
 from nhiscan.model import Location, Secret
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
 from nhiscan.sources.repo.own_outputs import OwnOutput
@@ -122,60 +123,20 @@ def is_placeholder(value: str) -> str | None:
     return None
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def redact(value: str) -> str:
-    """First 4 characters and a short hash: enough to recognise a secret, never to use it."""
-    return f"{value[:4]}...{_digest(value)[:8]}"
-
-
 # -- nhiscan's own value forms ---------------------------------------------------------------------
 # What nhiscan writes in place of a secret value, recognised wherever it occurs (whatever file holds
 # it) so that a report, baseline or inventory never produces a finding against itself, while every
-# other value in such a file is scanned like any other. The redacted forms are derived from the
-# redacting functions themselves, so they follow any change to them.
-SHA1_ATTR = "sha1"  # attribute: sha1 of the value, as detect-secrets records it
-SHA1_ALSO_ATTR = "sha1_also"  # attribute: other plugins' sha1s of the same value (space-separated)
-DIGEST_FIELDS = ("hash", SHA1_ATTR, SHA1_ALSO_ATTR, "secret_hash")  # Secret.hash and attributes
-
-
-def redacted_form(redactor: Callable[[str], str]) -> re.Pattern[str]:
-    """A pattern for everything ``redactor`` can output, learnt from its output for a probe value.
-
-    The probe's leading characters become "up to that many non-space characters", every run of
-    hex digits (its digest) "that many hex digits", the rest (separators, labels) stays literal.
-    """
-    probe = "QZXWVUTSRQPONMLKJHGZ"
-    out = redactor(probe)
-    pattern = ""
-    i = 0
-    while i < len(out):
-        kept = 0
-        while i + kept < len(out) and kept < len(probe) and out[i + kept] == probe[kept]:
-            kept += 1
-        if kept:
-            pattern += rf"\S{{1,{kept}}}"
-            i += kept
-            continue
-        m = re.match(r"[0-9a-f]{6,}", out[i:])
-        if m:
-            pattern += rf"[0-9a-f]{{{len(m.group(0))}}}"
-            i += len(m.group(0))
-            continue
-        pattern += re.escape(out[i])
-        i += 1
-    return re.compile(pattern)
+# other value in such a file is scanned like any other. The redacted forms come from secret_ids,
+# the one place that defines them (and the forms earlier versions wrote); the digest fields are
+# those earlier versions wrote (their reports and baselines stay in repositories).
+DIGEST_FIELDS = ("hash", "sha1", "sha1_also", "secret_hash")  # Secret.hash and attributes
 
 
 def _own_forms() -> tuple[re.Pattern[str], ...]:
-    from nhiscan.sources.repo._yaml import redact as redact_config_value
-
     fields = "|".join(re.escape(f) for f in DIGEST_FIELDS)
     return (
-        redacted_form(redact),
-        redacted_form(redact_config_value),
+        secret_ids.REDACTED,
+        secret_ids.LEGACY_FORM,
         re.compile(r"sha256:[0-9a-f]{64}"),  # fingerprints and value hashes
         re.compile(rf'"(?:{fields})"\s*:\s*"[0-9a-f]{{40,64}}(?: [0-9a-f]{{40,64}})*"'),
     )
@@ -244,6 +205,7 @@ def to_secrets(
     *,
     commit: str | None = None,
     repository: str | None = None,
+    repository_name: str | None = None,
     keep_suppressed: bool = False,
     own_output: OwnOutput | None = None,
 ) -> tuple[list[Secret], list[Secret]]:
@@ -266,6 +228,10 @@ def to_secrets(
             prev = by_spot.get(key)
             if prev is None or _better(raw.type, prev.type):
                 by_spot[key] = raw
+    on_line: dict[int, list[str]] = {}
+    for line_no, value in by_spot:
+        on_line.setdefault(line_no, []).append(value)
+    places = _Places()
     gcp_sa = bool(_GCP_SA.search(text))
     gcp_key_id = _GCP_KEY_ID.search(text) if gcp_sa else None
     gcp_email = _GCP_EMAIL.search(text) if gcp_sa else None
@@ -273,16 +239,14 @@ def to_secrets(
     suppressed: list[Secret] = []
     for (line, value), raw in sorted(by_spot.items()):
         name, provider, category = TYPES.get(raw.type, (raw.type, None, "token"))
-        # sha1 of the value as detect-secrets records it (its baselines' hashed_secret).
-        attrs: dict[str, str] = {
-            "detector": raw.type,
-            "category": category,
-            SHA1_ATTR: ds_sha1.get((line, value), {}).get(raw.type, sha1_hex(value)),
-        }
-        # Other plugins that reported the same value here (merged into this one secret).
-        others = sorted(set(ds_sha1.get((line, value), {}).values()) - {attrs[SHA1_ATTR]})
-        if others:
-            attrs[SHA1_ALSO_ATTR] = " ".join(others)
+        attrs: dict[str, str] = {"detector": raw.type, "category": category}
+        column = _line(lines, line).find(value)
+        if column >= 0:
+            attrs["column"] = str(column + 1)  # orders two secrets of one line (secret_ids.relabel)
+        # sha1 of the value as detect-secrets records it (its baselines' hashed_secret), and of
+        # what other plugins reported here (merged into this one secret): in memory only.
+        first_sha1 = ds_sha1.get((line, value), {}).get(raw.type, sha1_hex(value))
+        sha1s = (first_sha1, *sorted(set(ds_sha1.get((line, value), {}).values()) - {first_sha1}))
         secret_value = value
         reason: str | None = None
         if category == "ignore":
@@ -323,28 +287,35 @@ def to_secrets(
             reason = "written by nhiscan (a redacted preview, digest or fingerprint)"
         if reason is None and own_output is not None:
             reason = _own_data(own_output, name, category, value, _line(lines, line))
-        body = _key_body(secret_value) if raw.type == "Private Key" else secret_value
+        d = secret_ids.digest(secret_value)
+        ident = secret_ids.run_id(d)
+        location = Location(
+            path=rel_path, line=line, commit=commit, repository=repository, repository_name=repository_name
+        )
         secret = Secret(
             type=name,
             provider=provider,
-            location=Location(path=rel_path, line=line, commit=commit, repository=repository),
-            redacted=redact(body),
-            hash=_digest(secret_value),
+            location=location,
+            redacted=secret_ids.redact(secret_value, ident),
+            hash=ident,
             attributes=attrs,
+            digest=d,
+            ds_sha1=sha1s,
         )
         if reason is None:
-            reported.append(secret)
-        elif keep_suppressed:
-            suppressed.append(
-                Secret(
-                    secret.type,
-                    secret.provider,
-                    secret.location,
-                    secret.redacted,
-                    secret.hash,
-                    {**attrs, "suppressed": reason},
-                )
+            # Only reported secrets become findings: only they need a fingerprint id.
+            context = places.context(raw.type, _line(lines, line), on_line.get(line, []), d)
+            fp_id = secret_ids.fingerprint_id(
+                d,
+                detector=raw.type,
+                category=category,
+                repository=repository_name or repository or "",
+                path=rel_path,
+                context=context,
             )
+            reported.append(dataclasses.replace(secret, fingerprint_id=fp_id))
+        elif keep_suppressed:
+            suppressed.append(dataclasses.replace(secret, attributes={**attrs, "suppressed": reason}))
     return reported, suppressed
 
 
@@ -355,6 +326,22 @@ def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -
     if category == "generic" and own.holds_data(value, line):
         return "inventory value in an nhiscan output"
     return None
+
+
+class _Places:
+    """The context of each human-chosen value in one file: its line with every found value blanked,
+    numbered when several different values share one such line (``password: ...`` twice)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], dict[bytes, int]] = {}
+
+    def context(self, detector: str, line_text: str, values: list[str], d: bytes) -> str:
+        if detector not in secret_ids.HUMAN_CHOSEN:
+            return ""
+        blanked = secret_ids.blank_values(line_text, values)
+        numbers = self._seen.setdefault((detector, blanked), {})
+        n = numbers.setdefault(d, len(numbers) + 1)
+        return f"{blanked}\x1f{n}"
 
 
 def _better(new: str, old: str) -> bool:
@@ -376,8 +363,3 @@ def _block_for_line(text: str, line: int, blocks: list[str]) -> str | None:
         if block.split("\n", 1)[0] in here.replace("\\n", "\n") and tail.find(block) >= 0:
             return block
     return None
-
-
-def _key_body(block: str) -> str:
-    inner = [ln.strip() for ln in block.splitlines() if ln.strip() and not ln.startswith("-----")]
-    return "".join(inner) or block

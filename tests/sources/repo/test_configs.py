@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nhiscan.model import Observation
+from nhiscan.secret_ids import REDACTED
 from nhiscan.sources.repo.configs import ConfigParseError, config_kind, is_config_file, scan_config_file
 
 GHP = "ghp_G6e1EL2CNOpWPTBI5ZATMSnDtyvYxSgdSoC9"
@@ -243,7 +244,10 @@ jobs:
     found = of(scan_config_file(".github/workflows/t.yml", text), "ci-literal-credential")
     assert [o.location.line for o in found] == [7]
     assert LITERAL not in repr(found)
-    assert found[0].attributes["redacted"].startswith(LITERAL[:4])
+    # no public prefix: at most two characters of a long value, and an id that is not its hash
+    assert REDACTED.fullmatch(found[0].attributes["redacted"])
+    assert found[0].attributes["redacted"].startswith(LITERAL[:2] + "…")
+    assert LITERAL[:3] not in found[0].attributes["redacted"]
 
 
 def test_invalid_yaml_is_empty_or_raises_when_strict() -> None:

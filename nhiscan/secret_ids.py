@@ -123,11 +123,27 @@ def _scrypt(d: bytes, salt: bytes) -> str:
 
 
 def blank_values(line: str, values: list[str]) -> str:
-    """A line with every secret found on it removed (the context of a human-chosen value)."""
-    for v in sorted(values, key=len, reverse=True):
-        if v:
-            line = line.replace(v, "")
-    return " ".join(line.split())
+    """A line with every secret found on it removed (the context of a human-chosen value).
+
+    Each value's occurrences are found with one ``str.find`` pass and the line is rebuilt once, so
+    a long line holding thousands of values costs a C-speed scan per value, not a rebuilt line."""
+    covered: list[tuple[int, int]] = []
+    for v in sorted(set(values), key=len, reverse=True):
+        if not v:
+            continue
+        at = line.find(v)
+        while at >= 0:
+            covered.append((at, at + len(v)))
+            at = line.find(v, at + len(v))
+    kept: list[str] = []
+    pos = 0
+    for start, end in sorted(covered):
+        if end <= pos:
+            continue
+        kept.append(line[pos : max(pos, start)])
+        pos = max(pos, end)
+    kept.append(line[pos:])
+    return " ".join("".join(kept).split())
 
 
 # -- the redacted form ------------------------------------------------------------------------------
@@ -158,7 +174,9 @@ ELLIPSIS = "…"
 # nhiscan's redacted form, wherever it appears (messages, evidence, every report format).
 REDACTED = re.compile(
     r"(?:-----BEGIN [A-Z0-9 ]{1,40}-----|[A-Za-z0-9_.-]{0,12})"
+    + r"(?:"
     + ELLIPSIS
+    + r"|\\u2026)"  # as JSON written with ensure_ascii spells it
     + r"#(?:[0-9a-f]{8}|[0-9]{1,7})(?![0-9a-f])"
 )
 

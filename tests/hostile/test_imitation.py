@@ -18,10 +18,14 @@ from typing import Any
 
 import pytest
 
-from nhiscan.sources.repo.secrets import redact
 from tests.conftest import AS_OF, FIXTURES, run_cli
+from tests.hostile import planted
 from tests.hostile.fakes import aws_pair, github_token
 from tests.hostile.harness import hostile_scan
+from tests.hostile.planted import fingerprint_key  # noqa: F401 (fingerprint_key: a fixture)
+
+# Planted values are recognised by their keyed fingerprint ids (tests/hostile/planted.py).
+pytestmark = pytest.mark.usefixtures("fingerprint_key")
 
 R = random.Random(20261201)
 FORMATS = ("json", "sarif", "csv", "markdown", "html", "table")
@@ -67,9 +71,8 @@ def findings_at(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def found(result: dict[str, Any], name: str, value: str) -> bool:
-    """Whether a finding at file ``name`` is the secret ``value`` (known by its redacted form)."""
-    shown = redact(value)
-    return any(shown in f["message"] for f in findings_at(result, name))
+    """Whether a secret reported at file ``name`` is ``value`` (known by its keyed fingerprint id)."""
+    return planted.found(result, value, name)
 
 
 def key_id_found(result: dict[str, Any], name: str, key_id: str) -> bool:

@@ -304,7 +304,7 @@ def to_secrets(
         )
         if reason is None:
             # Only reported secrets become findings: only they need a fingerprint id.
-            context = places.context(raw.type, _line(lines, line), on_line.get(line, []), d)
+            context = places.context(raw.type, line, _line(lines, line), on_line.get(line, []), d)
             fp_id = secret_ids.fingerprint_id(
                 d,
                 detector=raw.type,
@@ -330,15 +330,19 @@ def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -
 
 class _Places:
     """The context of each human-chosen value in one file: its line with every found value blanked,
-    numbered when several different values share one such line (``password: ...`` twice)."""
+    numbered when several different values share one such line (``password: ...`` twice). Each
+    line is blanked once, however many values it holds."""
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], dict[bytes, int]] = {}
+        self._blanked: dict[int, str] = {}
 
-    def context(self, detector: str, line_text: str, values: list[str], d: bytes) -> str:
-        if detector not in secret_ids.HUMAN_CHOSEN:
-            return ""
-        blanked = secret_ids.blank_values(line_text, values)
+    def context(self, detector: str, line_no: int, line_text: str, values: list[str], d: bytes) -> str:
+        if detector not in secret_ids.HUMAN_CHOSEN or secret_ids.persistent_key() is not None:
+            return ""  # other detectors, and every keyed id, rest on the value alone
+        blanked = self._blanked.get(line_no)
+        if blanked is None:
+            blanked = self._blanked[line_no] = secret_ids.blank_values(line_text, values)
         numbers = self._seen.setdefault((detector, blanked), {})
         n = numbers.setdefault(d, len(numbers) + 1)
         return f"{blanked}\x1f{n}"

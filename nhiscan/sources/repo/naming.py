@@ -48,7 +48,7 @@ def repository_name(arg: str) -> str:
     path = Path(arg)
     directory = path if path.is_dir() else path.parent
     real = Path(os.path.realpath(directory))
-    top = git_toplevel(real) if directory.exists() else None
+    top = git_toplevel(real) if os.path.exists(directory) else None
     if top is None:
         return real.name or str(real)
     top = Path(os.path.realpath(top))
@@ -63,7 +63,9 @@ def repository_name(arg: str) -> str:
 def repository_names(args: Sequence[str]) -> dict[str, str]:
     """arg -> stable name for every PATH of one scan, a name shared by two distinct paths replaced
     by the paths as given."""
-    names = {arg: repository_name(arg) for arg in args if Path(arg).exists()}
+    names = {
+        arg: repository_name(arg) for arg in args if os.path.exists(arg)
+    }  # False, not an error, where it cannot be searched
     by_name: dict[str, set[str]] = {}
     for arg, name in names.items():
         by_name.setdefault(name, set()).add(os.path.realpath(arg))

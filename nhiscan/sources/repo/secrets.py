@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import re
 from collections.abc import Sequence
 
@@ -328,6 +329,10 @@ def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -
     return None
 
 
+# A blanked line longer than this stands in a password's context by its digest (minified files).
+_LONG_CONTEXT = 1024
+
+
 class _Places:
     """The context of each human-chosen value in one file: its line with every found value blanked,
     numbered when several different values share one such line (``password: ...`` twice). Each
@@ -342,7 +347,10 @@ class _Places:
             return ""  # other detectors, and every keyed id, rest on the value alone
         blanked = self._blanked.get(line_no)
         if blanked is None:
-            blanked = self._blanked[line_no] = secret_ids.blank_values(line_text, values)
+            blanked = secret_ids.blank_values(line_text, values)
+            if len(blanked) > _LONG_CONTEXT:  # hashed once here, not once per value on the line
+                blanked = "sha256:" + hashlib.sha256(blanked.encode("utf-8", "surrogateescape")).hexdigest()
+            self._blanked[line_no] = blanked
         numbers = self._seen.setdefault((detector, blanked), {})
         n = numbers.setdefault(d, len(numbers) + 1)
         return f"{blanked}\x1f{n}"

@@ -241,7 +241,8 @@ def to_secrets(
     for (line, value), raw in sorted(by_spot.items()):
         name, provider, category = TYPES.get(raw.type, (raw.type, None, "token"))
         attrs: dict[str, str] = {"detector": raw.type, "category": category}
-        column = _line(lines, line).find(value)
+        line_text = _line(lines, line)
+        column = line_text.find(value) if len(line_text) <= _HUGE_LINE else -1
         if column >= 0:
             attrs["column"] = str(column + 1)  # orders two secrets of one line (secret_ids.relabel)
         # sha1 of the value as detect-secrets records it (its baselines' hashed_secret), and of
@@ -331,6 +332,10 @@ def _own_data(own: OwnOutput, name: str, category: str, value: str, line: str) -
 
 # A blanked line longer than this stands in a password's context by its digest (minified files).
 _LONG_CONTEXT = 1024
+# On a line longer than this (minified bundles, one-line dumps), finding each value again would cost
+# a pass over the line per value: contexts use the line's shape and columns are not recorded.
+_HUGE_LINE = 65536
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 
 
 class _Places:
@@ -347,7 +352,10 @@ class _Places:
             return ""  # other detectors, and every keyed id, rest on the value alone
         blanked = self._blanked.get(line_no)
         if blanked is None:
-            blanked = secret_ids.blank_values(line_text, values)
+            if len(line_text) > _HUGE_LINE:  # one pass: the line's shape without letters and digits
+                blanked = " ".join(_ALNUM.sub("", line_text).split())
+            else:
+                blanked = secret_ids.blank_values(line_text, values)
             if len(blanked) > _LONG_CONTEXT:  # hashed once here, not once per value on the line
                 blanked = "sha256:" + hashlib.sha256(blanked.encode("utf-8", "surrogateescape")).hexdigest()
             self._blanked[line_no] = blanked

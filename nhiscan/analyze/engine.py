@@ -10,6 +10,7 @@ from typing import Any
 
 from nhiscan import __version__
 from nhiscan.analyze.checks import CheckContext, Hit, registry
+from nhiscan.analyze.priority import prioritize
 from nhiscan.analyze.rules import Rule, load_catalog
 from nhiscan.analyze.score import score_identities
 from nhiscan.config import Settings
@@ -87,7 +88,13 @@ def validate_settings(settings: Settings, catalog: Iterable[Rule]) -> None:
 
 def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
     # A user's override wins; otherwise the check may raise or lower the rule's default for this hit.
-    severity = settings.severity.get(rule.id) or hit.severity or rule.severity
+    override = settings.severity.get(rule.id)
+    severity = override or hit.severity or rule.severity
+    message = hit.message
+    if override is None and severity.rank > rule.severity.rank:
+        message += f" (severity raised from the rule's {rule.severity.value} to {severity.value}" + (
+            f": {hit.severity_reason})" if hit.severity_reason else ")"
+        )
     owasp = tuple(dict.fromkeys((*rule.owasp_nhi, *hit.owasp_extra)))
     cred = hit.credential
     fp = fingerprint(rule.id, hit)
@@ -97,7 +104,7 @@ def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
         title=rule.title,
         severity=severity,
         owasp_nhi=owasp,
-        message=hit.message,
+        message=message,
         remediation=rule.remediation,
         fingerprint=fp,
         identity_id=hit.identity.id if hit.identity else None,
@@ -170,7 +177,7 @@ def analyze(
     return Report(
         as_of=as_of,
         inventory=inventory,
-        findings=tuple(findings),
+        findings=tuple(prioritize(findings, inventory.identities, risks)),
         risks=risks,
         errors=tuple(errors),
         tool_version=__version__,

@@ -528,10 +528,13 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         secrets=tuple(_labelled(secret_in(s, forms), forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
     )
+    from nhiscan.analyze.priority import prioritize  # a result saved by an earlier version: same order
+
+    findings = prioritize((finding_in(f, forms) for f in d.get("findings") or ()), identities, risks)
     return Report(
         as_of=as_of,
         inventory=inv,
-        findings=tuple(finding_in(f, forms) for f in d.get("findings") or ()),
+        findings=tuple(findings),
         risks=risks,
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),

@@ -173,6 +173,7 @@ def aws_admin_equivalent(ctx: CheckContext) -> Iterator[Hit]:
         yield Hit(
             identity=ident,
             severity=severity,
+            severity_reason="it holds active long-lived access keys" if keys else "",
             message=f"{_label(ident)} is admin-equivalent: {'; '.join(priv.reasons)}{extra}",
             evidence={"reasons": list(priv.reasons), "active_keys": [k.id for k in keys]},
         )
@@ -412,6 +413,7 @@ def aws_cross_account_trust_without_external_id(ctx: CheckContext) -> Iterator[H
             yield Hit(
                 identity=ident,
                 severity=_RAISE[ctx.rule.severity] if priv.privileged else None,
+                severity_reason=f"the role is {priv.level}" if priv.privileged else "",
                 message=(
                     f"role {ident.name} trusts account {other}"
                     + (f" ({t.principal})" if t.principal != other else "")

@@ -80,4 +80,5 @@ def azure_third_party_app_privileged(ctx: CheckContext) -> Iterator[Hit]:
             f"{ident.attributes.get('app_owner_organization_id')}) holds {'; '.join(priv.reasons[:3])}",
             evidence={"privilege": priv.level, "reasons": list(priv.reasons)},
             severity=Severity.CRITICAL if priv.level == "admin" else None,
+            severity_reason="the application is admin-equivalent" if priv.level == "admin" else "",
         )

@@ -82,6 +82,11 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             credential=cred,
             location=locs[0],
             severity=severity,
+            severity_reason=(
+                f"the credential still works and the identity is {power.level}"
+                if severity is Severity.CRITICAL
+                else ""
+            ),
             message=(
                 f"{what} of {ident.kind} {ident.name} ({ident.scope or ident.provider}) "
                 f"leaked in {where}: {state}{radius}"

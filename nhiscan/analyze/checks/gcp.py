@@ -66,6 +66,7 @@ def gcp_sa_primitive_role(ctx: CheckContext) -> Iterator[Hit]:
                 message=f"{ident.id} holds the primitive role {role} on {scope}",
                 evidence={"role": role, "scope": scope},
                 severity=Severity.CRITICAL if role == "roles/owner" else None,
+                severity_reason="Owner can change IAM policy" if role == "roles/owner" else "",
                 key=f"{role}|{scope}",
             )
 

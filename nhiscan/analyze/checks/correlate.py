@@ -83,7 +83,8 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             location=locs[0],
             severity=severity,
             severity_reason=(
-                f"the credential still works and the identity is {power.level}"
+                "the credential still works and the identity "
+                + ("is admin-equivalent" if power.level == "admin" else "can escalate its privileges")
                 if severity is Severity.CRITICAL
                 else ""
             ),

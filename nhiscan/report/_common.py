@@ -199,7 +199,9 @@ def identity_label(ident: Identity) -> str:
 def identity_place(ident: Identity) -> str:
     """``name (scope)``: the name people know and the account, project, tenant or cluster."""
     label = identity_label(ident)
-    return f"{label} ({ident.scope})" if ident.scope and ident.scope != label else label
+    if not ident.scope or ident.scope == label:
+        return label
+    return f"{label} {ident.scope}" if ident.scope.startswith("(") else f"{label} ({ident.scope})"
 
 
 def where(

@@ -309,9 +309,11 @@ def test_markdown_summary_tables_and_escaping() -> None:
 
 
 def test_markdown_truncates_long_findings_tables() -> None:
-    findings = [_finding(message=f"m{n}", fingerprint=f"sha256:{n}") for n in range(130)]
+    findings = [
+        _finding(message=f"m{n}", fingerprint=f"sha256:{n}", severity=Severity.HIGH) for n in range(130)
+    ]
     md = markdown_format.render(_report(findings))
-    rows = [line for line in md.splitlines() if line.startswith("| 🟦 low | `nhi-no-owner`")]
+    rows = [line for line in md.splitlines() if "| 🟧 high | `nhi-no-owner`" in line]
     assert len(rows) == markdown_format.MAX_FINDINGS
     assert f"Showing {markdown_format.MAX_FINDINGS} of 130 findings; 30 more" in md
 

@@ -267,6 +267,27 @@ def controls_for(
 
 
 @functools.lru_cache(maxsize=4)
+def load_control_names(directory: Path | None = None) -> dict[str, dict[str, str]]:
+    """framework name -> {control id: the outcome it names}, from each framework file's ``names``."""
+    out: dict[str, dict[str, str]] = {}
+    folder = (directory or rules_dir()) / "frameworks"
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise NhiscanError(f"{path}: a framework file must hold a mapping")
+        names = data.get("names") or {}
+        if not isinstance(names, Mapping):
+            raise NhiscanError(f"{path}: names: expected a mapping of control id to name")
+        out[str(data.get("framework") or path.stem)] = {str(k): str(v) for k, v in names.items()}
+    return out
+
+
+@functools.lru_cache(maxsize=4)
 def load_frameworks(directory: Path | None = None) -> dict[str, dict[str, list[str]]]:
     """The framework tables shipped with the catalog (see ``controls_for``)."""
     return _load_frameworks((directory or rules_dir()) / "frameworks")

@@ -182,6 +182,10 @@ class SourceRef:
     nhiscan_files: tuple[str, ...] = ()
     # Symbolic links in this source that lead outside it: never followed (their targets unread).
     links_not_followed: tuple[str, ...] = ()
+    # SHA-256 (hex) of an export file's bytes as read, and the commit checked out in a git
+    # repository when it was scanned: what a reviewer needs to know exactly what was scanned.
+    sha256: str | None = None
+    commit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

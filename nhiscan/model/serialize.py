@@ -356,6 +356,10 @@ def source_out(s: SourceRef) -> dict[str, Any]:
         out["nhiscan_files"] = list(s.nhiscan_files)
     if s.links_not_followed:
         out["links_not_followed"] = list(s.links_not_followed)
+    if s.sha256:
+        out["sha256"] = s.sha256
+    if s.commit:
+        out["commit"] = s.commit
     return out
 
 
@@ -367,6 +371,8 @@ def source_in(d: Mapping[str, Any]) -> SourceRef:
         skipped=_strs(d.get("skipped"), "source.skipped"),
         nhiscan_files=_strs(d.get("nhiscan_files"), "source.nhiscan_files"),
         links_not_followed=_strs(d.get("links_not_followed"), "source.links_not_followed"),
+        sha256=_opt_str(d.get("sha256"), "source.sha256"),
+        commit=_opt_str(d.get("commit"), "source.commit"),
     )
 
 

@@ -284,4 +284,3 @@ def group_summary(
     kind = "identities" if all(f.identity_id for f in row) else "places"
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return f"{len(row)} {kind}", f"{row[0].title}: {', '.join(names[:shown])}{more}"
-

@@ -119,7 +119,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
             f = row[0]
             if len(row) > 1:
                 place, message = group_summary(row, idents)
-                rule = f"{code(f.rule_id)} ×{len(row)}"
+                rule = f"{code(f.rule_id)} \u00d7{len(row)}"
             else:
                 place, message, rule = where(f, repos, idents), f.message, code(f.rule_id)
             out.append(

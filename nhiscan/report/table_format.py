@@ -170,7 +170,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
                 if len(row) > 1:
                     place, message = group_summary(row, idents)
                     rule = _data(f.rule_id)
-                    rule.append(f"\n×{len(row)}", style="bold")
+                    rule.append(f"\n\u00d7{len(row)}", style="bold")
                 else:
                     place, message, rule = where(f, repos, idents), f.message, _data(f.rule_id)
                 ft.add_row(
@@ -202,9 +202,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
     return "\n".join(line.rstrip() for line in out.split("\n"))
 
 
-def _stacked(
-    n: int, row: tuple[Finding, ...], repos: dict[str, str], idents: dict[str, Identity]
-) -> Table:
+def _stacked(n: int, row: tuple[Finding, ...], repos: dict[str, str], idents: dict[str, Identity]) -> Table:
     """One finding as a block: number, severity, rule id (whole) and OWASP ids on the first line;
     the place, then the message, each wrapped at the terminal's width under it."""
     f = row[0]
@@ -214,7 +212,7 @@ def _stacked(
         place, message = where(f, repos, idents), f.message
     head = Text.assemble(_sev(f.severity.value), "  ", _data(f.rule_id, style="bold"))
     if len(row) > 1:
-        head.append(f" ×{len(row)}", style="bold")
+        head.append(f" \u00d7{len(row)}", style="bold")
     if f.owasp_nhi:
         head.append("  " + printable_or_empty(" ".join(f.owasp_nhi)), style="dim")
     grid = Table.grid(padding=(0, 1), pad_edge=False)
@@ -225,4 +223,3 @@ def _stacked(
     grid.add_row("", _data(message))
     grid.add_row("", "")
     return grid
-

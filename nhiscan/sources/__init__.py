@@ -13,7 +13,9 @@ Provider packages expose, without importing any cloud SDK at module level:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
+import hashlib
 import importlib
 import io
 import json
@@ -56,6 +58,7 @@ class Parsed:
     path: str
     text: str
     data: Any = _NO_JSON
+    sha256: str = ""  # of the bytes read: the report names exactly what was scanned
 
     @property
     def is_structured(self) -> bool:
@@ -75,6 +78,7 @@ class RawDocument:
     path: str
     data: Any
     scope: str | None = None
+    sha256: str = ""
 
 
 @dataclass
@@ -97,13 +101,14 @@ def read_parsed(path: str) -> Parsed:
     if p.is_dir():
         raise InputError(path, "is a directory")
     raw = read_input_bytes(path)  # pipes and FIFOs with a deadline; devices refused
+    digest = hashlib.sha256(raw).hexdigest()
     text = decode_export(path, raw)
     stripped = text.lstrip()
     if not stripped:
         raise InputError(path, "file is empty")
     if stripped[0] in "{[":
         try:
-            return Parsed(path, text, json.loads(text))
+            return Parsed(path, text, json.loads(text), digest)
         except json.JSONDecodeError as exc:
             raise InputError(
                 path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -112,10 +117,10 @@ def read_parsed(path: str) -> Parsed:
             raise InputError(path, "JSON nested too deeply to be an export") from None
     if stripped.startswith(("apiVersion:", "kind:", "---")) or "\napiVersion:" in text[:4096]:
         try:
-            return Parsed(path, text, kubectl_yaml(text))
+            return Parsed(path, text, kubectl_yaml(text), digest)
         except YamlProblem as exc:
             raise InputError(path, exc.detail) from None
-    return Parsed(path, text)
+    return Parsed(path, text, sha256=digest)
 
 
 # Byte-order marks and the encodings they name, longest first (UTF-32 LE starts like UTF-16 LE).
@@ -270,6 +275,7 @@ def load_input(spec: InputSpec) -> RawDocument:
         path=spec.path,
         data=parsed.data if parsed.is_structured else parsed.text,
         scope=spec.scope,
+        sha256=parsed.sha256,
     )
 
 
@@ -302,7 +308,7 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
             errors.append(SourceError(exc.source, exc.detail))
             continue
         data = parsed.data if parsed.is_structured else parsed.text
-        docs.append(RawDocument(kind, provider, str(child), data, spec.scope))
+        docs.append(RawDocument(kind, provider, str(child), data, spec.scope, parsed.sha256))
     if not docs and not errors:
         errors.append(SourceError(spec.path, "directory holds no export (*.json, *.csv, Kubernetes *.yaml)"))
     return docs, errors
@@ -439,8 +445,12 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
         sources.extend(repo.sources)
         errors.extend(repo.errors)
     identities = _dedupe(result.identities)
+    digests = {d.path: d.sha256 for d in docs if d.sha256}
     inventory = Inventory(
-        sources=tuple(sources),
+        sources=tuple(
+            dataclasses.replace(s, sha256=digests[s.path]) if s.path in digests and not s.sha256 else s
+            for s in sources
+        ),
         identities=tuple(identities),
         secrets=tuple(secrets),
         observations=tuple(observations),

@@ -66,7 +66,8 @@ LEAK_DEAD_KEY = _finding(
 ADMIN_EQUIVALENT = _finding("aws-admin-equivalent", Severity.CRITICAL, "NHI5:2025", "admin")
 OLD_KEY = _finding("aws-access-key-too-old", Severity.HIGH, "NHI7:2025", "admin", credential_id="AKIA1")
 NO_OWNER = _finding("nhi-no-owner", Severity.LOW, "NHI1:2025", "admin")
-EXPECTED = [LEAK_ADMIN, LEAK_DEAD_KEY, LEAK_READER, ADMIN_EQUIVALENT, OLD_KEY, NO_OWNER]
+# A key that still works comes before a revoked one, even of a less powerful identity.
+EXPECTED = [LEAK_ADMIN, LEAK_READER, LEAK_DEAD_KEY, ADMIN_EQUIVALENT, OLD_KEY, NO_OWNER]
 
 
 def test_leaked_working_admin_key_first_missing_owner_last() -> None:

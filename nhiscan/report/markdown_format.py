@@ -103,6 +103,8 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
             name = identity_label(ident)
             scope = ident.scope if ident.scope.startswith("(") else f"({ident.scope})"
             shown = code(name) + (f" {cell(scope)}" if ident.scope and ident.scope != name else "")
+            if ident.id != name:  # and the exact id, to search for or paste into a console
+                shown += f" {code(ident.id)}"
             out.append(
                 f"| {risk.score} | {cell(risk.level)} | {shown} | {cell(ident.kind)} | "
                 f"{sum(1 for c in ident.credentials if c.active)} | {cell(', '.join(risk.factors))} |"

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from nhiscan import __version__
-from nhiscan.display import printable, printable_lines
+from nhiscan.display import printable_lines
 from nhiscan.model import OWASP_NHI, Credential, Finding, Grant, Identity, Report, Severity
 from nhiscan.report._common import (
     identities_by_id,

@@ -132,7 +132,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         for ident in ranked[:MAX_IDENTITIES]:
             risk = report.risks[ident.id]
             cell = _identity_cell(ident)
-            cells = [str(risk.score), _sev(risk.level), cell]
+            cells: list[Text | str] = [str(risk.score), _sev(risk.level), cell]
             if narrow:  # the factors under the name: three columns leave the name room at 80
                 cell.append("\n" + printable_or_empty(", ".join(risk.factors)), style="italic")
             else:

@@ -159,9 +159,7 @@ def load_page(exe: str, page: Path, script: str) -> tuple[Any, list[dict[str, An
 
 
 @contextlib.contextmanager
-def open_page(
-    exe: str, page: Path, *, width: int = 1280, height: int = 800, media: str = ""
-) -> Any:
+def open_page(exe: str, page: Path, *, width: int = 1280, height: int = 800, media: str = "") -> Any:
     """A browser showing ``page`` in a ``width`` x ``height`` viewport (CSS media ``media`` when
     given, e.g. "print"); yields ``(browser, session)`` for further commands."""
     browser = Browser(exe)

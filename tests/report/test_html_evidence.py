@@ -155,7 +155,7 @@ def test_first_screen_shows_time_scope_and_executive_summary(
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     for part in ("generated", "scope", "summary", "exec-owasp", "exec-providers", "exec-top", "n-static"):
         box = boxes[part]
-        assert 0 <= box["top"] and box["bottom"] <= 800 and box["right"] <= 1280, (part, box)
+        assert box["top"] >= 0 and box["bottom"] <= 800 and box["right"] <= 1280, (part, box)
     assert boxes["findings-section"]["top"] < 800  # the findings start on the first screen too
 
 

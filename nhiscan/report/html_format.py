@@ -291,6 +291,7 @@ def _context(report: Report) -> dict[str, Any]:
                 "f": f,
                 "provider": _provider(f, idents),
                 "where": where(f, repos, idents),
+                "label": identity_label(ident) if ident else "",
                 "identity": ident,
                 "owasp": " ".join(f.owasp_nhi),
                 "frameworks": info.frameworks if info else {},

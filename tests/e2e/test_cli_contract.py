@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -247,7 +248,9 @@ def test_an_empty_list_export_is_read_as_nothing_to_list_not_an_error(tmp_path: 
     )
     assert res.code == 0, res.stderr
     assert res.json()["errors"] == [] and len(res.json()["findings"]) == 1
-    assert {"kind": "empty-export", "scope": None, "path": str(tmp_path / "keys-none.json")} in res.json()[
+    empty = tmp_path / "keys-none.json"
+    digest = hashlib.sha256(empty.read_bytes()).hexdigest()  # what was read, for the record
+    assert {"kind": "empty-export", "scope": None, "path": str(empty), "sha256": digest} in res.json()[
         "sources"
     ]
     # An empty object says nothing about what it is: still an unrecognised format.

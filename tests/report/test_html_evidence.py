@@ -84,7 +84,7 @@ def test_scope_names_every_source_with_hashes_and_commits(
     for src in exports:
         digest = hashlib.sha256((ROOT / src["path"]).read_bytes()).hexdigest()
         assert src["sha256"] == digest
-        assert f'<code class="hash">{digest}</code>' in inputs, src["path"]
+        assert f'<code class="hash">sha256:{digest}</code>' in inputs, src["path"]
 
 
 def test_summary_first_then_findings_then_inventory(scanned: tuple[Path, dict[str, Any], datetime]) -> None:

@@ -199,6 +199,22 @@ def test_baseline_waives_known_findings(tmp_path: Path) -> None:
     assert res.json()["findings"][0]["waived"] is True
 
 
+def test_baseline_records_when_it_was_made_and_the_as_of_day(tmp_path: Path) -> None:
+    """generated_at is the real time of creation (UTC, ISO 8601), not the --as-of day."""
+    from datetime import datetime, timedelta, timezone
+
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    base = tmp_path / "baseline.json"
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    assert run_cli("baseline", "create", "--input", inv, "--output", str(base), "--as-of", AS_OF).code == 0
+    after = datetime.now(timezone.utc)
+    data = json.loads(base.read_text(encoding="utf-8"))
+    made = datetime.fromisoformat(data["generated_at"])
+    assert made.utcoffset() == timedelta(0) and data["generated_at"].endswith("+00:00")
+    assert before <= made <= after
+    assert data["as_of"] == f"{AS_OF}T00:00:00+00:00"
+
+
 def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()

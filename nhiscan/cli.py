@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from nhiscan import __version__
+from nhiscan.cli_diff import diff_command
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -508,6 +509,10 @@ def report(
     _emit(saved, Format(format), output)
     # Input errors were reported when the scan ran; here only the saved findings decide.
     raise typer.Exit(1 if fails_threshold(saved, _fail_on(fail_on, None)) else 0)
+
+
+# `nhiscan diff` lives in its own module (cli_diff.py); registered here to keep the commands' order.
+app.command("diff")(diff_command)
 
 
 @baseline_app.command("create")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AS_OF, FIXTURES, run_cli
+from tests.conftest import AS_OF, FIXTURES, ROOT, run_cli
 
 FIXED = ("secret-cloud-key", "terraform/legacy.auto.tfvars")
 NEW = ("aws-access-key-too-old", "arn:aws:iam::111122223333:user/service/svc-backup")
@@ -129,6 +129,9 @@ def test_table_and_markdown_show_the_same_two(scans: tuple[Path, Path]) -> None:
         "Findings: 1 new, 1 resolved, 0 changed (0 worse); identities: 0 new, 0 removed, 1 with another risk"
     )
     assert lines[2] == "Fail on high: 1 new or worse finding(s) at or above high"
+    # the README shows these two lines as the example of the text view
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"\n{lines[1]}\n{lines[2]}\n" in readme.split("### nhiscan diff")[1]
     assert "aws-access-key-too-old" in table.stdout.split("Resolved findings")[0]
     assert "legacy.auto.tfvars" in table.stdout.split("Resolved findings")[1]
     assert max(len(ln) for ln in lines[1:]) <= 120

@@ -430,3 +430,29 @@ def test_a_result_of_an_earlier_version_is_matched_by_place(tmp_path: Path) -> N
         for s in legacy["secrets"]:
             assert s["hash"] not in out and s["hash"][:8] not in out and s["redacted"] not in out
             assert s["attributes"]["sha1"] not in out
+
+
+def test_diffs_committed_to_a_repository_are_recognised_as_nhiscan_outputs(
+    scans: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A diff names AWS key ids (identifiers nhiscan prints in full): saved in a scanned tree, in any
+    format, they are nhiscan's own data, not leaks. A key id pasted into one is still found."""
+    old, new = scans
+    tree = tmp_path / "reports"
+    tree.mkdir()
+    for fmt, name in (("json", "diff.json"), ("markdown", "diff.md"), ("table", "diff.txt")):
+        assert diff(str(old), str(new), "--format", fmt, "--output", str(tree / name)).code == 1
+    assert SVC_BACKUP_KEY in (tree / "diff.txt").read_text(encoding="utf-8")
+
+    def scan() -> dict[str, Any]:
+        res = run_cli("scan", str(tree), "--fail-on", "none", "--format", "json", timeout=120)
+        assert res.code == 0, res.stderr
+        data: dict[str, Any] = res.json()
+        return data
+
+    data = scan()
+    assert sorted(data["sources"][0]["nhiscan_files"]) == ["diff.json", "diff.md", "diff.txt"]
+    assert data["findings"] == []
+    with (tree / "diff.txt").open("a", encoding="utf-8") as fh:
+        fh.write(f"aws_access_key_id = {SVC_BACKUP_KEY}\n")
+    assert [f["location"]["path"] for f in scan()["findings"]] == ["diff.txt"]

@@ -153,7 +153,9 @@ def render_text(diff: Diff, fail_on: Severity | None, width: int = 80) -> str:
         counts_line(diff),
         gate_line(diff, fail_on),
     ]
-    wrap = textwrap.TextWrapper(width=width, initial_indent=" " * 12, subsequent_indent=" " * 12)
+    wrap = textwrap.TextWrapper(
+        width=width, initial_indent=" " * 12, subsequent_indent=" " * 12, break_on_hyphens=False
+    )
 
     def finding(f: Finding, label: str) -> None:
         waived = " (waived)" if f.waived else ""

@@ -456,3 +456,30 @@ def test_diffs_committed_to_a_repository_are_recognised_as_nhiscan_outputs(
     with (tree / "diff.txt").open("a", encoding="utf-8") as fh:
         fh.write(f"aws_access_key_id = {SVC_BACKUP_KEY}\n")
     assert [f["location"]["path"] for f in scan()["findings"]] == ["diff.txt"]
+
+
+def test_two_runs_of_the_quick_start_from_other_places_are_an_empty_diff(tmp_path: Path) -> None:
+    """Every finding of the quick start (secrets, leaks linked to identities, CI configs, four
+    clouds) keeps its fingerprint in another run of copies at another place: nothing is new."""
+    # (copies in both runs: inside this project's checkout, a repository is named by the checkout)
+    for place in ("here", "elsewhere/deeper"):
+        for name in ("acme-web", "acme-infra"):
+            shutil.copytree(FIXTURES / "repos" / name, tmp_path / place / name)
+    exports = [
+        "--input", str(FIXTURES / "aws/acme-prod"), "--input", f"acme-prod={FIXTURES / 'gcp/acme-prod'}",
+        "--input", str(FIXTURES / "azure/contoso"), "--input", str(FIXTURES / "kubernetes/prod-cluster"),
+    ]  # fmt: skip
+    results = []
+    for root in (tmp_path / "here", tmp_path / "elsewhere/deeper"):
+        out = tmp_path / f"{len(results)}.json"
+        res = run_cli(
+            "scan", str(root / "acme-web"), str(root / "acme-infra"), *exports, "--as-of", AS_OF,
+            "--fail-on", "none", "--format", "json", "-o", str(out), timeout=180,
+        )  # fmt: skip
+        assert res.code == 0, res.stderr
+        results.append(out)
+    data = json.loads(results[0].read_text(encoding="utf-8"))
+    assert len(data["findings"]) > 50 and any(f["rule_id"].startswith("secret-") for f in data["findings"])
+    res = diff(*map(str, results), "--format", "json", "--fail-on", "low")
+    assert res.code == 0, res.stdout
+    assert res.json()["summary"]["new"] == res.json()["summary"]["resolved"] == 0

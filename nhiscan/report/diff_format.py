@@ -33,13 +33,14 @@ def where(f: Finding) -> str:
     return text + (f" @{loc.commit[:10]}" if loc.commit else "")
 
 
-def counts_line(diff: Diff) -> str:
-    return (
+def counts_lines(diff: Diff) -> list[str]:
+    worse = sum(1 for c in diff.changed_findings if c.worse)
+    return [
         f"Findings: {len(diff.new_findings)} new, {len(diff.resolved_findings)} resolved, "
-        f"{len(diff.changed_findings)} changed ({sum(1 for c in diff.changed_findings if c.worse)} worse)"
-        f"; identities: {len(diff.new_identities)} new, {len(diff.removed_identities)} removed, "
-        f"{len(diff.changed_identities)} with another risk"
-    )
+        f"{len(diff.changed_findings)} changed ({worse} worse)",
+        f"Identities: {len(diff.new_identities)} new, {len(diff.removed_identities)} removed, "
+        f"{len(diff.changed_identities)} with another risk",
+    ]
 
 
 def gate_line(diff: Diff, fail_on: Severity | None) -> str:
@@ -150,7 +151,7 @@ def render_text(diff: Diff, fail_on: Severity | None, width: int = 80) -> str:
     width = max(width, 40)
     out = [
         printable(f"nhiscan diff: {_side(diff.old)} -> {_side(diff.new)}"),
-        counts_line(diff),
+        *counts_lines(diff),
         gate_line(diff, fail_on),
     ]
     wrap = textwrap.TextWrapper(

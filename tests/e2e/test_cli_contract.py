@@ -289,3 +289,19 @@ def test_a_scope_contradicting_the_export_is_reported_and_the_export_wins() -> N
     assert pairs(res.json()) == pairs(plain.json())
     # The matching account, or none, is no error.
     assert run_cli("scan", "--input", f"111122223333={aws}", "--as-of", AS_OF, "--fail-on", "none").code == 0
+
+
+def test_report_of_a_fifo_or_a_deeply_nested_file_is_one_error(tmp_path: Path) -> None:
+    """`nhiscan report` reads its result like any input: a FIFO nothing writes to fails after
+    NHISCAN_INPUT_TIMEOUT, and JSON nested too deeply is an error line, not a traceback."""
+    import os
+
+    fifo = tmp_path / "result.json"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    for path, expected in ((fifo, "nothing arrived for 1 s"), (deep, "nested too deeply")):
+        res = run_cli("report", str(path), env={"NHISCAN_INPUT_TIMEOUT": "1"}, timeout=30)
+        assert res.code == 2 and res.stdout == ""
+        assert res.stderr.startswith(f"nhiscan: error: {path}: ") and expected in res.stderr
+        assert res.stderr.count("\n") == 1, res.stderr

@@ -31,8 +31,7 @@ def diff_command(
         typer.Option(
             "--fail-on",
             metavar="SEVERITY",
-            help="Exit 1 on new or worse findings at or above: critical | high | medium | low | none "
-            "(default high).",
+            help="Exit 1 on new or worse findings at or above: critical | high | medium | low | none.",
         ),
     ] = "high",
 ) -> None:

@@ -81,6 +81,7 @@ def main() -> int:
             )
             summary = json.loads((d / "d.json").read_text())["summary"]
             rows.append((n, findings, summary["new"], new_findings, report, diff_json, diff_md))
+    print(f"CPU seconds per command (user + system), best of {args.runs}")
     print(
         f"{'N':>7} {'findings':>9} {'new':>7} {'report':>9} {'diff json':>10} {'diff md':>9} {'diff/report':>12}"
     )

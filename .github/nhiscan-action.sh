@@ -26,9 +26,9 @@ summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
 tmp="${RUNNER_TEMP:-${TMPDIR:-/tmp}}"
 fail_on="${NHISCAN_FAIL_ON:-high}"
 
-note() {  # a line in the log and in the job summary
+note() {  # a line in the log and in the job summary (Markdown syntax in names shown literally)
   echo "nhiscan: $*"
-  printf '\n> nhiscan: %s\n' "$*" >> "$summary"
+  printf '\n> nhiscan: %s\n' "$(printf '%s' "$*" | sed 's/[][\\`*_|<>#!]/\\&/g')" >> "$summary"
 }
 
 # `[SCOPE=]FILE` for a scan run in the base branch's worktree: a relative FILE the base branch has is

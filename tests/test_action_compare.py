@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -193,6 +194,7 @@ def test_a_saved_base_result_is_compared(origin: Path, tmp_path: Path) -> None:
         ({"GITHUB_BASE_REF": "", "GITHUB_EVENT_NAME": "push"}, "compare-to-base: no base branch"),
         ({"GITHUB_BASE_REF": "no-such-branch"}, "cannot find or fetch no-such-branch"),
         ({"NHISCAN_BASE_RESULT": "missing.json"}, "base-result: missing.json not found"),
+        ({"GITHUB_BASE_REF": "x<img src=y>"}, "cannot find or fetch x"),
     ],
 )
 def test_without_a_base_every_finding_counts(
@@ -207,6 +209,7 @@ def test_without_a_base_every_finding_counts(
     assert "diff-file" not in out
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
     assert note in summary and note in res.stdout
+    assert re.search(r"(?<!\\)<img", summary) is None  # a name's Markdown or HTML is shown, never rendered
     assert "## nhiscan: non-human identity scan" in summary
 
 

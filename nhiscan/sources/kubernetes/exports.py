@@ -3,7 +3,11 @@
 `kubectl get serviceaccounts,rolebindings,clusterrolebindings,roles,clusterroles,secrets -A -o json`
 writes one ``{"kind": "List", "items": [...]}``; a single resource type writes e.g.
 ``ServiceAccountList``; `kubectl get sa NAME -o json` writes one object. All are kind
-``kubernetes-objects``; normalize dispatches on each item's kind.
+``kubernetes-objects``; normalize dispatches on each item's kind. A list of pods holding the
+kube-apiserver pod (`kubectl get pods -n kube-system -o json`) is one too (its audit flags).
+
+Cluster descriptions (for audit logging, see audit.py): ``kubernetes-eks-cluster`` (`aws eks
+describe-cluster`) and ``kubernetes-gke-cluster`` (`gcloud container clusters describe --format=json`).
 """
 
 from __future__ import annotations
@@ -39,9 +43,20 @@ def _holds_rbac(items: list[Any], depth: int = 0) -> bool:
 
 
 def detect(parsed: Parsed) -> str | None:
+    from nhiscan.sources.kubernetes.audit import EKS_KIND, GKE_KIND, is_apiserver, is_eks, is_gke
+
     data = parsed.data if parsed.is_structured else None
+    if is_eks(data):
+        return EKS_KIND
+    if is_gke(data):
+        return GKE_KIND
     if not isinstance(data, dict) or "apiVersion" not in data:
         return None
+    if data.get("kind") in ("List", "PodList") and isinstance(data.get("items"), list):
+        if any(is_apiserver(x) for x in data["items"]):
+            return "kubernetes-objects"
+    if is_apiserver(data):
+        return "kubernetes-objects"
     kind = data.get("kind")
     if kind in LIST_KINDS and isinstance(data.get("items"), list):
         items = data["items"]

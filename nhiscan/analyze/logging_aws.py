@@ -8,7 +8,7 @@ management events like any other: whatever a trail leaves out of them, it leaves
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nhiscan.model import LogConfig
@@ -33,7 +33,7 @@ def _field_test(selector: Mapping[str, Any], value: str) -> bool:
         raw = selector.get(key) or []
         return [str(x).lower() for x in raw] if isinstance(raw, list) else [str(raw).lower()]
 
-    tests = (
+    tests: tuple[tuple[str, Callable[[list[str]], bool]], ...] = (
         ("Equals", lambda xs: v in xs),
         ("NotEquals", lambda xs: v not in xs),
         ("StartsWith", lambda xs: any(v.startswith(x) for x in xs)),
@@ -114,7 +114,9 @@ def _trail_reasons(trail: Mapping[str, Any], cap: Mapping[str, Mapping[str, str 
     if trail.get("is_logging") is False:
         out.append(f"trail {name} is not logging (IsLogging false)")
     if trail.get("multi_region") is False:
-        out.append(f"trail {name} is single-region ({trail.get('home_region') or 'its home region'}): STS calls to other regions' endpoints are not captured")
+        out.append(
+            f"trail {name} is single-region ({trail.get('home_region') or 'its home region'}): STS calls to other regions' endpoints are not captured"
+        )
     if trail.get("global_service_events") is False:
         out.append(f"trail {name} excludes global service events: IAM calls are not captured")
     for source in IDENTITY_SOURCES:
@@ -128,7 +130,9 @@ def _trail_reasons(trail: Mapping[str, Any], cap: Mapping[str, Mapping[str, str 
     return out
 
 
-def _effective(trail: Mapping[str, Any], cap: Mapping[str, Mapping[str, str | None]]) -> dict[str, dict[str, str | None]]:
+def _effective(
+    trail: Mapping[str, Any], cap: Mapping[str, Mapping[str, str | None]]
+) -> dict[str, dict[str, str | None]]:
     """What the trail actually records, once logging state, region and global events are applied."""
     out: dict[str, dict[str, str | None]] = {}
     for source in IDENTITY_SOURCES:
@@ -141,7 +145,11 @@ def _effective(trail: Mapping[str, Any], cap: Mapping[str, Mapping[str, str | No
                 value = None if value != "no" else "no"
             if value == "yes" and trail.get("multi_region") is not True:
                 value = "some" if trail.get("multi_region") is False else None
-            if value in ("yes", "some") and source == "iam.amazonaws.com" and trail.get("global_service_events") is False:
+            if (
+                value in ("yes", "some")
+                and source == "iam.amazonaws.com"
+                and trail.get("global_service_events") is False
+            ):
                 value = "no"
             out[source][mode] = value
     return out

@@ -45,7 +45,9 @@ def gcp_enabled(configs: Sequence[Mapping[str, Any]], service: str) -> dict[str,
 def evaluate_gcp(cfg: LogConfig, ancestors: Sequence[LogConfig]) -> ScopeVerdict:
     from nhiscan.analyze.logging import ScopeVerdict
 
-    verdict = ScopeVerdict(scope=cfg.scope, status="unknown", what="Cloud Audit Logs (Data Access)", source=cfg.path)
+    verdict = ScopeVerdict(
+        scope=cfg.scope, status="unknown", what="Cloud Audit Logs (Data Access)", source=cfg.path
+    )
     own = _audit_configs(cfg)
     inherited = [a for a in ancestors if a.scope != cfg.scope] if cfg.scope.startswith("projects/") else []
     configs = own + [c for a in inherited for c in _audit_configs(a)]
@@ -169,7 +171,9 @@ def evaluate_entra(cfg: LogConfig) -> ScopeVerdict:
     missing = [c for c in ENTRA_CATEGORIES if c.lower() not in sent]
     for category in ENTRA_CATEGORIES:
         (verdict.not_logged if category in missing else verdict.logged).append(category)
-    verdict.status = "logged" if not missing else ("not-logged" if len(missing) == len(ENTRA_CATEGORIES) else "partial")
+    verdict.status = (
+        "logged" if not missing else ("not-logged" if len(missing) == len(ENTRA_CATEGORIES) else "partial")
+    )
     if missing:
         verdict.gaps.append(
             _gap(
@@ -195,7 +199,9 @@ def evaluate_cluster(cfg: LogConfig, gcp_cfgs: Sequence[LogConfig]) -> ScopeVerd
 
     attrs = cfg.attributes
     source = str(attrs.get("source") or "")
-    verdict = ScopeVerdict(scope=cfg.scope, status="unknown", what=f"API server audit log ({source})", source=cfg.path)
+    verdict = ScopeVerdict(
+        scope=cfg.scope, status="unknown", what=f"API server audit log ({source})", source=cfg.path
+    )
     verdict.details = {k: v for k, v in attrs.items() if k != "source"}
     audit = attrs.get("audit")
     if source == "gke":
@@ -212,7 +218,9 @@ def evaluate_cluster(cfg: LogConfig, gcp_cfgs: Sequence[LogConfig]) -> ScopeVerd
             verdict.status = "logged"
         else:
             verdict.not_logged.append(
-                "API reads (Data Access for k8s.io is off)" if reads is False else "API reads (unknown: no project audit configs)"
+                "API reads (Data Access for k8s.io is off)"
+                if reads is False
+                else "API reads (unknown: no project audit configs)"
             )
             verdict.status = "partial"
         return verdict

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from nhiscan.display import printable_or_empty
 from nhiscan.model import OWASP_NHI, Identity, Report, Severity
+from nhiscan.report import logging_view
 from nhiscan.report._common import repository_labels, where
 
 STYLE = {
@@ -104,6 +105,10 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         for cat in sorted(by_cat, key=lambda c: int(c[3:].split(":")[0])):
             owasp.add_row(_data(cat), _data(OWASP_NHI.get(cat, "")), str(by_cat[cat]), _sev(worst[cat].value))
         console.print(owasp)
+
+    logging_table = logging_view.table(report)
+    if logging_table is not None:
+        console.print(logging_table)
 
     ranked = sorted(
         (i for i in inv.identities if report.risks.get(i.id) and report.risks[i.id].score > 0),

@@ -41,7 +41,9 @@ _FLAGS = {
 _TRAIL_SHAPE = {"Name": str, "TrailARN": str, "HomeRegion": str, **{k: bool for k in _FLAGS}}
 _SELECTOR_SHAPE = {
     "TrailARN": str,
-    "EventSelectors": [{"ReadWriteType": str, "IncludeManagementEvents": bool, "ExcludeManagementEventSources": [str]}],
+    "EventSelectors": [
+        {"ReadWriteType": str, "IncludeManagementEvents": bool, "ExcludeManagementEventSources": [str]}
+    ],
     "AdvancedEventSelectors": [{"Name": str, "FieldSelectors": [{"Field": str}]}],
 }
 
@@ -79,10 +81,12 @@ def load_trails(ts: TrailState, doc: RawDocument, errors: list[tuple[str, str]])
         good.append(trail)
     scope = doc.scope.strip() if doc.scope else None
     if scope and not _ACCOUNT.match(scope):
-        errors.append((doc.path, f"SCOPE of describe-trails output must be a 12-digit account id; ignored"))
+        errors.append((doc.path, "SCOPE of describe-trails output must be a 12-digit account id; ignored"))
         scope = None
     if scope is None:
-        owned = [trail_account(str(t.get("TrailARN") or "")) for t in good if not t.get("IsOrganizationTrail")]
+        owned = [
+            trail_account(str(t.get("TrailARN") or "")) for t in good if not t.get("IsOrganizationTrail")
+        ]
         anyone = [trail_account(str(t.get("TrailARN") or "")) for t in good]
         scope = next((a for a in owned if a), None) or next((a for a in anyone if a), None)
     if scope is None:
@@ -153,7 +157,7 @@ def finish(ts: TrailState, errors: list[tuple[str, str]]) -> tuple[list[LogConfi
             by_name.setdefault(str(facts["name"]), []).append((account, key))
     for account in sorted(ts.trails):
         out = []
-        for key, facts in ts.trails[account].items():
+        for facts in ts.trails[account].values():
             trail = dict(facts)
             arn, name = str(trail.get("arn") or ""), str(trail["name"])
             status_key = arn if arn in ts.statuses else (name if name in ts.statuses else None)
@@ -184,7 +188,9 @@ def finish(ts: TrailState, errors: list[tuple[str, str]]) -> tuple[list[LogConfi
             sources.append(SourceRef("aws-cloudtrail-trail-status", key, path))
     for arn, (path, _) in ts.selectors.items():
         if arn not in used:
-            errors.append((path, f"get-event-selectors for {arn}: no describe-trails output lists that trail"))
+            errors.append(
+                (path, f"get-event-selectors for {arn}: no describe-trails output lists that trail")
+            )
         else:
             sources.append(SourceRef("aws-cloudtrail-event-selectors", trail_account(arn), path))
     return configs, sources

@@ -39,7 +39,9 @@ _SETTING_SHAPE = {
     **{k: str for k in _DESTINATIONS},
 }
 _ENTRA_CATEGORIES = {"auditlogs", "signinlogs", "serviceprincipalsigninlogs", "managedidentitysigninlogs"}
-_SUBSCRIPTION = re.compile(r"^/?subscriptions/([^/]+)(?:/providers/microsoft\.insights/diagnosticsettings/|/?$)", re.I)
+_SUBSCRIPTION = re.compile(
+    r"^/?subscriptions/([^/]+)(?:/providers/microsoft\.insights/diagnosticsettings/|/?$)", re.I
+)
 _CLUSTER = re.compile(r"/providers/microsoft\.containerservice/managedclusters/([^/]+)", re.I)
 _TENANT_SCOPE = re.compile(r"^/?(?:tenants/)?([0-9a-f-]{36})$", re.I)
 
@@ -99,7 +101,9 @@ def summary(setting: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def load(doc: RawDocument, tenant: str, result: ProviderResult, out: dict[tuple[str, str], dict[str, Any]]) -> None:
+def load(
+    doc: RawDocument, tenant: str, result: ProviderResult, out: dict[tuple[str, str], dict[str, Any]]
+) -> None:
     """Read one diagnostic settings export into ``out`` ((kind, scope) -> {settings, path})."""
     data = doc.data
     items = data.get("value") if isinstance(data, Mapping) else data
@@ -107,12 +111,15 @@ def load(doc: RawDocument, tenant: str, result: ProviderResult, out: dict[tuple[
         raise ValueError("value: expected a list")
     scope = (doc.scope or "").strip()
     if not items:
-        sub = _SUBSCRIPTION.match(scope)
+        sub_scope = _SUBSCRIPTION.match(scope)
         ten = _TENANT_SCOPE.match(scope)
-        if sub:
-            out.setdefault(("azure-activity-log", sub.group(1)), {"settings": [], "path": doc.path})
+        if sub_scope:
+            out.setdefault(("azure-activity-log", sub_scope.group(1)), {"settings": [], "path": doc.path})
         elif ten or scope.lower() in ("tenant", "tenants"):
-            out.setdefault(("azure-entra-diagnostics", ten.group(1) if ten else tenant or "tenant"), {"settings": [], "path": doc.path})
+            out.setdefault(
+                ("azure-entra-diagnostics", ten.group(1) if ten else tenant or "tenant"),
+                {"settings": [], "path": doc.path},
+            )
         else:
             raise ValueError(
                 "an empty list of diagnostic settings does not say whose it is; pass it as "
@@ -128,22 +135,30 @@ def load(doc: RawDocument, tenant: str, result: ProviderResult, out: dict[tuple[
             result.errors.append(SourceError(doc.path, f"[{i}]{label(setting, 'name')}: {exc}; skipped"))
             continue
         what, named = _what(setting)
+        key: tuple[str, str]
         if what == "activity":
-            sub = named or (m.group(1) if (m := _SUBSCRIPTION.match(scope)) else None)
+            given = _SUBSCRIPTION.match(scope)
+            sub = named or (given.group(1) if given else None)
             if not sub:
                 result.errors.append(
-                    SourceError(doc.path, f"[{i}]{label(setting, 'name')}: names no subscription; pass --input subscriptions/SUB_ID=FILE")
+                    SourceError(
+                        doc.path,
+                        f"[{i}]{label(setting, 'name')}: names no subscription; pass --input subscriptions/SUB_ID=FILE",
+                    )
                 )
                 continue
             key = ("azure-activity-log", sub)
         elif what == "entra":
-            ten = _TENANT_SCOPE.match(scope)
-            key = ("azure-entra-diagnostics", ten.group(1) if ten else tenant or "tenant")
+            named_tenant = _TENANT_SCOPE.match(scope)
+            key = ("azure-entra-diagnostics", named_tenant.group(1) if named_tenant else tenant or "tenant")
         elif what == "aks":
             key = ("kubernetes-audit", named or scope or "default")
         else:
             result.errors.append(
-                SourceError(doc.path, f"[{i}]{label(setting, 'name')}: not a subscription, Entra ID or AKS diagnostic setting; skipped")
+                SourceError(
+                    doc.path,
+                    f"[{i}]{label(setting, 'name')}: not a subscription, Entra ID or AKS diagnostic setting; skipped",
+                )
             )
             continue
         out.setdefault(key, {"settings": [], "path": doc.path})["settings"].append(summary(setting))
@@ -155,11 +170,7 @@ def configs(found: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[LogConfi
         settings = list(entry["settings"])
         if kind == "kubernetes-audit":
             sent = {
-                c.lower()
-                for s in settings
-                if s["destinations"]
-                for c, on in s["categories"].items()
-                if on
+                c.lower() for s in settings if s["destinations"] for c, on in s["categories"].items() if on
             }
             audit = bool(sent & {"kube-audit", "kube-audit-admin", "audit", "alllogs"})
             attrs: dict[str, Any] = {"source": "aks", "audit": audit, "exported": sorted(sent)}

@@ -177,7 +177,9 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             try:
                 result.logging.append(read(doc.data, doc.scope, doc.path))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                result.errors.append(SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__})"))
+                result.errors.append(
+                    SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__})")
+                )
                 continue
             result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
             continue

@@ -30,6 +30,10 @@ EKS_KIND = "kubernetes-eks-cluster"
 GKE_KIND = "kubernetes-gke-cluster"
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def is_eks(data: Any) -> bool:
     cluster = data.get("cluster") if isinstance(data, Mapping) else None
     return (
@@ -50,16 +54,19 @@ def is_gke(data: Any) -> bool:
 def is_apiserver(item: Any) -> bool:
     if not isinstance(item, Mapping) or item.get("kind") != "Pod":
         return False
-    md = item.get("metadata") if isinstance(item.get("metadata"), Mapping) else {}
-    labels = md.get("labels") if isinstance(md.get("labels"), Mapping) else {}
-    return labels.get("component") == "kube-apiserver" or str(md.get("name") or "").startswith("kube-apiserver")
+    md = _mapping(item.get("metadata"))
+    labels = _mapping(md.get("labels"))
+    return labels.get("component") == "kube-apiserver" or str(md.get("name") or "").startswith(
+        "kube-apiserver"
+    )
 
 
 def eks(data: Mapping[str, Any], scope: str | None, path: str) -> LogConfig:
     cluster = data["cluster"]
     enabled: set[str] = set()
-    logging = cluster.get("logging") if isinstance(cluster.get("logging"), Mapping) else {}
-    entries = logging.get("clusterLogging") if isinstance(logging.get("clusterLogging"), list) else []
+    logging = _mapping(cluster.get("logging"))
+    listed = logging.get("clusterLogging")
+    entries: list[Any] = listed if isinstance(listed, list) else []
     for entry in entries:
         if isinstance(entry, Mapping) and entry.get("enabled") is True:
             enabled.update(str(t) for t in entry.get("types") or ())
@@ -89,7 +96,7 @@ def gke(data: Mapping[str, Any], scope: str | None, path: str) -> LogConfig:
 
 
 def _flags(pod: Mapping[str, Any]) -> list[str]:
-    spec = pod.get("spec") if isinstance(pod.get("spec"), Mapping) else {}
+    spec = _mapping(pod.get("spec"))
     out: list[str] = []
     for container in spec.get("containers") or ():
         if isinstance(container, Mapping):

@@ -52,10 +52,8 @@ def detect(parsed: Parsed) -> str | None:
         return GKE_KIND
     if not isinstance(data, dict) or "apiVersion" not in data:
         return None
-    if data.get("kind") in ("List", "PodList") and isinstance(data.get("items"), list):
-        if any(is_apiserver(x) for x in data["items"]):
-            return "kubernetes-objects"
-    if is_apiserver(data):
+    items = data.get("items") if data.get("kind") in ("List", "PodList") else None
+    if is_apiserver(data) or (isinstance(items, list) and any(is_apiserver(x) for x in items)):
         return "kubernetes-objects"
     kind = data.get("kind")
     if kind in LIST_KINDS and isinstance(data.get("items"), list):

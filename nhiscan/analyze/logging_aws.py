@@ -96,9 +96,11 @@ def capture(trail: Mapping[str, Any]) -> dict[str, dict[str, str | None]]:
         out[source] = {}
         for mode in MODES:
             value: str | None
-            if basic is None and advanced is None:
-                # without get-event-selectors: a trail with no custom selectors takes every management event
-                value = "yes" if trail.get("has_custom_event_selectors") is False else None
+            if not basic and not advanced:
+                # no selectors known (no get-event-selectors, or empty lists): a trail without custom
+                # selectors takes every management event, read and write (CloudTrail's default)
+                custom = trail.get("has_custom_event_selectors")
+                value = "yes" if custom is False else ("no" if custom and basic is not None else None)
             elif advanced:
                 value = advanced_capture(advanced, source, mode)
             else:

@@ -217,9 +217,9 @@ def evaluate_account(cfg: LogConfig) -> ScopeVerdict:
             if value == "yes":
                 verdict.logged.append(text)
             elif value == "some":
-                verdict.not_logged.append(f"{text} (only in part)")
+                verdict.not_logged.append(f"{text}, denied ones included (only some are taken)")
             elif value == "no":
-                verdict.not_logged.append(text)
+                verdict.not_logged.append(f"{text}, denied ones included")
     reasons = [r for t, cap, _ in per_trail for r in _trail_reasons(t, cap)]
     read_missing = any(matrix[s]["read"] != "yes" and matrix[s]["read"] is not None for s in IDENTITY_SOURCES)
     if full:

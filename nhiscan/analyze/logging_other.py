@@ -78,10 +78,10 @@ def evaluate_gcp(cfg: LogConfig, ancestors: Sequence[LogConfig]) -> ScopeVerdict
             _gap(
                 GCP_RULE,
                 "medium" if len(missing) < total else None,
-                f"{cfg.scope}: Data Access audit logs are off for {', '.join(missing)}: reads of "
-                "identity data, service account token minting (generateAccessToken, signJwt) and STS "
-                "token exchanges are not recorded, denied requests included. Only Admin Activity "
-                "logs (always on) record identity changes.",
+                f"{cfg.scope}: Data Access audit logs are off for {', '.join(missing)}: "
+                + _unrecorded(missing)
+                + " are not recorded, denied requests included. Admin Activity logs (always on) "
+                "record only identity changes.",
                 cfg.scope,
                 {"missing": missing},
             )
@@ -100,6 +100,19 @@ def evaluate_gcp(cfg: LogConfig, ancestors: Sequence[LogConfig]) -> ScopeVerdict
             | {"identity": member.partition(":")[2]}
         )
     return verdict
+
+
+def _unrecorded(missing: Sequence[str]) -> str:
+    """What the missing Data Access log types leave unrecorded, in words."""
+    parts = []
+    if any(m.startswith("iam.") for m in missing):
+        parts.append(
+            "reads of IAM data (keys, policies) and service account token minting "
+            "(generateAccessToken, signJwt)"
+        )
+    if any(m.startswith("sts.") for m in missing):
+        parts.append("STS token exchanges (workload identity federation)")
+    return " and ".join(parts) or "identity calls"
 
 
 def _exemptions(cfg: LogConfig, configs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:

@@ -62,7 +62,9 @@ def test_write_only_trail_in_another_region_is_partial_and_read_only(peer: MotoP
     assert res.code == 0, res.stderr
     ops = peer.recorder.ops()
     assert_read_only(ops)
-    assert {"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"} <= set(ops)
+    assert {"cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"} <= set(
+        ops
+    )
     result = res.json()
     scope = _scope(result)
     assert scope["status"] == "partial"

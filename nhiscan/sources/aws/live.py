@@ -184,13 +184,13 @@ class AccountCollector:
         if "OpenIDConnectProviders" in self.extras:
             self.extras["OpenIDConnectProviders"].sort(key=lambda p: p["Arn"])
         self._doc("aws-iam-extras", self.extras)
+        self._status("CloudTrail")
+        self._optional(self.cloudtrail)
         if self.last_accessed and gaad is not None:
             identities = self.service_last_accessed(self.last_accessed_arns(gaad, rows))
             if identities:
                 doc = {"Kind": LAST_ACCESSED_KIND, "AccountId": self.account_id, "Identities": identities}
                 self._doc("aws-service-last-accessed", doc)
-        self._status("CloudTrail")
-        self._optional(self.cloudtrail)
 
     def cloudtrail(self) -> None:
         for kind, data in self.trails.read():

@@ -42,15 +42,15 @@ def _is_assignment(x: dict[str, Any]) -> bool:
 
 
 def detect(parsed: Parsed) -> str | None:
-    from nhiscan.sources.azure.diagnostics import KIND, is_setting
+    from nhiscan.sources.azure.diagnostics import is_setting
 
     if parsed.is_structured and isinstance(parsed.data, dict) and parsed.data.get("value") == []:
-        return KIND  # an empty ARM list: diagnostic settings, whose owner SCOPE must name
+        return "azure-diagnostic-settings"  # an empty ARM list, whose owner SCOPE must name
     items = _items(parsed.data) if parsed.is_structured else None
     if not items:
         return None
     if all(is_setting(x) for x in items):
-        return KIND
+        return "azure-diagnostic-settings"
     if all(_is_sp(x) for x in items):
         return "azure-sp-list"
     if all(_is_app(x) for x in items):

@@ -43,13 +43,13 @@ def _holds_rbac(items: list[Any], depth: int = 0) -> bool:
 
 
 def detect(parsed: Parsed) -> str | None:
-    from nhiscan.sources.kubernetes.audit import EKS_KIND, GKE_KIND, is_apiserver, is_eks, is_gke
+    from nhiscan.sources.kubernetes.audit import is_apiserver, is_eks, is_gke
 
     data = parsed.data if parsed.is_structured else None
     if is_eks(data):
-        return EKS_KIND
+        return "kubernetes-eks-cluster"
     if is_gke(data):
-        return GKE_KIND
+        return "kubernetes-gke-cluster"
     if not isinstance(data, dict) or "apiVersion" not in data:
         return None
     items = data.get("items") if data.get("kind") in ("List", "PodList") else None

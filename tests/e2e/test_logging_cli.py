@@ -90,7 +90,9 @@ def test_names_from_exports_are_shown_escaped(tmp_path: Path) -> None:
     }
     (tmp_path / "t.json").write_text(json.dumps(trails))
     (tmp_path / "s.json").write_text(json.dumps({"IsLogging": True}))
-    res = run_cli("scan", "--input", str(tmp_path / "t.json"), "--input", f"{arn}={tmp_path / 's.json'}", *COMMON)
+    res = run_cli(
+        "scan", "--input", str(tmp_path / "t.json"), "--input", f"{arn}={tmp_path / 's.json'}", *COMMON
+    )
     assert res.code == 0, res.stderr
     assert "\x1b" not in res.stdout and "\u202e" not in res.stdout
     assert "evil\\x1b[2J" in res.stdout

@@ -428,3 +428,18 @@ def test_cluster_with_identities_and_nothing_telling_is_unknown() -> None:
     [scope] = report.logging["kubernetes"]["scopes"]
     assert scope["status"] == "unknown"
     assert not [f for f in report.findings if f.rule_id == "k8s-audit-logging-off"]
+
+
+def test_malformed_cluster_and_pod_fields_are_one_error_or_ignored(tmp_path: Path) -> None:
+    eks = json.loads((FIXTURES / "kubernetes/prod-cluster/eks-describe-cluster.json").read_text())
+    eks["cluster"]["logging"]["clusterLogging"][1]["types"] = "audit"
+    report = scan(tmp_path, {"eks.json": eks})
+    assert [e.message for e in report.errors] == [
+        "cluster.logging.clusterLogging[1]: expected types (a list) and enabled; not read"
+    ]
+    assert "kubernetes" not in report.logging  # nothing was learnt, nothing is claimed
+    pods = apiserver("--audit-policy-file=/p.yaml")
+    pods["items"][0]["spec"]["containers"][0]["args"] = "--audit-log-path=/var/log/a.log"
+    report = scan(tmp_path, {"pods.json": pods})
+    assert not report.errors
+    assert report.logging["kubernetes"]["scopes"][0]["status"] == "not-logged"  # a string is no argv

@@ -176,7 +176,10 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             read = audit.eks if doc.kind == audit.EKS_KIND else audit.gke
             try:
                 result.logging.append(read(doc.data, doc.scope, doc.path))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except ValueError as exc:
+                result.errors.append(SourceError(doc.path, f"{exc}; not read"))
+                continue
+            except (TypeError, KeyError, AttributeError) as exc:
                 result.errors.append(
                     SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__})")
                 )

@@ -67,9 +67,12 @@ def eks(data: Mapping[str, Any], scope: str | None, path: str) -> LogConfig:
     logging = _mapping(cluster.get("logging"))
     listed = logging.get("clusterLogging")
     entries: list[Any] = listed if isinstance(listed, list) else []
-    for entry in entries:
-        if isinstance(entry, Mapping) and entry.get("enabled") is True:
-            enabled.update(str(t) for t in entry.get("types") or ())
+    for i, entry in enumerate(entries):
+        types = entry.get("types") if isinstance(entry, Mapping) else None
+        if not isinstance(types, list) or not isinstance(entry.get("enabled"), (bool, type(None))):
+            raise ValueError(f"cluster.logging.clusterLogging[{i}]: expected types (a list) and enabled")
+        if entry.get("enabled") is True:
+            enabled.update(str(t) for t in types)
     audit = "audit" in enabled
     attrs: dict[str, Any] = {"source": "eks", "audit": audit, "enabled_types": sorted(enabled)}
     if not audit:
@@ -100,7 +103,10 @@ def _flags(pod: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     for container in spec.get("containers") or ():
         if isinstance(container, Mapping):
-            out.extend(str(x) for x in (container.get("command") or []) + (container.get("args") or []))
+            for key in ("command", "args"):
+                value = container.get(key)
+                if isinstance(value, list):
+                    out.extend(x for x in value if isinstance(x, str))
     return out
 
 

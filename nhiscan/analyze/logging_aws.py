@@ -243,6 +243,13 @@ def evaluate_account(cfg: LogConfig) -> ScopeVerdict:
             "whether trail(s) " + ", ".join(missing) + " log identity calls is unknown: add "
             "get-trail-status (--input TRAIL_ARN=FILE) and get-event-selectors"
         )
+    if not full and cfg.attributes.get("complete") is False:
+        # only get-trail-status / get-event-selectors were given: other trails may record the rest
+        verdict.status = "unknown"
+        verdict.details["reason"] = (
+            "no describe-trails output lists the account's trails; the trails known here do not "
+            "record every identity call, others may (add aws cloudtrail describe-trails)"
+        )
     if verdict.status in ("not-logged", "partial") and not full:
         denied = (
             "Denied calls are management events: they are not captured either."

@@ -202,8 +202,14 @@ def test_organization_trail_account_and_status_by_scope(tmp_path: Path) -> None:
     [scope] = report.logging["aws"]["scopes"]
     assert scope["scope"] == ACCOUNT  # not the management account the organization trail names
     assert scope["status"] == "logged"
+    # a status of a trail no describe-trails lists: kept, in the trail's own account, as unknown
     orphan = scan(tmp_path, {"trails.json": {"trailList": [own]}, "s.json": status}, {"s.json": org_arn})
-    assert any("no describe-trails output lists that trail" in e.message for e in orphan.errors)
+    assert not orphan.errors
+    scopes = {s["scope"]: s for s in orphan.logging["aws"]["scopes"]}
+    assert scopes["999988887777"]["status"] == "unknown"
+    assert "describe-trails" in scopes["999988887777"]["details"]["reason"]
+    by_name = scan(tmp_path, {"s.json": status}, {"s.json": "org"})
+    assert by_name.errors and "give its ARN as SCOPE" in by_name.errors[0].message
     unscoped = scan(tmp_path, {"s.json": status})
     assert unscoped.errors and "TRAIL_ARN=FILE" in unscoped.errors[0].message
 

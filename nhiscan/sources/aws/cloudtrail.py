@@ -64,6 +64,31 @@ class TrailState:
     statuses: dict[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
+def _place_unlisted(ts: TrailState) -> None:
+    """Trails known only from get-event-selectors or get-trail-status (by ARN): recorded with what
+    those say, every describe-trails fact unknown, so nothing read is dropped."""
+    listed = {key for trails in ts.trails.values() for key in trails}
+    listed |= {str(f.get("arn")) for trails in ts.trails.values() for f in trails.values()}
+    listed |= {str(f.get("name")) for trails in ts.trails.values() for f in trails.values()}
+    for arn in [*ts.selectors, *ts.statuses]:
+        account = trail_account(arn)
+        if account is None or arn in listed:
+            continue
+        listed.add(arn)
+        facts: dict[str, Any] = {ours: None for ours in _FLAGS.values()}
+        facts.update(
+            {"name": arn.rpartition("/")[2], "arn": arn, "home_region": None, "owner_account": account}
+        )
+        ts.trails.setdefault(account, {})[arn] = facts
+
+
+def _first_path(ts: TrailState, account: str) -> str | None:
+    for arn, (path, _) in [*ts.selectors.items(), *ts.statuses.items()]:
+        if trail_account(arn) == account:
+            return path
+    return None
+
+
 def load_trails(ts: TrailState, doc: RawDocument, errors: list[tuple[str, str]]) -> None:
     """describe-trails output."""
     listed = doc.data.get("trailList")
@@ -151,6 +176,7 @@ def finish(ts: TrailState, errors: list[tuple[str, str]]) -> tuple[list[LogConfi
     configs: list[LogConfig] = []
     sources: list[SourceRef] = []
     used: set[str] = set()
+    _place_unlisted(ts)
     by_name: dict[str, list[tuple[str, str]]] = {}
     for account, trails in ts.trails.items():
         for key, facts in trails.items():
@@ -179,11 +205,20 @@ def finish(ts: TrailState, errors: list[tuple[str, str]]) -> tuple[list[LogConfi
                 trail["advanced_event_selectors"] = None
             out.append(trail)
         paths = ts.paths.get(account, [])
-        configs.append(LogConfig(PROVIDER, KIND, account, {"trails": out}, paths[0] if paths else None))
+        # without describe-trails the account may have other trails: its list is not complete
+        attrs = {"trails": out, "complete": bool(paths)}
+        first = paths[0] if paths else _first_path(ts, account)
+        configs.append(LogConfig(PROVIDER, KIND, account, attrs, first))
         sources.extend(SourceRef("aws-cloudtrail-trails", account, p) for p in paths)
     for key, (path, _) in ts.statuses.items():
         if key not in used:
-            errors.append((path, f"get-trail-status for {key}: no describe-trails output lists that trail"))
+            errors.append(
+                (
+                    path,
+                    f"get-trail-status for trail {key}: no describe-trails output lists that trail "
+                    "(give its ARN as SCOPE, or describe-trails alongside)",
+                )
+            )
         else:
             sources.append(SourceRef("aws-cloudtrail-trail-status", key, path))
     for arn, (path, _) in ts.selectors.items():

@@ -150,6 +150,15 @@ def gaps(logging: Mapping[str, Any], rule_id: str) -> Iterable[tuple[str, str, M
                     yield provider, str(scope.get("scope")), gap
 
 
+def scope_source(logging: Mapping[str, Any], provider: str, scope: str) -> str | None:
+    """The export (or live source) a provider scope's logging facts came from, if any."""
+    entry = logging.get(provider)
+    for item in (entry.get("scopes") or ()) if isinstance(entry, Mapping) else ():
+        if isinstance(item, Mapping) and item.get("scope") == scope and isinstance(item.get("source"), str):
+            return str(item["source"])
+    return None
+
+
 def _unknown(scope: str, what: str, export: str) -> ScopeVerdict:
     return ScopeVerdict(
         scope=scope,

@@ -22,10 +22,11 @@ def logging_posture(ctx: CheckContext) -> Iterator[Hit]:
     )
     for provider, scope, gap in gaps(state, ctx.rule.id):
         severity = gap.get("severity")
+        evidence = {"provider": provider, "scope": scope, **dict(gap.get("evidence") or {})}
         yield Hit(
             message=str(gap["message"]),
             identity=by_id.get(str(gap.get("identity") or "")),
-            evidence={"provider": provider, "scope": scope, **dict(gap.get("evidence") or {})},
+            evidence=evidence,
             severity=Severity.parse(str(severity)) if severity else None,
             key=str(gap.get("key") or scope),
         )

@@ -174,6 +174,8 @@ def analyze(
         match = table if callable(table) else (lambda f: lookup(table, f))
         findings = [_waived(f, rec) if (rec := match(f)) is not None else f for f in findings]
     risks = score_identities(inventory, findings, load_catalog())
+    from nhiscan.analyze.logging import posture
+
     return Report(
         as_of=as_of,
         inventory=inventory,
@@ -181,6 +183,7 @@ def analyze(
         risks=risks,
         errors=tuple(errors),
         tool_version=__version__,
+        logging=posture(inventory),
     )
 
 

@@ -22,6 +22,7 @@ from nhiscan.model import (
     Identity,
     Inventory,
     Location,
+    LogConfig,
     Observation,
     Report,
     Risk,
@@ -348,6 +349,26 @@ def observation_in(d: Mapping[str, Any]) -> Observation:
     return Observation(rule_id=str(d["rule_id"]), location=loc, message=str(d["message"]), attributes=attrs)
 
 
+def log_config_out(c: LogConfig) -> dict[str, Any]:
+    return {
+        "provider": c.provider,
+        "kind": c.kind,
+        "scope": c.scope,
+        "path": c.path,
+        "attributes": dict(c.attributes),
+    }
+
+
+def log_config_in(d: Mapping[str, Any]) -> LogConfig:
+    return LogConfig(
+        provider=str(d["provider"]),
+        kind=str(d["kind"]),
+        scope=str(d["scope"]),
+        path=_opt_str(d.get("path"), "logging.path"),
+        attributes=_dict(d.get("attributes"), "logging.attributes"),
+    )
+
+
 def source_out(s: SourceRef) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": s.kind, "scope": s.scope, "path": s.path}
     if s.skipped:
@@ -388,6 +409,7 @@ def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: st
         "identities": [identity_out(i) for i in inv.identities],
         "secrets": [secret_out(s) for s in inv.secrets],
         "observations": [observation_out(o) for o in inv.observations],
+        "log_configs": [log_config_out(c) for c in inv.logging],
     }
 
 
@@ -398,6 +420,7 @@ def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
         identities=tuple(identity_in(i) for i in d.get("identities") or ()),
         secrets=tuple(secret_in(s, forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
+        logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
     )
 
 
@@ -497,11 +520,14 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "secrets": [secret_out(s) for s in inv.secrets],
         "observations": [observation_out(o) for o in inv.observations],
         "errors": [{"source": e.source, "message": e.message} for e in report.errors],
+        "logging": dict(report.logging),
+        "log_configs": [log_config_out(c) for c in inv.logging],
         "summary": {
             "identities": len(inv.identities),
             "nonhuman_identities": sum(1 for i in inv.identities if i.nonhuman),
             "findings": report.counts(),
             "waived": sum(1 for f in report.findings if f.waived),
+            "logging": {p: str(v.get("status", "unknown")) for p, v in report.logging.items()},
         },
     }
 
@@ -533,6 +559,7 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         identities=tuple(identities),
         secrets=tuple(_labelled(secret_in(s, forms), forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
+        logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
     )
     from nhiscan.analyze.priority import prioritize  # a result saved by an earlier version: same order
 
@@ -544,7 +571,19 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         risks=risks,
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),
+        logging=_logging_in(d.get("logging")),
     )
+
+
+def _logging_in(value: Any) -> dict[str, Any]:
+    """The result's logging posture: ``{provider: {status, scopes}}``; absent in earlier versions."""
+    if value is None:
+        return {}
+    posture = _dict(value, "logging")
+    for provider, entry in posture.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("status"), str):
+            raise ValueError(f"logging.{provider}: expected an object with a status")
+    return posture
 
 
 def dumps_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> str:

@@ -26,6 +26,7 @@ from markupsafe import Markup, escape
 from nhiscan import __version__
 from nhiscan.display import printable_lines
 from nhiscan.model import OWASP_NHI, Credential, Finding, Grant, Identity, Report, Severity
+from nhiscan.report import logging_view
 from nhiscan.report._common import (
     identities_by_id,
     identity_label,
@@ -390,6 +391,7 @@ def _context(report: Report) -> dict[str, Any]:
         "secrets": report.inventory.secrets,
         "sources": report.inventory.sources,
         "errors": report.errors,
+        "logging_rows": logging_view.rows(report),
         "css": css,
         "js": js,
         "csp": f"default-src 'none'; style-src {css_hash}; script-src {js_hash}; img-src data:; "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from nhiscan.display import printable_or_empty
 from nhiscan.model import Report, Severity
+from nhiscan.report import logging_view
 from nhiscan.report._common import (
     group_summary,
     grouped,
@@ -90,6 +91,8 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         out += ["| Risk | Title | Findings | Worst |", "|---|---|---:|---|"]
         for oid, (n, worst) in by_cat.items():
             out.append(f"| {oid} | {cell(owasp_title(oid))} | {n} | {ICON[worst.value]} {worst.value} |")
+
+    out += logging_view.markdown(report, cell)
 
     ranked = ranked_identities(report)
     if ranked:

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from nhiscan.display import printable_or_empty
 from nhiscan.model import OWASP_NHI, Finding, Identity, Report, Severity
+from nhiscan.report import logging_view
 from nhiscan.report._common import (
     group_summary,
     grouped,

@@ -30,7 +30,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.errors import InputError, content_free
-from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
+from nhiscan.model import Identity, Inventory, LogConfig, Observation, Secret, SourceError, SourceRef
 from nhiscan.safeyaml import (
     MERGE_TAG,
     Composed,
@@ -88,6 +88,7 @@ class ProviderResult:
     errors: list[SourceError] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
+    logging: list[LogConfig] = field(default_factory=list)
 
 
 class ProviderModule(Protocol):
@@ -376,6 +377,7 @@ def normalize_all(docs: Sequence[RawDocument], settings: Settings) -> ProviderRe
         merged.errors.extend(result.errors)
         merged.secrets.extend(result.secrets)
         merged.observations.extend(result.observations)
+        merged.logging.extend(result.logging)
     return merged
 
 
@@ -454,6 +456,7 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
         identities=tuple(identities),
         secrets=tuple(secrets),
         observations=tuple(observations),
+        logging=tuple(_dedupe_logging(result.logging)),
     )
     return inventory, errors
 
@@ -487,4 +490,12 @@ def _dedupe(identities: Sequence[Identity]) -> list[Identity]:
     seen: dict[str, Identity] = {}
     for ident in identities:
         seen.setdefault(ident.id, ident)
+    return list(seen.values())
+
+
+def _dedupe_logging(configs: Sequence[LogConfig]) -> list[LogConfig]:
+    """One record per (kind, scope); the first source wins, as for identities."""
+    seen: dict[tuple[str, str], LogConfig] = {}
+    for cfg in configs:
+        seen.setdefault((cfg.kind, cfg.scope), cfg)
     return list(seen.values())

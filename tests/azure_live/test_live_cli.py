@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from nhiscan.sources.azure.live import APP_FIELDS, SP_FIELDS
 from tests.azure_live.conftest import (
@@ -46,6 +47,8 @@ def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
         ("azure-sp-list", "azure:graph"),
         ("azure-app-list", "azure:graph"),
         ("azure-role-assignments", f"azure:subscription/{CONTOSO_SUBSCRIPTION}"),
+        ("azure-diagnostic-settings", f"azure:subscription/{CONTOSO_SUBSCRIPTION}"),
+        ("azure-diagnostic-settings", "azure:entra"),
     }
     assert_read_only(peer)
     # one page each; AcrPull is the one role the normalizer cannot name offline: one definition read
@@ -54,7 +57,17 @@ def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
         "applications": 1,
         "roleAssignments": 1,
         "roleDefinitions": 1,
+        "diagnosticSettings": 1,
+        "aadiamDiagnosticSettings": 1,
     }
+
+    # the diagnostic settings give the same logging posture the exports give
+    def posture(result: Any) -> Any:
+        return [{k: v for k, v in s.items() if k != "source"} for s in result["logging"]["azure"]["scopes"]]
+
+    assert posture(got) == posture(exported)
+    assert got["summary"]["logging"] == {"azure": "partial"}
+    assert "azure-identity-signin-logs-not-exported" in {f["rule_id"] for f in got["findings"]}
     graph = {c.path: c.query for c in peer.calls if c.path.startswith("/v1.0/")}
     assert graph["/v1.0/servicePrincipals"] == {"$select": ",".join(SP_FIELDS), "$top": "999"}
     assert graph["/v1.0/applications"] == {"$select": ",".join(APP_FIELDS), "$top": "999"}
@@ -93,6 +106,24 @@ def test_denied_subscription_is_one_line_and_the_rest_is_reported(peer: FakeAzur
     assert_read_only(peer)
 
 
+def test_denied_entra_diagnostic_settings_is_one_line_and_the_rest_is_reported(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    peer.deny("/providers/microsoft.aadiam/diagnosticSettings")
+    res = nhiscan(peer, *scan_args(*SUB))
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1 and "azure:entra" in lines[0], res.stderr
+    assert "permission denied on Entra ID diagnostic settings" in lines[0]
+    assert "microsoft.aadiam/diagnosticSettings/read" in lines[0]
+    got = res.json()
+    # everything else still counts: the findings, and the subscription's Activity Log posture
+    assert finding_keys(got) - finding_keys(export_scan()) == set()
+    scopes = {s["scope"]: s["status"] for s in got["logging"]["azure"]["scopes"]}
+    assert scopes[CONTOSO_SUBSCRIPTION] == "logged"
+    assert "unknown" in scopes.values()  # the tenant's sign-in logs: nothing tells
+    assert_read_only(peer)
+
+
 def test_denied_graph_keeps_the_role_assignments(peer: FakeAzure) -> None:
     peer.seed_export_dir(AZURE_DIR)
     peer.deny("/v1.0/servicePrincipals", "Authorization_RequestDenied")
@@ -119,6 +150,8 @@ def test_throttled_then_answered_is_retried(peer: FakeAzure) -> None:
         "applications": 2,
         "roleAssignments": 3,
         "roleDefinitions": 1,
+        "diagnosticSettings": 1,
+        "aadiamDiagnosticSettings": 1,
     }
 
 
@@ -141,6 +174,8 @@ def test_paging_follows_next_links_and_costs_one_request_per_page(peer: FakeAzur
         "applications": 3,
         "roleAssignments": arm_pages,
         "roleDefinitions": 1,
+        "diagnosticSettings": 2,
+        "aadiamDiagnosticSettings": 1,
     }
     assert_read_only(peer)
 

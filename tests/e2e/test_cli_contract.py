@@ -219,7 +219,15 @@ def test_baseline_records_when_it_was_made_and_the_as_of_day(tmp_path: Path) -> 
 def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()
-    for name in ("gaad.json", "credential-report.csv", "list-access-keys.json"):
+    names = (
+        "gaad.json",
+        "credential-report.csv",
+        "list-access-keys.json",
+        "cloudtrail-describe-trails.json",
+        "cloudtrail-event-selectors.json",
+        "cloudtrail-trail-status.json",
+    )
+    for name in names:
         (exports / name).write_bytes((FIXTURES / "aws" / "acme-prod" / name).read_bytes())
     (exports / "README.md").write_text("exported with the AWS CLI\n", encoding="utf-8")
     (exports / "notes.yaml").write_text("owner: platform-team\n", encoding="utf-8")
@@ -230,11 +238,7 @@ def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Pat
     errors = [line for line in res.stderr.splitlines() if line.startswith("nhiscan: error")]
     assert len(errors) == 1 and "truncated.json" in errors[0] and "invalid JSON" in errors[0]
     data = res.json()
-    assert sorted(Path(s["path"]).name for s in data["sources"]) == [
-        "credential-report.csv",
-        "gaad.json",
-        "list-access-keys.json",
-    ]
+    assert sorted({Path(s["path"]).name for s in data["sources"]}) == sorted(names)
     full = run_cli(
         "scan", "--input", str(FIXTURES / "aws" / "acme-prod"), "--as-of", AS_OF, "--format", "json"
     )

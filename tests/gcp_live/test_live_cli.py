@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import run_cli
 from tests.gcp_live.conftest import (
@@ -31,10 +32,21 @@ def test_live_scan_equals_export_scan(peer: FakeGcp) -> None:
     assert live.code == 0, live.stderr
     assert live.stderr == ""
     exported = export_scan()
-    got = live.json()
+    got: Any = live.json()
     assert findings_of(got), "the fixture project should have findings"
     assert findings_of(got) == exported["findings"]
     assert got["identities"] == exported["identities"]
+
+    # the policy's auditConfigs come with it: the same logging posture, from the API
+    def posture(result: Any) -> Any:
+        return [{k: v for k, v in s.items() if k != "source"} for s in result["logging"]["gcp"]["scopes"]]
+
+    assert posture(got) == posture(exported)
+    assert got["log_configs"][0]["attributes"]["audit_configs"]
+    assert {f["rule_id"] for f in findings_of(got)} >= {
+        "gcp-iam-data-access-not-logged",
+        "gcp-audit-log-exempts-service-account",
+    }
     assert {(s["kind"], s["scope"], s["path"]) for s in got["sources"]} == {
         ("gcp-service-accounts", "acme-prod", "gcp:acme-prod"),
         ("gcp-service-account-keys", "acme-prod", "gcp:acme-prod"),

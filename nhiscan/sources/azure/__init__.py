@@ -21,6 +21,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.azure import diagnostics
 from nhiscan.sources.shape import TIME, check, label
 from nhiscan.sources.timeparse import parse_time
 
@@ -178,6 +179,8 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     sps: list[dict[str, Any]] = []
     apps: dict[str, dict[str, Any]] = {}
     assignments: list[dict[str, Any]] = []
+    diagnostic = [d for d in docs if d.kind == diagnostics.KIND]
+    docs = [d for d in docs if d.kind != diagnostics.KIND]
     for doc in docs:
         items = _checked(doc, result)
         if doc.kind == "azure-sp-list":
@@ -194,6 +197,15 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             continue
         result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
     tenant = _tenant(docs, sps, set(apps))
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in diagnostic:
+        try:
+            diagnostics.load(doc, tenant, result, found)
+        except ValueError as exc:
+            result.errors.append(SourceError(doc.path, str(exc)))
+            continue
+        result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+    result.logging.extend(diagnostics.configs(found))
 
     grants: dict[str, list[Grant]] = {}
     seen_principals: dict[str, dict[str, Any]] = {}

@@ -5,6 +5,10 @@ Kinds:
   azure-app-list           `az ad app list --all` (Microsoft Graph application objects)
   azure-role-assignments   `az role assignment list --all` (flattened), or the ARM/SDK form with
                            each assignment's fields under `properties`
+  azure-diagnostic-settings `az monitor diagnostic-settings subscription list` (Activity Log),
+                           `az rest --url .../providers/microsoft.aadiam/diagnosticSettings?...`
+                           (Entra ID), `az monitor diagnostic-settings list --resource AKS_ID`
+                           (see diagnostics.py)
 """
 
 from __future__ import annotations
@@ -38,9 +42,15 @@ def _is_assignment(x: dict[str, Any]) -> bool:
 
 
 def detect(parsed: Parsed) -> str | None:
+    from nhiscan.sources.azure.diagnostics import is_setting
+
+    if parsed.is_structured and isinstance(parsed.data, dict) and parsed.data.get("value") == []:
+        return "azure-diagnostic-settings"  # an empty ARM list, whose owner SCOPE must name
     items = _items(parsed.data) if parsed.is_structured else None
     if not items:
         return None
+    if all(is_setting(x) for x in items):
+        return "azure-diagnostic-settings"
     if all(_is_sp(x) for x in items):
         return "azure-sp-list"
     if all(_is_app(x) for x in items):

@@ -14,8 +14,12 @@ worked out by ``normalize`` exactly as for the offline exports):
   ``roleDefinitionName`` the Azure CLI adds. Role names known offline (``BUILTIN_ROLES``) cost
   nothing; every other role definition id is read once per scan (``role_definitions.get_by_id``).
 
+- ``azure-diagnostic-settings`` (live_diagnostics.py): per subscription its Activity Log diagnostic
+  settings (path ``azure:subscription/<id>``), and once Entra ID's (path ``azure:entra``).
+
 Call budget: ceil(SPs / 999) + ceil(apps / 999) Graph calls, plus per subscription one ARM call per
-page of assignments, plus one call per distinct role definition not named offline. Subscriptions are
+page of assignments and one for its diagnostic settings, plus one call per distinct role definition
+not named offline, plus one for Entra ID's diagnostic settings. Subscriptions are
 collected concurrently (``SUBSCRIPTION_WORKERS``), next to the two Graph listings.
 
 Read-only by construction: every pipeline ends in :class:`ReadOnlyPolicy`, which raises before
@@ -115,6 +119,10 @@ CALLS: dict[str, str] = {
     "GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}": (
         "Microsoft.Authorization/roleDefinitions/read"
     ),
+    "GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings": (
+        "Microsoft.Insights/diagnosticSettings/read"
+    ),
+    "GET /providers/microsoft.aadiam/diagnosticSettings": "microsoft.aadiam/diagnosticSettings/read",
 }
 _GRAPH_PERMISSION = "Microsoft Graph Application.Read.All or Directory.Read.All"
 _ARM_ROLE = "Reader on the subscription"
@@ -582,6 +590,7 @@ def collect_subscription(
     subscription: str,
     roles: RoleNames,
     feedback: Any = None,
+    diagnostics: bool = True,
 ) -> SubscriptionResult:
     label = f"azure:subscription/{subscription}"
     result = SubscriptionResult(subscription)
@@ -631,6 +640,13 @@ def collect_subscription(
         result.docs.append(
             RawDocument(kind="azure-role-assignments", provider=PROVIDER, path=label, data=assignments)
         )
+        if diagnostics:  # where the subscription's Activity Log goes (the logging posture)
+            from nhiscan.sources.azure.live_diagnostics import subscription_settings
+
+            try:
+                result.docs.append(subscription_settings(clients, subscription))
+            except AzureCallError as exc:
+                result.errors.append(SourceError(label, exc.message))
         return result
     finally:
         client.close()
@@ -677,6 +693,7 @@ def collect_all(
     *,
     workers: int = SUBSCRIPTION_WORKERS,
     graph: bool = True,
+    diagnostics: bool = True,
     feedback: Any = None,
 ) -> Collected:
     """Graph (once) and every subscription, concurrently; results in a stable order."""
@@ -705,7 +722,7 @@ def collect_all(
             pool.submit(
                 guarded,
                 f"azure:subscription/{s}",
-                partial(collect_subscription, clients, s, roles, feedback),
+                partial(collect_subscription, clients, s, roles, feedback, diagnostics),
             )
             for s in subscriptions
         ]
@@ -713,6 +730,15 @@ def collect_all(
             got = fut.result()
             out.docs.extend(got.docs)
             out.errors.extend(got.errors)
+    # Entra ID's diagnostic settings (where sign-in logs go), once ARM has answered for a subscription
+    # (an unreachable or refused ARM stays one line per source).
+    failed = {e.source for e in out.errors}
+    if diagnostics and graph and any(f"azure:subscription/{s}" not in failed for s in subscriptions):
+        from nhiscan.sources.azure.live_diagnostics import entra_settings
+
+        docs, errors = entra_settings(clients)
+        out.docs.extend(docs)
+        out.errors.extend(errors)
     return out
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiscan.config import Settings
-from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
+from nhiscan.model import Credential, Grant, Identity, LogConfig, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.shape import TIME, OneOf, check, label
 from nhiscan.sources.timeparse import parse_time
@@ -57,7 +57,8 @@ _KEY_SHAPE = {
     "disabled": bool,
 }
 _BINDING_SHAPE = {"role": str, "members": [str], "condition": dict}
-_ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE]}}
+_AUDIT_SHAPE = [{"service": str, "auditLogConfigs": [{"logType": str, "exemptedMembers": [str]}]}]
+_ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE], "auditConfigs": _AUDIT_SHAPE}}
 _OWNER_IN_TEXT = re.compile(r"\b(?:owner|team|contact)\s*[:=]\s*(?P<owner>[\w.@+-]+)", re.IGNORECASE)
 
 
@@ -192,12 +193,22 @@ class _Builder:
                 self.result.errors.append(SourceError(doc.path, f"{exc}; binding skipped"))
                 continue
             self.bindings(resource, [binding], "project-iam-policy")
+        # A whole policy: no auditConfigs means no Data Access logs are configured on this resource.
+        self.audit_configs(doc, resource, doc.data.get("auditConfigs") or [])
 
     def asset_policies(self, doc: RawDocument) -> None:
         for item in self._each(doc, "results", _ASSET_SHAPE, "resource"):
             resource = short_resource(str(item["resource"]))
             policy = item.get("policy") or {}
             self.bindings(resource, policy.get("bindings") or (), "asset-search")
+            if "auditConfigs" in policy:  # asset results may leave them out: absence says nothing
+                self.audit_configs(doc, resource, policy.get("auditConfigs") or [])
+
+    def audit_configs(self, doc: RawDocument, resource: str, configs: Any) -> None:
+        """A resource's audit configs (which Data Access logs are on, who is exempted)."""
+        check(configs, _AUDIT_SHAPE, "auditConfigs")
+        attributes = {"audit_configs": [dict(c) for c in configs]}
+        self.result.logging.append(LogConfig(PROVIDER, "gcp-audit-configs", resource, attributes, doc.path))
 
     def bindings(self, resource: str, bindings: Iterable[Mapping[str, Any]], via: str) -> None:
         for binding in bindings:

@@ -25,6 +25,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.kubernetes import audit
 from nhiscan.sources.shape import TIME, check, describe
 from nhiscan.sources.timeparse import parse_time
 
@@ -175,10 +176,27 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     clusters: dict[str, _Objects] = {}
     named = {doc.scope for doc in docs if doc.scope}
     for doc in docs:
+        if doc.kind in (audit.EKS_KIND, audit.GKE_KIND):
+            read = audit.eks if doc.kind == audit.EKS_KIND else audit.gke
+            try:
+                result.logging.append(read(doc.data, doc.scope, doc.path))
+            except ValueError as exc:
+                result.errors.append(SourceError(doc.path, f"{exc}; not read"))
+                continue
+            except (TypeError, KeyError, AttributeError) as exc:
+                result.errors.append(
+                    SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__})")
+                )
+                continue
+            result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+            continue
         cluster = doc.scope or DEFAULT_CLUSTER
         shown = cluster if cluster in named else UNNAMED_CLUSTER
         objs = clusters.setdefault(cluster, _Objects())
         for where, item in _items(doc.data):
+            if audit.is_apiserver(item):
+                result.logging.append(audit.apiserver(item, cluster, doc.path))
+                continue
             try:
                 _add(objs, item)
             except ValueError as exc:

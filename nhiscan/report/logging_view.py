@@ -45,22 +45,41 @@ def rows(report: Report) -> list[dict[str, str]]:
     return out
 
 
-def table(report: Report) -> Table | None:
-    """The terminal table, or None when the scan saw no provider's logging."""
+def table(report: Report, *, narrow: bool = False) -> Table | None:
+    """The terminal table, or None when the scan saw no provider's logging. ``narrow`` (under the
+    stacked width) puts what is and is not logged in one column, so 80 columns stay readable."""
     found = rows(report)
     if not found:
         return None
     t = Table(title="Identity activity logging", title_justify="left")
-    for name in ("Provider", "Scope", "Status", "Logged", "Not logged"):
+    names = (
+        ("Scope", "Status", "What is recorded")
+        if narrow
+        else ("Provider", "Scope", "Status", "Logged", "Not logged")
+    )
+    for name in names:
         t.add_column(name, overflow="fold")
     for r in found:
         where = Text(printable_or_empty(r["scope"]))
+        if narrow:
+            where = Text(printable_or_empty(r["provider"]) + " ").append(where)
         if r["what"]:
             where.append("\n" + printable_or_empty(r["what"]), style="dim")
+        status = Text(printable_or_empty(r["status"]), style=STATUS_STYLE.get(r["status"], ""))
+        if narrow:
+            recorded = Text()
+            if r["logged"]:
+                recorded.append("logged: ", style="green").append(printable_or_empty(r["logged"]))
+            if r["not_logged"]:
+                if recorded:
+                    recorded.append("\n")
+                recorded.append("not logged: ", style="red").append(printable_or_empty(r["not_logged"]))
+            t.add_row(where, status, recorded)
+            continue
         t.add_row(
             Text(printable_or_empty(r["provider"])),
             where,
-            Text(printable_or_empty(r["status"]), style=STATUS_STYLE.get(r["status"], "")),
+            status,
             Text(printable_or_empty(r["logged"])),
             Text(printable_or_empty(r["not_logged"])),
         )

@@ -117,6 +117,10 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         console.print(owasp)
 
     narrow = console.width < STACKED_BELOW
+    logging_table = logging_view.table(report, narrow=narrow)
+    if logging_table is not None:
+        console.print(logging_table)
+
     ranked = sorted(
         (i for i in inv.identities if report.risks.get(i.id) and report.risks[i.id].score > 0),
         key=lambda i: (-report.risks[i.id].score, i.id),

@@ -33,7 +33,7 @@ PROVIDER = "kubernetes"
 DEFAULT_CLUSTER = "default"
 # The scope shown for identities of exports that name no cluster: "default" would read like a
 # namespace. Their ids keep DEFAULT_CLUSTER, so fingerprints, baselines and waivers stay valid.
-UNNAMED_CLUSTER = "(cluster unnamed)"
+UNNAMED_CLUSTER = audit.UNNAMED_CLUSTER
 
 FEDERATION_ANNOTATIONS: Mapping[str, str] = {
     "eks.amazonaws.com/role-arn": "aws_role_arn",
@@ -195,7 +195,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
         objs = clusters.setdefault(cluster, _Objects())
         for where, item in _items(doc.data):
             if audit.is_apiserver(item):
-                result.logging.append(audit.apiserver(item, cluster, doc.path))
+                result.logging.append(audit.apiserver(item, shown, doc.path))
                 continue
             try:
                 _add(objs, item)

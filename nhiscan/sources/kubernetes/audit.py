@@ -13,8 +13,8 @@
 - AKS diagnostic settings are read by the Azure source (``kube-audit``, ``kube-audit-admin``).
 
 Each becomes a ``LogConfig`` of kind ``kubernetes-audit`` for its cluster, named like the
-cluster's objects: by ``--input CLUSTER=FILE``, else ``default`` (its own name kept as
-``cluster_name``).
+cluster's identities: by ``--input CLUSTER=FILE``, else ``(cluster unnamed)`` (its own name kept
+as ``cluster_name``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from typing import Any
 from nhiscan.model import LogConfig
 
 KIND = "kubernetes-audit"
-DEFAULT_CLUSTER = "default"  # as nhiscan.sources.kubernetes names a cluster no SCOPE names
+# The scope of a cluster no SCOPE names, for its identities and its audit settings alike ("default"
+# would read like a namespace).
+UNNAMED_CLUSTER = "(cluster unnamed)"
 EKS_KIND = "kubernetes-eks-cluster"
 GKE_KIND = "kubernetes-gke-cluster"
 
@@ -80,7 +82,7 @@ def eks(data: Mapping[str, Any], scope: str | None, path: str) -> LogConfig:
     elif "authenticator" not in enabled:
         attrs["notes"] = ["which IAM principal became which Kubernetes user (authenticator log)"]
     attrs["cluster_name"] = cluster.get("name")
-    return LogConfig("kubernetes", KIND, scope or DEFAULT_CLUSTER, attrs, path)
+    return LogConfig("kubernetes", KIND, scope or UNNAMED_CLUSTER, attrs, path)
 
 
 def gke(data: Mapping[str, Any], scope: str | None, path: str) -> LogConfig:
@@ -95,7 +97,7 @@ def gke(data: Mapping[str, Any], scope: str | None, path: str) -> LogConfig:
         "enabled_components": components,
         "cluster_name": data.get("name"),
     }
-    return LogConfig("kubernetes", KIND, scope or DEFAULT_CLUSTER, attrs, path)
+    return LogConfig("kubernetes", KIND, scope or UNNAMED_CLUSTER, attrs, path)
 
 
 def _flags(pod: Mapping[str, Any]) -> list[str]:

@@ -5,6 +5,11 @@ Kinds:
   azure-app-list           `az ad app list --all` (Microsoft Graph application objects)
   azure-role-assignments   `az role assignment list --all` (flattened), or the ARM/SDK form with
                            each assignment's fields under `properties`
+  azure-federated-credentials
+                           `az ad app federated-credential list --id APP` ({name, issuer, subject,
+                           audiences}); it does not name its application: `--input APPID=FILE`
+                           (an empty list `[]` only as `--input applications/APPID=FILE`); the
+                           Graph page names it in `@odata.context`
 """
 
 from __future__ import annotations
@@ -37,8 +42,18 @@ def _is_assignment(x: dict[str, Any]) -> bool:
     return "principalId" in props and "roleDefinitionId" in props and "scope" in props
 
 
+def _is_federated(x: dict[str, Any]) -> bool:
+    return "issuer" in x and "subject" in x and "audiences" in x
+
+
+FEDERATED_CONTEXT = "/federatedIdentityCredentials"
+
+
 def detect(parsed: Parsed) -> str | None:
-    items = _items(parsed.data) if parsed.is_structured else None
+    data = parsed.data if parsed.is_structured else None
+    if isinstance(data, dict) and str(data.get("@odata.context", "")).endswith(FEDERATED_CONTEXT):
+        return "azure-federated-credentials"
+    items = _items(data) if parsed.is_structured else None
     if not items:
         return None
     if all(_is_sp(x) for x in items):
@@ -47,4 +62,6 @@ def detect(parsed: Parsed) -> str | None:
         return "azure-app-list"
     if all(_is_assignment(x) for x in items):
         return "azure-role-assignments"
+    if all(_is_federated(x) for x in items):
+        return "azure-federated-credentials"
     return None

@@ -31,6 +31,7 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
+from nhiscan.model.posture import credential_posture
 from nhiscan.sources.timeparse import UnreadableTime, read_time
 
 T = TypeVar("T")
@@ -496,6 +497,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "nonhuman_identities": sum(1 for i in inv.identities if i.nonhuman),
             "findings": report.counts(),
             "waived": sum(1 for f in report.findings if f.waived),
+            "credentials": credential_posture(inv.identities, report.as_of),
         },
     }
 

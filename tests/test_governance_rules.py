@@ -409,3 +409,24 @@ def test_summary_and_table_show_the_credential_posture() -> None:
         for line in table.stdout.splitlines()
         if "credentials" in line
     )
+
+
+@pytest.mark.parametrize("list_first", [True, False])
+def test_list_roles_adds_session_length_and_keeps_gaad_tags(tmp_path: Path, list_first: bool) -> None:
+    """list-roles beside a GAAD export, in either order: MaxSessionDuration from the one, tags (and
+    so the owner) from the other."""
+    gaad_src = RULES_FIXTURES / "aws-role-long-session" / "silent" / "gaad.json"
+    gaad = json.loads(gaad_src.read_text())
+    record = {k: v for k, v in gaad["RoleDetailList"][0].items() if k not in ("Tags", "RoleLastUsed")}
+    record = {**record, "MaxSessionDuration": 28800}
+    for k in ("InstanceProfileList", "RolePolicyList", "AttachedManagedPolicies"):
+        record.pop(k)
+    (tmp_path / "gaad.json").write_text(gaad_src.read_text())
+    (tmp_path / "list-roles.json").write_text(json.dumps({"Roles": [record]}))
+    order = ["list-roles.json", "gaad.json"] if list_first else ["gaad.json", "list-roles.json"]
+    report = run_scan(ScanConfig(as_of=AS_OF, inputs=tuple(InputSpec(str(tmp_path / n)) for n in order)))
+    role = next(i for i in report.inventory.identities if i.name == "reporting")
+    assert role.owner == "platform"
+    assert role.attributes["max_session_duration"] == 28800
+    assert [f.identity_id for f in _findings(report, "aws-role-long-session")] == [role.id]
+    assert _findings(report, "nhi-no-owner") == []

@@ -76,6 +76,7 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
     "azure-app-list": {
         "appId": str,
         "signInAudience": str,
+        "federatedIdentityCredentials": [{"name": str, "issuer": str, "subject": str}],
         "createdDateTime": TIME,
         "passwordCredentials": _CRED_SHAPE,
         "keyCredentials": _CRED_SHAPE,
@@ -209,6 +210,13 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             sps.extend(items)
         elif doc.kind == "azure-app-list":
             apps.update({str(a["appId"]): a for a in items if a.get("appId")})
+            for a in items:
+                # Graph `applications?$expand=federatedIdentityCredentials` (and live collection)
+                expanded = a.get("federatedIdentityCredentials")
+                if a.get("appId") and isinstance(expanded, list):
+                    federated.setdefault(str(a["appId"]).lower(), []).extend(
+                        f for f in expanded if isinstance(f, dict)
+                    )
         elif doc.kind == "azure-role-assignments":
             for item in items:
                 nested = item.get("properties")

@@ -213,10 +213,15 @@ def gcp_external_principal(ctx: CheckContext) -> Iterator[Hit]:
             where = by_member[member]
             roles = sorted({r for rs in where.values() for r in rs})
             broad = member.startswith("domain:") or bool(set(roles) & _BASIC_ROLES)
+            held = [f"{', '.join(sorted(rs))} on {res}" for res, rs in sorted(where.items())]
+            shown_domains = sorted(domains)
             yield Hit(
                 message=(
-                    f"{member} (domain {_domain(member)}, not one of {', '.join(sorted(domains))}) holds "
-                    + "; ".join(f"{', '.join(sorted(rs))} on {res}" for res, rs in sorted(where.items()))
+                    f"{member} (domain {_domain(member)}, not one of {', '.join(shown_domains[:5])}"
+                    + (" …" if len(shown_domains) > 5 else "")
+                    + ") holds "
+                    + "; ".join(held[:3])
+                    + (f" and roles on {len(held) - 3} more resources" if len(held) > 3 else "")
                 ),
                 severity=Severity.HIGH if broad else None,
                 evidence={

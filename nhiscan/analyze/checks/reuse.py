@@ -133,8 +133,12 @@ def nhi_cross_environment(ctx: CheckContext) -> Iterator[Hit]:
     for ident in ctx.inventory.identities:
         if ident.provider not in ("gcp", "azure") or ident.attributes.get("managed_by_provider"):
             continue
-        for scope in sorted({g.scope for g in ident.grants if g.scope and not g.boundary}):
-            roles = sorted({g.role or "?" for g in ident.grants if g.scope == scope})
+        by_scope: dict[str, set[str]] = defaultdict(set)
+        for g in ident.grants:
+            if g.scope and not g.boundary:
+                by_scope[g.scope].add(g.role or "?")
+        for scope in sorted(by_scope):
+            roles = sorted(by_scope[scope])
             note(ident, classifier.of_scope(scope, aliases), f"grant {', '.join(roles[:2])} on {scope}")
     for ident_id in sorted(evidence):
         envs = evidence[ident_id]

@@ -430,3 +430,20 @@ def test_list_roles_adds_session_length_and_keeps_gaad_tags(tmp_path: Path, list
     assert role.attributes["max_session_duration"] == 28800
     assert [f.identity_id for f in _findings(report, "aws-role-long-session")] == [role.id]
     assert _findings(report, "nhi-no-owner") == []
+
+
+def test_own_accounts_are_shared_by_both_trust_rules(tmp_path: Path) -> None:
+    """An account named as one's own in either rule is not a third party for the other."""
+    gaad = tmp_path / "gaad.json"
+    gaad.write_text(json.dumps(_gaad_trusting("731480295561", external_id=False)))
+    cfg = tmp_path / "nhiscan.toml"
+    cfg.write_text('[params.aws-third-party-access]\nown_accounts = ["731480295561"]\n')
+    config = ScanConfig(as_of=AS_OF, inputs=(InputSpec(str(gaad)),), settings=load_settings(str(cfg)))
+    (hit,) = _findings(run_scan(config), "aws-cross-account-trust-without-external-id")
+    assert hit.owasp_nhi == ("NHI6:2025",) and hit.severity.value == "medium"
+    gaad.write_text(json.dumps(_gaad_trusting("731480295561", external_id=True)))
+    cfg.write_text(
+        '[params.aws-cross-account-trust-without-external-id]\ntrusted_accounts = ["731480295561"]\n'
+    )
+    config = ScanConfig(as_of=AS_OF, inputs=(InputSpec(str(gaad)),), settings=load_settings(str(cfg)))
+    assert _findings(run_scan(config), "aws-third-party-access") == []

@@ -431,6 +431,15 @@ def _party(out: _Outside) -> str:
     return f"{out.vendor} ({out.account})" if out.vendor else f"unknown account {out.account}"
 
 
+_XACCT_RULE = "aws-cross-account-trust-without-external-id"
+
+
+def _own_accounts(ctx: CheckContext) -> frozenset[str]:
+    """aws-third-party-access's own_accounts (set in the settings): the other accounts of the estate."""
+    configured = ctx.settings.params.get("aws-third-party-access", {}).get("own_accounts") or []
+    return frozenset(str(a) for a in configured)
+
+
 @check("aws_cross_account_trust_without_external_id")
 def aws_cross_account_trust_without_external_id(ctx: CheckContext) -> Iterator[Hit]:
     """Trusts without an external id. One outside the scanned accounts is third-party access too
@@ -446,7 +455,7 @@ def aws_cross_account_trust_without_external_id(ctx: CheckContext) -> Iterator[H
             if _has_condition_key(t.conditions, ("sts:ExternalId", *_ORG_KEYS)):
                 continue
             priv = privilege_of(ctx, ident)
-            outside = _outside(ctx, ident, t, trusted)
+            outside = _outside(ctx, ident, t, trusted | _own_accounts(ctx))
             severity = ctx.rule.severity
             if outside is not None and outside.vendor is None:
                 severity = _RAISE[severity]
@@ -481,6 +490,7 @@ def aws_third_party_access(ctx: CheckContext) -> Iterator[Hit]:
     unknown account low, raised when the role is privileged. Trusts without an external id are
     aws-cross-account-trust-without-external-id's (it lists NHI3 for them): one finding per trust."""
     own = frozenset(str(a) for a in ctx.params.get("own_accounts", []))
+    own |= frozenset(str(a) for a in ctx.settings.params.get(_XACCT_RULE, {}).get("trusted_accounts") or [])
     for ident in _roles(ctx):
         for t in ident.trusts:
             if t.principal_type != "AWS" or not _allows_assume(t):

@@ -204,7 +204,13 @@ def cloud_identity_shared_by_workloads(ctx: CheckContext) -> Iterator[Hit]:
         yield Hit(
             identity=target_of,
             message=f"{name} serves {total} workloads (threshold {minimum}); a compromise of any one is a compromise of all",
-            evidence={"kubernetes_service_accounts": k8s, "trusted_principals": trusted, "workloads": total},
+            evidence={
+                "kubernetes_service_accounts": k8s,
+                "trusted_principals": trusted,
+                "workloads": total,
+                # the identity the workloads act as (an uninventoried target by the name they use)
+                "target": target_of.id if target_of else key[1],
+            },
             key="" if target_of else key[1],
         )
 

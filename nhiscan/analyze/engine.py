@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from nhiscan import __version__
+from nhiscan.analyze import vendors
 from nhiscan.analyze.checks import CheckContext, Hit, registry
 from nhiscan.analyze.priority import prioritize
 from nhiscan.analyze.rules import Rule, load_catalog
@@ -84,6 +86,8 @@ def validate_settings(settings: Settings, catalog: Iterable[Rule]) -> None:
     for rule in catalog:
         if rule.id in settings.params:
             effective_params(rule, settings)
+    if settings.known_vendors_file or os.environ.get(vendors.ENV_VAR):
+        vendors.load(settings)  # a replacement vendor list that cannot be read fails before collection
 
 
 def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:

@@ -32,6 +32,7 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
+from nhiscan.model.posture import credential_posture
 from nhiscan.sources.timeparse import UnreadableTime, read_time
 
 T = TypeVar("T")
@@ -528,6 +529,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "findings": report.counts(),
             "waived": sum(1 for f in report.findings if f.waived),
             "logging": {p: str(v.get("status", "unknown")) for p, v in report.logging.items()},
+            "credentials": credential_posture(inv.identities, report.as_of),
         },
     }
 

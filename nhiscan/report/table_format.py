@@ -20,6 +20,7 @@ from rich.text import Text
 
 from nhiscan.display import printable_or_empty
 from nhiscan.model import OWASP_NHI, Finding, Identity, Report, Severity
+from nhiscan.model.posture import credential_posture
 from nhiscan.report import logging_view
 from nhiscan.report._common import (
     group_summary,
@@ -70,6 +71,27 @@ def _pipe_width() -> int:
     return columns if 40 <= columns <= 1000 else 160
 
 
+def _credential_rows(report: Report) -> list[Table]:
+    """Per provider: how many NHIs hold static credentials, short-lived ones only, or none."""
+    posture = credential_posture(report.inventory.identities, report.as_of)
+    if not posture:
+        return []
+    grid = Table.grid(padding=(0, 2))
+    for justify in ("left", "left", "right", "right", "right", "right"):
+        grid.add_column(justify=justify)
+    for n, (provider, c) in enumerate(posture.items()):
+        share = f"{c['static_share']:.0%} static" if c["static_share"] is not None else ""
+        grid.add_row(
+            Text("credentials" if n == 0 else ""),
+            Text(provider),
+            Text(f"{c['static']} static"),
+            Text(f"{c['short_lived']} short-lived"),
+            Text(f"{c['none']} none"),
+            Text(share),
+        )
+    return [grid]
+
+
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:
     buf = io.StringIO()
     console = Console(
@@ -97,7 +119,7 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
     )
     sev = Table.grid(padding=(0, 2))
     sev.add_row(*[Text.assemble(_sev(s.value), f" {counts[s.value]}") for s in Severity])
-    console.print(Panel(Group(head, sev), title="nhiscan", title_align="left"))
+    console.print(Panel(Group(head, sev, *_credential_rows(report)), title="nhiscan", title_align="left"))
 
     if active:
         by_cat: Counter[str] = Counter()

@@ -20,6 +20,7 @@ import importlib
 import io
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -267,9 +268,20 @@ def detect(parsed: Parsed) -> tuple[str, str]:
     )
 
 
+# An empty list given for an application (`--input applications/APPID=FILE`) is the output of
+# `az ad app federated-credential list` for an application that has none: that is the fact.
+_APP_SCOPE = re.compile(r"^applications/[0-9a-fA-F-]{36}$")
+
+
+def scoped_kind(found: tuple[str, str], scope: str | None) -> tuple[str, str]:
+    if found == EMPTY_EXPORT and scope and _APP_SCOPE.match(scope):
+        return "azure", "azure-federated-credentials"
+    return found
+
+
 def load_input(spec: InputSpec) -> RawDocument:
     parsed = read_parsed(spec.path)
-    provider, kind = detect(parsed)
+    provider, kind = scoped_kind(detect(parsed), spec.scope)
     return RawDocument(
         kind=kind,
         provider=provider,
@@ -304,7 +316,7 @@ def load_inputs(spec: InputSpec) -> tuple[list[RawDocument], list[SourceError]]:
             parsed = read_parsed(str(child))
             if not parsed.is_structured and child.suffix.lower() != ".csv":
                 continue
-            provider, kind = detect(parsed)
+            provider, kind = scoped_kind(detect(parsed), spec.scope)
         except InputError as exc:
             errors.append(SourceError(exc.source, exc.detail))
             continue

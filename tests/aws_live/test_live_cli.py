@@ -71,6 +71,9 @@ def test_live_scan_finds_the_planted_problems(live: tuple[Any, list[str], str], 
     assert ("aws-trust-wildcard-principal", f"arn:aws:iam::{acct}:role/open-door") in rules
     assert ("aws-cross-account-trust-without-external-id", f"arn:aws:iam::{acct}:role/partner-read") in rules
     assert ("aws-machine-user-console-password", f"arn:aws:iam::{acct}:user/svc/svc-legacy") in rules
+    # MaxSessionDuration comes from list-roles (the authorization details do not carry it)
+    long_sessions = {i for r, i, _ in found if r == "aws-role-long-session"}
+    assert long_sessions == {f"arn:aws:iam::{acct}:role/fn-worker"}
     # credentials carry their real ids, from list_access_keys / the extras
     by_id = {i["id"]: i for i in result["identities"]}
     deploy = by_id[f"arn:aws:iam::{acct}:user/svc/svc-deploy"]
@@ -92,7 +95,7 @@ def test_live_scan_finds_the_planted_problems(live: tuple[Any, list[str], str], 
     assert "error" not in stderr
     assert result.get("errors", []) == []
     sources = {(s["kind"], s["scope"], s["path"]) for s in result["sources"]}
-    for kind in ("aws-gaad", "aws-credential-report", "aws-access-keys", "aws-iam-extras"):
+    for kind in ("aws-gaad", "aws-list-roles", "aws-credential-report", "aws-access-keys", "aws-iam-extras"):
         assert (kind, acct, f"aws:{acct}") in sources
 
 
@@ -110,6 +113,7 @@ def test_every_call_is_read_only_and_scales_with_pages(
         "iam:ListSAMLProviders",
         "iam:ListOpenIDConnectProviders",
         "iam:ListAccountAliases",
+        "iam:ListRoles",
         "sts:GetCallerIdentity",
     ):
         assert count.get(op) == 1, (op, count)
@@ -135,8 +139,10 @@ def test_live_and_export_scans_give_identical_findings(
     (tmp_path / "credential-report.json").write_text(json.dumps(report))
     # moto's account has no trail: describe-trails lists none, so it needs ACCOUNT=FILE
     (tmp_path / "trails.json").write_text(json.dumps(aws_cli(peer, "cloudtrail", "describe-trails")))
+    (tmp_path / "list-roles.json").write_text(json.dumps(aws_cli(peer, "iam", "list-roles")))
     args = ["--input", str(tmp_path / "gaad.json"), "--input", str(tmp_path / "credential-report.json")]
     args += ["--input", f"{account.account_id}={tmp_path / 'trails.json'}"]
+    args += ["--input", str(tmp_path / "list-roles.json")]
     for user in account.key_users:
         out = tmp_path / f"keys-{user}.json"
         out.write_text(json.dumps(aws_cli(peer, "iam", "list-access-keys", "--user-name", user)))

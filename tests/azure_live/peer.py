@@ -223,6 +223,11 @@ class FakeAzure:
                     "passwordCredentials": [],
                     "keyCredentials": [],
                     "servicePrincipalNames": [app_id],
+                    "verifiedPublisher": {
+                        "addedDateTime": None,
+                        "displayName": None,
+                        "verifiedPublisherId": None,
+                    },
                 }
             )
             t.applications.append(
@@ -393,10 +398,17 @@ class FakeAzure:
         except ValueError:
             return 400, {}, _error("BadRequest", "Invalid $top")
         start = _offset(query.get("$skiptoken"))
+        expand = query.get("$expand")
+        if expand and (collection != "applications" or expand != "federatedIdentityCredentials"):
+            return 400, {}, _error("BadRequest", f"Could not find a navigation property named '{expand}'.")
         page = objects[start : start + top]
+        values = [{k: o.get(k) for k in selected} if selected else dict(o) for o in page]
+        if expand:
+            for value, o in zip(values, page, strict=True):
+                value[expand] = list(o.get(expand) or [])
         body: dict[str, Any] = {
             "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{collection}",
-            "value": [{k: o.get(k) for k in selected} if selected else o for o in page],
+            "value": values,
         }
         if start + top < len(objects):
             rest = {k: v for k, v in query.items() if k != "$skiptoken"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,20 @@ LOCKED = "11111111-2222-4333-8444-555555555555"
 SUB = ("--azure-subscription", CONTOSO_SUBSCRIPTION)
 
 
+def federated_exports(directory: Path) -> list[str]:
+    """`az ad app federated-credential list --id APP` for each contoso application: none has any
+    (the peer answers the same through `$expand`), so each file is `[]`, named by its SCOPE."""
+    args = []
+    for app in json.loads((AZURE_DIR / "app-list.json").read_text()):
+        path = directory / f"fic-{app['appId']}.json"
+        path.write_text("[]")
+        args += ["--input", f"applications/{app['appId']}={path}"]
+    return args
+
+
 def export_scan() -> dict[str, object]:
-    res = run_cli(*scan_args("--input", str(AZURE_DIR)))
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_cli(*scan_args("--input", str(AZURE_DIR), *federated_exports(Path(tmp))))
     assert res.code == 0, res.stderr
     out: dict[str, object] = res.json()
     return out
@@ -50,6 +63,8 @@ def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
         ("azure-diagnostic-settings", f"azure:subscription/{CONTOSO_SUBSCRIPTION}"),
         ("azure-diagnostic-settings", "azure:entra"),
     }
+    # the applications' (empty) federated credentials came with them: the secret-only ones are reported
+    assert {f["rule_id"] for f in got["findings"]} >= {"azure-app-secret-without-federation"}
     assert_read_only(peer)
     # one page each; AcrPull is the one role the normalizer cannot name offline: one definition read
     assert peer.count() == {
@@ -70,7 +85,11 @@ def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
     assert "azure-identity-signin-logs-not-exported" in {f["rule_id"] for f in got["findings"]}
     graph = {c.path: c.query for c in peer.calls if c.path.startswith("/v1.0/")}
     assert graph["/v1.0/servicePrincipals"] == {"$select": ",".join(SP_FIELDS), "$top": "999"}
-    assert graph["/v1.0/applications"] == {"$select": ",".join(APP_FIELDS), "$top": "999"}
+    assert graph["/v1.0/applications"] == {
+        "$select": ",".join(APP_FIELDS),
+        "$top": "999",
+        "$expand": "federatedIdentityCredentials",
+    }
     assert "secretText" not in APP_FIELDS
     assert all(c.query.get("api-version") for c in peer.calls if not c.path.startswith("/v1.0/"))
     assert all(c.authorization == f"Bearer {TEST_TOKEN}" for c in peer.calls)
@@ -257,3 +276,33 @@ def test_arm_form_matches_what_the_peer_serves() -> None:
     # the peer's ARM form carries no name the Azure CLI adds: the collector must resolve role names
     flat = json.loads((AZURE_DIR / "role-assignments.json").read_text())[0]
     assert "roleDefinitionName" not in arm_form(flat)["properties"]
+
+
+def test_federated_application_is_not_prompted(peer: FakeAzure) -> None:
+    """A federated identity credential on the application (expanded into the Graph listing) is the
+    replacement for its secret: no azure-app-secret-without-federation finding for it."""
+    peer.seed_export_dir(AZURE_DIR)
+    before = nhiscan(peer, *scan_args(*SUB)).json()
+    prompted = {
+        f["identity_id"] for f in before["findings"] if f["rule_id"] == "azure-app-secret-without-federation"
+    }
+    assert prompted
+    by_app = {i["attributes"]["app_id"]: i["id"] for i in before["identities"] if i["id"] in prompted}
+    app_id = sorted(by_app)[0]
+    app = next(a for a in peer.tenant.applications if a["appId"] == app_id)
+    app["federatedIdentityCredentials"] = [
+        {
+            "audiences": ["api://AzureADTokenExchange"],
+            "description": None,
+            "id": "2b7c9e41-5a3d-4f86-b0e2-7d1c3a5e9f04",
+            "issuer": "https://token.actions.githubusercontent.com",
+            "name": "deploy-main",
+            "subject": "repo:contoso/platform:ref:refs/heads/main",
+        }
+    ]
+    after = nhiscan(peer, *scan_args(*SUB)).json()
+    still = {
+        f["identity_id"] for f in after["findings"] if f["rule_id"] == "azure-app-secret-without-federation"
+    }
+    assert still == prompted - {by_app[app_id]}
+    assert_read_only(peer)

@@ -150,6 +150,8 @@ class AccountCollector:
                 return  # nothing else can work either; one clear line is enough
         if gaad is not None:
             self._doc("aws-gaad", gaad)
+        # MaxSessionDuration is in list-roles, not in the authorization details.
+        self._optional(self.role_sessions)
 
         report: str | None = None
         try:
@@ -206,6 +208,14 @@ class AccountCollector:
                 merged[key].extend(page.get(key) or [])
         safe: dict[str, Any] = json_safe(merged)
         return safe
+
+    def role_sessions(self) -> None:
+        """list-roles: each role's MaxSessionDuration (merged under its GAAD record by name)."""
+        self._status("roles' session durations")
+        roles: list[Any] = []
+        for page in self.iam.pages("list_roles"):
+            roles.extend(page.get("Roles") or [])
+        self._doc("aws-list-roles", json_safe({"Roles": roles}))
 
     def credential_report(self) -> str:
         """Generate (or reuse) the credential report and wait for it: exponential backoff from 0.5 s to

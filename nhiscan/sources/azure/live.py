@@ -7,7 +7,8 @@ worked out by ``normalize`` exactly as for the offline exports):
   the ``az ad sp list --all`` objects, limited with ``$select`` to the fields ``normalize`` reads;
 - ``azure-app-list`` (path ``azure:graph``): every page of ``GET /v1.0/applications``, the
   ``az ad app list --all`` objects (client secrets carry only their ``hint``; ``secretText`` is
-  never asked for, and is dropped if an answer ever held one);
+  never asked for, and is dropped if an answer ever held one), each with its
+  ``federatedIdentityCredentials`` expanded into it (``$expand``, same call);
 - ``azure-role-assignments`` (path ``azure:subscription/<id>``): every page of ARM
   ``roleAssignments`` for the subscription (``list_for_subscription``: assignments at, below and
   inherited into it), in the ARM form with each assignment's fields under ``properties``, plus the
@@ -96,6 +97,7 @@ SP_FIELDS: tuple[str, ...] = (
     "tags",
     "passwordCredentials",
     "keyCredentials",
+    "verifiedPublisher",
 )
 APP_FIELDS: tuple[str, ...] = (
     "id",
@@ -106,6 +108,9 @@ APP_FIELDS: tuple[str, ...] = (
     "passwordCredentials",
     "keyCredentials",
 )
+# Expanded into every application object (azure-app-secret-without-federation): its federated
+# identity credentials, in the same call, so no per-application request is needed.
+APP_EXPAND = "federatedIdentityCredentials"
 # Credential fields never copied out of an answer (list calls return them empty; be sure anyway).
 _SECRET_FIELDS = ("secretText", "key")
 
@@ -497,6 +502,7 @@ def graph_list(
     *,
     page_size: int = GRAPH_PAGE_SIZE,
     on_page: Callable[[int], None] | None = None,
+    expand: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every object of a Graph collection, following ``@odata.nextLink`` (only to the same host)."""
     from azure.core.rest import HttpRequest
@@ -504,7 +510,10 @@ def graph_list(
     client = clients.graph()
     what = f"Graph {collection}"
     url: str | None = f"{clients.endpoints.graph}/v1.0/{collection}"
-    params: dict[str, str] | None = {"$select": ",".join(fields), "$top": str(page_size)}
+    first: dict[str, str] = {"$select": ",".join(fields), "$top": str(page_size)}
+    if expand:
+        first["$expand"] = expand
+    params: dict[str, str] | None = first
     items: list[dict[str, Any]] = []
     pages = 0
     while url:
@@ -676,7 +685,8 @@ def collect_graph(clients: Clients, collection: str, feedback: Any = None) -> Co
             feedback.update(task, description=f"{GRAPH_SOURCE} {collection}, page {n}")
 
     try:
-        items = graph_list(clients, collection, fields, on_page=on_page)
+        expand = APP_EXPAND if collection == "applications" else None
+        items = graph_list(clients, collection, fields, on_page=on_page, expand=expand)
     except AzureCallError as exc:
         out.errors.append(SourceError(GRAPH_SOURCE, exc.message))
         return out

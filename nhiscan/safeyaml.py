@@ -75,11 +75,31 @@ def _problem_text(exc: yaml.YAMLError) -> str:
     return content_free(problem) or "syntax error"
 
 
+# The last few texts read: a repository file is read by the secret scanner (detect-secrets' YAML
+# transformer, see sources/repo/yaml_values.py) and by the config checks; both get one parse.
+# Callers treat the node trees as read-only.
+_RECENT: dict[tuple[str, str], Composed] = {}
+_RECENT_MAX = 4
+
+
 def compose(text: str, fmt: str = "YAML") -> Composed:
     """Every non-empty document of ``text`` as a node tree, checked as the module docstring says.
 
-    ``fmt`` names the format in messages ("JSON" for JSON read by the YAML parser).
+    ``fmt`` names the format in messages ("JSON" for JSON read by the YAML parser). The result is
+    shared with later calls for the same text: do not change it.
     """
+    key = (text, fmt)
+    cached = _RECENT.get(key)
+    if cached is not None:
+        return cached
+    composed = _compose(text, fmt)
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT)), None)
+    _RECENT[key] = composed
+    return composed
+
+
+def _compose(text: str, fmt: str) -> Composed:
     try:
         docs = [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (its code is not shown)
@@ -116,6 +136,32 @@ def _children(node: Node) -> list[Node]:
 
 
 def _check(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:
+    """As :func:`_check_expansion`; a document in which no node is reached twice (no alias, by
+    far the common case) expands to exactly its written nodes and cannot refer to itself, so one
+    light pass that also looks for duplicate keys is all it needs."""
+    seen: set[int] = set()
+    duplicates: list[DuplicateKey] = []
+    stack: list[Node] = [doc]
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        if key in seen:
+            return _check_expansion(doc, fmt, clip)
+        seen.add(key)
+        if isinstance(node, MappingNode):
+            pairs = node.value
+            names = [k.value for k, _ in pairs if isinstance(k, ScalarNode)]
+            if len(set(names)) != len(names):
+                duplicates.extend(_duplicates(node))
+            for k, v in pairs:
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return duplicates
+
+
+def _check_expansion(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:
     """Refuse a document whose expansion is too large or infinite; list its duplicate keys.
 
     One iterative depth-first pass: each distinct node is entered once and its expanded size is

@@ -107,27 +107,39 @@ def _scan_workflow(wf: Workflow) -> Iterator[Observation]:
         yield from _scan_job(wf, job)
 
 
+_LOCAL_HOST = re.compile(r"^\s*((https?|[a-z]+)://)?(localhost|127\.0\.0\.1|0\.0\.0\.0|\[?::1\]?)([:/]|\s*$)", re.I)
+# An S3-compatible store elsewhere than AWS (Cloudflare R2, MinIO, ...): its keys have no OIDC alternative.
+_ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_S3_ENDPOINT", "S3_ENDPOINT")
+
+
 def _env_checks(path: str, scope: str, env: Node | None) -> Iterator[Observation]:
     if env is None:
         return
+    values = {name.upper(): scalar(v) or "" for name, _, v in pairs(env)}
+    # Credentials next to a service on this machine (a database or MinIO container of the job)
+    # are that throwaway service's, not a credential of anything else.
+    local = any(_LOCAL_HOST.match(v) for v in values.values())
+    not_aws = any(values.get(n) and "amazonaws.com" not in values[n] for n in _ENDPOINT_ENV)
     cloud_hits: dict[str, list[tuple[str, ScalarNode]]] = {}
     for name, kn, v in pairs(env):
         value = scalar(v)
         if value is None or not value.strip():
             continue
         cloud = _CLOUD_ENV.get(name.upper())
-        if cloud:
+        if cloud and not (cloud == "aws" and not_aws):
             cloud_hits.setdefault(cloud, []).append((name, kn))
         if secret_name(name) and literal_secret(value):
             yield obs(
                 "ci-literal-credential",
                 path,
                 line(kn),
-                f"{SYSTEM}: {scope} env '{name}' is set to a literal credential in the file",
+                f"{SYSTEM}: {scope} env '{name}' is set to a literal credential in the file"
+                + (" (next to a service on localhost: a throwaway test credential?)" if local else ""),
                 f"{scope}:{name}",
                 system=SYSTEM,
                 env=name,
                 **secret_attrs(value),
+                **({"severity": "low", "local_service": True} if local else {}),
             )
     for cloud, hits in cloud_hits.items():
         names = [n for n, _ in hits]

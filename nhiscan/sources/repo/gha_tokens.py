@@ -247,9 +247,11 @@ _PUBLISHERS: tuple[tuple[str, re.Pattern[str], tuple[str, ...], str], ...] = (
         "NuGet trusted publishing",
     ),
 )
-_NUGET_KEY_FLAG = re.compile(r"(\s-k|--api-key)\s+\S*secrets\.", re.I)
-_CARGO_TOKEN_FLAG = re.compile(r"--token\s+\S*secrets\.", re.I)
-_TWINE_FLAG = re.compile(r"(\s-p|--password)\s+\S*secrets\.", re.I)
+# A flag given `${{ secrets.X }}` (quoted or not) on the command line.
+_SECRET_ARG = r"[=\s]+[\"']?\$\{\{\s*secrets\."
+_NUGET_KEY_FLAG = re.compile(r"(\s-k|--api-key)" + _SECRET_ARG, re.I)
+_CARGO_TOKEN_FLAG = re.compile(r"--token" + _SECRET_ARG, re.I)
+_TWINE_FLAG = re.compile(r"(\s-p|--password)" + _SECRET_ARG, re.I)
 
 
 def _env_secret_names(*envs: Node | None) -> dict[str, list[str]]:

@@ -161,6 +161,16 @@ def _executes_after(steps: list[Step]) -> bool:
     return False
 
 
+_DOC_PATH = re.compile(r"^/?(docs?|documentation|content|site|[^\s/]+\.(md|rst|txt|adoc))/?$", re.I)
+
+
+def _docs_only(sparse: str | None) -> bool:
+    """A sparse checkout of documentation paths only: the PR's files are read as data (a docs
+    builder that executes files from them, such as a Sphinx conf.py, would change that)."""
+    paths = [p.strip() for p in (sparse or "").splitlines() if p.strip()]
+    return bool(paths) and all(_DOC_PATH.match(p) for p in paths)
+
+
 def _gated(job: Job, step: Step) -> bool:
     return any(_GATE.search(scalar(get(n, "if")) or "") for n in (job.node, step.node))
 
@@ -181,6 +191,7 @@ def _job(wf: Workflow, job: Job, privileged: list[str], tainted_needs: set[str])
     held, token = _holdings(wf, job)
     trig = "/".join(privileged)
     downloaded: Step | None = None
+    into = ""  # where the artifacts land ("" = the workspace, where they may overwrite scripts)
     for pos, step in enumerate(job.steps):
         names = env_names | _tainted_env(step.env)
         exprs = step_taint | tainted_needs
@@ -197,13 +208,20 @@ def _job(wf: Workflow, job: Job, privileged: list[str], tainted_needs: set[str])
             where = _fetches_pr(step.run, names, exprs)
             what = "fetches the pull request's code in a script"
         if where is not None:
-            executed = _executes_after(job.steps[pos + 1 :])
+            docs_only = step.uses == "actions/checkout" and _docs_only(step.with_value("sparse-checkout"))
+            executed = not docs_only and _executes_after(job.steps[pos + 1 :])
             gated = _gated(job, step)
             sev = _severity(executed, token, held, gated)
             holds = "; the job holds " + " and ".join(held) if held else ""
             if token == "default":
                 holds += "; no permissions block: the token gets the repository's default scope"
-            then = "then runs it" if executed else "only reads it (no later step runs it)"
+            then = (
+                "then runs it"
+                if executed
+                else "checks out documentation paths only (read as data)"
+                if docs_only
+                else "only reads it (no later step runs it)"
+            )
             yield obs(
                 "gha-untrusted-checkout-with-secrets",
                 wf.path,
@@ -221,7 +239,8 @@ def _job(wf: Workflow, job: Job, privileged: list[str], tainted_needs: set[str])
             )
         if "workflow_run" in privileged and _downloads_run_artifacts(step):
             downloaded = downloaded or step
-        elif downloaded is not None and _executes(step):
+            into = into or _download_dir(step)
+        elif downloaded is not None and _executes(step, into):
             sev = "critical" if held or token != "read" else "high"
             yield obs(
                 "gha-untrusted-artifact-executed",
@@ -255,7 +274,53 @@ def _downloads_run_artifacts(step: Step) -> bool:
     return False
 
 
-def _executes(step: Step) -> bool:
+_WORKSPACE = re.compile(r"^(\.|\./|\$\{\{\s*github\.workspace\s*\}\}/?|\$GITHUB_WORKSPACE/?)?$")
+_GH_DIR = re.compile(r"\s(-D|--dir)[=\s]+[\"']?([^\s\"']+)")
+
+
+def _download_dir(step: Step) -> str:
+    """The last path component the artifacts are extracted into; "" for the workspace itself."""
+    if step.run is not None:
+        m = _GH_DIR.search(str(step.run.value))
+        raw = m.group(2) if m else ""
+    else:
+        raw = step.with_value("path") or ""
+    raw = raw.strip().rstrip("/")
+    if _WORKSPACE.match(raw):
+        return ""
+    return raw.rsplit("/", 1)[-1].removeprefix("./")
+
+
+_INTERPRETERS = frozenset({"bash", "sh", "zsh", "source", ".", "python", "python3", "node", "ruby", "perl", "pwsh", "chmod"})
+_TOKENS = re.compile(r"[^\s;&|()]+")
+
+
+def _executes(step: Step, into: str) -> bool:
+    """Whether a step runs what was downloaded. Artifacts extracted into the workspace can replace
+    its scripts: anything that executes counts. Artifacts in their own directory count when a
+    command runs a file from it (`./dir/x`, `bash dir/x`), runs a build inside it (`cd dir && npm
+    install`) or feeds it to `$GITHUB_ENV`/`$GITHUB_PATH`; a file of it passed as an argument to a
+    trusted script is data."""
     if step.uses.startswith("./"):
-        return True
-    return step.run is not None and any(_EXECUTES.search(t) for t in str(step.run.value).splitlines())
+        return not into or into in step.uses
+    if step.run is None:
+        return False
+    inside = False
+    for text in str(step.run.value).splitlines():
+        if not into:
+            if _EXECUTES.search(text):
+                return True
+            continue
+        if into in text and ("GITHUB_ENV" in text or "GITHUB_PATH" in text):
+            return True
+        tokens = [t.strip("\"'") for t in _TOKENS.findall(text)]
+        for prev, tok in zip(["", *tokens], tokens, strict=False):
+            if into not in tok:
+                continue
+            if prev == "cd":
+                inside = True
+            elif tok.startswith("./") or prev in _INTERPRETERS:
+                return True
+        if inside and _EXECUTES.search(text):
+            return True
+    return False

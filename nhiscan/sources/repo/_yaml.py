@@ -73,7 +73,7 @@ def pairs(node: Node | None, _depth: int = 0) -> Iterator[tuple[str, ScalarNode,
             yield k, kn, v
 
 
-def _own_last(node: MappingNode, key: str) -> tuple[ScalarNode, Node] | None | bool:
+def _own_last(node: MappingNode, key: str) -> tuple[ScalarNode, Node] | bool | None:
     """The key's last own (key node, value) in a mapping; False when it is not there but merge
     keys are (then :func:`pairs` must expand them); None when it is not there at all."""
     merges = False

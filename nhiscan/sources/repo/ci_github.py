@@ -35,7 +35,9 @@ _CLOUD_ENV = {
 _PRINTERS = re.compile(r"^\s*(echo|printf|cat\s*<<<|print|write-host|write-output)\b", re.I)
 _ENCODERS = re.compile(r"^\s*(base64|rev|xxd|od|hexdump|tr|sed|awk|cut|fold|openssl\s+(base64|enc))\b", re.I)
 # A field of a JSON secret: the runner masks the whole secret, never the value of one field.
-_FROMJSON_FIELD = re.compile(r"\bfromjson\s*\(\s*secrets\s*(\.\s*[\w-]+|\[[^\]]*\])\s*\)\s*(\.|\[)", re.I)
+_FROMJSON_FIELD = re.compile(
+    r"\bfromjson\s*\(\s*secrets\s*(\.\s*[\w-]+|\[[^\]]{0,200}\])\s*\)\s*(\.|\[)", re.I
+)
 
 
 def scan(path: str, docs: list[Node]) -> list[Observation]:
@@ -89,7 +91,9 @@ def _scan_workflow(wf: Workflow) -> Iterator[Observation]:
             yield from _env_checks(path, f"job {job.job_id} step {step.label}", step.env)
 
     # toJSON(secrets) anywhere.
-    scopes = [("workflow", v) for k, _, v in pairs(wf.doc) if k != "jobs"] + [(j.job_id, j.node) for j in wf.jobs]
+    scopes = [("workflow", v) for k, _, v in pairs(wf.doc) if k != "jobs"] + [
+        (j.job_id, j.node) for j in wf.jobs
+    ]
     for job_id, node in scopes:
         for s in walk_scalars(node):
             if "(" in str(s.value) and _TOJSON_SECRETS.search(str(s.value)):
@@ -107,7 +111,9 @@ def _scan_workflow(wf: Workflow) -> Iterator[Observation]:
         yield from _scan_job(wf, job)
 
 
-_LOCAL_HOST = re.compile(r"^\s*((https?|[a-z]+)://)?(localhost|127\.0\.0\.1|0\.0\.0\.0|\[?::1\]?)([:/]|\s*$)", re.I)
+_LOCAL_HOST = re.compile(
+    r"^\s*((https?|[a-z]+)://)?(localhost|127\.0\.0\.1|0\.0\.0\.0|\[?::1\]?)([:/]|\s*$)", re.I
+)
 # An S3-compatible store elsewhere than AWS (Cloudflare R2, MinIO, ...): its keys have no OIDC alternative.
 _ENDPOINT_ENV = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_S3_ENDPOINT", "S3_ENDPOINT")
 
@@ -184,7 +190,11 @@ def _static_cloud_step(path: str, job_id: str, step: Step) -> Iterator[Observati
     keys: tuple[str, ...] = ()
     cloud = what = ""
     if step.uses == "aws-actions/configure-aws-credentials":
-        keys, cloud, what = ("aws-access-key-id", "aws-secret-access-key"), "aws", "aws-access-key-id/aws-secret-access-key"
+        keys, cloud, what = (
+            ("aws-access-key-id", "aws-secret-access-key"),
+            "aws",
+            "aws-access-key-id/aws-secret-access-key",
+        )
     elif step.uses == "azure/login":
         keys, cloud, what = ("creds",), "azure", "creds (service principal secret JSON)"
     elif step.uses in ("google-github-actions/auth", "google-github-actions/setup-gcloud"):
@@ -244,7 +254,10 @@ def _echoed(
         if not defeats and _FROMJSON_FIELD.search(text):
             message, defeats = "prints a field of a JSON secret (only the whole secret is masked)", True
         if not defeats and env_ref is not None and _transformed_expansion(text, env_secrets):
-            message, defeats = "prints a substring or substitution of a secret (masking cannot catch it)", True
+            message, defeats = (
+                "prints a substring or substitution of a secret (masking cannot catch it)",
+                True,
+            )
         yield obs(
             "gha-secret-echoed",
             path,
@@ -281,7 +294,11 @@ def _transformed_expansion(text: str, names: set[str]) -> bool:
     """`${NAME:0:4}`, `${NAME//a/b}`, `${NAME#x}`, `${NAME%x}`, `${NAME^^}`: a piece or a changed
     copy of the secret, which the runner's exact-match masking does not recognise."""
     for m in re.finditer(r"\$\{(\w+)([:#%/^,])", text):
-        if m.group(1) in names and not text.startswith(":-", m.end() - 1) and not text.startswith(":=", m.end() - 1):
+        if (
+            m.group(1) in names
+            and not text.startswith(":-", m.end() - 1)
+            and not text.startswith(":=", m.end() - 1)
+        ):
             return True
     return False
 

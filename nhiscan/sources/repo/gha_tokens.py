@@ -166,7 +166,10 @@ _OLD_UPLOAD = re.compile(r"@v[1-3](\.|$)")
 
 
 def _persists(step: Step) -> bool:
-    return step.uses == "actions/checkout" and (step.with_value("persist-credentials") or "").strip().lower() != "false"
+    return (
+        step.uses == "actions/checkout"
+        and (step.with_value("persist-credentials") or "").strip().lower() != "false"
+    )
 
 
 def _whole_workspace(path_value: str | None) -> bool:
@@ -219,7 +222,14 @@ _PUBLISHERS: tuple[tuple[str, re.Pattern[str], tuple[str, ...], str], ...] = (
     (
         "PyPI",
         re.compile(r"\btwine\s+upload\b|\b(uv|poetry|hatch|flit|pdm)\s+publish\b", re.I),
-        ("TWINE_PASSWORD", "UV_PUBLISH_TOKEN", "POETRY_PYPI_TOKEN_PYPI", "HATCH_INDEX_AUTH", "FLIT_PASSWORD", "PDM_PUBLISH_PASSWORD"),
+        (
+            "TWINE_PASSWORD",
+            "UV_PUBLISH_TOKEN",
+            "POETRY_PYPI_TOKEN_PYPI",
+            "HATCH_INDEX_AUTH",
+            "FLIT_PASSWORD",
+            "PDM_PUBLISH_PASSWORD",
+        ),
         "PyPI trusted publishing",
     ),
     (
@@ -265,7 +275,14 @@ def _env_secret_names(*envs: Node | None) -> dict[str, list[str]]:
 
 
 def _publish_obs(
-    wf: Workflow, job: Job, step: Step, at: int, registry: str, secrets: list[str], alt: str, sev: str = "medium"
+    wf: Workflow,
+    job: Job,
+    step: Step,
+    at: int,
+    registry: str,
+    secrets: list[str],
+    alt: str,
+    sev: str = "medium",
 ) -> Observation:
     return obs(
         "gha-long-lived-publish-token",
@@ -295,7 +312,12 @@ def _publish_token(wf: Workflow, job: Job, step: Step) -> Iterator[Observation]:
         refs = secret_names_in(step.with_value("password") or "")
         if refs and registry.startswith("ghcr.io"):
             yield _publish_obs(
-                wf, job, step, line(step.node), "GHCR", refs,
+                wf,
+                job,
+                step,
+                line(step.node),
+                "GHCR",
+                refs,
                 "the job's GITHUB_TOKEN with packages: write",
             )
         return

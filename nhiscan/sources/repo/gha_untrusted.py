@@ -35,14 +35,16 @@ PRIVILEGED = ("issue_comment", "pull_request_target", "workflow_run")
 UNTRUSTED_REF = re.compile(
     r"github\.event\.pull_request\.(head\.(sha|ref|repo)|merge_commit_sha)|github\.head_ref|refs/pull/|"
     r"github\.event\.workflow_run\.(head_(sha|branch|repository|commit)|pull_requests)|"
-    r"\bpull/(\d+|\$\{\{[^}]*\}\}|\$\{?\w+\}?)/(head|merge)\b",
+    r"\bpull/(\d+|\$\{\{[^}]{0,200}\}\}|\$\{?\w+\}?)/(head|merge)\b",
     re.I,
 )
 # Where a script looks a PR's head up (its output then carries the ref).
 _HEAD_LOOKUP = re.compile(r"headRefOid|headRefName|head_sha|pulls\.get\b|/pulls/|gh\s+pr\s+view", re.I)
 _GIT_FETCH = re.compile(r"\bgit\s+(fetch|checkout|pull|switch|reset|worktree\s+add)\b", re.I)
 _GH_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b", re.I)
-_GATE = re.compile(r"author_association|\.labels\b|permission|github\.actor\s*==|github\.triggering_actor", re.I)
+_GATE = re.compile(
+    r"author_association|\.labels\b|permission|github\.actor\s*==|github\.triggering_actor", re.I
+)
 # A script line that only reads or reports (not running anything from the checkout).
 _READ_ONLY_LINE = re.compile(
     r"^\s*($|#|echo\b|printf\b|cat\b|ls\b|jq\b|grep\b|head\b|tail\b|wc\b|test\b|\[|if\b|then\b|else\b|"
@@ -53,7 +55,7 @@ _READ_ONLY_LINE = re.compile(
 _ARTIFACT_ACTIONS = ("actions/download-artifact", "dawidd6/action-download-artifact")
 _EXECUTES = re.compile(
     r"(^|[\s;&|(])(\./\S|bash\s+\S|sh\s+\S|source\s+\S|\.\s+\S+|python3?\s+[\w./-]+\.py|node\s+[\w./-]+\.js|"
-    r"chmod\s+\+x|npm\s+(ci|install|run|test)|yarn\b|make\b|pip\s+install\s+[\w./-]|unzip\b.*&&.*\./)|"
+    r"chmod\s+\+x|npm\s+(ci|install|run|test)|yarn\b|make\b|pip\s+install\s+[\w./-])|"
     r">>\s*\"?\$\{?GITHUB_ENV|>>\s*\"?\$\{?GITHUB_PATH",
     re.I,
 )
@@ -132,7 +134,9 @@ def _is_untrusted(text: str, env_names: set[str], exprs: set[str]) -> bool:
 def _fetches_pr(run: ScalarNode, env_names: set[str], exprs: set[str]) -> int | None:
     """The line of a script that fetches or checks out the PR's code, if it does."""
     first = line(run) + (1 if run.style in ("|", ">") else 0)
-    shell_vars = re.compile(r"\$\{?(" + "|".join(map(re.escape, sorted(env_names))) + r")\b") if env_names else None
+    shell_vars = (
+        re.compile(r"\$\{?(" + "|".join(map(re.escape, sorted(env_names))) + r")\b") if env_names else None
+    )
     for i, text in enumerate(str(run.value).splitlines()):
         if _GH_CHECKOUT.search(text):
             return first + i
@@ -151,8 +155,10 @@ def _executes_after(steps: list[Step]) -> bool:
             not _READ_ONLY_LINE.match(t) for t in str(step.run.value).splitlines()
         ):
             return True
-        if step.uses and not step.uses.startswith(("actions/upload-artifact", "actions/github-script")) and (
-            step.uses.split("/", 1)[0] not in ("actions", "github")
+        if (
+            step.uses
+            and not step.uses.startswith(("actions/upload-artifact", "actions/github-script"))
+            and (step.uses.split("/", 1)[0] not in ("actions", "github"))
         ):
             # a third-party action run on the checkout (a linter, a builder, a test runner)
             return True
@@ -249,7 +255,11 @@ def _job(wf: Workflow, job: Job, privileged: list[str], tainted_needs: set[str])
                 f"{SYSTEM} job '{job.job_id}' downloads artifacts of the triggering run in step "
                 f"'{downloaded.label}' and step '{step.label}' executes them under workflow_run"
                 + ("; the job holds " + " and ".join(held) if held else "")
-                + ("; no permissions block: the token gets the repository's default scope" if token == "default" else ""),
+                + (
+                    "; no permissions block: the token gets the repository's default scope"
+                    if token == "default"
+                    else ""
+                ),
                 f"artifact:{job.job_id}:{step.label}",
                 system=SYSTEM,
                 job=job.job_id,
@@ -270,7 +280,7 @@ def _downloads_run_artifacts(step: Step) -> bool:
         return "downloadArtifact" in script or "listWorkflowRunArtifacts" in script
     if step.run is not None:
         text = str(step.run.value)
-        return "gh run download" in text or "/artifacts/" in text and "workflow_run" in text
+        return "gh run download" in text or ("/artifacts/" in text and "workflow_run" in text)
     return False
 
 
@@ -291,7 +301,9 @@ def _download_dir(step: Step) -> str:
     return raw.rsplit("/", 1)[-1].removeprefix("./")
 
 
-_INTERPRETERS = frozenset({"bash", "sh", "zsh", "source", ".", "python", "python3", "node", "ruby", "perl", "pwsh", "chmod"})
+_INTERPRETERS = frozenset(
+    {"bash", "sh", "zsh", "source", ".", "python", "python3", "node", "ruby", "perl", "pwsh", "chmod"}
+)
 _TOKENS = re.compile(r"[^\s;&|()]+")
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from nhiscan.display import printable
 from nhiscan.model import Observation
 
-_IGNORE = re.compile(r"#\s*nhiscan:\s*ignore\[([^\]\n]*)\][ \t]*([^\n]*)")
+# The rule list is bounded, so a line of many unclosed `ignore[` costs linear time.
+_IGNORE = re.compile(r"#[ \t]*nhiscan:[ \t]*ignore\[([^\]\n]{0,400})\][ \t]*([^\n]*)")
 _COMMENT_ONLY = re.compile(r"\s*#")
 KEY = "inline_ignore"
 
@@ -60,7 +61,9 @@ def problems(ignores: list[Ignore], known: set[str]) -> list[str]:
             names = ", ".join(printable(u) for u in unknown)
             out.append(f"line {ig.line}: inline ignore names unknown rule(s) {names}; not applied")
         elif not ig.reason:
-            out.append(f"line {ig.line}: inline ignore of {', '.join(sorted(ig.rules))} gives no reason; not applied")
+            out.append(
+                f"line {ig.line}: inline ignore of {', '.join(sorted(ig.rules))} gives no reason; not applied"
+            )
     return out
 
 

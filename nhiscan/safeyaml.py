@@ -62,6 +62,9 @@ class DuplicateKey:
 class Composed:
     documents: list[Node]
     duplicates: list[DuplicateKey]
+    # Per document: every node has a tag PyYAML's safe loader builds (no `!!python/...`, no
+    # application tag); None when not determined (a document with aliases).
+    safe_tags: tuple[bool | None, ...] = ()
 
 
 def where(line: int, column: int) -> str:
@@ -122,9 +125,12 @@ def _compose(text: str, fmt: str) -> Composed:
     # are over every limit, and clipping keeps the arithmetic small.
     clip = max(MIN_EXPANDED, EXPANSION_FACTOR * (len(text) + 2)) + 1
     duplicates: list[DuplicateKey] = []
+    tags: list[bool | None] = []
     for doc in docs:
-        duplicates.extend(_check(doc, fmt, clip))
-    return Composed(docs, duplicates)
+        found, safe = _check(doc, fmt, clip)
+        duplicates.extend(found)
+        tags.append(safe)
+    return Composed(docs, duplicates, tuple(tags))
 
 
 def _children(node: Node) -> list[Node]:
@@ -135,19 +141,26 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def _check(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:
+_SAFE_TAGS = frozenset([*yaml.SafeLoader.yaml_constructors, MERGE_TAG, "tag:yaml.org,2002:value"])
+
+
+def _check(doc: Node, fmt: str, clip: int) -> tuple[list[DuplicateKey], bool | None]:
     """As :func:`_check_expansion`; a document in which no node is reached twice (no alias, by
     far the common case) expands to exactly its written nodes and cannot refer to itself, so one
-    light pass that also looks for duplicate keys is all it needs."""
+    light pass that also looks for duplicate keys (and tags the safe loader cannot build) is all
+    it needs."""
     seen: set[int] = set()
     duplicates: list[DuplicateKey] = []
+    safe = True
     stack: list[Node] = [doc]
     while stack:
         node = stack.pop()
         key = id(node)
         if key in seen:
-            return _check_expansion(doc, fmt, clip)
+            return _check_expansion(doc, fmt, clip), None
         seen.add(key)
+        if node.tag not in _SAFE_TAGS:
+            safe = False
         if isinstance(node, MappingNode):
             pairs = node.value
             names = [k.value for k, _ in pairs if isinstance(k, ScalarNode)]
@@ -158,7 +171,7 @@ def _check(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:
                 stack.append(v)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
-    return duplicates
+    return duplicates, safe
 
 
 def _check_expansion(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:

@@ -59,7 +59,7 @@ def secret_refs(text: str) -> Iterator[re.Match[str]]:
 
 def secret_names_in(text: str) -> list[str]:
     """Names of the secrets a text references, GITHUB_TOKEN left out (it is the job's own token)."""
-    if "secrets" not in text and "SECRETS" not in text.upper():
+    if _SECRETS_WORD.search(text) is None:
         return []
     names = [m.group(2) or m.group(3) for m in secret_refs(text)]
     return [n for n in names if n.upper() != "GITHUB_TOKEN"]

@@ -125,14 +125,16 @@ def _items(doc: Node) -> list[_Item]:
 
 def transformed_lines(text: str) -> list[str]:
     try:
-        docs = compose(text).documents
+        composed = compose(text)
     except YamlProblem:
         raise ValueError("not YAML nhiscan reads") from None
+    docs = composed.documents
     if len(docs) > 1:
         raise ValueError("more than one YAML document")
     if not docs:
         return []
-    if not _constructible(docs[0]):
+    safe = composed.safe_tags[0] if composed.safe_tags else None
+    if not (safe if safe is not None else _constructible(docs[0])):
         raise ValueError("a tag PyYAML's safe loader does not build")
     try:
         items = sorted(_items(docs[0]), key=lambda item: item.line_number)

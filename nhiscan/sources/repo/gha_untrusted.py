@@ -148,6 +148,10 @@ def _fetches_pr(run: ScalarNode, env_names: set[str], exprs: set[str]) -> int | 
 
 
 def _executes_after(steps: list[Step]) -> bool:
+    """Whether a later step may run the checked-out code: a local action, a script line that
+    does more than read or report, or a third-party action (a linter, builder or test runner run
+    on the checkout). GitHub's own actions (setup-*, cache, upload-artifact, github-script) do not
+    run the checkout's files."""
     for step in steps:
         if step.uses.startswith("./"):
             return True
@@ -155,15 +159,8 @@ def _executes_after(steps: list[Step]) -> bool:
             not _READ_ONLY_LINE.match(t) for t in str(step.run.value).splitlines()
         ):
             return True
-        if (
-            step.uses
-            and not step.uses.startswith(("actions/upload-artifact", "actions/github-script"))
-            and (step.uses.split("/", 1)[0] not in ("actions", "github"))
-        ):
-            # a third-party action run on the checkout (a linter, a builder, a test runner)
+        if step.uses and step.uses.split("/", 1)[0] not in ("actions", "github"):
             return True
-        if step.uses.startswith(("actions/setup-", "actions/cache")):
-            continue
     return False
 
 

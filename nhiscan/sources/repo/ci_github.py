@@ -17,7 +17,7 @@ from yaml.nodes import Node, ScalarNode
 from nhiscan.model import Observation
 from nhiscan.sources.repo import gha_tokens, gha_untrusted
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
-from nhiscan.sources.repo._yaml import get, line, pairs, scalar, walk_scalars
+from nhiscan.sources.repo._yaml import get, line, pairs, scalar, scalars_below, walk_scalars
 from nhiscan.sources.repo.gha_model import SYSTEM, Job, Step, Workflow, build, secret_names_in, secret_refs
 
 __all__ = ["SYSTEM", "scan", "secret_refs"]
@@ -91,11 +91,10 @@ def _scan_workflow(wf: Workflow) -> Iterator[Observation]:
             yield from _env_checks(path, f"job {job.job_id} step {step.label}", step.env)
 
     # toJSON(secrets) anywhere.
-    scopes = [("workflow", v) for k, _, v in pairs(wf.doc) if k != "jobs"] + [
-        (j.job_id, j.node) for j in wf.jobs
-    ]
-    for job_id, node in scopes:
-        for s in walk_scalars(node):
+    scopes = [("workflow", scalars_below(v)) for k, _, v in pairs(wf.doc) if k != "jobs"]
+    scopes += [(j.job_id, j.scalars) for j in wf.jobs]
+    for job_id, scalars in scopes:
+        for s in scalars:
             if "(" in str(s.value) and _TOJSON_SECRETS.search(str(s.value)):
                 yield obs(
                     "gha-tojson-secrets",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from nhiscan.sources.repo._yaml import get, get_pair, items, line, pairs, scalar, walk_scalars
+from nhiscan.sources.repo._yaml import get, get_pair, items, line, pairs, scalar, scalars_below
 
 SYSTEM = "GitHub Actions"
 
@@ -123,6 +123,7 @@ class Job:
     env: Node | None
     uses: str | None  # a reusable workflow call
     secrets: list[str] = field(default_factory=list)  # secrets referenced anywhere in the job
+    scalars: list[ScalarNode] = field(default_factory=list)  # every scalar value of the job
 
 
 @dataclass
@@ -169,8 +170,12 @@ def triggers_of(doc: Node) -> tuple[set[str], int]:
 
 
 def secrets_below(node: Node | None) -> list[str]:
+    return secrets_in(scalars_below(node))
+
+
+def secrets_in(scalars: list[ScalarNode]) -> list[str]:
     found: list[str] = []
-    for s in walk_scalars(node):
+    for s in scalars:
         found += secret_names_in(str(s.value))
     return sorted(set(found))
 
@@ -199,6 +204,7 @@ def build(path: str, doc: Node) -> Workflow | None:
                     step_id=scalar(get(s, "id")),
                 )
             )
+        scalars = scalars_below(node)
         jobs.append(
             Job(
                 job_id=job_id,
@@ -208,7 +214,8 @@ def build(path: str, doc: Node) -> Workflow | None:
                 steps=steps,
                 env=get(node, "env"),
                 uses=scalar(get(node, "uses")),
-                secrets=secrets_below(node),
+                secrets=secrets_in(scalars),
+                scalars=scalars,
             )
         )
     return Workflow(

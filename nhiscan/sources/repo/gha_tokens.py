@@ -19,7 +19,7 @@ from yaml.nodes import Node
 
 from nhiscan.model import Observation
 from nhiscan.sources.repo._common import obs
-from nhiscan.sources.repo._yaml import get, line, pairs, scalar, walk_scalars
+from nhiscan.sources.repo._yaml import get, line, pairs, scalar
 from nhiscan.sources.repo.gha_model import SYSTEM, WRITE_ALL, Job, Step, Workflow, secret_names_in
 
 # Actions that never use the job's token to write nor request an OIDC token.
@@ -102,7 +102,7 @@ def _uses_token(job: Job) -> bool:
     for step in job.steps:
         if step.uses and not _PLAIN_ACTIONS.match(step.uses):
             return True
-    return any(_TOKEN_USE.search(str(s.value)) for s in walk_scalars(job.node))
+    return any(_TOKEN_USE.search(str(s.value)) for s in job.scalars)
 
 
 def _broad_workflow_scopes(wf: Workflow) -> Iterator[Observation]:

@@ -142,17 +142,6 @@ class Workflow:
         return job.permissions if job.permissions.declared else self.permissions
 
 
-def _uses(step: Node) -> tuple[str, str]:
-    raw = (scalar(get(step, "uses")) or "").strip()
-    return raw.split("@", 1)[0].strip().lower(), raw
-
-
-def step_label(index: int, step: Node) -> str:
-    return (
-        scalar(get(step, "id")) or scalar(get(step, "name")) or scalar(get(step, "uses")) or f"steps[{index}]"
-    )
-
-
 def triggers_of(doc: Node) -> tuple[set[str], int]:
     pair = get_pair(doc, "on")
     if pair is None:
@@ -189,19 +178,21 @@ def build(path: str, doc: Node) -> Workflow | None:
     for job_id, kn, node in pairs(get(doc, "jobs")):
         steps: list[Step] = []
         for i, s in enumerate(items(get(node, "steps"))):
-            uses, raw = _uses(s)
-            run = get(s, "run")
+            keys = {k: v for k, _, v in pairs(s)}  # one pass over the step's mapping
+            raw = (scalar(keys.get("uses")) or "").strip()
+            run = keys.get("run")
+            step_id = scalar(keys.get("id"))
             steps.append(
                 Step(
                     index=i,
                     node=s,
-                    uses=uses,
+                    uses=raw.split("@", 1)[0].strip().lower(),
                     uses_raw=raw,
-                    label=step_label(i, s),
-                    with_node=get(s, "with"),
+                    label=step_id or scalar(keys.get("name")) or scalar(keys.get("uses")) or f"steps[{i}]",
+                    with_node=keys.get("with"),
                     run=run if isinstance(run, ScalarNode) else None,
-                    env=get(s, "env"),
-                    step_id=scalar(get(s, "id")),
+                    env=keys.get("env"),
+                    step_id=step_id,
                 )
             )
         scalars = scalars_below(node)

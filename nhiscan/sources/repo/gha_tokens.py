@@ -37,7 +37,9 @@ _OIDC_ACTIONS = re.compile(
 )
 _OIDC_RUN = re.compile(
     r"ACTIONS_ID_TOKEN_REQUEST|getIDToken|id-token|--provenance|\bcosign\b|gh\s+attestation|oidc|"
-    r"trusted[-_ ]publish",
+    r"trusted[-_ ]publish|"
+    # publishers that use the job's OIDC token themselves (trusted publishing)
+    r"\b(uv|pdm)\s+publish\b|\b(npm|pnpm)\s+publish\b",
     re.I,
 )
 _TOKEN_USE = re.compile(

@@ -42,6 +42,8 @@ _ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "param_spec", "refer
 PROVIDERS = {"aws", "gcp", "azure", "kubernetes", "repo", "any"}
 PARAM_TYPES = ("integer", "string", "string-list")
 _SPEC_KEYS = {"type", "min", "max", "choices"}
+# The catalog is nhiscan's own files: read with libyaml when PyYAML has it.
+_CATALOG_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ def load_catalog(directory: Path | None = None) -> tuple[Rule, ...]:
     rules: dict[str, Rule] = {}
     for path in sorted(base.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER)
         except yaml.YAMLError as exc:
             raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
         rule = parse_rule(data, str(path))
@@ -237,7 +239,7 @@ def _load_frameworks(directory: Path) -> dict[str, dict[str, list[str]]]:
         return out
     for path in sorted(directory.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER) or {}
         except yaml.YAMLError as exc:
             raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
         if not isinstance(data, Mapping):

@@ -12,7 +12,8 @@ Shape:
   exactly as in the JSON result, baselines and waivers (``sha256:...``; rule, identity, credential,
   path, commit, secret hash — never the line), so an alert survives edits above it and re-runs.
 - Waived findings (baseline or waiver file) carry ``suppressions[{kind: "external", status:
-  "accepted", justification: <reason>}]``, which code scanning shows as dismissed.
+  "accepted", justification: <reason>}]``, which code scanning shows as dismissed; a finding an
+  inline ignore in its CI file accepts has ``kind: "inSource"``.
 
 Locations:
 
@@ -208,7 +209,9 @@ def _result(
     if f.location is not None and f.location.commit:
         result["properties"]["commit"] = f.location.commit
     if f.waived:
-        sup: dict[str, Any] = {"kind": "external", "status": "accepted", "justification": waiver_reason(f)}
+        # An inline ignore lives in the source file itself: SARIF's "inSource" kind.
+        kind = "inSource" if (f.waiver or {}).get("kind") == "inline-ignore" else "external"
+        sup: dict[str, Any] = {"kind": kind, "status": "accepted", "justification": waiver_reason(f)}
         expiry = waiver_expiry(f)
         if expiry:
             sup["properties"] = {"expires": expiry}

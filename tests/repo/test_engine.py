@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from nhiscan.sources.repo.detectors import TYPE_PREFIX
 from nhiscan.sources.repo.engine import _min_run, ds_session
 from tests.repo.corpus import generate
 
@@ -112,6 +113,8 @@ def test_differential_every_detect_secrets_finding_is_found(tmp_path: Path) -> N
             if p.is_file():
                 rel = str(p.relative_to(tmp_path))
                 for r in scanner.scan_text(rel, p.read_text()):
+                    if r.type.startswith(TYPE_PREFIX):
+                        continue  # nhiscan's own catalogue: compared with its examples elsewhere
                     ours.add((rel, r.type, PotentialSecret.hash_secret(r.value)))
     assert len(expected) > 40
     assert expected - ours == set()

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nhiscan.sources.repo.detectors import TYPE_PREFIX, CatalogueScanner
 from nhiscan.sources.repo.lines import LineAnalyzer, LineState
 
 DS_PLUGINS_FILE = str(Path(__file__).with_name("ds_plugins.py"))
@@ -50,7 +51,12 @@ CUSTOM_PLUGINS: tuple[str, ...] = (
 
 # `is_invalid_file` asks the file system whether the name is a file: nhiscan reads the files itself
 # (and history blobs have no file), so that one check is made by the walker instead.
-_DISABLED_FILTERS = ("detect_secrets.filters.common.is_invalid_file",)
+# ``is_line_allowlisted`` drops lines marked ``pragma: allowlist secret`` silently: nhiscan reads that
+# marker itself (inline_ignore.py) and reports those secrets as waived, with the reason given.
+_DISABLED_FILTERS = (
+    "detect_secrets.filters.common.is_invalid_file",
+    "detect_secrets.filters.allowlist.is_line_allowlisted",
+)
 
 _KEYWORDS = (
     "api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|"
@@ -419,6 +425,7 @@ class Scanner:
         self._parsing_error: type[Exception] = ParsingError
         self.prefilter = build_prefilter(self._plugins)
         self._analyzer = LineAnalyzer()
+        self._catalogue = CatalogueScanner()
 
     # -- candidate lines -------------------------------------------------------------------------
     def _hit_lines(self, text: str) -> set[int]:
@@ -500,6 +507,13 @@ class Scanner:
             return []
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        # nhiscan's own detector catalogue (rules/detectors/): every syntax, one prefilter pass.
+        catalogue = [
+            RawSecret(TYPE_PREFIX + h.detector.id, h.line, h.value) for h in self._catalogue.scan(text)
+        ]
+        return catalogue + self._scan_ds(filename, text)
+
+    def _scan_ds(self, filename: str, text: str) -> list[RawSecret]:
         raw_hits = self._hit_lines(text)
         if not raw_hits and not self._transform_may_matter(text):
             # Nothing in the text, nor in any quoted form a config transformer could produce.

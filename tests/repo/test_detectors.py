@@ -1,0 +1,227 @@
+"""The detector catalogue (rules/detectors/*.yaml): validation, every inline example end to end,
+checksums, precision on checksums and digests, and inline suppression markers."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import pytest
+
+from nhiscan.errors import NhiscanError
+from nhiscan.sources.repo.detectors import (
+    CatalogueScanner,
+    base62,
+    github_checksum_ok,
+    load_detectors,
+    parse_detector,
+)
+from nhiscan.sources.repo.engine import ds_session
+from nhiscan.sources.repo.inline_ignore import parse_ignore
+from nhiscan.sources.repo.secrets import to_secrets
+
+DETECTORS = load_detectors()
+
+
+def test_catalogue_breadth() -> None:
+    assert len(DETECTORS) >= 150
+    kinds = {d.category for d in DETECTORS}
+    for needed in ("cloud-key", "vcs-token", "ci-token", "registry-token", "chat-token", "payment-key",
+                   "observability-key", "ai-key", "secret-manager-token", "database-credential"):  # fmt: skip
+        assert needed in kinds
+    ids = {d.id for d in DETECTORS}
+    for missed_before in ("vault-service-token", "vault-batch-token", "terraform-cloud-token", "doppler-service-token",
+                          "dynatrace-token", "harness-pat", "heroku-api-key", "hubspot-private-app-token",
+                          "mapbox-secret-token", "notion-token", "openshift-token", "plaid-access-token",
+                          "sendgrid-api-key", "snyk-token", "twitter-bearer-token", "teams-webhook", "age-secret-key",
+                          "cloudflare-origin-ca-key", "alibaba-access-key-id", "base64-jwt", "curl-basic-auth",
+                          "nuget-config-password", "stripe-test-secret-key", "stripe-restricted-key",
+                          "slack-workflow-webhook", "slack-trigger-webhook", "gcp-api-key", "url-password"):  # fmt: skip
+        assert missed_before in ids
+
+
+@pytest.fixture(scope="module")
+def scanner():  # type: ignore[no-untyped-def]
+    with ds_session() as s:
+        yield s
+
+
+@pytest.mark.parametrize("det", DETECTORS, ids=[d.id for d in DETECTORS])
+def test_every_example_end_to_end(det, scanner) -> None:  # type: ignore[no-untyped-def]
+    """Positive examples are reported by their detector; negative look-alikes are not reported by it."""
+    for ex in det.examples:
+        text = "# sample\n" + ex.render() + "\n"
+        reported, _ = to_secrets(scanner.scan_text("sample.txt", text), text, "sample.txt")
+        mine = [s for s in reported if s.attributes.get("catalogue_detector") == det.id]
+        assert bool(mine) == ex.positive, (det.id, ex)
+        for s in mine:
+            assert ex.value not in s.redacted  # never the value in full
+            assert s.attributes["kind"] == det.category and s.attributes["evidence"]
+
+
+def test_github_checksum() -> None:
+    body = "A" * 15 + "b" * 15
+    token = "ghp_" + body + base62(zlib.crc32(body.encode()))
+    assert github_checksum_ok(token)
+    assert not github_checksum_ok(token[:-1] + ("0" if token[-1] != "0" else "1"))
+    det = next(d for d in DETECTORS if d.id == "github-pat-token")
+    assert [h.value for h in CatalogueScanner((det,)).scan(f"x = {token}\n")] == [token]
+    assert CatalogueScanner((det,)).scan(f"x = {token[:-1]}Z\n") == [] or token.endswith("Z")
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        (
+            {
+                "id": "x",
+                "name": "x",
+                "category": "nope",
+                "severity": "high",
+                "nhi": "x",
+                "regex": "a",
+                "prefixes": ["a"],
+                "examples": [{"positive": "a"}, {"negative": "b"}],
+            },
+            "category",
+        ),
+        (
+            {
+                "id": "x",
+                "name": "x",
+                "category": "api-token",
+                "severity": "high",
+                "nhi": "x",
+                "regex": "(",
+                "prefixes": ["a"],
+                "examples": [{"positive": "a"}, {"negative": "b"}],
+            },
+            "invalid regex",
+        ),
+        (
+            {
+                "id": "x",
+                "name": "x",
+                "category": "api-token",
+                "severity": "high",
+                "nhi": "x",
+                "regex": "a",
+                "prefixes": ["a"],
+                "examples": [{"positive": "a"}],
+            },
+            "negative",
+        ),
+        (
+            {
+                "id": "x",
+                "name": "x",
+                "category": "api-token",
+                "severity": "high",
+                "nhi": "x",
+                "regex": "a",
+                "examples": [{"positive": "a"}, {"negative": "b"}],
+            },
+            "prefixes, keywords or a context",
+        ),
+        ({"id": "x", "bogus": 1}, "unknown key"),
+    ],
+)
+def test_catalogue_validation(entry: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(NhiscanError, match=message):
+        parse_detector(entry, "detectors.yaml detector 1")
+
+
+def test_bad_catalogue_file_names_file(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("detectors:\n- id: Bad Id\n  name: x\n  category: api-token\n  severity: high\n"
+                                     "  nhi: x\n  regex: a\n  prefixes: [a]\n  examples: [{positive: a}, {negative: b}]\n")  # fmt: skip
+    with pytest.raises(NhiscanError, match=r"x\.yaml detector 1"):
+        load_detectors(tmp_path)
+
+
+def _reported(scanner, name: str, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+    reported, _ = to_secrets(scanner.scan_text(name, text), text, name)
+    return [s.type for s in reported]
+
+
+def test_checksums_and_digests_are_not_secrets(scanner) -> None:  # type: ignore[no-untyped-def]
+    sri = "sha512-" + "Zm9vYmFyYmF6cXV4" * 5 + "Ab9+/Q=="
+    assert _reported(scanner, "package-lock.json", f'{{"x": {{"integrity": "{sri}"}}}}\n') == []
+    assert (
+        _reported(
+            scanner,
+            "go.sum",
+            "github.com/a/b v1.0.0 h1:" + "q8Zx3vN2mB7kL4pR9tY6wE1uI0oP5aS3dF8gH2jK4lQ=" + "\n",
+        )
+        == []
+    )
+    digest = "f3b1c2d4e5a6978812345abcdef0123456789abcdef0123456789abcdef01234"
+    assert _reported(scanner, "Dockerfile", f'FROM python@sha256:{digest}\nLABEL checksum="{digest}"\n') == []
+    assert _reported(scanner, "conf.py", f'commit_sha = "{digest[:40]}"\n') == []
+    assert (
+        _reported(
+            scanner,
+            "index.html",
+            f'<script integrity="sha384-{"Q2hlY2tzdW1TdGFuZGluZ0FzQVNlY3JldA" * 2}" src="a.js">\n',
+        )
+        == []
+    )
+    # a credential-like name is evidence: still reported
+    assert _reported(scanner, "conf.py", 'api_secret = "q8Zx3vN2mB7kL4pR9tY6wE1uI0oP5aS3"\n')
+
+
+def test_generic_findings_say_their_evidence(scanner) -> None:  # type: ignore[no-untyped-def]
+    text = 'db_password = "Vq9!xr2Lm#pT4sW8"\n'
+    reported, _ = to_secrets(scanner.scan_text("c.py", text), text, "c.py")
+    assert reported and all(s.attributes.get("evidence") for s in reported)
+
+
+@pytest.mark.parametrize(
+    "line, rules, reason",
+    [
+        (
+            "token = 'x'  # nhiscan:ignore[secret-api-token] rotated test key",
+            ("secret-api-token",),
+            "rotated test key",
+        ),
+        (
+            "# nhiscan: ignore[gha-secrets-inherit, gha-permissions-write-all] reusable workflow",
+            ("gha-secrets-inherit", "gha-permissions-write-all"),
+            "reusable workflow",
+        ),
+        ("x = 1 // nhiscan:ignore fixture only", (), "fixture only"),
+        ("<!-- nhiscan:ignore sample config -->", (), "sample config"),
+        ("secret = 'abc'  # pragma: allowlist secret", (), "marked `pragma: allowlist secret`"),
+        ("key: abc # gitleaks:allow", (), "marked `gitleaks:allow`"),
+    ],
+)
+def test_parse_ignore(line: str, rules: tuple[str, ...], reason: str) -> None:
+    ig = parse_ignore(line)
+    assert ig is not None and ig.rules == rules and ig.reason == reason
+    assert ig.covers("secret-api-token") == (not rules or "secret-api-token" in rules)
+
+
+def test_parse_ignore_absent() -> None:
+    assert parse_ignore("nhiscan_ignored = True") is None
+    assert parse_ignore("password = 'x'  # ignore this") is None
+
+
+def test_inline_ignore_is_reported_waived_through_cli(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    body = "Zq8xW2mN4bV6cX1zA3sDpL0k"
+    (repo / "a.py").write_text(
+        f'T = "glpat-{body[:20]}"  # nhiscan:ignore[secret-api-token] revoked, kept for the parser test\n'
+        f'U = "hvs.{body * 4}"\n'
+    )
+    out = tmp_path / "r.json"
+    run_cli("scan", str(repo), "-f", "json", "-o", str(out))
+    import json
+
+    findings = json.loads(out.read_text())["findings"]
+    by_line = {f["location"]["line"]: f for f in findings if f["rule_id"] == "secret-api-token"}
+    assert (
+        by_line[1]["waived"] is True and by_line[1]["waiver"]["reason"] == "revoked, kept for the parser test"
+    )
+    assert by_line[2]["waived"] is False

@@ -225,3 +225,31 @@ def test_inline_ignore_is_reported_waived_through_cli(tmp_path: Path) -> None:
         by_line[1]["waived"] is True and by_line[1]["waiver"]["reason"] == "revoked, kept for the parser test"
     )
     assert by_line[2]["waived"] is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EAAB" * 50_000 + "-",  # every prefix inside one run, and a failing boundary at its end
+        "ghp_" * 50_000,
+        "aaa8Q~" * 30_000,
+        "://a:b" * 30_000,
+        "curl -u " * 10_000,
+        "datadog_api_key = " * 10_000 + "a" * 32,
+        "sv=2020-01-01&" * 15_000,
+        ("glc_" + "A" * 50 + "_") * 4_000,
+    ],
+    ids=["eaab", "ghp", "azure", "url", "curl", "context", "sas", "glc"],
+)
+def test_hostile_lines_cost_linear_time(text: str) -> None:
+    import time
+
+    scanner = CatalogueScanner()
+    start = time.process_time()
+    scanner.scan(text)
+    small = time.process_time() - start
+    start = time.process_time()
+    scanner.scan(text * 4)
+    big = time.process_time() - start
+    # four times the text: about four times the time (a quadratic scan would take sixteen)
+    assert big < 8 * small + 0.5, (small, big)

@@ -100,6 +100,7 @@ class Detector:
     group: int
     checksum: str | None
     examples: tuple[Example, ...]
+    bounded: bool = False
 
     @property
     def rule_category(self) -> str:
@@ -221,7 +222,10 @@ def parse_detector(data: Any, where: str) -> Detector:
         if not prefixes and not keywords:
             raise _fail(where, "a detector needs prefixes, keywords or a context")
         bounded = bool(data.get("bounded", group == 0))
-        full = f"{_LEFT}(?:{source}){_RIGHT}" if bounded else source
+        # The right boundary is checked after a match (``_ends_token``), not in the regex: a failed
+        # lookahead would make the regex retry every shorter run, and every later prefix inside the
+        # same run, which is quadratic on a long run of token characters.
+        full = f"{_LEFT}(?:{source})" if bounded else source
     try:
         regex = re.compile(full)
     except re.error as exc:
@@ -259,6 +263,7 @@ def parse_detector(data: Any, where: str) -> Detector:
         group=group,
         checksum=checksum,
         examples=tuple(examples),
+        bounded=not names and bool(data.get("bounded", group == 0)),
     )
 
 
@@ -298,6 +303,7 @@ def _run_table() -> bytes:
 
 
 _TABLE = _run_table()
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
 
 
 @dataclass(frozen=True)
@@ -378,6 +384,8 @@ class CatalogueScanner:
         lines = _Lines(text)
         for det in picked.values():
             for m in det.regex.finditer(text):
+                if det.bounded and m.end() < len(text) and text[m.end()] in _TOKEN_CHARS:
+                    continue  # the run goes on: a longer (or other) token, not this format
                 hits.extend(self._hit(det, m, lines))
         for det, words in values.values():
             if det.id in picked:

@@ -1,18 +1,27 @@
 """Recall of the detector catalogue per syntax family, nhiscan vs gitleaks, plus look-alike negatives.
 
-    python benchmarks/detectors_bench.py [--gitleaks PATH-TO-GITLEAKS-BINARY]
+    python benchmarks/detectors_bench.py [--gitleaks GITLEAKS-BINARY] [--tree DIR ...]
 
 Every catalogue detector's positive example is written in each syntax (one secret per file) and
 every negative example likewise; a file counts as found when the tool reports anything in it.
-gitleaks is only run when its binary is given (install it in a separate venv, never as a dependency).
+gitleaks is only run when its binary is given (--gitleaks, or $NHISCAN_BENCH_GITLEAKS; install it
+in a separate venv, never as a dependency). --tree times `nhiscan scan DIR` and `gitleaks dir DIR`
+one after the other on a real tree and prints the ratio.
+
+Fails (exit 1) when nhiscan's recall is under 95% in any syntax, or when nhiscan hits more
+look-alike negatives than gitleaks.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
+import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -71,10 +80,30 @@ def gitleaks_hits(binary: str, root: Path) -> set[Path]:
         return {Path(f["File"]).resolve() for f in json.loads(Path(rep.name).read_text() or "[]")}
 
 
-def main() -> None:
+def time_tree(tree: str, gitleaks: str | None) -> None:
+    nhiscan = shutil.which("nhiscan") or str(Path(sys.executable).with_name("nhiscan"))
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run(
+            [nhiscan, "scan", tree, "-f", "json", "-o", f"{tmp}/n.json", "--fail-on", "none"], check=False
+        )
+        ours = time.perf_counter() - start
+        line = f"tree {tree}: nhiscan {ours:.1f} s"
+        if gitleaks:
+            start = time.perf_counter()
+            subprocess.run([gitleaks, "dir", tree, "--report-format", "json", "--report-path", f"{tmp}/g.json",
+                            "--no-banner", "-l", "error", "--exit-code", "0"], check=True)  # fmt: skip
+            theirs = time.perf_counter() - start
+            line += f", gitleaks {theirs:.1f} s, ratio nhiscan/gitleaks {ours / theirs:.2f}"
+        print(line, flush=True)
+
+
+def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--gitleaks")
+    ap.add_argument("--gitleaks", default=os.environ.get("NHISCAN_BENCH_GITLEAKS"))
+    ap.add_argument("--tree", action="append", default=[])
     args = ap.parse_args()
+    failed = False
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp).resolve()
         cases = write_corpus(root)
@@ -82,6 +111,7 @@ def main() -> None:
         if args.gitleaks:
             tools["gitleaks"] = gitleaks_hits(args.gitleaks, root)
         print(f"{len({c[0] for c in cases})} detectors, {len(cases)} files")
+        negatives: dict[str, int] = {}
         for tool, hits in tools.items():
             pos, found, neg_hits = Counter(), Counter(), 0
             for _det, syntax, positive, path in cases:
@@ -90,11 +120,20 @@ def main() -> None:
                     found[syntax] += path in hits
                 else:
                     neg_hits += path in hits
+            negatives[tool] = neg_hits
             per = ", ".join(f"{s} {100 * found[s] / pos[s]:.1f}%" for s in SYNTAXES)
-            print(
-                f"{tool}: recall {100 * sum(found.values()) / sum(pos.values()):.1f}% ({per}); negative hits {neg_hits}"
-            )
+            total = 100 * sum(found.values()) / sum(pos.values())
+            print(f"{tool}: recall {total:.1f}% ({per}); negative hits {neg_hits}", flush=True)
+            if tool == "nhiscan" and any(found[s] < 0.95 * pos[s] for s in SYNTAXES):
+                print("FAIL: nhiscan recall under 95% in a syntax family")
+                failed = True
+        if "gitleaks" in negatives and negatives["nhiscan"] > negatives["gitleaks"]:
+            print("FAIL: nhiscan hits more look-alike negatives than gitleaks")
+            failed = True
+    for tree in args.tree:
+        time_tree(tree, args.gitleaks)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -253,3 +253,11 @@ def test_hostile_lines_cost_linear_time(text: str) -> None:
     big = time.process_time() - start
     # four times the text: about four times the time (a quadratic scan would take sixteen)
     assert big < 8 * small + 0.5, (small, big)
+
+
+def test_docs_list_every_detector() -> None:
+    from nhiscan.sources.repo.detectors import catalogue_table
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "detectors.md").read_text()
+    table = doc.split("<!-- detectors-table -->\n", 1)[1].split("<!-- /detectors-table -->", 1)[0]
+    assert table == catalogue_table()

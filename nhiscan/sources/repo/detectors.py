@@ -448,3 +448,11 @@ class _Lines:
                 nl = find("\n", nl + 1)
             self._starts = starts
         return bisect.bisect_right(self._starts, pos)
+
+
+def catalogue_table(detectors: tuple[Detector, ...] | None = None) -> str:
+    """The Markdown table of every detector (docs/detectors.md holds it; a test compares)."""
+    rows = ["| id | credential | provider | category | severity |", "|---|---|---|---|---|"]
+    for d in detectors if detectors is not None else load_detectors():
+        rows.append(f"| `{d.id}` | {d.name} | {d.provider or '-'} | {d.category} | {d.severity} |")
+    return "\n".join(rows) + "\n"

@@ -59,7 +59,7 @@ _KEYS = {
 _REQUIRED = ("id", "name", "category", "severity", "nhi", "regex", "examples")
 
 # Characters a token is made of: the run split keeps these, and a match must not continue into them.
-_RUN_CHARS = string.ascii_letters + string.digits + "_-.~"
+_RUN_CHARS = string.ascii_letters + string.digits + "_-.~+/"
 _MIN_RUN = 12
 _LEFT = r"(?<![A-Za-z0-9_\-])"
 _RIGHT = r"(?![A-Za-z0-9_\-])"
@@ -322,6 +322,7 @@ class CatalogueScanner:
         self._infix: list[tuple[str, bool, Detector]] = []
         self._ctx_len: dict[int, list[Detector]] = {}
         self._ctx_names: list[tuple[str, Detector]] = []
+        self._stems = {det.id: _name_stems(det) for det in self.detectors if det.names}
         run = set(_RUN_CHARS)
         for det in self.detectors:
             for p in det.prefixes:
@@ -334,7 +335,7 @@ class CatalogueScanner:
             if det.names:
                 lengths = _value_lengths(det)
                 if lengths is None:
-                    self._ctx_names.extend((n, det) for n in det.names)
+                    self._ctx_names.extend((stem, det) for stem in _name_stems(det))
                 else:
                     for n in lengths:
                         self._ctx_len.setdefault(n, []).append(det)
@@ -364,6 +365,8 @@ class CatalogueScanner:
                     if det.value.fullmatch(word):
                         values.setdefault(det.id, (det, set()))[1].add(word)
         low: str | None = None
+        # Detectors picked by a keyword: searched only around the keyword's occurrences.
+        around: dict[str, tuple[Detector, list[tuple[str, bool]]]] = {}
         for literal, fold, det in self._infix:
             if det.id in picked:
                 continue
@@ -371,28 +374,45 @@ class CatalogueScanner:
                 if low is None:
                     low = text.lower()
                 if literal in low:
-                    picked[det.id] = det
+                    around.setdefault(det.id, (det, []))[1].append((literal, True))
             elif literal in text:
-                picked[det.id] = det
+                around.setdefault(det.id, (det, []))[1].append((literal, False))
         if self._ctx_names:
             if low is None:
                 low = text.lower()
-            for name, det in self._ctx_names:
-                if det.id not in picked and name in low:
-                    picked[det.id] = det
+            for stem, det in self._ctx_names:
+                if stem in low:
+                    around.setdefault(det.id, (det, []))[1].append((stem, True))
         hits: list[Hit] = []
         lines = _Lines(text)
         for det in picked.values():
-            for m in det.regex.finditer(text):
-                if det.bounded and m.end() < len(text) and text[m.end()] in _TOKEN_CHARS:
-                    continue  # the run goes on: a longer (or other) token, not this format
-                hits.extend(self._hit(det, m, lines))
+            literals = [(p, False) for p in det.prefixes]
+            for lo, hi in _windows(text, None, literals) if literals else [(0, len(text))]:
+                hits.extend(self._matches(det, text, lo, hi, lines))
+        for did, (det, literals) in around.items():
+            if did in picked:
+                continue
+            if any(fold for _, fold in literals) and low is None:
+                low = text.lower()
+            folded = low if low is not None and len(low) == len(text) else None
+            for lo, hi in _windows(text, folded, literals):
+                hits.extend(self._matches(det, text, lo, hi, lines))
         for det, words in values.values():
             if det.id in picked:
                 continue
+            if low is None:
+                low = text.lower()
+            if not any(stem in low for stem in self._stems[det.id]):
+                continue  # none of its names is in the text: the value cannot follow one
             for word in words:
                 hits.extend(self._near(det, word, text, lines))
         return hits
+
+    def _matches(self, det: Detector, text: str, lo: int, hi: int, lines: _Lines) -> Iterator[Hit]:
+        for m in det.regex.finditer(text, lo, hi):
+            if det.bounded and m.end() < len(text) and text[m.end()] in _TOKEN_CHARS:
+                continue  # the run goes on: a longer (or other) token, not this format
+            yield from self._hit(det, m, lines)
 
     def _hit(self, det: Detector, m: re.Match[str], lines: _Lines) -> Iterator[Hit]:
         value = m.group(det.group)
@@ -410,12 +430,46 @@ class CatalogueScanner:
             pos = text.find(word, pos + len(word))
 
 
+# How far before and after a keyword a keyword-picked token may start and end.
+_BEFORE = 320
+_AFTER = 4096
+
+
+def _windows(text: str, low: str | None, literals: list[tuple[str, bool]]) -> list[tuple[int, int]]:
+    """The text around every occurrence of the literals, overlapping stretches merged (so each
+    character is searched at most once per detector, however dense the keyword)."""
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    for literal, fold in literals:
+        if fold and low is None:
+            return [(0, n)]  # lower-casing moved positions: search everything
+        haystack = low if fold and low is not None else text
+        pos = haystack.find(literal)
+        while pos >= 0:
+            spans.append((max(0, pos - _BEFORE), min(n, pos + len(literal) + _AFTER)))
+            pos = haystack.find(literal, pos + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _name_stems(det: Detector) -> tuple[str, ...]:
+    """The first word of each context name: one of them occurs wherever a name does (any separator)."""
+    return tuple(sorted({re.split(r"[_\-. ]", n, maxsplit=1)[0] for n in det.names}))
+
+
 def _value_lengths(det: Detector) -> tuple[int, ...] | None:
     """The lengths a context detector's value can have, when every character of it is a run
     character (else None: the detector is picked by its names)."""
     assert det.value is not None
     src = det.value.pattern
-    if re.search(r"[+/:!=@]", src.replace("\\-", "")):
+    if re.search(r"[:!=@]", src.replace("\\-", "")):
         return None
     total_lo = total_hi = 0
     for m in re.finditer(r"\[[^\]]+\]\{(\d+)(?:,(\d+))?\}|((?:\\.|[^\[\\])+?)(?=\[|$)", src):

@@ -261,3 +261,15 @@ def test_docs_list_every_detector() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "detectors.md").read_text()
     table = doc.split("<!-- detectors-table -->\n", 1)[1].split("<!-- /detectors-table -->", 1)[0]
     assert table == catalogue_table()
+
+
+def test_cloud_key_from_the_catalogue_links_to_its_key_id(scanner) -> None:  # type: ignore[no-untyped-def]
+    """A secret access key only the catalogue finds (a Makefile ``?=`` assignment) still carries the
+    access key id found next to it, which is what links a leak to its IAM user."""
+    key_id = "AKIA" + "QWERTYUIOPASDFGH"[:16]
+    secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzq8Tm2Lp4Hs1"
+    text = f"AWS_ACCESS_KEY_ID ?= {key_id}\nAWS_SECRET_ACCESS_KEY ?= {secret}\n"
+    reported, _ = to_secrets(scanner.scan_text("Makefile", text), text, "Makefile")
+    secrets = [s for s in reported if s.type == "AWS secret access key"]
+    assert secrets and secrets[0].attributes.get("key_id") == key_id
+    assert secrets[0].provider == "aws" and secrets[0].attributes["category"] == "cloud-key"

@@ -420,9 +420,14 @@ class CatalogueScanner:
             yield Hit(det, lines.number(m.start(det.group)), value)
 
     def _near(self, det: Detector, word: str, text: str, lines: _Lines) -> Iterator[Hit]:
+        stems = self._stems[det.id]
         pos = text.find(word)
         while pos >= 0:
             lo = max(0, pos - _CONTEXT_WINDOW)
+            before = text[lo:pos].lower()
+            if not any(stem in before for stem in stems):
+                pos = text.find(word, pos + len(word))
+                continue  # no name just before this occurrence
             for m in det.regex.finditer(text, lo, pos + len(word) + 1):
                 if m.start(det.group) == pos:
                     yield from self._hit(det, m, lines)

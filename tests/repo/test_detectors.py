@@ -273,3 +273,28 @@ def test_cloud_key_from_the_catalogue_links_to_its_key_id(scanner) -> None:  # t
     secrets = [s for s in reported if s.type == "AWS secret access key"]
     assert secrets and secrets[0].attributes.get("key_id") == key_id
     assert secrets[0].provider == "aws" and secrets[0].attributes["category"] == "cloud-key"
+
+
+def test_a_checksum_shared_by_two_repositories_is_not_a_reused_secret(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from nhiscan.config import ScanConfig
+    from nhiscan.core import run_scan
+
+    digest = "9b2f0c1d7e4a5b6c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"
+    secret = "hvs." + "Zq8xW2mN4bV6cX1zA3sDpL0k" * 4
+    for name in ("one", "two"):
+        repo = tmp_path / name
+        repo.mkdir()
+        (repo / "Dockerfile").write_text(f"FROM python@sha256:{digest}\n")
+        (repo / "go.sum").write_text(f"example.org/m v1.0.0 h1:{digest[:43]}=\n")
+        (repo / "vault.env").write_text(f"VAULT_TOKEN={secret}\n")
+    report = run_scan(
+        ScanConfig(
+            as_of=datetime(2026, 12, 1, tzinfo=timezone.utc),
+            paths=(str(tmp_path / "one"), str(tmp_path / "two")),
+        )
+    )
+    reused = [f for f in report.findings if f.rule_id == "secret-reused-across-repositories"]
+    assert len(reused) == 1 and "Vault" in reused[0].message  # the token, never the checksums
+    assert not [f for f in report.findings if f.rule_id == "secret-generic"]

@@ -119,3 +119,27 @@ def test_differential_every_detect_secrets_finding_is_found(tmp_path: Path) -> N
     assert len(expected) > 40
     assert expected - ours == set()
     assert ours - expected == set()
+
+
+def test_indirect_reference_filter_same_answers_as_detect_secrets() -> None:
+    """nhiscan answers detect-secrets' is_indirect_reference itself (linear instead of quadratic up
+    to 1000 characters): same answer on every line, including vertical tabs and long lines."""
+    import random
+    import time
+
+    from detect_secrets.filters.heuristic import is_indirect_reference as theirs
+
+    from nhiscan.sources.repo.engine import is_indirect_reference as ours
+
+    rng = random.Random(7)
+    for alphabet in ("a_.-=:!([)] \x0b\t\"'1", "a=([)]\x0b :", "ab=c(d)e[f]\x0b \u00e9\u2003"):
+        for _ in range(20_000):
+            line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            assert ours(line) == theirs(line), repr(line)
+    assert ours("secret = get_secret_key()") and ours("x = request.headers['apikey']")
+    assert not ours("password = 'hunter2hunter2'")
+    slow = "a" * 999  # no operator: detect-secrets' pattern retries from every position
+    start = time.process_time()
+    for _ in range(200):
+        assert ours(slow) is False
+    assert time.process_time() - start < 1.0

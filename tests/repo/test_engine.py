@@ -143,3 +143,41 @@ def test_indirect_reference_filter_same_answers_as_detect_secrets() -> None:
     for _ in range(200):
         assert ours(slow) is False
     assert time.process_time() - start < 1.0
+
+
+def test_eager_ini_skip_only_where_configparser_fails() -> None:
+    """A text nhiscan does not hand to the eager config transformer is one configparser rejects."""
+    import io
+    import random
+
+    from detect_secrets.transformers.config import EagerConfigFileTransformer
+    from detect_secrets.transformers.exceptions import ParsingError
+
+    from nhiscan.sources.repo.engine import _may_be_headerless_ini
+
+    rng = random.Random(5)
+    pieces = [
+        "{",
+        "}",
+        "a = 1",
+        "b: 2",
+        "# c",
+        "; d",
+        "",
+        "  x",
+        "[s]",
+        "=v",
+        ":v",
+        "k=",
+        '"k": "v",',
+        "def f():",
+    ]
+    transformer = EagerConfigFileTransformer()
+    for _ in range(3000):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) + "\n"
+        if _may_be_headerless_ini(text):
+            continue
+        f = io.StringIO(text)
+        f.name = "x.txt"  # type: ignore[misc]
+        with pytest.raises(ParsingError):
+            transformer.parse_file(f)  # type: ignore[arg-type]

@@ -401,6 +401,22 @@ def _may_be_ini(text: str) -> bool:
     return True  # long comment header: let the parser decide
 
 
+def _may_be_headerless_ini(text: str) -> bool:
+    """Whether configparser may accept the text under the ``[global]`` header the eager config
+    transformer adds: its first entry (after blank and comment lines) must be a section or an
+    option (``name = value`` / ``name: value``); anything else (a JSON ``{``, code) is an error
+    that configparser only raises after parsing the whole file."""
+    for line in text.split("\n", 200):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("["):
+            return True
+        sep = min((i for i in (stripped.find("="), stripped.find(":")) if i >= 0), default=-1)
+        return sep > 0
+    return True  # long comment header: let the parser decide
+
+
 # More '=' than this in one run of the entropy charset: the transformers are run (a prefilter may
 # only ever let more through).
 _MAX_EQUALS = 16
@@ -568,6 +584,10 @@ class Scanner:
                 continue
             if type(transformer).__name__ == "ConfigFileTransformer" and not _may_be_ini(text):
                 continue  # configparser rejects a file whose first entry is not a [section]
+            if type(transformer).__name__ == "EagerConfigFileTransformer" and not _may_be_headerless_ini(
+                text
+            ):
+                continue  # ... and, under the eager header, one whose first entry is not `key = value`
             if type(transformer).__name__ == "YAMLTransformer" and not _bounded_yaml(text):
                 continue  # its walker follows every alias: an alias bomb would run for minutes
             try:

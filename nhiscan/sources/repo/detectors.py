@@ -465,8 +465,9 @@ def _windows(text: str, low: str | None, literals: list[tuple[str, bool]]) -> li
 
 
 def _name_stems(det: Detector) -> tuple[str, ...]:
-    """The first word of each context name: one of them occurs wherever a name does (any separator)."""
-    return tuple(sorted({re.split(r"[_\-. ]", n, maxsplit=1)[0] for n in det.names}))
+    """The longest word of each context name: it occurs wherever the name does, whatever separator
+    (or none) joins the name's words."""
+    return tuple(sorted({max(re.split(r"[_\-. ]", n), key=len) for n in det.names}))
 
 
 def _value_lengths(det: Detector) -> tuple[int, ...] | None:

@@ -165,6 +165,7 @@ def test_checksums_and_digests_are_not_secrets(scanner) -> None:  # type: ignore
         )
         == []
     )
+    assert _reported(scanner, "doc.py", "# Masked proxy url, i.e. https://***:***@proxy.com\n") == []
     # a credential-like name is evidence: still reported
     assert _reported(scanner, "conf.py", 'api_secret = "q8Zx3vN2mB7kL4pR9tY6wE1uI0oP5aS3"\n')
 

@@ -150,6 +150,8 @@ def is_placeholder(value: str) -> str | None:
     if any(w in low for w in _PLACEHOLDER_WORDS):
         return "placeholder or documentation example"
     core = re.sub(r"[^A-Za-z0-9]", "", v)
+    if not core:
+        return "masked placeholder"  # `***`, `...`: no letter or digit (detect-secrets drops these too)
     if core and (core.lower().count("x") + core.count("*") >= 0.6 * len(core)):
         return "masked placeholder"
     if len(set(core)) <= 2 and len(core) >= 4:

@@ -19,7 +19,7 @@ from nhiscan import secret_ids
 from nhiscan.model import Location, Secret
 from nhiscan.sources.repo import detectors as catalogue
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
-from nhiscan.sources.repo.inline_ignore import parse_ignore
+from nhiscan.sources.repo.inline_ignore import Ignore, parse_ignore
 from nhiscan.sources.repo.own_outputs import OwnOutput
 
 # detect-secrets type -> (nhiscan type, provider, category). Categories pick the rule:
@@ -270,6 +270,7 @@ def to_secrets(
     for line_no, value in by_spot:
         on_line.setdefault(line_no, []).append(value)
     places = _Places()
+    markers: dict[int, Ignore | None] = {}
     gcp_sa = bool(_GCP_SA.search(text))
     gcp_key_id = _GCP_KEY_ID.search(text) if gcp_sa else None
     gcp_email = _GCP_EMAIL.search(text) if gcp_sa else None
@@ -330,14 +331,19 @@ def to_secrets(
         if reason is None and category not in ("private-key",) and raw.type != "Private Key":
             reason = is_placeholder(value)
         if reason is None and category == "generic" and not raw.type.startswith(catalogue.TYPE_PREFIX):
-            evidence, reason = generic_evidence(raw.type, value, line_text, rel_path)
+            # what precedes the value on its line (a bounded window: a line may hold thousands)
+            before = line_text[max(0, column - _BEFORE) : column] if column >= 0 else _line_head(line_text)
+            evidence, reason = generic_evidence(raw.type, value, before, rel_path)
             if evidence:
                 attrs["evidence"] = evidence
         if raw.type == "GitHub Token" and len(value) == 40 and value[3] == "_":
             attrs["checksum"] = "valid" if catalogue.github_checksum_ok(value) else "invalid"
-        marker = parse_ignore(line_text) or (
-            parse_ignore(_line(lines, line - 1)) if _NEXT_LINE.search(_line(lines, line - 1)) else None
-        )
+        if line not in markers:  # once per line, however many secrets it holds
+            above = _line(lines, line - 1)
+            markers[line] = parse_ignore(line_text) or (
+                parse_ignore(above) if "nextline" in above and _NEXT_LINE.search(above) else None
+            )
+        marker = markers[line]
         if marker is not None:
             attrs["inline_ignore"] = ",".join(marker.rules) or "*"
             attrs["inline_ignore_reason"] = marker.reason
@@ -479,11 +485,17 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _ID_NAME = re.compile(r"(?i)(?:\bid\b|_id\b|[a-z]Id\b|uuid|guid)")
 
 
-def generic_evidence(raw_type: str, value: str, line: str, rel_path: str) -> tuple[str, str | None]:
-    """(evidence that a generic finding is a credential, or why it is not one)."""
+_BEFORE = 160
+
+
+def _line_head(line: str) -> str:
+    return line[:_BEFORE]
+
+
+def generic_evidence(raw_type: str, value: str, before: str, rel_path: str) -> tuple[str, str | None]:
+    """(evidence that a generic finding is a credential, or why it is not one); ``before`` is what
+    precedes the value on its line (a bounded window)."""
     base = rel_path.rsplit("/", 1)[-1].lower()
-    at = line.find(value)
-    before = line[:at] if at >= 0 else line
     if base in _LOCK_FILES or base.endswith(".lock"):
         return "", "checksum or pin in a lock file"
     if re.search(r"(?:sha(?:1|256|384|512)[-:]|[a-z0-9]+:sha256:)$", before) or re.search(

@@ -172,11 +172,15 @@ def analyze(
     ``waive`` maps fingerprint -> waiver record, or is a function giving a finding's record (see
     nhiscan.waivers). A record with ``expired: true`` is attached but does not waive.
     """
-    findings = run_rules(inventory, as_of, settings)
+    findings = [
+        _waived(f, rec) if (rec := inline_waiver(f)) else f for f in run_rules(inventory, as_of, settings)
+    ]
     if waive:
         table = waive
         match = table if callable(table) else (lambda f: lookup(table, f))
-        findings = [_waived(f, rec) if (rec := match(f)) is not None else f for f in findings]
+        findings = [
+            _waived(f, rec) if not f.waived and (rec := match(f)) is not None else f for f in findings
+        ]
     risks = score_identities(inventory, findings, load_catalog())
     from nhiscan.analyze.logging import posture
 
@@ -198,6 +202,24 @@ def lookup(table: Mapping[str, Mapping[str, Any]], f: Finding) -> Mapping[str, A
     if rec is None and f.legacy_fingerprint is not None:
         rec = table.get(f.legacy_fingerprint)
     return rec
+
+
+def inline_waiver(f: Finding) -> Mapping[str, Any] | None:
+    """The record of an inline marker (``nhiscan:ignore[rule] reason``, ``pragma: allowlist secret``,
+    ``gitleaks:allow``) on the finding's line that covers its rule, or None."""
+    ev = f.evidence or {}
+    rules = ev.get("inline_ignore")
+    if not rules or (rules != "*" and f.rule_id not in str(rules).split(",")):
+        return None
+    loc = f.location
+    where = f"{loc.path}:{loc.line}" if loc is not None and loc.line else (loc.path if loc else "")
+    return {
+        "kind": "inline",
+        "source": where,
+        "marker": ev.get("inline_ignore_marker", "nhiscan:ignore"),
+        "reason": ev.get("inline_ignore_reason") or "(no reason given)",
+        "expired": False,
+    }
 
 
 def _waived(f: Finding, waiver: Mapping[str, Any]) -> Finding:

@@ -108,9 +108,13 @@ def test_many_tokens_of_other_detectors_on_one_line_all_found(tmp_path: Path) ->
 def test_an_id_name_early_in_a_long_line_hides_nothing_before_it_and_costs_little(tmp_path: Path) -> None:
     # detect-secrets drops a high-entropy string preceded anywhere on its line by an id-like name
     # (`user_id=`); that check must stay cheap and keep what comes before the name.
-    before = [high_entropy(40) for _ in range(2000)]
-    after = [high_entropy(40) for _ in range(2000)]
-    line = " ".join(f'"{v}"' for v in before) + " user_id = 7 " + " ".join(f'"{v}"' for v in after)
+    # (no value spells "aws": the AWS plugin's `aws.{0,20}?"<40 chars>"` form ignores id names)
+    before = [v for v in (high_entropy(40) for _ in range(2100)) if "aws" not in v.lower()][:2000]
+    after = [v for v in (high_entropy(40) for _ in range(2100)) if "aws" not in v.lower()][:2000]
+    # each value is named a token: a high-entropy string needs a credential-like name to be reported
+    line = (
+        " ".join(f'token="{v}"' for v in before) + " user_id = 7 " + " ".join(f'token="{v}"' for v in after)
+    )
     res, elapsed = _scan_line(tmp_path, "ids", line)
     assert elapsed < 30
     assert len(found_values(res, before)) == len(before)

@@ -40,6 +40,8 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
             owner_of[id(s)] = leak
     groups: dict[str, list[Secret]] = defaultdict(list)
     for s in ctx.inventory.secrets:
+        if s.attributes.get("suppressed"):
+            continue  # not a credential (a checksum, a placeholder...): never "reused"
         linked = owner_of.get(id(s))
         if linked is not None:
             cred_id = linked.credential.id if linked.credential else ""

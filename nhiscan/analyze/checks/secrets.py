@@ -25,6 +25,13 @@ _TYPE_SEVERITY = {
 }
 
 
+_SEVERITY = {s.value: s for s in Severity}
+# Catalogue facts and inline suppression markers carried into a finding's evidence.
+_EXTRA_EVIDENCE = (
+    "kind", "service", "evidence", "checksum", "inline_ignore", "inline_ignore_reason", "inline_ignore_marker",
+)  # fmt: skip
+
+
 def secret_groups(ctx: CheckContext, category: str) -> Iterator[tuple[Secret, list[int]]]:
     """Reported secrets of one category, grouped per (file, commit, hash), first occurrence first."""
     groups: dict[tuple[str | None, str, str | None, str], tuple[Secret, list[int]]] = {}
@@ -63,13 +70,14 @@ def secret_hit(secret: Secret, lines: list[int]) -> Hit:
         location=loc,
         key=secret_key(secret),
         legacy_key=legacy_secret_key(secret),
-        severity=_TYPE_SEVERITY.get(secret.type),
+        severity=_TYPE_SEVERITY.get(secret.type) or _SEVERITY.get(str(secret.attributes.get("severity"))),
         evidence={
             "secret_type": secret.type,
             "provider": secret.provider,
             "redacted": secret.redacted,
             "lines": sorted(set(lines)),
             "detector": secret.attributes.get("detector"),
+            **{k: str(secret.attributes[k]) for k in _EXTRA_EVIDENCE if k in secret.attributes},
             **links,
         },
     )

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nhiscan.sources.repo.detectors import TYPE_PREFIX, CatalogueScanner
 from nhiscan.sources.repo.lines import LineAnalyzer, LineState
 from nhiscan.sources.repo.yaml_values import transformed_lines
 
@@ -49,9 +50,40 @@ CUSTOM_PLUGINS: tuple[str, ...] = (
     "AWSSecretAccessKeyDetector",
 )
 
+_INDIRECT_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
+# detect-secrets' pattern without its leading ``([^\v=!:]*)\s*``: that part may match nothing, so a
+# line matches the full pattern exactly when it matches this one; the closing bracket is then found
+# with one rfind instead of a backtracking ``[^\v]*`` from every position (quadratic up to the
+# filter's 1000-character limit: 0.4 ms per line of a JSON service model).
+_INDIRECT_OPEN = re.compile(r"(?::=?|[!=]{1,3})\s*[\w.-]+[\[\(]")
+
+
+def is_indirect_reference(line: str) -> bool:
+    """detect-secrets' ``is_indirect_reference`` (``secret = get_secret()``, ``x = headers['k']``)."""
+    if len(line) > 1000:
+        return False
+    if "\v" not in line:
+        m = _INDIRECT_OPEN.search(line)
+        # the leftmost opening has the smallest end (operators never occur inside one)
+        return m is not None and max(line.rfind("]"), line.rfind(")")) >= m.end()
+    for m in _INDIRECT_OPEN.finditer(line):  # a vertical tab ends what may close it (lines <= 1000)
+        stop = line.find("\v", m.end())
+        tail = line[m.end() : stop if stop >= 0 else len(line)]
+        if "]" in tail or ")" in tail:
+            return True
+    return False
+
+
 # `is_invalid_file` asks the file system whether the name is a file: nhiscan reads the files itself
 # (and history blobs have no file), so that one check is made by the walker instead.
-_DISABLED_FILTERS = ("detect_secrets.filters.common.is_invalid_file",)
+# ``is_line_allowlisted`` drops lines marked ``pragma: allowlist secret`` silently: nhiscan reads that
+# marker itself (inline_ignore.py) and reports those secrets as waived, with the reason given.
+# ``is_indirect_reference`` is answered by ``is_indirect_reference`` below, same answers in linear time.
+_DISABLED_FILTERS = (
+    "detect_secrets.filters.common.is_invalid_file",
+    "detect_secrets.filters.allowlist.is_line_allowlisted",
+    _INDIRECT_FILTER,
+)
 
 _KEYWORDS = (
     "api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|"
@@ -370,6 +402,22 @@ def _may_be_ini(text: str) -> bool:
     return True  # long comment header: let the parser decide
 
 
+def _may_be_headerless_ini(text: str) -> bool:
+    """Whether configparser may accept the text under the ``[global]`` header the eager config
+    transformer adds: its first entry (after blank and comment lines) must be a section or an
+    option (``name = value`` / ``name: value``); anything else (a JSON ``{``, code) is an error
+    that configparser only raises after parsing the whole file."""
+    for line in text.split("\n", 200):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("["):
+            return True
+        sep = min((i for i in (stripped.find("="), stripped.find(":")) if i >= 0), default=-1)
+        return sep > 0
+    return True  # long comment header: let the parser decide
+
+
 # More '=' than this in one run of the entropy charset: the transformers are run (a prefilter may
 # only ever let more through).
 _MAX_EQUALS = 16
@@ -411,6 +459,11 @@ class Scanner:
         self._parsing_error: type[Exception] = ParsingError
         self.prefilter = build_prefilter(self._plugins)
         self._analyzer = LineAnalyzer()
+        self._catalogue = CatalogueScanner()
+        from detect_secrets.settings import get_settings
+
+        # detect-secrets' own filter is disabled by nhiscan's sessions and answered here instead
+        self._indirect = _INDIRECT_FILTER not in get_settings().filters
 
     # -- candidate lines -------------------------------------------------------------------------
     def _hit_lines(self, text: str) -> set[int]:
@@ -497,6 +550,13 @@ class Scanner:
             return []
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        # nhiscan's own detector catalogue (rules/detectors/): every syntax, one prefilter pass.
+        catalogue = [
+            RawSecret(TYPE_PREFIX + h.detector.id, h.line, h.value) for h in self._catalogue.scan(text)
+        ]
+        return catalogue + self._scan_ds(filename, text)
+
+    def _scan_ds(self, filename: str, text: str) -> list[RawSecret]:
         raw_hits = self._hit_lines(text)
         if not raw_hits and not self._transform_may_matter(text):
             # Nothing in the text, nor in any quoted form a config transformer could produce.
@@ -521,6 +581,10 @@ class Scanner:
                 continue
             if type(transformer).__name__ == "ConfigFileTransformer" and not _may_be_ini(text):
                 continue  # configparser rejects a file whose first entry is not a [section]
+            if type(transformer).__name__ == "EagerConfigFileTransformer" and not _may_be_headerless_ini(
+                text
+            ):
+                continue  # ... and, under the eager header, one whose first entry is not `key = value`
             if type(transformer).__name__ == "YAMLTransformer":
                 # The same lines from nhiscan's one bounded (libyaml) read of the file; detect-secrets
                 # would parse it again in pure Python, and follow every alias of an alias bomb.
@@ -559,6 +623,8 @@ class Scanner:
             if not selected:
                 continue
             line = raw_line.rstrip()
+            if self._indirect and is_indirect_reference(line):
+                continue
             snippet = self._snippet(lines=lines, line_number=number)
             if self._filtered(
                 required_filter_parameters=["line"], filename=filename, line=line, context=snippet

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 
 from nhiscan import secret_ids
 from nhiscan.model import Location, Secret
+from nhiscan.sources.repo import detectors as catalogue
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
+from nhiscan.sources.repo.inline_ignore import Ignore, parse_ignore
 from nhiscan.sources.repo.own_outputs import OwnOutput
 
 # detect-secrets type -> (nhiscan type, provider, category). Categories pick the rule:
@@ -59,6 +61,19 @@ TYPES: dict[str, tuple[str, str | None, str]] = {
     "Public IP (ipv4)": ("public IP address", None, "ignore"),
 }
 
+
+def type_info(raw_type: str) -> tuple[str, str | None, str]:
+    """(nhiscan type, provider, rule category) of a detect-secrets type or a catalogue detector."""
+    known = TYPES.get(raw_type)
+    if known is not None:
+        return known
+    if raw_type.startswith(catalogue.TYPE_PREFIX):
+        det = catalogue.detector_by_id(raw_type[len(catalogue.TYPE_PREFIX) :])
+        if det is not None:
+            return det.name, det.provider, det.rule_category
+    return raw_type, None, "token"
+
+
 # When one value is found by several plugins on one line, the most specific one names it.
 _RANK = {"cloud-key": 0, "private-key": 1, "token": 2, "generic": 3, "ignore": 4}
 _GENERIC_ORDER = ("Secret Keyword", "Basic Auth Credentials", "Base64 High Entropy String")
@@ -93,6 +108,22 @@ _PLACEHOLDER_WORDS = (
     "fixme",
     "todo",
 )
+_PLACEHOLDER_VALUES = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "pwd",
+        "test",
+        "foo",
+        "bar",
+        "user:pass",
+    }
+)
 _TEMPLATE = re.compile(
     r"\$\{\{|\{\{|\}\}|^\$\{?[A-Za-z_][A-Za-z0-9_.]*\}?$|^<[^<>]+>$|^%\(?[A-Za-z_]+\)?s?$|^\$\("
 )
@@ -110,11 +141,17 @@ def is_placeholder(value: str) -> str | None:
     """Why a value is not a real credential (placeholder, template, documentation example), or None."""
     v = value.strip().strip("'\"")
     low = v.lower()
-    if _TEMPLATE.search(v):
+    if _TEMPLATE.search(v) or re.fullmatch(r"%[A-Za-z_][A-Za-z0-9_]*%", v):
         return "templated value"
+    if low in _PLACEHOLDER_VALUES:
+        return "placeholder or documentation example"
+    if re.search(r"x{8,}|X{8,}|0{8}-0{4}|1234-1234|12345678-", v):
+        return "masked placeholder"
     if any(w in low for w in _PLACEHOLDER_WORDS):
         return "placeholder or documentation example"
     core = re.sub(r"[^A-Za-z0-9]", "", v)
+    if not core:
+        return "masked placeholder"  # `***`, `...`: no letter or digit (detect-secrets drops these too)
     if core and (core.lower().count("x") + core.count("*") >= 0.6 * len(core)):
         return "masked placeholder"
     if len(set(core)) <= 2 and len(core) >= 4:
@@ -186,7 +223,7 @@ def _whole_tokens(raw: RawSecret, lines: Sequence[str]) -> list[RawSecret]:
     """The token(s) a result stands for. Some plugins capture only a token's prefix (e.g. "ghp"),
     once per line however many tokens share it: each token on the line that starts with it is
     taken whole (the first however short, the others when they are token-sized), in one pass."""
-    if len(raw.value) >= 8 or TYPES.get(raw.type, ("", None, "token"))[2] != "token":
+    if len(raw.value) >= 8 or type_info(raw.type)[2] != "token":
         return [raw]
     line_text = lines[raw.line - 1] if 0 < raw.line <= len(lines) else ""
     out: list[RawSecret] = []
@@ -234,14 +271,26 @@ def to_secrets(
     for line_no, value in by_spot:
         on_line.setdefault(line_no, []).append(value)
     places = _Places()
+    markers: dict[int, Ignore | None] = {}
     gcp_sa = bool(_GCP_SA.search(text))
     gcp_key_id = _GCP_KEY_ID.search(text) if gcp_sa else None
     gcp_email = _GCP_EMAIL.search(text) if gcp_sa else None
     reported: list[Secret] = []
     suppressed: list[Secret] = []
     for (line, value), raw in sorted(by_spot.items()):
-        name, provider, category = TYPES.get(raw.type, (raw.type, None, "token"))
+        name, provider, category = type_info(raw.type)
         attrs: dict[str, str] = {"detector": raw.type, "category": category}
+        det = _catalogue_detector(raw.type)
+        if det is None:  # a detect-secrets plugin names it; the catalogue may know the format too
+            also = sorted(t for t in ds_sha1.get((line, value), {}) if t.startswith(catalogue.TYPE_PREFIX))
+            det = _catalogue_detector(also[0]) if also else None
+        if det is not None:
+            attrs["catalogue_detector"] = det.id
+            attrs.update(kind=det.category, severity=det.severity, evidence=f"token format {det.id}")
+            if det.checksum:
+                attrs["evidence"] += f" ({det.checksum} checksum verified)"
+            if det.service:
+                attrs["service"] = det.service
         line_text = _line(lines, line)
         column = line_text.find(value) if len(line_text) <= _HUGE_LINE else -1
         if column >= 0:
@@ -267,7 +316,7 @@ def to_secrets(
                 attrs["client_email"] = gcp_email.group(1)
         elif gcp_key_id is not None and value == gcp_key_id.group(1):
             reason = "GCP private_key_id (an identifier, reported with the key)"
-        elif raw.type == "AWS Access Key" and _AWS_KEY_ID.fullmatch(value):
+        elif raw.type in ("AWS Access Key", _AWS_KEY_ID_DETECTOR) and _AWS_KEY_ID.fullmatch(value):
             name = "AWS access key id"
             attrs["key_id"] = value
         elif provider == "aws" or (raw.type == "AWS Access Key"):
@@ -275,13 +324,31 @@ def to_secrets(
             key_id = _near(lines, line, _AWS_KEY_ID)
             if key_id:
                 attrs["key_id"] = key_id
-        elif raw.type == "Azure AD Client Secret":
+        elif raw.type in ("Azure AD Client Secret", _AZURE_SECRET_DETECTOR):
             attrs["hint"] = value[:3]
             client = _near(lines, line, _GUID)
             if client:
                 attrs["client_id"] = client.lower()
         if reason is None and category not in ("private-key",) and raw.type != "Private Key":
             reason = is_placeholder(value)
+        if reason is None and category == "generic" and not raw.type.startswith(catalogue.TYPE_PREFIX):
+            # what precedes the value on its line (a bounded window: a line may hold thousands)
+            before = line_text[max(0, column - _BEFORE) : column] if column >= 0 else _line_head(line_text)
+            evidence, reason = generic_evidence(raw.type, value, before, rel_path)
+            if evidence:
+                attrs["evidence"] = evidence
+        if raw.type == "GitHub Token" and len(value) == 40 and value[3] == "_":
+            attrs["checksum"] = "valid" if catalogue.github_checksum_ok(value) else "invalid"
+        if line not in markers:  # once per line, however many secrets it holds
+            above = _line(lines, line - 1)
+            markers[line] = parse_ignore(line_text) or (
+                parse_ignore(above) if "nextline" in above and _NEXT_LINE.search(above) else None
+            )
+        marker = markers[line]
+        if marker is not None:
+            attrs["inline_ignore"] = ",".join(marker.rules) or "*"
+            attrs["inline_ignore_reason"] = marker.reason
+            attrs["inline_ignore_marker"] = marker.marker
         if reason is None and raw.type == "Secret Keyword" and _SECRETS_KEYWORD.match(_line(lines, line)):
             reason = "GitHub Actions `secrets: inherit` keyword"
         if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
@@ -366,8 +433,8 @@ class _Places:
 
 
 def _better(new: str, old: str) -> bool:
-    cat_new = TYPES.get(new, (new, None, "token"))[2]
-    cat_old = TYPES.get(old, (old, None, "token"))[2]
+    cat_new = type_info(new)[2]
+    cat_old = type_info(old)[2]
     if _RANK[cat_new] != _RANK[cat_old]:
         return _RANK[cat_new] < _RANK[cat_old]
     if cat_new == "generic":
@@ -384,3 +451,68 @@ def _block_for_line(text: str, line: int, blocks: list[str]) -> str | None:
         if block.split("\n", 1)[0] in here.replace("\\n", "\n") and tail.find(block) >= 0:
             return block
     return None
+
+
+_AWS_KEY_ID_DETECTOR = catalogue.TYPE_PREFIX + "aws-access-key-id"
+_AZURE_SECRET_DETECTOR = catalogue.TYPE_PREFIX + "azure-ad-client-secret"
+# detect-secrets' marker for the line below: ``pragma: allowlist nextline secret``.
+_NEXT_LINE = re.compile(r"pragma:\s*allowlist[ -]nextline[ -]secret")
+
+
+def _catalogue_detector(raw_type: str) -> catalogue.Detector | None:
+    if raw_type.startswith(catalogue.TYPE_PREFIX):
+        return catalogue.detector_by_id(raw_type[len(catalogue.TYPE_PREFIX) :])
+    return None
+
+
+# -- evidence for generic findings -----------------------------------------------------------------
+# A generic (keyword, URL or entropy) finding is reported only with evidence that the value is a
+# credential; checksums, digests, commit ids and identifiers are not.
+_LOCK_FILES = (
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "go.sum", "poetry.lock",
+    "cargo.lock", "pipfile.lock", "composer.lock", "gemfile.lock", "uv.lock", "pdm.lock", "flake.lock",
+    "packages.lock.json", "podfile.lock", "mix.lock", "pubspec.lock", "gradle.lockfile", "bun.lock",
+)  # fmt: skip
+_CREDENTIAL_NAME = re.compile(
+    r"(?i)(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_\-.]?key|access[_\-.]?key|private[_\-.]?key|"
+    r"auth|credential|cred|apikey|client[_\-.]?secret|signing|bearer|session|cookie|salt|contrase)"
+)
+_DIGEST_CONTEXT = re.compile(
+    r"(?i)(?:integrity|checksum|digest|sha(?:1|224|256|384|512)|md5|hash|etag|fingerprint|"
+    r"commit|revision|\brev\b|\bref\b|nonce|sri)"
+)
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_ID_NAME = re.compile(r"(?i)(?:\bid\b|_id\b|[a-z]Id\b|uuid|guid)")
+
+
+_BEFORE = 160
+
+
+def _line_head(line: str) -> str:
+    return line[:_BEFORE]
+
+
+def generic_evidence(raw_type: str, value: str, before: str, rel_path: str) -> tuple[str, str | None]:
+    """(evidence that a generic finding is a credential, or why it is not one); ``before`` is what
+    precedes the value on its line (a bounded window)."""
+    base = rel_path.rsplit("/", 1)[-1].lower()
+    if base in _LOCK_FILES or base.endswith(".lock"):
+        return "", "checksum or pin in a lock file"
+    if re.search(r"(?:sha(?:1|256|384|512)[-:]|[a-z0-9]+:sha256:)$", before) or re.search(
+        r"(?i)\bsha(?:1|256|384|512)[-:]\s*$", before
+    ):
+        return "", "digest (algorithm-prefixed hash)"
+    if raw_type == "Basic Auth Credentials":
+        return "password in a URL's user info", None
+    name = _CREDENTIAL_NAME.search(before)
+    digest_name = _DIGEST_CONTEXT.search(before)
+    if _HEX.fullmatch(value) and len(value) in (32, 40, 56, 64, 96, 128) and digest_name and not name:
+        return "", "hash, checksum or commit id"
+    if _UUID.fullmatch(value) and _ID_NAME.search(before) and not name:
+        return "", "identifier (UUID named as an id)"
+    if raw_type == "Secret Keyword":
+        return "assigned to a credential-like name", None
+    if name is not None:
+        return f"assigned to a credential-like name ({name.group(0)})", None
+    return "", "high-entropy string without credential evidence (no credential-like name)"

@@ -214,7 +214,7 @@ def inline_waiver(f: Finding) -> Mapping[str, Any] | None:
     loc = f.location
     where = f"{loc.path}:{loc.line}" if loc is not None and loc.line else (loc.path if loc else "")
     return {
-        "kind": "inline",
+        "kind": "inline-ignore",
         "source": where,
         "marker": ev.get("inline_ignore_marker", "nhiscan:ignore"),
         "reason": ev.get("inline_ignore_reason") or "(no reason given)",

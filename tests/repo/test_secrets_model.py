@@ -96,7 +96,7 @@ def test_silent_fixtures_have_no_secret_findings_at_all() -> None:
         # an inline marker is honoured as a waiver with its reason, never dropped silently
         for f in report.findings:
             if f.waived and f.rule_id in SECRET_RULES:
-                assert f.waiver and f.waiver["kind"] == "inline" and f.waiver["reason"]
+                assert f.waiver and f.waiver["kind"] == "inline-ignore" and f.waiver["reason"]
 
 
 def test_history_through_cli(tmp_path: Path) -> None:

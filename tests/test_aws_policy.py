@@ -154,7 +154,9 @@ def test_each_distinct_statement_is_evaluated_once_per_scan() -> None:
     assess(ident(*g, own), memo)
     assert len(memo["aws-statements"]) == len({(x.actions, x.not_actions) for x in g}) + 1
     other = Grant(actions=("s3:*",), resources=("arn:aws:s3:::theirs/*",), via="inline:theirs")
-    assess(Identity(id="o", provider="aws", kind="aws-iam-role", name="o", scope="1", grants=(*g, other)), memo)
+    assess(
+        Identity(id="o", provider="aws", kind="aws-iam-role", name="o", scope="1", grants=(*g, other)), memo
+    )
     # the shared managed policy is not evaluated again: only the other identity's own statement is new
     assert len(memo["aws-statements"]) == len({(x.actions, x.not_actions) for x in g}) + 2
     assert len(memo["aws-verdicts"]) == 1
@@ -163,10 +165,19 @@ def test_each_distinct_statement_is_evaluated_once_per_scan() -> None:
 # Statements drawn from a pool that reaches every branch of the verdict: wildcards, NotAction,
 # NotResource, Deny, conditions, boundaries, escalation actions in pieces.
 _ACTIONS = [
-    ("*",), ("iam:*",), ("iam:Create*", "sts:AssumeRole"), ("iam:PassRole",), ("ec2:RunInstances",),
-    ("lambda:CreateFunction", "lambda:InvokeFunction"), ("s3:Get*",), ("s3:*",), ("ssm:SendCommand",),
+    ("*",),
+    ("iam:*",),
+    ("iam:Create*", "sts:AssumeRole"),
+    ("iam:PassRole",),
+    ("ec2:RunInstances",),
+    ("lambda:CreateFunction", "lambda:InvokeFunction"),
+    ("s3:Get*",),
+    ("s3:*",),
+    ("ssm:SendCommand",),
     ("iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:PutUserPolicy", "iam:PutRolePolicy"),
-    ("iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy"), ("IAM:attach*",), ("i?m:Put*",),
+    ("iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy"),
+    ("IAM:attach*",),
+    ("i?m:Put*",),
 ]
 
 

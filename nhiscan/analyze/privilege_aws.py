@@ -207,10 +207,8 @@ def _statement(g: Grant, cache: dict[tuple[Any, ...], tuple[int, int]]) -> tuple
             bits = _probe_bits(g.actions)
         elif g.not_actions:
             bits = _ALL & ~_probe_bits(g.not_actions)
-    if g.not_actions or any(not is_read_pattern(a) for a in g.actions):
-        level = 2
-    else:
-        level = 1 if g.actions else 0
+    writes = bool(g.not_actions) or any(not is_read_pattern(a) for a in g.actions)
+    level = 2 if writes else int(bool(g.actions))
     hit = cache[key] = (bits, level)
     return hit
 
@@ -326,9 +324,7 @@ def _admin(
         via.extend(
             g.via
             for g in own
-            if g.effect.lower() == "allow"
-            and bool(g.condition) != plain
-            and _statement(g, statements)[0] & b
+            if g.effect.lower() == "allow" and bool(g.condition) != plain and _statement(g, statements)[0] & b
         )
     cond = " (with conditions)" if any(conditional & _BIT[a] for a in actions) else ""
     what = "all actions on all resources" if kind == "any" else "full IAM policy write"

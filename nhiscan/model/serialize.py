@@ -31,6 +31,8 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
+from nhiscan.model.jsonstream import Lazy
+from nhiscan.model.jsonstream import dumps_document as dumps_document  # its callers' import
 from nhiscan.sources.timeparse import UnreadableTime, read_time
 
 T = TypeVar("T")
@@ -373,16 +375,27 @@ def source_in(d: Mapping[str, Any]) -> SourceRef:
 # --- documents ------------------------------------------------------------------------------------
 
 
-def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+def inventory_document(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+    """The inventory document with its lists as ``Lazy`` values: records are encoded one at a time
+    as ``jsonstream.iter_document`` writes them (``inventory_to_dict`` is the same, built)."""
     return {
         "schema": INVENTORY_SCHEMA,
         "generator": f"nhiscan {version}".strip(),
         "as_of": dt_out(as_of),
-        "sources": [source_out(s) for s in inv.sources],
-        "identities": [identity_out(i) for i in inv.identities],
-        "secrets": [secret_out(s) for s in inv.secrets],
-        "observations": [observation_out(o) for o in inv.observations],
+        "sources": Lazy(source_out(s) for s in inv.sources),
+        "identities": Lazy(identity_out(i) for i in inv.identities),
+        "secrets": Lazy(secret_out(s) for s in inv.secrets),
+        "observations": Lazy(observation_out(o) for o in inv.observations),
     }
+
+
+def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+    return built(inventory_document(inv, as_of, version))
+
+
+def built(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document's ``Lazy`` lists made lists."""
+    return {k: list(v.items) if isinstance(v, Lazy) else v for k, v in doc.items()}
 
 
 def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
@@ -479,17 +492,18 @@ def _legacy_secrets(d: Mapping[str, Any]) -> bool:
     return False
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
+def report_document(report: Report) -> dict[str, Any]:
+    """The ``nhiscan/v1`` result with its lists as ``Lazy`` values (see ``inventory_document``)."""
     inv = report.inventory
     return {
         "schema": SCHEMA,
         "tool": {"name": "nhiscan", "version": report.tool_version},
         "as_of": dt_out(report.as_of),
-        "sources": [source_out(s) for s in inv.sources],
-        "identities": [identity_out(i, report.risks.get(i.id)) for i in inv.identities],
-        "findings": [finding_out(f) for f in report.findings],
-        "secrets": [secret_out(s) for s in inv.secrets],
-        "observations": [observation_out(o) for o in inv.observations],
+        "sources": Lazy(source_out(s) for s in inv.sources),
+        "identities": Lazy(identity_out(i, report.risks.get(i.id)) for i in inv.identities),
+        "findings": Lazy(finding_out(f) for f in report.findings),
+        "secrets": Lazy(secret_out(s) for s in inv.secrets),
+        "observations": Lazy(observation_out(o) for o in inv.observations),
         "errors": [{"source": e.source, "message": e.message} for e in report.errors],
         "summary": {
             "identities": len(inv.identities),
@@ -498,6 +512,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "waived": sum(1 for f in report.findings if f.waived),
         },
     }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    return built(report_document(report))
 
 
 def report_from_dict(d: Mapping[str, Any]) -> Report:
@@ -536,25 +554,3 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),
     )
-
-
-def dumps_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> str:
-    """JSON text laid out for people and fast to write: indented down to ``depth``, each value
-    below it (an identity, a finding, a SARIF result) on one line.
-
-    ``json.dumps(indent=...)`` runs the pure-Python encoder and is most of the time of a large
-    scan; here everything below ``depth`` goes through the C encoder. Parsing gives back ``doc``.
-    """
-    compact = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": ")).encode
-
-    def encode(value: Any, level: int) -> str:
-        if level >= depth or not isinstance(value, (dict, list)) or not value:
-            return compact(value)
-        pad = "  " * (level + 1)
-        if isinstance(value, dict):
-            items = [f"{pad}{compact(str(k))}: {encode(v, level + 1)}" for k, v in value.items()]
-            return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
-        items = [f"{pad}{encode(v, level + 1)}" for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
-
-    return encode(doc, 0) + "\n"

@@ -395,7 +395,7 @@ def inventory(
     )
     _refuse_overwriting_inputs(output, cfg)
     inv, errors = collect_inventory(cfg)
-    _write_pieces(iter_document(inventory_document(inv, cfg.as_of, __version__)), output)
+    _write_pieces(iter_document(inventory_document(inv, cfg.as_of, __version__, encoded=True)), output)
     _report_errors(errors)
     raise typer.Exit(2 if errors else 0)
 

@@ -31,12 +31,25 @@ class Lazy:
         self.items = items
 
 
+class Encoded(str):
+    """A value already encoded as JSON text (in the compact form ``iter_document`` writes it):
+    written as it is."""
+
+    __slots__ = ()
+
+
+COMPACT = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
+
+
 def iter_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> Iterator[str]:
     """The text ``dumps_document(doc)`` returns, in pieces. ``doc`` is a dict (or list) whose
     values may be ``Lazy`` lists; every other value is encoded as it is."""
     compact = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": ")).encode
 
     def encode(value: Any, level: int) -> Iterator[str]:
+        if isinstance(value, Encoded):
+            yield value
+            return
         if isinstance(value, Lazy):
             items = iter(value.items)
             first = next(items, _END)

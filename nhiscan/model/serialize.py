@@ -31,7 +31,7 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
-from nhiscan.model.jsonstream import Lazy
+from nhiscan.model.jsonstream import COMPACT, Encoded, Lazy
 from nhiscan.model.jsonstream import dumps_document as dumps_document  # its callers' import
 from nhiscan.sources.timeparse import UnreadableTime, read_time
 
@@ -218,7 +218,7 @@ def trust_in(d: Mapping[str, Any]) -> Trust:
     )
 
 
-def identity_out(i: Identity, risk: Risk | None = None) -> dict[str, Any]:
+def identity_out(i: Identity, risk: Risk | None = None, *, grants: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": i.id,
         "provider": i.provider,
@@ -239,12 +239,40 @@ def identity_out(i: Identity, risk: Risk | None = None) -> dict[str, Any]:
             "last_used": dt_out(i.last_used),
             "tags": dict(i.tags),
             "credentials": [credential_out(c) for c in i.credentials],
-            "grants": [grant_out(g) for g in i.grants],
+            **({"grants": [grant_out(g) for g in i.grants]} if grants else {}),
             "trusts": [trust_out(t) for t in i.trusts],
             "attributes": dict(i.attributes),
         }
     )
     return out
+
+
+class GrantTexts:
+    """Identities as JSON text, each grant statement encoded once: a managed policy attached to
+    thousands of identities is one shared tuple of Grants (sources/aws), and ReadOnlyAccess alone
+    is hundreds of actions. Only grants with many actions are kept (bounded), the others are cheap."""
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Grant, str]] = {}
+
+    def grant(self, g: Grant) -> str:
+        hit = self._texts.get(id(g))
+        if hit is not None and hit[0] is g:
+            return hit[1]
+        text = COMPACT(grant_out(g))
+        if len(g.actions) + len(g.not_actions) >= 8 and len(self._texts) < self.LIMIT:
+            self._texts[id(g)] = (g, text)
+        return text
+
+    def identity(self, i: Identity, risk: Risk | None = None) -> Encoded:
+        """``COMPACT(identity_out(i, risk))``, byte for byte."""
+        out = identity_out(i, risk, grants=False)
+        tail = {"trusts": out.pop("trusts"), "attributes": out.pop("attributes")}
+        head = COMPACT(out)
+        grants = ", ".join(self.grant(g) for g in i.grants)
+        return Encoded(f'{head[:-1]}, "grants": [{grants}], {COMPACT(tail)[1:]}')
 
 
 def _each(read: Callable[[Any], T], items: list[Any], field_name: str) -> Iterator[T]:
@@ -375,15 +403,19 @@ def source_in(d: Mapping[str, Any]) -> SourceRef:
 # --- documents ------------------------------------------------------------------------------------
 
 
-def inventory_document(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+def inventory_document(
+    inv: Inventory, as_of: datetime | None = None, version: str = "", *, encoded: bool = False
+) -> dict[str, Any]:
     """The inventory document with its lists as ``Lazy`` values: records are encoded one at a time
-    as ``jsonstream.iter_document`` writes them (``inventory_to_dict`` is the same, built)."""
+    as ``jsonstream.iter_document`` writes them (``inventory_to_dict`` is the same, built);
+    ``encoded``: identities come as their JSON text (``GrantTexts``)."""
+    texts = GrantTexts()
     return {
         "schema": INVENTORY_SCHEMA,
         "generator": f"nhiscan {version}".strip(),
         "as_of": dt_out(as_of),
         "sources": Lazy(source_out(s) for s in inv.sources),
-        "identities": Lazy(identity_out(i) for i in inv.identities),
+        "identities": Lazy(texts.identity(i) if encoded else identity_out(i) for i in inv.identities),
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
         "observations": Lazy(observation_out(o) for o in inv.observations),
     }
@@ -492,15 +524,17 @@ def _legacy_secrets(d: Mapping[str, Any]) -> bool:
     return False
 
 
-def report_document(report: Report) -> dict[str, Any]:
+def report_document(report: Report, *, encoded: bool = False) -> dict[str, Any]:
     """The ``nhiscan/v1`` result with its lists as ``Lazy`` values (see ``inventory_document``)."""
     inv = report.inventory
+    texts = GrantTexts()
+    out = identity_out if not encoded else texts.identity
     return {
         "schema": SCHEMA,
         "tool": {"name": "nhiscan", "version": report.tool_version},
         "as_of": dt_out(report.as_of),
         "sources": Lazy(source_out(s) for s in inv.sources),
-        "identities": Lazy(identity_out(i, report.risks.get(i.id)) for i in inv.identities),
+        "identities": Lazy(out(i, report.risks.get(i.id)) for i in inv.identities),
         "findings": Lazy(finding_out(f) for f in report.findings),
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
         "observations": Lazy(observation_out(o) for o in inv.observations),

@@ -15,4 +15,4 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
 
 def render_pieces(report: Report) -> Iterator[str]:
     """The text ``render`` returns, record by record (written as it is encoded)."""
-    return iter_document(report_document(report))
+    return iter_document(report_document(report, encoded=True))

@@ -57,7 +57,7 @@ def iter_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> Ite
                 yield "[]"
                 return
             if level >= depth:
-                yield compact([first, *items])
+                yield compact(_plain([first, *items]))
                 return
             pad = "  " * (level + 1)
             yield "[\n" + pad
@@ -68,7 +68,10 @@ def iter_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> Ite
             yield "\n" + "  " * level + "]"
             return
         if level >= depth or not isinstance(value, (dict, list)) or not value:
-            yield compact(value)
+            try:
+                yield compact(value)
+            except TypeError:  # a Lazy or Encoded value below ``depth``: encoded as what it stands for
+                yield compact(_plain(value))
             return
         pad = "  " * (level + 1)
         if isinstance(value, dict):
@@ -91,6 +94,19 @@ def iter_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> Ite
 
 
 _END = object()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its ``Lazy`` lists made lists and ``Encoded`` texts decoded."""
+    if isinstance(value, Encoded):
+        return json.loads(value)
+    if isinstance(value, Lazy):
+        return [_plain(v) for v in value.items]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def chunked(pieces: Iterable[str], size: int = CHUNK_CHARS) -> Iterator[str]:

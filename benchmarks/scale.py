@@ -33,7 +33,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from aws_scale import generate, generate_estate, nhiscan_exe  # noqa: E402
+from aws_scale import nhiscan_exe  # noqa: E402
+
+
+def generate_apart(call: str) -> list[Path]:
+    """The generator run in a child process: a parent that built a million records stays large,
+    and the scans it forks would count its pages in their peak RSS."""
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r}); from pathlib import Path; import aws_scale; "
+    code += f"print('\\n'.join(map(str, aws_scale.{call})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return [Path(p) for p in out.split()]
 
 
 def timed(args: list[str], pythonpath: str | None) -> tuple[float, float]:
@@ -85,7 +94,7 @@ def main() -> int:
             )
             subprocess.run(["tar", "-x", "-C", before_dir], input=archive.stdout, check=True)
         for n in [int(s) for s in args.sizes.split(",") if s]:
-            exports = generate(n, base / f"account-{n}")
+            exports = generate_apart(f"generate({n}, Path({str(base / f'account-{n}')!r}))")
             for label, path in (("this", None), (args.before, before_dir)):
                 if label is None:
                     continue
@@ -96,7 +105,8 @@ def main() -> int:
                 )
         if args.sharded:
             per = args.sharded // args.shards
-            accounts = generate_estate(args.shards, per, base / f"org-{args.sharded}")
+            org = base / f"org-{args.sharded}"
+            accounts = generate_apart(f"generate_estate({args.shards}, {per}, Path({str(org)!r}))")
             inventories = base / f"inventories-{args.sharded}"
             inventories.mkdir(exist_ok=True)
             start = time.perf_counter()

@@ -6,6 +6,7 @@ and what `scan --format json` writes, `nhiscan report` re-renders unchanged.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -198,6 +199,22 @@ def grant_in(d: Mapping[str, Any]) -> Grant:
     )
 
 
+def shared_grant_in(d: Any, cache: dict[tuple[Any, ...], Grant]) -> Grant:
+    """``grant_in``, one Grant for every record of the same content: an inventory repeats a managed
+    policy's statements (hundreds of actions each) in every identity it is attached to, and read
+    back they are held once, as normalization holds them."""
+    if not isinstance(d, Mapping) or d.get("condition"):
+        return grant_in(d)
+    try:  # by value and type (true and 1 are equal keys but not equally valid)
+        key = tuple((k, type(v), tuple(v) if isinstance(v, list) else v) for k, v in d.items())
+        hit = cache.get(key)
+    except TypeError:  # something unhashable in a field: read it alone
+        return grant_in(d)
+    if hit is None:
+        hit = cache[key] = grant_in(d)
+    return hit
+
+
 def trust_out(t: Trust) -> dict[str, Any]:
     return {
         "principal_type": t.principal_type,
@@ -284,7 +301,9 @@ def _each(read: Callable[[Any], T], items: list[Any], field_name: str) -> Iterat
             raise ValueError(f"{field_name}[{i}].{exc}") from None
 
 
-def identity_in(d: Mapping[str, Any]) -> Identity:
+def identity_in(d: Mapping[str, Any], grants: dict[tuple[Any, ...], Grant] | None = None) -> Identity:
+    """An identity record; ``grants``: a cache shared by the records of a document."""
+    read_grant = grant_in if grants is None else functools.partial(shared_grant_in, cache=grants)
     return Identity(
         id=str(d["id"]),
         provider=str(d["provider"]),
@@ -298,7 +317,7 @@ def identity_in(d: Mapping[str, Any]) -> Identity:
         last_used=dt_in(d.get("last_used"), "last_used"),
         tags={k: str(v) for k, v in _dict(d.get("tags"), "tags").items()},
         credentials=tuple(_each(credential_in, _list(d.get("credentials"), "credentials"), "credentials")),
-        grants=tuple(grant_in(g) for g in _list(d.get("grants"), "grants")),
+        grants=tuple(read_grant(g) for g in _list(d.get("grants"), "grants")),
         trusts=tuple(trust_in(t) for t in _list(d.get("trusts"), "trusts")),
         attributes=_dict(d.get("attributes"), "attributes"),
     )

@@ -148,8 +148,11 @@ def _check(value: Any, spec: Spec, nullable: bool = True) -> None:
         star = spec.get("*")
         for key, sub in spec.items():
             if key != "*":
+                field = value.get(key)
+                if field is None or type(field) is sub:  # absent, or exactly the type asked for
+                    continue
                 try:
-                    _check(value.get(key), sub)
+                    _check(field, sub)
                 except _Mismatch as bad:
                     bad.parts.append(key)
                     raise
@@ -164,9 +167,12 @@ def _check(value: Any, spec: Spec, nullable: bool = True) -> None:
     if isinstance(spec, list):
         if not isinstance(value, list):
             raise _Mismatch(f"expected a list, got {describe(value)}")
+        each = spec[0]
         for i, item in enumerate(value):
+            if type(item) is each:  # exactly the type asked for (most items)
+                continue
             try:
-                _check(item, spec[0], False)
+                _check(item, each, False)
             except _Mismatch as bad:
                 bad.parts.append(i)
                 raise

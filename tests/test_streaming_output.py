@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from nhiscan.model import Credential, Grant, Identity, Inventory, Risk, Trust
+from nhiscan.model.identity_text import GrantTexts
 from nhiscan.model.jsonstream import COMPACT, Lazy, chunked, dumps_document, iter_document
-from nhiscan.model.serialize import GrantTexts, built, identity_out, inventory_document
+from nhiscan.model.serialize import built, identity_out, inventory_document
 from nhiscan.output import write_pieces
 
 SHARED = tuple(

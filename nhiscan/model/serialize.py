@@ -32,7 +32,7 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
-from nhiscan.model.jsonstream import COMPACT, Encoded, Lazy
+from nhiscan.model.jsonstream import Lazy
 from nhiscan.model.jsonstream import dumps_document as dumps_document  # its callers' import
 from nhiscan.sources.timeparse import UnreadableTime, read_time
 
@@ -264,34 +264,6 @@ def identity_out(i: Identity, risk: Risk | None = None, *, grants: bool = True) 
     return out
 
 
-class GrantTexts:
-    """Identities as JSON text, each grant statement encoded once: a managed policy attached to
-    thousands of identities is one shared tuple of Grants (sources/aws), and ReadOnlyAccess alone
-    is hundreds of actions. Only grants with many actions are kept (bounded), the others are cheap."""
-
-    LIMIT = 100_000
-
-    def __init__(self) -> None:
-        self._texts: dict[int, tuple[Grant, str]] = {}
-
-    def grant(self, g: Grant) -> str:
-        hit = self._texts.get(id(g))
-        if hit is not None and hit[0] is g:
-            return hit[1]
-        text = COMPACT(grant_out(g))
-        if len(g.actions) + len(g.not_actions) >= 8 and len(self._texts) < self.LIMIT:
-            self._texts[id(g)] = (g, text)
-        return text
-
-    def identity(self, i: Identity, risk: Risk | None = None) -> Encoded:
-        """``COMPACT(identity_out(i, risk))``, byte for byte."""
-        out = identity_out(i, risk, grants=False)
-        tail = {"trusts": out.pop("trusts"), "attributes": out.pop("attributes")}
-        head = COMPACT(out)
-        grants = ", ".join(self.grant(g) for g in i.grants)
-        return Encoded(f'{head[:-1]}, "grants": [{grants}], {COMPACT(tail)[1:]}')
-
-
 def _each(read: Callable[[Any], T], items: list[Any], field_name: str) -> Iterator[T]:
     """Each item read; a ValueError names the item's index (``credentials[1].created: ...``)."""
     for i, item in enumerate(items):
@@ -428,6 +400,8 @@ def inventory_document(
     """The inventory document with its lists as ``Lazy`` values: records are encoded one at a time
     as ``jsonstream.iter_document`` writes them (``inventory_to_dict`` is the same, built);
     ``encoded``: identities come as their JSON text (``GrantTexts``)."""
+    from nhiscan.model.identity_text import GrantTexts
+
     texts = GrantTexts()
     return {
         "schema": INVENTORY_SCHEMA,
@@ -545,6 +519,8 @@ def _legacy_secrets(d: Mapping[str, Any]) -> bool:
 
 def report_document(report: Report, *, encoded: bool = False) -> dict[str, Any]:
     """The ``nhiscan/v1`` result with its lists as ``Lazy`` values (see ``inventory_document``)."""
+    from nhiscan.model.identity_text import GrantTexts
+
     inv = report.inventory
     texts = GrantTexts()
     out = identity_out if not encoded else texts.identity

@@ -83,7 +83,7 @@ def main() -> int:
         )
         print(
             f"   {'SPs':>6} {'servicePrincipals':>18} {'applications':>13} {'roleAssignments':>16} "
-            f"{'roleDefinitions':>16} {'total':>6} {'wall s':>7}"
+            f"{'roleDefinitions':>16} {'diagnostics':>12} {'total':>6} {'wall s':>7}"
         )
         for size in sizes:
             got, elapsed = counts(peer, size)
@@ -93,12 +93,15 @@ def main() -> int:
                 "applications": graph_pages,
                 "roleAssignments": max(1, math.ceil(size / ARM_PAGE)),
                 "roleDefinitions": 1,
+                "diagnosticSettings": 1,
+                "aadiamDiagnosticSettings": 1,
             }
             ok = got == want and set(peer.methods()) == {"GET"}
             failed |= not ok
             print(
                 f"   {size:>6} {got.get('servicePrincipals', 0):>18} {got.get('applications', 0):>13} "
                 f"{got.get('roleAssignments', 0):>16} {got.get('roleDefinitions', 0):>16} "
+                f"{got.get('diagnosticSettings', 0) + got.get('aadiamDiagnosticSettings', 0):>12} "
                 f"{sum(got.values()):>6} {elapsed:>7.2f}" + ("" if ok else f"   MISMATCH, expected {want}")
             )
 
@@ -107,7 +110,10 @@ def main() -> int:
         peer.arm_latency = args.latency_ms / 1000
         print(f"\n2. {args.subscriptions} subscriptions, {args.latency_ms:.0f} ms added per ARM request")
         pooled = timed(peer, subs, SUBSCRIPTION_WORKERS)
-        arm_requests = peer.count()["roleAssignments"] + peer.count()["roleDefinitions"]
+        arm_requests = sum(
+            peer.count()[k]
+            for k in ("roleAssignments", "roleDefinitions", "diagnosticSettings", "aadiamDiagnosticSettings")
+        )
         with peer._lock:
             peer.calls.clear()
         serial = timed(peer, subs, 1)

@@ -12,7 +12,7 @@
    defaults (8 projects at a time, 8 key calls at a time per project), then one project at a time
    (same key pool), then fully sequential: wall times and ratios.
 
-Exit 1 if a count differs from ceil(N / 100) + N + 1 or any received RPC is not a List/Get call.
+Exit 1 if a count differs from ceil(N / 100) + N + 1 + 3 (the effective organization policies) or any received RPC is not a List/Get call.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nhiscan.sources.gcp.live import (
     CALLS,
+    KEY_CONSTRAINTS,
     KEY_WORKERS,
     PROJECT_WORKERS,
     ProjectCollector,
@@ -63,7 +64,7 @@ def timed(peer: FakeGcp, projects: list[str], project_workers: int, key_workers:
         elapsed = time.perf_counter() - started
     finally:
         clients.close()
-    assert all(not r.errors and len(r.docs) == 3 for r in results)
+    assert all(not r.errors and len(r.docs) == 4 for r in results)
     return elapsed
 
 
@@ -85,7 +86,7 @@ def main() -> int:
         for n in (max(1, args.accounts // 10), args.accounts):
             counts, elapsed = rpc_counts(peer, n)
             total = sum(counts.values())
-            expected = math.ceil(n / 100) + n + 1
+            expected = math.ceil(n / 100) + n + 1 + len(KEY_CONSTRAINTS)
             ok &= total == expected and counts.get("ListServiceAccounts") == math.ceil(n / 100)
             print(
                 f"   {n:>8}  {counts.get('ListServiceAccounts', 0):>19}  "
@@ -99,7 +100,9 @@ def main() -> int:
         for name in names:
             peer.synthetic_project(name, args.project_accounts)
         peer.latency = args.latency_ms / 1000
-        per_project = math.ceil(args.project_accounts / 100) + args.project_accounts + 1
+        per_project = (
+            math.ceil(args.project_accounts / 100) + args.project_accounts + 1 + len(KEY_CONSTRAINTS)
+        )
         print(
             f"\n2. {args.projects} projects x {args.project_accounts} accounts ({per_project} RPCs each), "
             f"{args.latency_ms:g} ms added per RPC"

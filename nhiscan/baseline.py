@@ -3,7 +3,8 @@
 An nhiscan baseline holds fingerprints and enough context to review them, never a secret value
 nor anything that could confirm a guess of one::
 
-    {"schema": "nhiscan-baseline/v1", "fingerprints": "nhiscan/v2", "generated_at": "...",
+    {"schema": "nhiscan-baseline/v1", "fingerprints": "nhiscan/v2",
+     "generated_at": "2026-11-03T09:14:07+00:00", "as_of": "2026-11-01T00:00:00+00:00",
      "findings": [{"fingerprint": "sha256:...", "rule_id": "...", "identity_id": "...", "location": {...}}]}
 
 ``fingerprints`` says which fingerprint form the file holds. A baseline without it was written by an
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from nhiscan.errors import InputError, NhiscanError
@@ -31,11 +33,15 @@ LEGACY_REASON = (
 )
 
 
-def baseline_dict(report: Report) -> dict[str, Any]:
+def baseline_dict(report: Report, now: datetime | None = None) -> dict[str, Any]:
+    """The baseline of ``report``. ``generated_at`` is when it was made (``now``, default the
+    current UTC time, to the second); ``as_of`` the day the scan evaluated ages on (``--as-of``)."""
+    made = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
     return {
         "schema": BASELINE_SCHEMA,
         "fingerprints": FINGERPRINTS,
-        "generated_at": dt_out(report.as_of),
+        "generated_at": dt_out(made),
+        "as_of": dt_out(report.as_of),
         "findings": [
             {
                 "fingerprint": f.fingerprint,

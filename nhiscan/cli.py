@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from nhiscan import __version__
+from nhiscan.cli_diff import diff_command
 from nhiscan.cli_options import (
     AsOfOpt,
     AwsLastAccessedOpt,
@@ -450,9 +451,11 @@ def report(
     _check_choice("--fail-on", fail_on, SEVERITIES)
     from nhiscan import secret_ids
     from nhiscan.analyze.engine import fails_threshold
+    from nhiscan.errors import InputError
     from nhiscan.model.serialize import report_from_dict
     from nhiscan.output import clobbered_input
     from nhiscan.report import Format
+    from nhiscan.sources.stream import read_input_bytes
 
     if output is not None and (why := clobbered_input(output, files=[("SCAN.json", str(scan_json))])):
         _fail(f"--output {output}: {why}; not overwriting the result being rendered")
@@ -461,11 +464,13 @@ def report(
         secret_ids.check_key()
     except secret_ids.FingerprintKeyError as exc:
         _fail(str(exc))
-    try:
-        data = json.loads(scan_json.read_text(encoding="utf-8"))
+    try:  # read like any input: a FIFO nothing writes to cannot hang it (sources/stream.py)
+        data = json.loads(read_input_bytes(str(scan_json)).decode("utf-8"))
         saved = report_from_dict(data)
-    except FileNotFoundError:
-        _fail(f"{scan_json}: file not found")
+    except InputError as exc:
+        _fail(f"{scan_json}: {exc.detail}")
+    except RecursionError:
+        _fail(f"{scan_json}: not a readable JSON result: nested too deeply")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         _fail(f"{scan_json}: not a readable JSON result: {exc}")
     except (KeyError, TypeError, ValueError) as exc:
@@ -473,6 +478,10 @@ def report(
     _emit(saved, Format(format), output)
     # Input errors were reported when the scan ran; here only the saved findings decide.
     raise typer.Exit(1 if fails_threshold(saved, _fail_on(fail_on, None)) else 0)
+
+
+# `nhiscan diff` lives in its own module (cli_diff.py); registered here to keep the commands' order.
+app.command("diff")(diff_command)
 
 
 @baseline_app.command("create")

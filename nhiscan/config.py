@@ -18,6 +18,12 @@ Settings file shape (all keys optional)::
     human = ["arn:aws:iam::111122223333:user/alice"]
     agent = ["*:role/bedrock-agent-*"]
 
+    known_vendors_file = "vendors.yaml"           # known AWS vendor accounts, replacing the bundled list
+
+    [environments]                                # scope (glob on account / project / subscription id or
+    "111122223333" = "prod"                      # name, or resource path) -> prod | non-prod; wins over
+    "projects/acme-dev*" = "non-prod"            # names, tags and labels
+
 In pyproject.toml the same keys sit under ``[tool.nhiscan]``.
 """
 
@@ -43,7 +49,25 @@ else:  # pragma: no cover - exercised on 3.10 only
 # The values of `fail_on` and of the CLI's --fail-on ("none": never exit 1 on findings).
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "none")
 
-_KNOWN_KEYS = {"fail_on", "disable", "exclude", "severity", "params", "classification", "waivers"}
+_KNOWN_KEYS = {
+    "fail_on",
+    "disable",
+    "exclude",
+    "severity",
+    "params",
+    "classification",
+    "waivers",
+    "environments",
+    "known_vendors_file",
+}
+# [environments] values, and what each means ("prod" or "non-prod").
+ENVIRONMENT_NAMES = {
+    "prod": "prod",
+    "production": "prod",
+    "non-prod": "non-prod",
+    "nonprod": "non-prod",
+    "non-production": "non-prod",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,9 @@ class Settings:
     agent: tuple[str, ...] = ()
     waivers: str | None = None
     path: str | None = None
+    # scope glob -> "prod" / "non-prod" ([environments]), in file order
+    environments: tuple[tuple[str, str], ...] = ()
+    known_vendors_file: str | None = None
 
     def classify_override(self, identity_id: str, name: str) -> str | None:
         """'human', 'nonhuman' or None, from the classification globs (human wins a tie)."""
@@ -67,6 +94,13 @@ class Settings:
             for pat in patterns:
                 if fnmatch.fnmatchcase(identity_id, pat) or fnmatch.fnmatchcase(name, pat):
                     return label
+        return None
+
+    def environment_of(self, *names: str) -> str | None:
+        """ "prod" / "non-prod" from [environments]: the first pattern matching any of the names."""
+        for pattern, env in self.environments:
+            if any(n and fnmatch.fnmatchcase(n, pattern) for n in names):
+                return env
         return None
 
     def is_agent_override(self, identity_id: str, name: str) -> bool:
@@ -164,7 +198,20 @@ def settings_from_mapping(data: Mapping[str, Any], path: str) -> Settings:
     waivers = data.get("waivers")
     if waivers is not None and (not isinstance(waivers, str) or not waivers.strip()):
         raise NhiscanError(f"{path}: waivers: expected a file path")
+    environments: list[tuple[str, str]] = []
+    for pattern, env in _table(data, "environments", path).items():
+        named = ENVIRONMENT_NAMES.get(env.lower()) if isinstance(env, str) else None
+        if named is None:
+            raise NhiscanError(
+                f"{path}: [environments] {pattern}: expected one of {', '.join(sorted(ENVIRONMENT_NAMES))}"
+            )
+        environments.append((str(pattern), named))
+    vendors = data.get("known_vendors_file")
+    if vendors is not None and (not isinstance(vendors, str) or not vendors.strip()):
+        raise NhiscanError(f"{path}: known_vendors_file: expected a file path")
     return Settings(
+        environments=tuple(environments),
+        known_vendors_file=str(Path(path.split(" [tool.")[0]).parent / vendors) if vendors else None,
         fail_on=fail_on.lower() if fail_on is not None else None,
         disabled=frozenset(_as_str_tuple(data.get("disable"), f"{path}: disable")),
         exclude=_as_str_tuple(data.get("exclude"), f"{path}: exclude"),

@@ -62,6 +62,9 @@ class DuplicateKey:
 class Composed:
     documents: list[Node]
     duplicates: list[DuplicateKey]
+    # Per document: every node has a tag PyYAML's safe loader builds (no `!!python/...`, no
+    # application tag); None when not determined (a document with aliases).
+    safe_tags: tuple[bool | None, ...] = ()
 
 
 def where(line: int, column: int) -> str:
@@ -75,11 +78,31 @@ def _problem_text(exc: yaml.YAMLError) -> str:
     return content_free(problem) or "syntax error"
 
 
+# The last few texts read: a repository file is read by the secret scanner (detect-secrets' YAML
+# transformer, see sources/repo/yaml_values.py) and by the config checks; both get one parse.
+# Callers treat the node trees as read-only.
+_RECENT: dict[tuple[str, str], Composed] = {}
+_RECENT_MAX = 4
+
+
 def compose(text: str, fmt: str = "YAML") -> Composed:
     """Every non-empty document of ``text`` as a node tree, checked as the module docstring says.
 
-    ``fmt`` names the format in messages ("JSON" for JSON read by the YAML parser).
+    ``fmt`` names the format in messages ("JSON" for JSON read by the YAML parser). The result is
+    shared with later calls for the same text: do not change it.
     """
+    key = (text, fmt)
+    cached = _RECENT.get(key)
+    if cached is not None:
+        return cached
+    composed = _compose(text, fmt)
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT)), None)
+    _RECENT[key] = composed
+    return composed
+
+
+def _compose(text: str, fmt: str) -> Composed:
     try:
         docs = [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (its code is not shown)
@@ -102,9 +125,12 @@ def compose(text: str, fmt: str = "YAML") -> Composed:
     # are over every limit, and clipping keeps the arithmetic small.
     clip = max(MIN_EXPANDED, EXPANSION_FACTOR * (len(text) + 2)) + 1
     duplicates: list[DuplicateKey] = []
+    tags: list[bool | None] = []
     for doc in docs:
-        duplicates.extend(_check(doc, fmt, clip))
-    return Composed(docs, duplicates)
+        found, safe = _check(doc, fmt, clip)
+        duplicates.extend(found)
+        tags.append(safe)
+    return Composed(docs, duplicates, tuple(tags))
 
 
 def _children(node: Node) -> list[Node]:
@@ -115,7 +141,40 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-def _check(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:
+_SAFE_TAGS = frozenset([*yaml.SafeLoader.yaml_constructors, MERGE_TAG, "tag:yaml.org,2002:value"])
+
+
+def _check(doc: Node, fmt: str, clip: int) -> tuple[list[DuplicateKey], bool | None]:
+    """As :func:`_check_expansion`; a document in which no node is reached twice (no alias, by
+    far the common case) expands to exactly its written nodes and cannot refer to itself, so one
+    light pass that also looks for duplicate keys (and tags the safe loader cannot build) is all
+    it needs."""
+    seen: set[int] = set()
+    duplicates: list[DuplicateKey] = []
+    safe = True
+    stack: list[Node] = [doc]
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        if key in seen:
+            return _check_expansion(doc, fmt, clip), None
+        seen.add(key)
+        if node.tag not in _SAFE_TAGS:
+            safe = False
+        if isinstance(node, MappingNode):
+            pairs = node.value
+            names = [k.value for k, _ in pairs if isinstance(k, ScalarNode)]
+            if len(set(names)) != len(names):
+                duplicates.extend(_duplicates(node))
+            for k, v in pairs:
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return duplicates, safe
+
+
+def _check_expansion(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:
     """Refuse a document whose expansion is too large or infinite; list its duplicate keys.
 
     One iterative depth-first pass: each distinct node is entered once and its expanded size is

@@ -34,6 +34,9 @@ def test_detects_each_acme_export_by_content(tmp_path: Path) -> None:
         "gaad.json": ("aws", "aws-gaad"),
         "credential-report.csv": ("aws", "aws-credential-report"),
         "list-access-keys.json": ("aws", "aws-access-keys"),
+        "cloudtrail-describe-trails.json": ("aws", "aws-cloudtrail-trails"),
+        "cloudtrail-event-selectors.json": ("aws", "aws-cloudtrail-event-selectors"),
+        "cloudtrail-trail-status.json": ("aws", "aws-cloudtrail-trail-status"),
     }
     # the same files under misleading names are still recognised
     odd = tmp_path / "report.json"

@@ -22,6 +22,7 @@ import yaml
 from tests.conftest import AS_OF, FIXTURES, ROOT, nhiscan_exe
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+SCRIPT = ROOT / ".github" / "nhiscan-action.sh"  # the action's shell steps
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
 NO_OWNER = FIXTURES / "rules" / "nhi-no-owner" / "fires" / "inventory.json"
 EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -69,15 +70,19 @@ def test_action_steps_do_what_the_readme_promises() -> None:
     assert any(u.startswith("actions/setup-python@") for u in uses)
     assert "$GITHUB_ACTION_PATH" in _step("Install nhiscan")["run"]
     scan = _step("Scan")
-    assert "nhiscan scan" in scan["run"] and "--fail-on" in scan["run"]
-    assert "--format sarif" in scan["run"] and "GITHUB_STEP_SUMMARY" in scan["run"]
+    assert scan["run"] == 'bash "$GITHUB_ACTION_PATH/.github/nhiscan-action.sh" scan'
+    script = SCRIPT.read_text(encoding="utf-8")
+    assert "nhiscan scan" in script and "--fail-on" in script
+    assert "--format sarif" in script and "GITHUB_STEP_SUMMARY" in script
+    assert "nhiscan diff" in script
     upload = _step("Upload SARIF to code scanning")
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
     assert upload["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
     assert "always()" in upload["if"]
     last = steps[-1]
     assert last["env"]["NHISCAN_EXIT"] == "${{ steps.scan.outputs.exit-code }}"
-    assert 'exit "${NHISCAN_EXIT' in last["run"]
+    assert last["run"] == 'bash "$GITHUB_ACTION_PATH/.github/nhiscan-action.sh" gate'
+    assert 'exit "${NHISCAN_EXIT' in script
     # the upload happens before the job fails
     assert steps.index(upload) < steps.index(last)
 
@@ -102,6 +107,7 @@ def test_action_scan_and_threshold_steps_run(tmp_path: Path, fail_on: str, expec
     env = {
         **os.environ,
         "PATH": f"{Path(nhiscan_exe()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_OUTPUT": str(out),
         "GITHUB_STEP_SUMMARY": str(summary),
         "RUNNER_TEMP": str(temp),
@@ -127,6 +133,7 @@ def test_action_scan_step_reports_input_errors(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "PATH": f"{Path(nhiscan_exe()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GITHUB_ACTION_PATH": str(ROOT),
         "GITHUB_OUTPUT": str(out),
         "GITHUB_STEP_SUMMARY": str(summary),
         "RUNNER_TEMP": str(tmp_path),

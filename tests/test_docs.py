@@ -269,7 +269,16 @@ def test_every_option_in_the_readme_exists_somewhere() -> None:
 def test_invocation_parser_sees_the_commands() -> None:
     invocations = nhiscan_invocations(read(README))
     names = {command_of(w, cli_commands()) for w in invocations}
-    assert {"scan", "inventory", "rules", "report", "baseline create"} <= names
+    assert {"scan", "inventory", "rules", "report", "diff", "baseline create"} <= names
+
+
+def test_every_diff_option_is_documented() -> None:
+    section = readme_section("nhiscan diff")
+    options = long_options(cli_commands()["diff"]) - {"--help"}
+    missing = sorted(o for o in options if f"`{o}" not in section)
+    assert not missing, f"diff options not documented in README 'nhiscan diff': {missing}"
+    documented = set(re.findall(r"^\| `(--[a-z][a-z0-9-]*)", section, re.M))
+    assert documented == options
 
 
 # -- the quick start ------------------------------------------------------------------------------

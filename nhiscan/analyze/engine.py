@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from nhiscan import __version__
+from nhiscan.analyze import vendors
 from nhiscan.analyze.checks import CheckContext, Hit, registry
+from nhiscan.analyze.priority import prioritize
 from nhiscan.analyze.rules import Rule, load_catalog
 from nhiscan.analyze.score import score_identities
 from nhiscan.config import Settings
@@ -83,11 +86,19 @@ def validate_settings(settings: Settings, catalog: Iterable[Rule]) -> None:
     for rule in catalog:
         if rule.id in settings.params:
             effective_params(rule, settings)
+    if settings.known_vendors_file or os.environ.get(vendors.ENV_VAR):
+        vendors.load(settings)  # a replacement vendor list that cannot be read fails before collection
 
 
 def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
     # A user's override wins; otherwise the check may raise or lower the rule's default for this hit.
-    severity = settings.severity.get(rule.id) or hit.severity or rule.severity
+    override = settings.severity.get(rule.id)
+    severity = override or hit.severity or rule.severity
+    message = hit.message
+    if override is None and severity.rank > rule.severity.rank:
+        message += f" (severity raised from the rule's {rule.severity.value} to {severity.value}" + (
+            f": {hit.severity_reason})" if hit.severity_reason else ")"
+        )
     owasp = tuple(dict.fromkeys((*rule.owasp_nhi, *hit.owasp_extra)))
     cred = hit.credential
     fp = fingerprint(rule.id, hit)
@@ -97,7 +108,7 @@ def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
         title=rule.title,
         severity=severity,
         owasp_nhi=owasp,
-        message=hit.message,
+        message=message,
         remediation=rule.remediation,
         fingerprint=fp,
         identity_id=hit.identity.id if hit.identity else None,
@@ -186,13 +197,16 @@ def analyze(
         match = table if callable(table) else (lambda f: lookup(table, f))
         findings = [_waived(f, rec) if (rec := match(f)) is not None else f for f in findings]
     risks = score_identities(inventory, findings, load_catalog())
+    from nhiscan.analyze.logging import posture
+
     return Report(
         as_of=as_of,
         inventory=inventory,
-        findings=tuple(findings),
+        findings=tuple(prioritize(findings, inventory.identities, risks)),
         risks=risks,
         errors=tuple(errors),
         tool_version=__version__,
+        logging=posture(inventory),
     )
 
 

@@ -5,6 +5,7 @@ the account alias / project / subscription / cluster name (the identity's scope 
 and for files the repository name and path segments (``config/prod/``, ``settings_staging.py``).
 Names are split into tokens on anything that is not a letter or digit, after joining the compound
 markers ``non-prod`` / ``pre-prod`` so that they never read as ``prod``. Markers are rule params.
+The ``[environments]`` table of the settings (scope glob -> prod / non-prod) wins over names.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 
+from nhiscan.config import Settings
 from nhiscan.model import Identity, Location
 
 PROD = "prod"
@@ -55,9 +57,31 @@ def tokens(text: str) -> list[str]:
 
 
 class EnvClassifier:
-    def __init__(self, prod: Iterable[str] = DEFAULT_PROD, nonprod: Iterable[str] = DEFAULT_NONPROD) -> None:
+    def __init__(
+        self,
+        prod: Iterable[str] = DEFAULT_PROD,
+        nonprod: Iterable[str] = DEFAULT_NONPROD,
+        settings: Settings | None = None,
+    ) -> None:
         self.prod = {p.lower() for p in prod}
         self.nonprod = {n.lower() for n in nonprod}
+        self.settings = settings or Settings()
+
+    def of_scope(self, scope: str, aliases: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+        """The environment of an account / project / subscription / resource path: [environments]
+        first (on the scope, its name, and for a resource path its project or subscription), then
+        the scope's own name and alias."""
+        names = [scope, *_scope_parts(scope)]
+        if aliases:
+            names += [aliases[n] for n in list(names) if n in aliases]
+        configured = self.settings.environment_of(*names)
+        if configured:
+            return configured, f"[environments] {scope}"
+        for name in names:
+            env = self.of_text(name) if name else None
+            if env:
+                return env, f"scope {name}"
+        return None
 
     def of_text(self, text: str) -> str | None:
         """PROD, NONPROD, or None when the text names neither (or both)."""
@@ -71,19 +95,19 @@ class EnvClassifier:
     def of_identity(
         self, ident: Identity, aliases: Mapping[str, str] | None = None
     ) -> tuple[str, str] | None:
-        """(environment, reason) from tags, then scope name/alias, then naming attributes."""
+        """(environment, reason) from [environments], then tags, then scope name/alias, then naming
+        attributes."""
+        configured = self.settings.environment_of(ident.id, ident.scope, (aliases or {}).get(ident.scope, ""))
+        if configured:
+            return configured, f"[environments] {ident.scope or ident.id}"
         for key, value in ident.tags.items():
             if key.lower() in ENV_TAGS:
                 env = self.of_text(value)
                 if env:
                     return env, f"tag {key}={value}"
-        scope_names = [ident.scope]
-        if aliases and ident.scope in aliases:
-            scope_names.append(aliases[ident.scope])
-        for name in scope_names:
-            scope_env = self.of_text(name) if name else None
-            if scope_env:
-                return scope_env, f"scope {name}"
+        scope_env = self.of_scope(ident.scope, aliases) if ident.scope else None
+        if scope_env:
+            return scope_env
         for attr in ENV_ATTRIBUTES:
             named = ident.attributes.get(attr)
             if isinstance(named, str):
@@ -115,4 +139,26 @@ def scope_aliases(identities: Iterable[Identity]) -> dict[str, str]:
             value = ident.attributes.get(key)
             if isinstance(value, str) and value and ident.scope:
                 out.setdefault(ident.scope, value)
+    return out
+
+
+_SCOPE_PART = re.compile(
+    r"^(?:projects|folders|organizations)/([^/]+)|^/subscriptions/([^/]+)", re.IGNORECASE
+)
+
+
+def _scope_parts(scope: str) -> list[str]:
+    """`projects/acme-dev/...` -> [acme-dev]; `/subscriptions/ID/resourceGroups/rg-x` -> [ID, rg-x];
+    an ARN -> its account id."""
+    out: list[str] = []
+    m = _SCOPE_PART.match(scope)
+    if m:
+        out.append(m.group(1) or m.group(2))
+        rg = re.search(r"/resourceGroups/([^/]+)", scope, re.IGNORECASE)
+        if rg:
+            out.append(rg.group(1))
+    elif scope.startswith("arn:"):
+        parts = scope.split(":")
+        if len(parts) > 4 and parts[4]:
+            out.append(parts[4])
     return out

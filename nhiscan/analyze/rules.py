@@ -42,6 +42,8 @@ _ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "param_spec", "refer
 PROVIDERS = {"aws", "gcp", "azure", "kubernetes", "repo", "any"}
 PARAM_TYPES = ("integer", "string", "string-list")
 _SPEC_KEYS = {"type", "min", "max", "choices"}
+# The catalog is nhiscan's own files: read with libyaml when PyYAML has it.
+_CATALOG_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ def load_catalog(directory: Path | None = None) -> tuple[Rule, ...]:
     rules: dict[str, Rule] = {}
     for path in sorted(base.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER)
         except yaml.YAMLError as exc:
             raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
         rule = parse_rule(data, str(path))
@@ -237,7 +239,7 @@ def _load_frameworks(directory: Path) -> dict[str, dict[str, list[str]]]:
         return out
     for path in sorted(directory.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER) or {}
         except yaml.YAMLError as exc:
             raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
         if not isinstance(data, Mapping):
@@ -264,6 +266,27 @@ def controls_for(
     if rule_id:
         ids.extend(table.get(rule_id, ()))
     return tuple(dict.fromkeys(ids))
+
+
+@functools.lru_cache(maxsize=4)
+def load_control_names(directory: Path | None = None) -> dict[str, dict[str, str]]:
+    """framework name -> {control id: the outcome it names}, from each framework file's ``names``."""
+    out: dict[str, dict[str, str]] = {}
+    folder = (directory or rules_dir()) / "frameworks"
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise NhiscanError(f"{path}: a framework file must hold a mapping")
+        names = data.get("names") or {}
+        if not isinstance(names, Mapping):
+            raise NhiscanError(f"{path}: names: expected a mapping of control id to name")
+        out[str(data.get("framework") or path.stem)] = {str(k): str(v) for k, v in names.items()}
+    return out
 
 
 @functools.lru_cache(maxsize=4)

@@ -2,7 +2,8 @@
 annotations (EKS IRSA, GKE Workload Identity, Azure Workload Identity) and trust-policy principals.
 
 Kubernetes service accounts carry the annotations in ``attributes["annotations"]`` (the object's
-metadata) or flattened into ``attributes``; both are read.
+metadata), under their own keys in ``attributes``, or as the attributes the Kubernetes normalizer
+copies them to (``aws_role_arn``, ``gcp_service_account``, ``azure_client_id``); all are read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ ANNOTATIONS = {
     "eks.amazonaws.com/role-arn": "aws",
     "iam.gke.io/gcp-service-account": "gcp",
     "azure.workload.identity/client-id": "azure",
+}
+# The attribute names the Kubernetes normalizer copies those annotations to.
+_FLATTENED = {
+    "aws_role_arn": "eks.amazonaws.com/role-arn",
+    "gcp_service_account": "iam.gke.io/gcp-service-account",
+    "azure_client_id": "azure.workload.identity/client-id",
 }
 _SUBJECT_KEYS = (":sub", "sub", "subject")
 
@@ -37,6 +44,9 @@ def _annotations(ident: Identity) -> Mapping[str, Any]:
     for key in ANNOTATIONS:
         if key in ident.attributes:
             merged.setdefault(key, ident.attributes[key])
+    for attr, key in _FLATTENED.items():
+        if attr in ident.attributes:
+            merged.setdefault(key, ident.attributes[attr])
     return merged
 
 

@@ -171,6 +171,29 @@ class Observation:
 
 
 @dataclass(frozen=True, slots=True)
+class LogConfig:
+    """What one export or API said about where a provider records identity activity, for one scope.
+
+    One record per (kind, scope): every CloudTrail trail an account lists (with its status and event
+    selectors), a project's / folder's / organization's audit configs, a subscription's Activity
+    Log diagnostic settings, a tenant's Entra ID diagnostic settings, a cluster's audit logging. An
+    empty listing is a fact too (no trail, no setting): absence of a record means nothing is known.
+    ``analyze/logging.py`` evaluates them into the per-provider logging posture.
+
+    kinds: ``aws-cloudtrail`` (scope: account id), ``gcp-audit-configs`` (``projects/P``,
+    ``folders/F``, ``organizations/O``), ``azure-activity-log`` (subscription id),
+    ``azure-entra-diagnostics`` (tenant id, or ``tenant`` when unnamed), ``kubernetes-audit``
+    (cluster name).
+    """
+
+    provider: str
+    kind: str
+    scope: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     kind: str
     scope: str | None
@@ -182,6 +205,10 @@ class SourceRef:
     nhiscan_files: tuple[str, ...] = ()
     # Symbolic links in this source that lead outside it: never followed (their targets unread).
     links_not_followed: tuple[str, ...] = ()
+    # SHA-256 (hex) of an export file's bytes as read, and the commit checked out in a git
+    # repository when it was scanned: what a reviewer needs to know exactly what was scanned.
+    sha256: str | None = None
+    commit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +223,7 @@ class Inventory:
     identities: tuple[Identity, ...] = ()
     secrets: tuple[Secret, ...] = ()
     observations: tuple[Observation, ...] = ()
+    logging: tuple[LogConfig, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +261,8 @@ class Report:
     risks: Mapping[str, Risk]
     errors: tuple[SourceError, ...] = ()
     tool_version: str = ""
+    # The per-provider logging posture (analyze/logging.py): what is logged and what is not.
+    logging: Mapping[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}

@@ -23,6 +23,7 @@ from nhiscan.model import (
     Identity,
     Inventory,
     Location,
+    LogConfig,
     Observation,
     Report,
     Risk,
@@ -32,82 +33,18 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
+from nhiscan.model.fields import _dict as _dict
+from nhiscan.model.fields import _list as _list
+from nhiscan.model.fields import _opt_str as _opt_str
+from nhiscan.model.fields import _strs as _strs
+from nhiscan.model.fields import bool_in as bool_in
+from nhiscan.model.fields import dt_in as dt_in
+from nhiscan.model.fields import dt_out as dt_out
 from nhiscan.model.jsonstream import Lazy
 from nhiscan.model.jsonstream import dumps_document as dumps_document  # its callers' import
-from nhiscan.sources.timeparse import UnreadableTime, read_time
+from nhiscan.model.posture import credential_posture
 
 T = TypeVar("T")
-
-
-def dt_out(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat()
-
-
-def dt_in(value: Any, field_name: str = "date") -> datetime | None:
-    """A date and time in any form nhiscan reads (see nhiscan.sources.timeparse); ValueError naming
-    the field (never quoting the value) when it is present but unreadable."""
-    try:
-        return read_time(value)
-    except UnreadableTime as exc:
-        raise ValueError(f"{field_name}: {exc}") from None
-
-
-def bool_in(value: Any, field_name: str, default: bool) -> bool:
-    """A JSON boolean (or ``"true"`` / ``"false"`` in any case); ValueError naming the field otherwise.
-
-    ``bool("false")`` is True: reading a flag with ``bool()`` would turn a quoted false into true.
-    """
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ValueError(f"{field_name}: expected true or false")
-
-
-# --- leaves -------------------------------------------------------------------------------------
-# The readers check types as they go: a document that was edited by hand or by another tool gives a
-# ValueError naming the field, never a wrong-typed model that breaks the analysis later.
-
-
-def _strs(value: Any, field_name: str) -> tuple[str, ...]:
-    """A list of strings (a lone string is taken as a list of one)."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ValueError(f"{field_name}: expected a list of strings")
-
-
-def _dict(value: Any, field_name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items()}
-    raise ValueError(f"{field_name}: expected an object, got {type(value).__name__}")
-
-
-def _opt_str(value: Any, field_name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"{field_name}: expected a string, got {type(value).__name__}")
-
-
-def _list(value: Any, field_name: str) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise ValueError(f"{field_name}: expected a list, got {type(value).__name__}")
 
 
 def location_out(loc: Location | None) -> dict[str, Any] | None:
@@ -369,6 +306,26 @@ def observation_in(d: Mapping[str, Any]) -> Observation:
     return Observation(rule_id=str(d["rule_id"]), location=loc, message=str(d["message"]), attributes=attrs)
 
 
+def log_config_out(c: LogConfig) -> dict[str, Any]:
+    return {
+        "provider": c.provider,
+        "kind": c.kind,
+        "scope": c.scope,
+        "path": c.path,
+        "attributes": dict(c.attributes),
+    }
+
+
+def log_config_in(d: Mapping[str, Any]) -> LogConfig:
+    return LogConfig(
+        provider=str(d["provider"]),
+        kind=str(d["kind"]),
+        scope=str(d["scope"]),
+        path=_opt_str(d.get("path"), "logging.path"),
+        attributes=_dict(d.get("attributes"), "logging.attributes"),
+    )
+
+
 def source_out(s: SourceRef) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": s.kind, "scope": s.scope, "path": s.path}
     if s.skipped:
@@ -377,6 +334,10 @@ def source_out(s: SourceRef) -> dict[str, Any]:
         out["nhiscan_files"] = list(s.nhiscan_files)
     if s.links_not_followed:
         out["links_not_followed"] = list(s.links_not_followed)
+    if s.sha256:
+        out["sha256"] = s.sha256
+    if s.commit:
+        out["commit"] = s.commit
     return out
 
 
@@ -388,6 +349,8 @@ def source_in(d: Mapping[str, Any]) -> SourceRef:
         skipped=_strs(d.get("skipped"), "source.skipped"),
         nhiscan_files=_strs(d.get("nhiscan_files"), "source.nhiscan_files"),
         links_not_followed=_strs(d.get("links_not_followed"), "source.links_not_followed"),
+        sha256=_opt_str(d.get("sha256"), "source.sha256"),
+        commit=_opt_str(d.get("commit"), "source.commit"),
     )
 
 
@@ -411,6 +374,7 @@ def inventory_document(
         "identities": Lazy(texts.identity(i) if encoded else identity_out(i) for i in inv.identities),
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
         "observations": Lazy(observation_out(o) for o in inv.observations),
+        "log_configs": Lazy(log_config_out(c) for c in inv.logging),
     }
 
 
@@ -430,6 +394,7 @@ def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
         identities=tuple(identity_in(i) for i in d.get("identities") or ()),
         secrets=tuple(secret_in(s, forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
+        logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
     )
 
 
@@ -534,11 +499,15 @@ def report_document(report: Report, *, encoded: bool = False) -> dict[str, Any]:
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
         "observations": Lazy(observation_out(o) for o in inv.observations),
         "errors": [{"source": e.source, "message": e.message} for e in report.errors],
+        "logging": dict(report.logging),
+        "log_configs": Lazy(log_config_out(c) for c in inv.logging),
         "summary": {
             "identities": len(inv.identities),
             "nonhuman_identities": sum(1 for i in inv.identities if i.nonhuman),
             "findings": report.counts(),
             "waived": sum(1 for f in report.findings if f.waived),
+            "logging": {p: str(v.get("status", "unknown")) for p, v in report.logging.items()},
+            "credentials": credential_posture(inv.identities, report.as_of),
         },
     }
 
@@ -574,12 +543,28 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         identities=tuple(identities),
         secrets=tuple(_labelled(secret_in(s, forms), forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
+        logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
     )
+    from nhiscan.analyze.priority import prioritize  # a result saved by an earlier version: same order
+
+    findings = prioritize((finding_in(f, forms) for f in d.get("findings") or ()), identities, risks)
     return Report(
         as_of=as_of,
         inventory=inv,
-        findings=tuple(finding_in(f, forms) for f in d.get("findings") or ()),
+        findings=tuple(findings),
         risks=risks,
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),
+        logging=_logging_in(d.get("logging")),
     )
+
+
+def _logging_in(value: Any) -> dict[str, Any]:
+    """The result's logging posture: ``{provider: {status, scopes}}``; absent in earlier versions."""
+    if value is None:
+        return {}
+    posture = _dict(value, "logging")
+    for provider, entry in posture.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("status"), str):
+            raise ValueError(f"logging.{provider}: expected an object with a status")
+    return posture

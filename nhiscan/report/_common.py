@@ -184,10 +184,36 @@ def repository_labels(report: Report) -> dict[str, str]:
     return labels
 
 
-def where(f: Finding, repositories: Mapping[str, str] | None = None) -> str:
-    """A one-line place: [repository/]path:line @commit, or the identity id.
+def identity_label(ident: Identity) -> str:
+    """The name people know an identity by: a GCP service account's email (display names are free
+    text and often absent), a Kubernetes service account's namespace/name (the same name recurs
+    across namespaces), otherwise its name (an Azure application's display name, not its object id;
+    an AWS user's or role's name), else its id."""
+    if ident.provider == "gcp" and "@" in ident.id:
+        return ident.id.rsplit("/", 1)[-1]
+    if ident.provider == "kubernetes" and ident.id.count(":") >= 2:
+        return ident.id.split(":", 2)[2]
+    return ident.name or ident.id
+
+
+def identity_place(ident: Identity) -> str:
+    """``name (scope)``: the name people know and the account, project, tenant or cluster."""
+    label = identity_label(ident)
+    if not ident.scope or ident.scope == label:
+        return label
+    return f"{label} {ident.scope}" if ident.scope.startswith("(") else f"{label} ({ident.scope})"
+
+
+def where(
+    f: Finding,
+    repositories: Mapping[str, str] | None = None,
+    identities: Mapping[str, Identity] | None = None,
+) -> str:
+    """A one-line place: [repository/]path:line @commit, or the identity.
 
     ``repositories`` (from :func:`repository_labels`) names the repository when there are several.
+    With ``identities`` (from :func:`identities_by_id`), an identity shows as the name people know
+    and its scope (:func:`identity_place`); without, as its id.
     """
     if f.location:
         repo = f.location.repository or ""
@@ -200,6 +226,9 @@ def where(f: Finding, repositories: Mapping[str, str] | None = None) -> str:
         if f.location.commit:
             loc += f" @{f.location.commit[:10]}"
         return loc
+    ident = (identities or {}).get(f.identity_id or "")
+    if ident is not None:
+        return identity_place(ident)
     return f.identity_id or ""
 
 
@@ -212,3 +241,46 @@ def waiver_expiry(f: Finding) -> str:
     w = f.waiver or {}
     value = w.get("expires") or w.get("expiry") or ""
     return str(value)
+
+
+# Repeated findings of one rule at these severities share one row in the terminal and Markdown views
+# (JSON, CSV, SARIF and HTML keep one entry per finding).
+GROUPED_SEVERITIES = frozenset({Severity.LOW, Severity.INFO})
+GROUP_MIN = 3
+
+
+def grouped(findings: Iterable[Finding]) -> list[tuple[Finding, ...]]:
+    """Rows for a summary view: one per finding, except that the low and info findings of one rule
+    (GROUP_MIN or more at one severity) share a row at the place of the first of them. The order of
+    ``findings`` (the order to fix them) is kept."""
+    items = list(findings)
+    members: dict[tuple[str, Severity], list[Finding]] = {}
+    for f in items:
+        if f.severity in GROUPED_SEVERITIES:
+            members.setdefault((f.rule_id, f.severity), []).append(f)
+    rows: list[tuple[Finding, ...]] = []
+    placed: set[tuple[str, Severity]] = set()
+    for f in items:
+        key = (f.rule_id, f.severity)
+        group = members.get(key, [])
+        if len(group) < GROUP_MIN:
+            rows.append((f,))
+        elif key not in placed:
+            placed.add(key)
+            rows.append(tuple(group))
+    return rows
+
+
+def group_summary(
+    row: tuple[Finding, ...], identities: Mapping[str, Identity], shown: int = 5
+) -> tuple[str, str]:
+    """(where, message) of a grouped row: how many identities or files, and the first few names."""
+    names: list[str] = []
+    for f in row:
+        ident = identities.get(f.identity_id or "")
+        name = identity_label(ident) if ident else where(f)
+        if name not in names:
+            names.append(name)
+    kind = "identities" if all(f.identity_id for f in row) else "places"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(row)} {kind}", f"{row[0].title}: {', '.join(names[:shown])}{more}"

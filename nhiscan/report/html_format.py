@@ -16,20 +16,23 @@ import base64
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from nhiscan import __version__
 from nhiscan.display import printable_lines
 from nhiscan.model import OWASP_NHI, Credential, Finding, Grant, Identity, Report, Severity
+from nhiscan.report import logging_view
 from nhiscan.report._common import (
     identities_by_id,
+    identity_label,
     owasp_counts,
     owasp_sort_key,
+    ranked_identities,
     repository_labels,
     rule_infos,
     waiver_expiry,
@@ -77,6 +80,7 @@ def _env() -> Environment:
         finalize=_shown,
     )
     env.filters["day"] = _day
+    env.filters["wrap_id"] = _wrap_id
     return env
 
 
@@ -95,6 +99,16 @@ def _asset(name: str) -> tuple[str, str]:
     text, _, _ = env.loader.get_source(env, name)
     digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
     return text, f"'sha256-{digest}'"
+
+
+def _wrap_id(value: Any) -> Markup:
+    """An id (ARN, resource path, email, file path) that may break after ``:`` ``/`` ``@`` ``.``:
+    escaped as any data, then a <wbr> after each of those, so a long ARN wraps at its separators
+    and never mid-word."""
+    text = str(escape(printable_lines("" if value is None else str(value))))
+    for sep in (":", "/", "@"):
+        text = text.replace(sep, sep + "<wbr>")
+    return Markup(text)
 
 
 def _day(value: datetime | None) -> str:
@@ -159,15 +173,110 @@ def _cred_state(c: Credential, as_of: datetime) -> str:
     return "active"
 
 
+_SCOPE_WORD = {"aws": "account", "gcp": "project", "azure": "tenant", "kubernetes": "cluster"}
+_PROVIDER_NAME = {
+    "aws": "AWS",
+    "gcp": "GCP",
+    "azure": "Azure",
+    "kubernetes": "Kubernetes",
+    "repo": "Repository",
+}
+
+
+def _static_credential(c: Credential, as_of: datetime) -> bool:
+    """A secret the identity holds that works until someone revokes it (keys, passwords, client
+    secrets, certificates, token Secrets); Google's own system-managed keys excluded."""
+    if not c.active or (c.expires is not None and c.expires < as_of):
+        return False
+    return c.attributes.get("user_managed", True) is not False
+
+
+def _scope_rows(report: Report) -> list[dict[str, Any]]:
+    """What was scanned, one row per account, project, tenant, cluster or repository, with the
+    number of exports read for it (each export's SHA-256 is in the inputs table)."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    scopes_of: dict[str, set[str]] = {}
+    for i in report.inventory.identities:
+        if i.scope:
+            scopes_of.setdefault(i.provider, set()).add(i.scope)
+    for src in report.inventory.sources:
+        if src.kind in ("repository", "git-history"):
+            key = ("repo", src.path or "")
+            row = rows.setdefault(
+                key,
+                {
+                    "provider": "Repository",
+                    "what": "",
+                    "scope": src.path or "",
+                    "files": 0,
+                    "commit": None,
+                    "history": "",
+                    "live": False,
+                },
+            )
+            if src.kind == "repository":
+                row["commit"] = src.commit
+            else:
+                row["history"] = src.scope
+            continue
+        provider = src.kind.split("-")[0]
+        scope = src.scope or ", ".join(sorted(scopes_of.get(provider, ()))) or "(not named)"
+        row = rows.setdefault(
+            (provider, scope),
+            {
+                "provider": _PROVIDER_NAME.get(provider, provider),
+                "what": _SCOPE_WORD.get(provider, "scope"),
+                "scope": scope,
+                "files": 0,
+                "commit": None,
+                "history": "",
+                "live": False,
+            },
+        )
+        row["files"] += 1 if src.path else 0
+        row["live"] = row["live"] or not src.path
+    return list(rows.values())
+
+
+def _executive(report: Report, active: list[Finding], idents: dict[str, Identity]) -> dict[str, Any]:
+    nhis = [i for i in report.inventory.identities if i.nonhuman]
+    static = [i for i in nhis if any(_static_credential(c, report.as_of) for c in i.credentials)]
+    by_provider: Counter[str] = Counter(_provider(f, idents) for f in active)
+    identities_by_provider: Counter[str] = Counter(i.provider for i in nhis)
+    providers = sorted(set(by_provider) | set(identities_by_provider), key=lambda p: (-by_provider[p], p))
+    top = [
+        {"i": i, "label": identity_label(i), "risk": report.risks[i.id]}
+        for i in ranked_identities(report)[:5]
+    ]
+    return {
+        "nhis": len(nhis),
+        "static": len(static),
+        "static_pct": round(100 * len(static) / len(nhis)) if nhis else 0,
+        "providers": [
+            {
+                "name": _PROVIDER_NAME.get(p, p),
+                "findings": by_provider[p],
+                "identities": identities_by_provider[p],
+                "critical": sum(
+                    1 for f in active if f.severity is Severity.CRITICAL and _provider(f, idents) == p
+                ),
+            }
+            for p in providers
+        ],
+        "top": top,
+    }
+
+
 def _context(report: Report) -> dict[str, Any]:
     idents = identities_by_id(report)
     infos = rule_infos(report.findings)
-    from nhiscan.analyze.rules import controls_for, load_frameworks
+    from nhiscan.analyze.rules import controls_for, load_control_names, load_frameworks
 
     try:
         frameworks = load_frameworks()
+        control_names = load_control_names()
     except Exception:
-        frameworks = {}
+        frameworks, control_names = {}, {}
     counts = report.counts()
     active = [f for f in report.findings if not f.waived]
     by_owasp = owasp_counts(report.findings)
@@ -182,7 +291,8 @@ def _context(report: Report) -> dict[str, Any]:
             {
                 "f": f,
                 "provider": _provider(f, idents),
-                "where": where(f, repos),
+                "where": where(f, repos, idents),
+                "label": identity_label(ident) if ident else "",
                 "identity": ident,
                 "owasp": " ".join(f.owasp_nhi),
                 "frameworks": info.frameworks if info else {},
@@ -203,6 +313,7 @@ def _context(report: Report) -> dict[str, Any]:
     )
     identities = [
         {
+            "quiet": not (i.id in report.risks and report.risks[i.id].score > 0),
             "i": i,
             "risk": report.risks.get(i.id),
             "findings": per_identity.get(i.id, []),
@@ -256,6 +367,14 @@ def _context(report: Report) -> dict[str, Any]:
     return {
         "report": report,
         "version": report.tool_version or __version__,
+        "renderer_version": __version__,
+        "generated": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "scope_rows": _scope_rows(report),
+        "executive": _executive(report, active, idents),
+        "by_owasp": by_owasp,
+        "owasp_titles": OWASP_NHI,
+        "control_names": control_names,
+        "quiet_count": sum(1 for row in identities if row["quiet"]),
         "counts": counts,
         "severities": [s.value for s in Severity],
         "severity_color": SEVERITY_COLOR,
@@ -272,6 +391,7 @@ def _context(report: Report) -> dict[str, Any]:
         "secrets": report.inventory.secrets,
         "sources": report.inventory.sources,
         "errors": report.errors,
+        "logging_rows": logging_view.rows(report),
         "css": css,
         "js": js,
         "csp": f"default-src 'none'; style-src {css_hash}; script-src {js_hash}; img-src data:; "

@@ -1,7 +1,8 @@
 """Markdown for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
 
 GitHub-flavoured Markdown: summary by severity, OWASP NHI table, top identities by risk, then the
-findings table (at most MAX_FINDINGS rows, with a note saying how many were left out). Every cell
+findings table in the order to fix them (at most MAX_FINDINGS findings, with a note saying how many
+were left out; repeated low and info findings of one rule share a row with their count). Every cell
 holding data goes through :func:`cell` or :func:`code`: control, bidi and invisible characters show
 escaped (nhiscan.display), newlines cannot end a row, pipes cannot split a cell, and Markdown and HTML
 syntax (links, images, emphasis, tags, entities) show literally, so a crafted identity name, message
@@ -12,7 +13,18 @@ from __future__ import annotations
 
 from nhiscan.display import printable_or_empty
 from nhiscan.model import Report, Severity
-from nhiscan.report._common import owasp_counts, owasp_title, ranked_identities, repository_labels, where
+from nhiscan.report import logging_view
+from nhiscan.report._common import (
+    group_summary,
+    grouped,
+    identities_by_id,
+    identity_label,
+    owasp_counts,
+    owasp_title,
+    ranked_identities,
+    repository_labels,
+    where,
+)
 
 MAX_FINDINGS = 100
 MAX_IDENTITIES = 10
@@ -80,6 +92,8 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         for oid, (n, worst) in by_cat.items():
             out.append(f"| {oid} | {cell(owasp_title(oid))} | {n} | {ICON[worst.value]} {worst.value} |")
 
+    out += logging_view.markdown(report, cell)
+
     ranked = ranked_identities(report)
     if ranked:
         out += ["", "### Top identities by risk", ""]
@@ -89,8 +103,13 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
         ]
         for ident in ranked[:MAX_IDENTITIES]:
             risk = report.risks[ident.id]
+            name = identity_label(ident)
+            scope = ident.scope if ident.scope.startswith("(") else f"({ident.scope})"
+            shown = code(name) + (f" {cell(scope)}" if ident.scope and ident.scope != name else "")
+            if ident.id != name:  # and the exact id, to search for or paste into a console
+                shown += f" {code(ident.id)}"
             out.append(
-                f"| {risk.score} | {cell(risk.level)} | {code(ident.id)} | {cell(ident.kind)} | "
+                f"| {risk.score} | {cell(risk.level)} | {shown} | {cell(ident.kind)} | "
                 f"{sum(1 for c in ident.credentials if c.active)} | {cell(', '.join(risk.factors))} |"
             )
         if len(ranked) > MAX_IDENTITIES:
@@ -98,12 +117,19 @@ def render(report: Report, *, terminal: bool = False, width: int | None = None) 
 
     if active:
         repos = repository_labels(report)
-        out += ["", "### Findings", ""]
-        out += ["| Severity | Rule | OWASP | Where | Message |", "|---|---|---|---|---|"]
-        for f in active[:MAX_FINDINGS]:
+        idents = identities_by_id(report)
+        out += ["", "### Findings, in the order to fix them", ""]
+        out += ["| # | Severity | Rule | OWASP | Where | Message |", "|---:|---|---|---|---|---|"]
+        for n, row in enumerate(grouped(active[:MAX_FINDINGS]), 1):
+            f = row[0]
+            if len(row) > 1:
+                place, message = group_summary(row, idents)
+                rule = f"{code(f.rule_id)} \u00d7{len(row)}"
+            else:
+                place, message, rule = where(f, repos, idents), f.message, code(f.rule_id)
             out.append(
-                f"| {ICON[f.severity.value]} {f.severity.value} | {code(f.rule_id)} | "
-                f"{cell(' '.join(f.owasp_nhi))} | {code(where(f, repos))} | {cell(f.message)} |"
+                f"| {n} | {ICON[f.severity.value]} {f.severity.value} | {rule} | "
+                f"{cell(' '.join(f.owasp_nhi))} | {code(place)} | {cell(message)} |"
             )
         if len(active) > MAX_FINDINGS:
             out += [

@@ -71,9 +71,11 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     rule = get_rule(rule_id)
     if fmt == "json":
         return json.dumps(_rule_dict(rule), indent=2) + "\n"
+    if fmt == "markdown":
+        return _rule_markdown(rule)
     owasp = ", ".join(f"{x} {OWASP_NHI.get(x, '')}".strip() for x in rule.owasp_nhi)
     out = [
-        f"{rule.id}: {rule.title}" if fmt != "markdown" else f"## `{rule.id}`: {rule.title}",
+        f"{rule.id}: {rule.title}",
         "",
         f"Severity:  {rule.severity.value}",
         f"OWASP NHI: {owasp}",
@@ -88,3 +90,45 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
     if rule.references:
         out += ["", "References:"] + [f"  - {r}" for r in rule.references]
     return printable_lines("\n".join(out)) + "\n"
+
+
+def _link(url: str) -> str:
+    """A reference as a Markdown link when it is a plain http(s) URL, else as inline code."""
+    shown = printable(url)
+    if shown.startswith(("https://", "http://")) and not any(c in shown for c in " <>()[]`"):
+        return f"[{shown}](<{shown}>)"
+    return code(url)
+
+
+def _rule_markdown(rule: Rule) -> str:
+    """One rule as Markdown: a heading, a table of its facts, why and remediation as paragraphs,
+    references as links. The catalog ships with nhiscan; its text is still made printable and
+    kept out of table syntax."""
+    from nhiscan.analyze.rules import load_control_names
+
+    names = load_control_names()
+    rows = [
+        ("Severity", rule.severity.value),
+        ("OWASP NHI", "<br>".join(f"{x} {OWASP_NHI.get(x, '')}".strip() for x in rule.owasp_nhi)),
+        ("Provider", rule.provider),
+    ]
+    for name, ids in rule.frameworks.items():
+        rows.append((name, "<br>".join(f"{c} {names.get(name, {}).get(c, '')}".strip() for c in ids)))
+    if rule.params:
+        rows.append(
+            (
+                "Parameters",
+                "<br>".join(
+                    f"`{k}` = `{v!r}`"
+                    + (f": {rule.param_spec[k].describe()}" if k in rule.param_spec else "")
+                    for k, v in rule.params.items()
+                ),
+            )
+        )
+    out = [f"## `{rule.id}`: {_md(rule.title)}", "", "| | |", "|---|---|"]
+    out += [f"| **{label}** | {_md(value)} |" for label, value in rows]
+    out += ["", "### Why it matters", "", printable(" ".join(rule.why.split()))]
+    out += ["", "### Remediation", "", printable(" ".join(rule.remediation.split()))]
+    if rule.references:
+        out += ["", "### References", ""] + [f"- {_link(r)}" for r in rule.references]
+    return "\n".join(out) + "\n"

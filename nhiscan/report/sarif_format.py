@@ -12,7 +12,8 @@ Shape:
   exactly as in the JSON result, baselines and waivers (``sha256:...``; rule, identity, credential,
   path, commit, secret hash — never the line), so an alert survives edits above it and re-runs.
 - Waived findings (baseline or waiver file) carry ``suppressions[{kind: "external", status:
-  "accepted", justification: <reason>}]``, which code scanning shows as dismissed.
+  "accepted", justification: <reason>}]``, which code scanning shows as dismissed; a finding an
+  inline ignore in its CI file accepts has ``kind: "inSource"``.
 
 Locations:
 
@@ -29,7 +30,10 @@ Locations:
   scope, the export listing the identities first, e.g. the GAAD export for an AWS account; an
   identity of another scope known only from a grant, such as a service account of another project
   bound in this project's policy, is anchored to the export of the scope it is granted in, else to
-  an export of its provider, so every result read from a file has one). Identities collected live
+  an export of its provider, so every result read from a file has one). A finding about a scope
+  rather than an identity (the logging posture of an account, project, tenant or cluster) gets the
+  scope as its logical location and line 1 of the export that told (the result's ``logging``
+  names it). Identities collected live
   have no file: their results carry the
   logical location only, are valid SARIF and are listed by every SARIF viewer, but GitHub will not
   show them; scan a saved export (``nhiscan inventory -o inv.json`` then ``scan --input inv.json``)
@@ -176,6 +180,17 @@ def _result(
             src = identity_source(report, ident)
             if src is not None and src.path:
                 location["physicalLocation"] = _physical(Location(path=src.path, line=1), base)
+    elif f.location is None and f.evidence.get("scope") and f.evidence.get("provider"):
+        # a fact of a scope, not of an identity (logging posture): the export that told
+        from nhiscan.analyze.logging import scope_source
+
+        provider, scope = str(f.evidence["provider"]), str(f.evidence["scope"])
+        location["logicalLocations"] = [
+            {"name": scope, "fullyQualifiedName": f"{provider}:{scope}", "kind": "resource"}
+        ]
+        told = scope_source(report.logging, provider, scope)
+        if told:
+            location["physicalLocation"] = _physical(Location(path=told, line=1), base)
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
@@ -194,7 +209,9 @@ def _result(
     if f.location is not None and f.location.commit:
         result["properties"]["commit"] = f.location.commit
     if f.waived:
-        sup: dict[str, Any] = {"kind": "external", "status": "accepted", "justification": waiver_reason(f)}
+        # An inline ignore lives in the source file itself: SARIF's "inSource" kind.
+        kind = "inSource" if (f.waiver or {}).get("kind") == "inline-ignore" else "external"
+        sup: dict[str, Any] = {"kind": kind, "status": "accepted", "justification": waiver_reason(f)}
         expiry = waiver_expiry(f)
         if expiry:
             sup["properties"] = {"expires": expiry}

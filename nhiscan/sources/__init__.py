@@ -13,11 +13,14 @@ Provider packages expose, without importing any cloud SDK at module level:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
+import hashlib
 import importlib
 import io
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +31,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.errors import InputError, content_free
-from nhiscan.model import Identity, Inventory, Observation, Secret, SourceError, SourceRef
+from nhiscan.model import Identity, Inventory, LogConfig, Observation, Secret, SourceError, SourceRef
 from nhiscan.safeyaml import (
     MERGE_TAG,
     Composed,
@@ -56,6 +59,7 @@ class Parsed:
     path: str
     text: str
     data: Any = _NO_JSON
+    sha256: str = ""  # of the bytes read: the report names exactly what was scanned
 
     @property
     def is_structured(self) -> bool:
@@ -75,6 +79,7 @@ class RawDocument:
     path: str
     data: Any
     scope: str | None = None
+    sha256: str = ""
 
 
 @dataclass
@@ -84,6 +89,7 @@ class ProviderResult:
     errors: list[SourceError] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
+    logging: list[LogConfig] = field(default_factory=list)
 
 
 class ProviderModule(Protocol):
@@ -97,13 +103,14 @@ def read_parsed(path: str) -> Parsed:
     if p.is_dir():
         raise InputError(path, "is a directory")
     raw = read_input_bytes(path)  # pipes and FIFOs with a deadline; devices refused
+    digest = hashlib.sha256(raw).hexdigest()
     text = decode_export(path, raw)
     stripped = text.lstrip()
     if not stripped:
         raise InputError(path, "file is empty")
     if stripped[0] in "{[":
         try:
-            return Parsed(path, text, parse_json(text))
+            return Parsed(path, text, parse_json(text), digest)
         except json.JSONDecodeError as exc:
             raise InputError(
                 path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -112,10 +119,10 @@ def read_parsed(path: str) -> Parsed:
             raise InputError(path, "JSON nested too deeply to be an export") from None
     if stripped.startswith(("apiVersion:", "kind:", "---")) or "\napiVersion:" in text[:4096]:
         try:
-            return Parsed(path, text, kubectl_yaml(text))
+            return Parsed(path, text, kubectl_yaml(text), digest)
         except YamlProblem as exc:
             raise InputError(path, exc.detail) from None
-    return Parsed(path, text)
+    return Parsed(path, text, sha256=digest)
 
 
 # Byte-order marks and the encodings they name, longest first (UTF-32 LE starts like UTF-16 LE).
@@ -276,15 +283,27 @@ def detect(parsed: Parsed) -> tuple[str, str]:
     )
 
 
+# An empty list given for an application (`--input applications/APPID=FILE`) is the output of
+# `az ad app federated-credential list` for an application that has none: that is the fact.
+_APP_SCOPE = re.compile(r"^applications/[0-9a-fA-F-]{36}$")
+
+
+def scoped_kind(found: tuple[str, str], scope: str | None) -> tuple[str, str]:
+    if found == EMPTY_EXPORT and scope and _APP_SCOPE.match(scope):
+        return "azure", "azure-federated-credentials"
+    return found
+
+
 def load_input(spec: InputSpec) -> RawDocument:
     parsed = read_parsed(spec.path)
-    provider, kind = detect(parsed)
+    provider, kind = scoped_kind(detect(parsed), spec.scope)
     return RawDocument(
         kind=kind,
         provider=provider,
         path=spec.path,
         data=parsed.data if parsed.is_structured else parsed.text,
         scope=spec.scope,
+        sha256=parsed.sha256,
     )
 
 
@@ -329,15 +348,16 @@ def iter_inputs(spec: InputSpec) -> Iterator[tuple[RawDocument | None, SourceErr
             parsed = read_parsed(str(child))
             if not parsed.is_structured and child.suffix.lower() != ".csv":
                 continue
-            provider, kind = detect(parsed)
+            provider, kind = scoped_kind(detect(parsed), spec.scope)
         except InputError as exc:
             found = True
             yield None, SourceError(exc.source, exc.detail)
             continue
         data = parsed.data if parsed.is_structured else parsed.text
+        sha256 = parsed.sha256
         del parsed
         found = True
-        yield RawDocument(kind, provider, str(child), data, spec.scope), None
+        yield RawDocument(kind, provider, str(child), data, spec.scope, sha256), None
     if not found:
         yield None, SourceError(spec.path, "directory holds no export (*.json, *.csv, Kubernetes *.yaml)")
 
@@ -416,6 +436,7 @@ def normalize_all(
         merged.errors.extend(result.errors)
         merged.secrets.extend(result.secrets)
         merged.observations.extend(result.observations)
+        merged.logging.extend(result.logging)
     return merged
 
 
@@ -469,6 +490,7 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
     # nhiscan's own inventories (shards of an organization) are normalized one by one as they are
     # read, so a directory of them is never held parsed at once; their records are independent
     own = ProviderResult()
+    own_digests: dict[str, str] = {}
     with Feedback(config.progress) as feedback:
         task = feedback.task("reading inputs", total=len(config.inputs)) if config.inputs else None
         for spec in config.inputs:
@@ -482,9 +504,11 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
                 if doc.provider != "inventory":
                     docs.append(doc)
                     continue
+                if doc.sha256:
+                    own_digests[doc.path] = doc.sha256
                 part = _normalize_guarded(doc.provider, [doc], config.settings)
                 del doc
-                for name in ("identities", "sources", "errors", "secrets", "observations"):
+                for name in ("identities", "sources", "errors", "secrets", "observations", "logging"):
                     getattr(own, name).extend(getattr(part, name))
                 feedback.update(task, description=f"reading inputs: {len(own.identities):,} identities")
             feedback.update(task, advance=1)
@@ -510,11 +534,16 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
         sources.extend(repo.sources)
         errors.extend(repo.errors)
     identities = _dedupe(result.identities)
+    digests = {d.path: d.sha256 for d in docs if d.sha256} | own_digests
     inventory = Inventory(
-        sources=tuple(sources),
+        sources=tuple(
+            dataclasses.replace(s, sha256=digests[s.path]) if s.path in digests and not s.sha256 else s
+            for s in sources
+        ),
         identities=tuple(identities),
         secrets=tuple(secrets),
         observations=tuple(observations),
+        logging=tuple(_dedupe_logging(result.logging)),
     )
     return inventory, errors
 
@@ -548,4 +577,12 @@ def _dedupe(identities: Sequence[Identity]) -> list[Identity]:
     seen: dict[str, Identity] = {}
     for ident in identities:
         seen.setdefault(ident.id, ident)
+    return list(seen.values())
+
+
+def _dedupe_logging(configs: Sequence[LogConfig]) -> list[LogConfig]:
+    """One record per (kind, scope); the first source wins, as for identities."""
+    seen: dict[tuple[str, str], LogConfig] = {}
+    for cfg in configs:
+        seen.setdefault((cfg.kind, cfg.scope), cfg)
     return list(seen.values())

@@ -189,7 +189,12 @@ def build_account(iam: Any, account_id: str = "123456789012") -> Account:
         ("open-door", trust_any, s3_read),
         ("fn-worker", trust_lambda, s3_read),
     ):
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        # fn-worker hands out 12-hour sessions (aws-role-long-session); the others the default hour
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            MaxSessionDuration=43200 if name == "fn-worker" else 3600,
+        )
         iam.attach_role_policy(RoleName=name, PolicyArn=policy)
         acct.roles.append(name)
     iam.put_role_policy(RoleName="fn-worker", PolicyName="logs", PolicyDocument=json.dumps(S3_READ))

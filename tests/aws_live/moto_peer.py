@@ -41,7 +41,7 @@ class Fault:
     def response(self) -> tuple[str, bytes, str]:
         if self.body is not None:
             return f"{self.status} OK", self.body.encode(), "text/xml"
-        if self.service == "organizations":  # JSON protocol
+        if self.service in ("organizations", "cloudtrail"):  # JSON protocol
             payload = {"__type": self.code, "message": "injected by the test peer"}
             return f"{self.status} Error", json.dumps(payload).encode(), "application/x-amz-json-1.1"
         xml = (

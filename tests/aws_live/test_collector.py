@@ -162,10 +162,18 @@ def test_report_never_ready_waits_bounded_then_falls_back(peer_env: MotoPeer) ->
     result = AccountCollector(session(), ACCT, Feedback(False), report_wait=1, sleep=slept.append).run()
     assert result.errors == []
     kinds = [d.kind for d in result.docs]
-    assert kinds == ["aws-gaad", "aws-access-keys", "aws-iam-extras"]
-    keys = result.docs[1].data["AccessKeyMetadata"]
+    # CloudTrail comes last; the account has no trail, so there is no status or selectors document
+    assert kinds == [
+        "aws-gaad",
+        "aws-list-roles",
+        "aws-access-keys",
+        "aws-iam-extras",
+        "aws-cloudtrail-trails",
+    ]
+    by_kind = {d.kind: d.data for d in result.docs}
+    keys = by_kind["aws-access-keys"]["AccessKeyMetadata"]
     assert sorted(k["AccessKeyId"] for k in keys) == sorted(k for ks in acct.key_users.values() for k in ks)
-    extras = result.docs[2].data
+    extras = by_kind["aws-iam-extras"]
     assert set(extras["LoginProfiles"]) == {"svc-legacy", "alice"}
     assert set(extras["AccessKeyLastUsed"]) == {k["AccessKeyId"] for k in keys}
     assert set(extras["SigningCertificates"]) == {"svc-legacy"}

@@ -71,6 +71,9 @@ def test_live_scan_finds_the_planted_problems(live: tuple[Any, list[str], str], 
     assert ("aws-trust-wildcard-principal", f"arn:aws:iam::{acct}:role/open-door") in rules
     assert ("aws-cross-account-trust-without-external-id", f"arn:aws:iam::{acct}:role/partner-read") in rules
     assert ("aws-machine-user-console-password", f"arn:aws:iam::{acct}:user/svc/svc-legacy") in rules
+    # MaxSessionDuration comes from list-roles (the authorization details do not carry it)
+    long_sessions = {i for r, i, _ in found if r == "aws-role-long-session"}
+    assert long_sessions == {f"arn:aws:iam::{acct}:role/fn-worker"}
     # credentials carry their real ids, from list_access_keys / the extras
     by_id = {i["id"]: i for i in result["identities"]}
     deploy = by_id[f"arn:aws:iam::{acct}:user/svc/svc-deploy"]
@@ -92,7 +95,7 @@ def test_live_scan_finds_the_planted_problems(live: tuple[Any, list[str], str], 
     assert "error" not in stderr
     assert result.get("errors", []) == []
     sources = {(s["kind"], s["scope"], s["path"]) for s in result["sources"]}
-    for kind in ("aws-gaad", "aws-credential-report", "aws-access-keys", "aws-iam-extras"):
+    for kind in ("aws-gaad", "aws-list-roles", "aws-credential-report", "aws-access-keys", "aws-iam-extras"):
         assert (kind, acct, f"aws:{acct}") in sources
 
 
@@ -110,6 +113,7 @@ def test_every_call_is_read_only_and_scales_with_pages(
         "iam:ListSAMLProviders",
         "iam:ListOpenIDConnectProviders",
         "iam:ListAccountAliases",
+        "iam:ListRoles",
         "sts:GetCallerIdentity",
     ):
         assert count.get(op) == 1, (op, count)
@@ -133,7 +137,12 @@ def test_live_and_export_scans_give_identical_findings(
     report = aws_cli(peer, "iam", "get-credential-report")
     assert base64.b64decode(report["Content"]).startswith(b"user,arn")
     (tmp_path / "credential-report.json").write_text(json.dumps(report))
+    # moto's account has no trail: describe-trails lists none, so it needs ACCOUNT=FILE
+    (tmp_path / "trails.json").write_text(json.dumps(aws_cli(peer, "cloudtrail", "describe-trails")))
+    (tmp_path / "list-roles.json").write_text(json.dumps(aws_cli(peer, "iam", "list-roles")))
     args = ["--input", str(tmp_path / "gaad.json"), "--input", str(tmp_path / "credential-report.json")]
+    args += ["--input", f"{account.account_id}={tmp_path / 'trails.json'}"]
+    args += ["--input", str(tmp_path / "list-roles.json")]
     for user in account.key_users:
         out = tmp_path / f"keys-{user}.json"
         out.write_text(json.dumps(aws_cli(peer, "iam", "list-access-keys", "--user-name", user)))
@@ -143,6 +152,13 @@ def test_live_and_export_scans_give_identical_findings(
     exported = offline.json()
     assert finding_keys(live_result), "the comparison needs findings"
     assert finding_keys(live_result) == finding_keys(exported)
+
+    # the same logging posture too (only where its facts came from differs)
+    def posture(result: Any) -> Any:
+        return [{k: v for k, v in s.items() if k != "source"} for s in result["logging"]["aws"]["scopes"]]
+
+    assert posture(live_result) == posture(exported)
+    assert posture(live_result)[0]["status"] == "not-logged"
     assert {i["id"] for i in live_result["identities"]} == {i["id"] for i in exported["identities"]}
     # the export has no SSH keys / certificate ids / MFA devices: live knows more credentials, never fewer
     live_creds = {c["id"] for i in live_result["identities"] for c in i["credentials"]}
@@ -233,13 +249,18 @@ def test_access_denied_names_the_permission_and_keeps_the_rest(peer: MotoPeer, a
     )
     assert res.code == 2, res.stderr
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("nhiscan: error:")]
+    # no cloudtrail:* in the policy either: one more line naming it, the account still collected
     assert errors == [
         "nhiscan: error: aws:123456789012: iam:GenerateCredentialReport denied (AccessDenied): the "
         "credentials need the permission iam:GenerateCredentialReport (read-only policy: "
-        "docs/aws-permissions.json)"
+        "docs/aws-permissions.json)",
+        "nhiscan: error: aws:123456789012: cloudtrail:DescribeTrails denied (AccessDenied): the "
+        "credentials need the permission cloudtrail:DescribeTrails (read-only policy: "
+        "docs/aws-permissions.json)",
     ], res.stderr
     result = res.json()
-    assert [e["source"] for e in result["errors"]] == ["aws:123456789012"]
+    assert [e["source"] for e in result["errors"]] == ["aws:123456789012", "aws:123456789012"]
+    assert result["logging"]["aws"]["scopes"][0]["status"] == "unknown"
     # without the report nhiscan fell back to per-user calls and still knows keys and passwords
     by_id = {i["id"]: i for i in result["identities"]}
     legacy = by_id["arn:aws:iam::123456789012:user/svc/svc-legacy"]

@@ -8,7 +8,10 @@ http) answers what nhiscan asks for, the way the services do:
   sizes the page, ``@odata.nextLink`` carries an opaque ``$skiptoken``;
 - ARM ``GET /subscriptions/{id}/providers/Microsoft.Authorization/roleAssignments`` (assignments
   of the subscription plus those inherited from management groups, ``nextLink`` paging,
-  ``api-version`` required) and ``GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}``.
+  ``api-version`` required) and ``GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}``;
+- ARM diagnostic settings: ``GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings``
+  and ``GET /providers/microsoft.aadiam/diagnosticSettings`` (``{"value": [...]}``, api-version
+  required).
 
 Every request is recorded (method, path, query) whatever its method, so a write would be seen;
 non-GET methods get 405. Faults (status, ``Retry-After``, how many times) and ARM latency can be
@@ -45,6 +48,10 @@ ARM_PAGE = 100
 ASSIGNMENTS = re.compile(r"^/subscriptions/([^/]+)/providers/Microsoft\.Authorization/roleAssignments$", re.I)
 DEFINITION = re.compile(r"^(.*)/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$", re.I)
 GRAPH = re.compile(r"^/v1\.0/(servicePrincipals|applications)$")
+ACTIVITY_SETTINGS = re.compile(
+    r"^/subscriptions/([^/]+)/providers/Microsoft\.Insights/diagnosticSettings$", re.I
+)
+ENTRA_SETTINGS = re.compile(r"^/providers/microsoft\.aadiam/diagnosticSettings$", re.I)
 CONTOSO_SUBSCRIPTION = "9c2b7e41-5d3a-4f6e-8b1c-0a9d8e7f6c5b"
 _ARM_PROPERTY_FIELDS = (
     "roleDefinitionId",
@@ -87,6 +94,10 @@ class Tenant:
     subscriptions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # ARM form
     inherited: list[dict[str, Any]] = field(default_factory=list)  # management-group assignments
     role_names: dict[str, str] = field(default_factory=lambda: dict(BUILTIN_ROLES))  # guid -> name
+    activity_settings: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict
+    )  # subscription -> settings
+    entra_settings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def arm_form(flat: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +190,10 @@ class FakeAzure:
             guid = str(flat["roleDefinitionId"]).rsplit("/", 1)[-1].lower()
             t.role_names[guid] = str(flat["roleDefinitionName"])
         t.inherited = _items(directory / "role-assignments-mg-arm.json")
+        for setting in _items(directory / "activity-log-diagnostic-settings.json"):
+            sub = str(setting["id"]).split("/")[2].lower()
+            t.activity_settings.setdefault(sub, []).append(setting)
+        t.entra_settings = _items(directory / "entra-diagnostic-settings.json")
 
     def add_subscription(self, subscription: str, assignments: list[dict[str, Any]] | None = None) -> None:
         self.tenant.subscriptions[subscription] = list(assignments or [])
@@ -208,6 +223,11 @@ class FakeAzure:
                     "passwordCredentials": [],
                     "keyCredentials": [],
                     "servicePrincipalNames": [app_id],
+                    "verifiedPublisher": {
+                        "addedDateTime": None,
+                        "displayName": None,
+                        "verifiedPublisherId": None,
+                    },
                 }
             )
             t.applications.append(
@@ -284,6 +304,10 @@ class FakeAzure:
                 out["roleAssignments"] += 1
             elif DEFINITION.match(c.path):
                 out["roleDefinitions"] += 1
+            elif ACTIVITY_SETTINGS.match(c.path):
+                out["diagnosticSettings"] += 1
+            elif ENTRA_SETTINGS.match(c.path):
+                out["aadiamDiagnosticSettings"] += 1
             else:
                 out[c.path] += 1
         return out
@@ -302,7 +326,9 @@ class FakeAzure:
     def answer(self, method: str, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         if method != "GET":
             return 405, {}, _error("MethodNotAllowed", f"{method} is not served here")
-        if self.arm_latency and (ASSIGNMENTS.match(path) or DEFINITION.match(path)):
+        if self.arm_latency and (
+            ASSIGNMENTS.match(path) or DEFINITION.match(path) or ACTIVITY_SETTINGS.match(path)
+        ):
             time.sleep(self.arm_latency)  # a round trip to ARM
         fault = self._take_fault(path)
         if fault is not None:
@@ -310,7 +336,8 @@ class FakeAzure:
             return fault.status, headers, _error(fault.code, fault.message)
         if m := GRAPH.match(path):
             return self._graph(m.group(1), path, query)
-        if "api-version" not in query and (ASSIGNMENTS.match(path) or DEFINITION.match(path)):
+        arm = (ASSIGNMENTS, DEFINITION, ACTIVITY_SETTINGS, ENTRA_SETTINGS)
+        if "api-version" not in query and any(r.match(path) for r in arm):
             return (
                 400,
                 {},
@@ -318,6 +345,10 @@ class FakeAzure:
             )
         if m := ASSIGNMENTS.match(path):
             return self._assignments(m.group(1).lower(), path, query)
+        if m := ACTIVITY_SETTINGS.match(path):
+            return 200, {}, {"value": self.tenant.activity_settings.get(m.group(1).lower(), [])}
+        if ENTRA_SETTINGS.match(path):
+            return 200, {}, {"value": self.tenant.entra_settings}
         if m := DEFINITION.match(path):
             guid = m.group(2).lower()
             name = self.tenant.role_names.get(guid)
@@ -367,10 +398,17 @@ class FakeAzure:
         except ValueError:
             return 400, {}, _error("BadRequest", "Invalid $top")
         start = _offset(query.get("$skiptoken"))
+        expand = query.get("$expand")
+        if expand and (collection != "applications" or expand != "federatedIdentityCredentials"):
+            return 400, {}, _error("BadRequest", f"Could not find a navigation property named '{expand}'.")
         page = objects[start : start + top]
+        values = [{k: o.get(k) for k in selected} if selected else dict(o) for o in page]
+        if expand:
+            for value, o in zip(values, page, strict=True):
+                value[expand] = list(o.get(expand) or [])
         body: dict[str, Any] = {
             "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{collection}",
-            "value": [{k: o.get(k) for k in selected} if selected else o for o in page],
+            "value": values,
         }
         if start + top < len(objects):
             rest = {k: v for k, v in query.items() if k != "$skiptoken"}

@@ -63,11 +63,20 @@ def test_two_subscriptions_share_one_role_definition_read(peer: FakeAzure) -> No
     assert [d.path for d in out.docs] == [
         "azure:graph",
         "azure:graph",
+        f"azure:subscription/{CONTOSO_SUBSCRIPTION}",  # role assignments, then diagnostic settings
         f"azure:subscription/{CONTOSO_SUBSCRIPTION}",
         f"azure:subscription/{OTHER}",
+        f"azure:subscription/{OTHER}",
+        "azure:entra",
     ]
+    assert [(d.kind, d.scope) for d in (out.docs[3], out.docs[5], out.docs[6])] == [
+        ("azure-diagnostic-settings", f"subscriptions/{CONTOSO_SUBSCRIPTION}"),
+        ("azure-diagnostic-settings", f"subscriptions/{OTHER}"),
+        ("azure-diagnostic-settings", "tenant"),
+    ]
+    assert out.docs[5].data == {"value": []}  # the other subscription exports nothing: a fact too
     assert peer.count()["roleDefinitions"] == 1
-    for doc in out.docs[2:]:
+    for doc in out.docs[2:5:2]:
         names = {a["properties"].get("roleDefinitionName") for a in doc.data}
         assert "AcrPull" in names and None not in names
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from nhiscan.sources.azure.live import APP_FIELDS, SP_FIELDS
 from tests.azure_live.conftest import (
@@ -22,8 +24,20 @@ LOCKED = "11111111-2222-4333-8444-555555555555"
 SUB = ("--azure-subscription", CONTOSO_SUBSCRIPTION)
 
 
+def federated_exports(directory: Path) -> list[str]:
+    """`az ad app federated-credential list --id APP` for each contoso application: none has any
+    (the peer answers the same through `$expand`), so each file is `[]`, named by its SCOPE."""
+    args = []
+    for app in json.loads((AZURE_DIR / "app-list.json").read_text()):
+        path = directory / f"fic-{app['appId']}.json"
+        path.write_text("[]")
+        args += ["--input", f"applications/{app['appId']}={path}"]
+    return args
+
+
 def export_scan() -> dict[str, object]:
-    res = run_cli(*scan_args("--input", str(AZURE_DIR)))
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_cli(*scan_args("--input", str(AZURE_DIR), *federated_exports(Path(tmp))))
     assert res.code == 0, res.stderr
     out: dict[str, object] = res.json()
     return out
@@ -46,7 +60,11 @@ def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
         ("azure-sp-list", "azure:graph"),
         ("azure-app-list", "azure:graph"),
         ("azure-role-assignments", f"azure:subscription/{CONTOSO_SUBSCRIPTION}"),
+        ("azure-diagnostic-settings", f"azure:subscription/{CONTOSO_SUBSCRIPTION}"),
+        ("azure-diagnostic-settings", "azure:entra"),
     }
+    # the applications' (empty) federated credentials came with them: the secret-only ones are reported
+    assert {f["rule_id"] for f in got["findings"]} >= {"azure-app-secret-without-federation"}
     assert_read_only(peer)
     # one page each; AcrPull is the one role the normalizer cannot name offline: one definition read
     assert peer.count() == {
@@ -54,10 +72,24 @@ def test_live_scan_equals_export_scan(peer: FakeAzure) -> None:
         "applications": 1,
         "roleAssignments": 1,
         "roleDefinitions": 1,
+        "diagnosticSettings": 1,
+        "aadiamDiagnosticSettings": 1,
     }
+
+    # the diagnostic settings give the same logging posture the exports give
+    def posture(result: Any) -> Any:
+        return [{k: v for k, v in s.items() if k != "source"} for s in result["logging"]["azure"]["scopes"]]
+
+    assert posture(got) == posture(exported)
+    assert got["summary"]["logging"] == {"azure": "partial"}
+    assert "azure-identity-signin-logs-not-exported" in {f["rule_id"] for f in got["findings"]}
     graph = {c.path: c.query for c in peer.calls if c.path.startswith("/v1.0/")}
     assert graph["/v1.0/servicePrincipals"] == {"$select": ",".join(SP_FIELDS), "$top": "999"}
-    assert graph["/v1.0/applications"] == {"$select": ",".join(APP_FIELDS), "$top": "999"}
+    assert graph["/v1.0/applications"] == {
+        "$select": ",".join(APP_FIELDS),
+        "$top": "999",
+        "$expand": "federatedIdentityCredentials",
+    }
     assert "secretText" not in APP_FIELDS
     assert all(c.query.get("api-version") for c in peer.calls if not c.path.startswith("/v1.0/"))
     assert all(c.authorization == f"Bearer {TEST_TOKEN}" for c in peer.calls)
@@ -93,6 +125,24 @@ def test_denied_subscription_is_one_line_and_the_rest_is_reported(peer: FakeAzur
     assert_read_only(peer)
 
 
+def test_denied_entra_diagnostic_settings_is_one_line_and_the_rest_is_reported(peer: FakeAzure) -> None:
+    peer.seed_export_dir(AZURE_DIR)
+    peer.deny("/providers/microsoft.aadiam/diagnosticSettings")
+    res = nhiscan(peer, *scan_args(*SUB))
+    assert res.code == 2
+    lines = stderr_lines(res.stderr)
+    assert len(lines) == 1 and "azure:entra" in lines[0], res.stderr
+    assert "permission denied on Entra ID diagnostic settings" in lines[0]
+    assert "microsoft.aadiam/diagnosticSettings/read" in lines[0]
+    got = res.json()
+    # everything else still counts: the findings, and the subscription's Activity Log posture
+    assert finding_keys(got) - finding_keys(export_scan()) == set()
+    scopes = {s["scope"]: s["status"] for s in got["logging"]["azure"]["scopes"]}
+    assert scopes[CONTOSO_SUBSCRIPTION] == "logged"
+    assert "unknown" in scopes.values()  # the tenant's sign-in logs: nothing tells
+    assert_read_only(peer)
+
+
 def test_denied_graph_keeps_the_role_assignments(peer: FakeAzure) -> None:
     peer.seed_export_dir(AZURE_DIR)
     peer.deny("/v1.0/servicePrincipals", "Authorization_RequestDenied")
@@ -119,6 +169,8 @@ def test_throttled_then_answered_is_retried(peer: FakeAzure) -> None:
         "applications": 2,
         "roleAssignments": 3,
         "roleDefinitions": 1,
+        "diagnosticSettings": 1,
+        "aadiamDiagnosticSettings": 1,
     }
 
 
@@ -141,6 +193,8 @@ def test_paging_follows_next_links_and_costs_one_request_per_page(peer: FakeAzur
         "applications": 3,
         "roleAssignments": arm_pages,
         "roleDefinitions": 1,
+        "diagnosticSettings": 2,
+        "aadiamDiagnosticSettings": 1,
     }
     assert_read_only(peer)
 
@@ -222,3 +276,33 @@ def test_arm_form_matches_what_the_peer_serves() -> None:
     # the peer's ARM form carries no name the Azure CLI adds: the collector must resolve role names
     flat = json.loads((AZURE_DIR / "role-assignments.json").read_text())[0]
     assert "roleDefinitionName" not in arm_form(flat)["properties"]
+
+
+def test_federated_application_is_not_prompted(peer: FakeAzure) -> None:
+    """A federated identity credential on the application (expanded into the Graph listing) is the
+    replacement for its secret: no azure-app-secret-without-federation finding for it."""
+    peer.seed_export_dir(AZURE_DIR)
+    before = nhiscan(peer, *scan_args(*SUB)).json()
+    prompted = {
+        f["identity_id"] for f in before["findings"] if f["rule_id"] == "azure-app-secret-without-federation"
+    }
+    assert prompted
+    by_app = {i["attributes"]["app_id"]: i["id"] for i in before["identities"] if i["id"] in prompted}
+    app_id = sorted(by_app)[0]
+    app = next(a for a in peer.tenant.applications if a["appId"] == app_id)
+    app["federatedIdentityCredentials"] = [
+        {
+            "audiences": ["api://AzureADTokenExchange"],
+            "description": None,
+            "id": "2b7c9e41-5a3d-4f86-b0e2-7d1c3a5e9f04",
+            "issuer": "https://token.actions.githubusercontent.com",
+            "name": "deploy-main",
+            "subject": "repo:contoso/platform:ref:refs/heads/main",
+        }
+    ]
+    after = nhiscan(peer, *scan_args(*SUB)).json()
+    still = {
+        f["identity_id"] for f in after["findings"] if f["rule_id"] == "azure-app-secret-without-federation"
+    }
+    assert still == prompted - {by_app[app_id]}
+    assert_read_only(peer)

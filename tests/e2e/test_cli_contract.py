@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -199,10 +200,34 @@ def test_baseline_waives_known_findings(tmp_path: Path) -> None:
     assert res.json()["findings"][0]["waived"] is True
 
 
+def test_baseline_records_when_it_was_made_and_the_as_of_day(tmp_path: Path) -> None:
+    """generated_at is the real time of creation (UTC, ISO 8601), not the --as-of day."""
+    from datetime import datetime, timedelta, timezone
+
+    inv = str(NO_OWNER / "fires" / "inventory.json")
+    base = tmp_path / "baseline.json"
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    assert run_cli("baseline", "create", "--input", inv, "--output", str(base), "--as-of", AS_OF).code == 0
+    after = datetime.now(timezone.utc)
+    data = json.loads(base.read_text(encoding="utf-8"))
+    made = datetime.fromisoformat(data["generated_at"])
+    assert made.utcoffset() == timedelta(0) and data["generated_at"].endswith("+00:00")
+    assert before <= made <= after
+    assert data["as_of"] == f"{AS_OF}T00:00:00+00:00"
+
+
 def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()
-    for name in ("gaad.json", "credential-report.csv", "list-access-keys.json"):
+    names = (
+        "gaad.json",
+        "credential-report.csv",
+        "list-access-keys.json",
+        "cloudtrail-describe-trails.json",
+        "cloudtrail-event-selectors.json",
+        "cloudtrail-trail-status.json",
+    )
+    for name in names:
         (exports / name).write_bytes((FIXTURES / "aws" / "acme-prod" / name).read_bytes())
     (exports / "README.md").write_text("exported with the AWS CLI\n", encoding="utf-8")
     (exports / "notes.yaml").write_text("owner: platform-team\n", encoding="utf-8")
@@ -213,11 +238,7 @@ def test_input_directory_reads_every_export_and_names_a_broken_one(tmp_path: Pat
     errors = [line for line in res.stderr.splitlines() if line.startswith("nhiscan: error")]
     assert len(errors) == 1 and "truncated.json" in errors[0] and "invalid JSON" in errors[0]
     data = res.json()
-    assert sorted(Path(s["path"]).name for s in data["sources"]) == [
-        "credential-report.csv",
-        "gaad.json",
-        "list-access-keys.json",
-    ]
+    assert sorted({Path(s["path"]).name for s in data["sources"]}) == sorted(names)
     full = run_cli(
         "scan", "--input", str(FIXTURES / "aws" / "acme-prod"), "--as-of", AS_OF, "--format", "json"
     )
@@ -247,7 +268,9 @@ def test_an_empty_list_export_is_read_as_nothing_to_list_not_an_error(tmp_path: 
     )
     assert res.code == 0, res.stderr
     assert res.json()["errors"] == [] and len(res.json()["findings"]) == 1
-    assert {"kind": "empty-export", "scope": None, "path": str(tmp_path / "keys-none.json")} in res.json()[
+    empty = tmp_path / "keys-none.json"
+    digest = hashlib.sha256(empty.read_bytes()).hexdigest()  # what was read, for the record
+    assert {"kind": "empty-export", "scope": None, "path": str(empty), "sha256": digest} in res.json()[
         "sources"
     ]
     # An empty object says nothing about what it is: still an unrecognised format.
@@ -273,3 +296,19 @@ def test_a_scope_contradicting_the_export_is_reported_and_the_export_wins() -> N
     assert pairs(res.json()) == pairs(plain.json())
     # The matching account, or none, is no error.
     assert run_cli("scan", "--input", f"111122223333={aws}", "--as-of", AS_OF, "--fail-on", "none").code == 0
+
+
+def test_report_of_a_fifo_or_a_deeply_nested_file_is_one_error(tmp_path: Path) -> None:
+    """`nhiscan report` reads its result like any input: a FIFO nothing writes to fails after
+    NHISCAN_INPUT_TIMEOUT, and JSON nested too deeply is an error line, not a traceback."""
+    import os
+
+    fifo = tmp_path / "result.json"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    for path, expected in ((fifo, "nothing arrived for 1 s"), (deep, "nested too deeply")):
+        res = run_cli("report", str(path), env={"NHISCAN_INPUT_TIMEOUT": "1"}, timeout=30)
+        assert res.code == 2 and res.stdout == ""
+        assert res.stderr.startswith(f"nhiscan: error: {path}: ") and expected in res.stderr
+        assert res.stderr.count("\n") == 1, res.stderr

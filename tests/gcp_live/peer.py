@@ -25,10 +25,28 @@ from google.cloud.iam_admin_v1 import types as iam_types
 from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import json_format
 
-from nhiscan.sources.gcp.live import CRM_ENDPOINT_ENV, IAM_ENDPOINT_ENV
+from nhiscan.sources.gcp.live import (
+    CRM_ENDPOINT_ENV,
+    IAM_ENDPOINT_ENV,
+    KEY_CONSTRAINTS,
+    ORGPOLICY_ENDPOINT_ENV,
+)
 
 IAM_SERVICE = "google.iam.admin.v1.IAM"
 CRM_SERVICE = "google.cloud.resourcemanager.v3.Projects"
+ORGPOLICY_SERVICE = "google.cloud.orgpolicy.v2.OrgPolicy"
+
+
+def secure_org_policies() -> dict[str, dict[str, Any]]:
+    """What a project of an organization created with Google's secure defaults answers: key creation
+    and upload off, keys expire after a day (constraint -> the spec of its effective policy)."""
+    return {
+        "iam.disableServiceAccountKeyCreation": {"rules": [{"enforce": True}]},
+        "iam.disableServiceAccountKeyUpload": {"rules": [{"enforce": True}]},
+        "iam.serviceAccountKeyExpiryHours": {"rules": [{"values": {"allowedValues": ["24h"]}}]},
+    }
+
+
 DEFAULT_PAGE, MAX_PAGE = 20, 100
 
 
@@ -38,6 +56,8 @@ class Project:
     accounts: list[Any] = field(default_factory=list)  # iam_types.ServiceAccount
     keys: dict[str, list[Any]] = field(default_factory=dict)  # email -> [ServiceAccountKey]
     policy: Any = field(default_factory=policy_pb2.Policy)
+    # constraint -> spec of its effective organization policy (a missing constraint: an empty spec)
+    org_policies: dict[str, dict[str, Any]] = field(default_factory=secure_org_policies)
     _emails: tuple[tuple[int, int], frozenset[str]] | None = None
 
     def emails(self) -> frozenset[str]:
@@ -89,7 +109,11 @@ class FakeGcp:
         return f"127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        return {IAM_ENDPOINT_ENV: self.endpoint, CRM_ENDPOINT_ENV: self.endpoint}
+        return {
+            IAM_ENDPOINT_ENV: self.endpoint,
+            CRM_ENDPOINT_ENV: self.endpoint,
+            ORGPOLICY_ENDPOINT_ENV: self.endpoint,
+        }
 
     def reset(self) -> None:
         with self._lock:
@@ -122,6 +146,8 @@ class FakeGcp:
                     proj.keys.setdefault(email, []).append(key)
             elif path.name == "project-iam-policy.json":
                 proj.policy = json_format.ParseDict(data, policy_pb2.Policy())
+            elif path.name == "org-policies.json":  # `gcloud org-policies list` (v2) output
+                proj.org_policies = {p["name"].rsplit("/policies/", 1)[1]: p.get("spec", {}) for p in data}
         return self.add_project(proj)
 
     def synthetic_project(self, project_id: str, accounts: int, *, keys_each: int = 1) -> Project:
@@ -272,6 +298,22 @@ class FakeGcp:
             policy.version = 1
         return policy
 
+    def get_effective_policy(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.cloud import orgpolicy_v2
+
+        parts = request.name.split("/")
+        if len(parts) != 4 or parts[0] != "projects" or parts[2] != "policies":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid policy name {request.name!r}.")
+        project, constraint = parts[1], parts[3]
+        self._enter(project, "GetEffectivePolicy", context)
+        proj = self._project(project, context)
+        if constraint not in KEY_CONSTRAINTS and constraint not in proj.org_policies:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Constraint constraints/{constraint} not found.")
+        spec = proj.org_policies.get(constraint, {})
+        return orgpolicy_v2.Policy.from_json(
+            json.dumps({"name": request.name, "spec": spec}), ignore_unknown_fields=True
+        )
+
 
 class _Router(grpc.GenericRpcHandler):
     """Records every method received, then routes the ones the peer implements."""
@@ -289,6 +331,12 @@ class _Router(grpc.GenericRpcHandler):
                 "list_service_account_keys",
                 iam_types.ListServiceAccountKeysRequest.deserialize,
                 iam_types.ListServiceAccountKeysResponse.serialize,
+                "name",
+            ),
+            f"/{ORGPOLICY_SERVICE}/GetEffectivePolicy": (
+                "get_effective_policy",
+                _orgpolicy_types().GetEffectivePolicyRequest.deserialize,
+                _orgpolicy_types().Policy.serialize,
                 "name",
             ),
             f"/{CRM_SERVICE}/GetIamPolicy": (
@@ -327,6 +375,12 @@ class _Router(grpc.GenericRpcHandler):
         return grpc.unary_unary_rpc_method_handler(
             handle, request_deserializer=deserialize, response_serializer=serialize
         )
+
+
+def _orgpolicy_types() -> Any:
+    from google.cloud import orgpolicy_v2
+
+    return orgpolicy_v2
 
 
 @contextmanager

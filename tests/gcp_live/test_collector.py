@@ -63,7 +63,12 @@ def test_transient_errors_are_retried(peer: FakeGcp, clients: Clients) -> None:
     peer.fault("acme-prod", "GetIamPolicy", grpc.StatusCode.UNAVAILABLE, "backend busy", times=1)
     result = collect(clients, "acme-prod")
     assert not result.errors
-    assert kinds(result) == ["gcp-service-accounts", "gcp-service-account-keys", "gcp-iam-policy"]
+    assert kinds(result) == [
+        "gcp-service-accounts",
+        "gcp-service-account-keys",
+        "gcp-iam-policy",
+        "gcp-org-policies",
+    ]
     assert peer.count()["ListServiceAccounts"] == 3
     assert peer.count()["GetIamPolicy"] == 2
 
@@ -94,7 +99,7 @@ def test_policy_denied_keeps_accounts_and_keys(peer: FakeGcp, clients: Clients) 
     peer.seed_export_dir(GCP_DIR, "acme-prod")
     peer.deny("acme-prod", "GetIamPolicy", "resourcemanager.projects.getIamPolicy")
     result = collect(clients, "acme-prod")
-    assert kinds(result) == ["gcp-service-accounts", "gcp-service-account-keys"]
+    assert kinds(result) == ["gcp-service-accounts", "gcp-service-account-keys", "gcp-org-policies"]
     assert [e.message for e in result.errors] == [
         "permission denied on resourcemanager.projects.getIamPolicy (need roles/iam.securityReviewer)"
     ]
@@ -151,7 +156,7 @@ def test_projects_are_collected_concurrently(peer: FakeGcp, clients: Clients) ->
         collector=lambda c, p: ProjectCollector(c, p, key_workers=1, retry=QUICK),
     )
     assert [r.project for r in results] == [f"proj-{n:02d}" for n in range(6)]
-    assert all(not r.errors and len(r.docs) == 3 for r in results)
+    assert all(not r.errors and len(r.docs) == 4 for r in results)
     assert peer.max_inflight >= 4  # several projects in flight at once (one call each at a time)
     assert_read_only(peer.methods())
 
@@ -190,7 +195,7 @@ def test_a_key_denial_stops_the_other_key_calls(peer: FakeGcp, clients: Clients)
     peer.synthetic_project("many-accounts", 60)
     peer.deny("many-accounts", "ListServiceAccountKeys", "iam.serviceAccountKeys.list")
     result = collect(clients, "many-accounts", key_workers=4)
-    assert kinds(result) == ["gcp-service-accounts", "gcp-iam-policy"]
+    assert kinds(result) == ["gcp-service-accounts", "gcp-iam-policy", "gcp-org-policies"]
     assert [e.message for e in result.errors] == [
         "permission denied on iam.serviceAccountKeys.list (need roles/iam.securityReviewer)"
     ]
@@ -224,7 +229,7 @@ def test_an_unexpected_failure_costs_one_project(peer: FakeGcp, clients: Clients
         collector=lambda c, p: (Broken if p == "broken-project" else ProjectCollector)(c, p, retry=QUICK),
     )
     assert [e.message for e in results[0].errors] == ["collection failed: RuntimeError: boom"]
-    assert not results[1].errors and len(results[1].docs) == 3
+    assert not results[1].errors and len(results[1].docs) == 4
 
 
 def test_a_bad_credentials_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

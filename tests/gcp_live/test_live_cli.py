@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import run_cli
 from tests.gcp_live.conftest import (
@@ -15,44 +16,73 @@ from tests.gcp_live.conftest import (
     no_adc_env,
     scan_args,
 )
-from tests.gcp_live.peer import FakeGcp
+from tests.gcp_live.peer import FakeGcp, secure_org_policies
 
 
-def export_scan() -> dict[str, object]:
-    res = run_cli(*scan_args(*export_inputs()))
+def org_policy_export(tmp_path: Path, project: str = "acme-prod") -> list[str]:
+    """What `gcloud org-policies describe CONSTRAINT --effective --format=json` prints for the
+    peer's default answers, one file holding the three policies."""
+    path = tmp_path / "org-policies.json"
+    policies = [
+        {"name": f"projects/{project}/policies/{c}", "spec": spec}
+        for c, spec in secure_org_policies().items()
+    ]
+    path.write_text(json.dumps(policies))
+    return ["--input", str(path)]
+
+
+def export_scan(*extra: str) -> dict[str, object]:
+    res = run_cli(*scan_args(*export_inputs(), *extra))
     assert res.code == 0, res.stderr
     out: dict[str, object] = res.json()
     return out
 
 
-def test_live_scan_equals_export_scan(peer: FakeGcp) -> None:
+def test_live_scan_equals_export_scan(peer: FakeGcp, tmp_path: Path) -> None:
     peer.seed_export_dir(GCP_DIR, "acme-prod")
     live = nhiscan(peer, *scan_args("--gcp-project", "acme-prod"))
     assert live.code == 0, live.stderr
     assert live.stderr == ""
-    exported = export_scan()
-    got = live.json()
+    exported = export_scan(*org_policy_export(tmp_path))
+    got: Any = live.json()
     assert findings_of(got), "the fixture project should have findings"
     assert findings_of(got) == exported["findings"]
     assert got["identities"] == exported["identities"]
+
+    # the policy's auditConfigs come with it: the same logging posture, from the API
+    def posture(result: Any) -> Any:
+        return [{k: v for k, v in s.items() if k != "source"} for s in result["logging"]["gcp"]["scopes"]]
+
+    assert posture(got) == posture(exported)
+    assert got["log_configs"][0]["attributes"]["audit_configs"]
+    assert {f["rule_id"] for f in findings_of(got)} >= {
+        "gcp-iam-data-access-not-logged",
+        "gcp-audit-log-exempts-service-account",
+    }
     assert {(s["kind"], s["scope"], s["path"]) for s in got["sources"]} == {
         ("gcp-service-accounts", "acme-prod", "gcp:acme-prod"),
         ("gcp-service-account-keys", "acme-prod", "gcp:acme-prod"),
         ("gcp-iam-policy", "acme-prod", "gcp:acme-prod"),
+        ("gcp-org-policies", "acme-prod", "gcp:acme-prod"),
     }
     # the conditional binding only a version-3 reader gets is there, because nhiscan asked for v3
     assert [
         c.detail["requested_policy_version"] for c in peer.calls if c.method.endswith("/GetIamPolicy")
     ] == [3]
     assert_read_only(peer.methods())
-    assert peer.count() == {"ListServiceAccounts": 1, "ListServiceAccountKeys": 6, "GetIamPolicy": 1}
+    assert peer.count() == {
+        "ListServiceAccounts": 1,
+        "ListServiceAccountKeys": 6,
+        "GetIamPolicy": 1,
+        "GetEffectivePolicy": 3,
+    }
 
 
 def test_live_inventory_equals_export_inventory(peer: FakeGcp, tmp_path: Path) -> None:
     peer.seed_export_dir(GCP_DIR, "acme-prod")
     live = nhiscan(peer, "inventory", "--gcp-project", "acme-prod", "--as-of", "2026-11-01")
     assert live.code == 0, live.stderr
-    exported = run_cli("inventory", *export_inputs(), "--as-of", "2026-11-01")
+    exported = run_cli("inventory", *export_inputs(), *org_policy_export(tmp_path), "--as-of", "2026-11-01")
     assert exported.code == 0, exported.stderr
     assert live.json()["identities"] == exported.json()["identities"]
     assert_read_only(peer.methods())
@@ -70,7 +100,12 @@ def test_paging_collects_every_account(peer: FakeGcp) -> None:
     assert [c.detail["page_size"] for c in pages] == [100, 100, 100]
     assert pages[0].detail["page_token"] == "" and all(c.detail["page_token"] for c in pages[1:])
     assert len({c.detail["page_token"] for c in pages}) == 3
-    assert peer.count() == {"ListServiceAccounts": 3, "ListServiceAccountKeys": 250, "GetIamPolicy": 1}
+    assert peer.count() == {
+        "ListServiceAccounts": 3,
+        "ListServiceAccountKeys": 250,
+        "GetIamPolicy": 1,
+        "GetEffectivePolicy": 3,
+    }
     assert_read_only(peer.methods())
 
 
@@ -142,3 +177,42 @@ def test_key_material_never_reaches_the_output(peer: FakeGcp) -> None:
         assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in text
         assert "LS0tLS1CRUdJTi" not in text  # base64 of the PEM header
         assert "AAAAB3NzaC1yc2E" not in text and "c3NoLXJzYSBBQUFB" not in text
+
+
+def test_key_creation_allowed_is_read_live(peer: FakeGcp) -> None:
+    """The effective organization policies come over the API: a project whose organization lets
+    anyone create keys, holding user-managed keys, is reported."""
+    project = peer.seed_export_dir(GCP_DIR, "acme-prod")
+    project.org_policies = {"iam.disableServiceAccountKeyCreation": {"rules": [{"enforce": False}]}}
+    res = nhiscan(peer, *scan_args("--gcp-project", "acme-prod"))
+    assert res.code == 0, res.stderr
+    hits = [f for f in res.json()["findings"] if f["rule_id"] == "gcp-sa-key-creation-allowed"]
+    assert len(hits) == 1 and hits[0]["severity"] == "medium"
+    assert hits[0]["evidence"]["not_enforced"] == [
+        "iam.disableServiceAccountKeyCreation",
+        "iam.disableServiceAccountKeyUpload",
+        "iam.serviceAccountKeyExpiryHours",
+    ]
+    names = sorted(c.resource or "" for c in peer.calls if c.method.endswith("/GetEffectivePolicy"))
+    assert names == [
+        "projects/acme-prod/policies/iam.disableServiceAccountKeyCreation",
+        "projects/acme-prod/policies/iam.disableServiceAccountKeyUpload",
+        "projects/acme-prod/policies/iam.serviceAccountKeyExpiryHours",
+    ]
+    assert_read_only(peer.methods())
+
+
+def test_denied_org_policies_are_a_warning_not_an_error(peer: FakeGcp) -> None:
+    peer.seed_export_dir(GCP_DIR, "acme-prod")
+    peer.deny("acme-prod", "GetEffectivePolicy", "orgpolicy.policy.get")
+    res = nhiscan(peer, *scan_args("--gcp-project", "acme-prod"))
+    assert res.code == 0, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "nhiscan: warning: gcp:acme-prod: permission denied on orgpolicy.policy.get "
+        "(need roles/iam.securityReviewer); organization policies not read, so "
+        "gcp-sa-key-creation-allowed does not judge this project"
+    ]
+    got = res.json()
+    assert "gcp-org-policies" not in {s["kind"] for s in got["sources"]}
+    assert findings_of(got) == export_scan()["findings"]

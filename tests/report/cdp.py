@@ -156,3 +156,61 @@ def load_page(exe: str, page: Path, script: str) -> tuple[Any, list[dict[str, An
         return value["result"].get("value"), browser.events
     finally:
         browser.close()
+
+
+@contextlib.contextmanager
+def open_page(exe: str, page: Path, *, width: int = 1280, height: int = 800, media: str = "") -> Any:
+    """A browser showing ``page`` in a ``width`` x ``height`` viewport (CSS media ``media`` when
+    given, e.g. "print"); yields ``(browser, session)`` for further commands."""
+    browser = Browser(exe)
+    try:
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        browser.send("Page.enable", session=session)
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
+        if media:
+            browser.send("Emulation.setEmulatedMedia", {"media": media}, session=session)
+        browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+        browser.wait_for("Page.loadEventFired")
+        yield browser, session
+    finally:
+        browser.close()
+
+
+def evaluate(browser: Browser, session: str, script: str) -> Any:
+    value = browser.send("Runtime.evaluate", {"expression": script, "returnByValue": True}, session=session)
+    if "exceptionDetails" in value:
+        raise RuntimeError(f"script failed: {value['exceptionDetails']}")
+    return value["result"].get("value")
+
+
+def print_to_pdf(exe: str, page: Path, pdf: Path) -> None:
+    """Chromium's own command-line printing (``--headless --print-to-pdf``), as a user would."""
+    profile = tempfile.mkdtemp(prefix="nhiscan-chromium-")
+    try:
+        subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={pdf}",
+                page.resolve().as_uri(),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=True,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

@@ -34,6 +34,8 @@ class Hit:
     location: Location | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
     severity: Severity | None = None
+    # Why ``severity`` is above the rule's: said in the finding's message (engine.make_finding).
+    severity_reason: str = ""
     owasp_extra: tuple[str, ...] = ()
     key: str = ""
     # False when the finding is about a thing found in several places (one leaked credential, one

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from nhiscan.analyze import vendors
 from nhiscan.analyze.checks import CheckContext, Hit, check
 from nhiscan.analyze.privilege import privilege_of
 from nhiscan.analyze.privilege_aws import escalation_paths
@@ -173,6 +175,7 @@ def aws_admin_equivalent(ctx: CheckContext) -> Iterator[Hit]:
         yield Hit(
             identity=ident,
             severity=severity,
+            severity_reason="it holds active long-lived access keys" if keys else "",
             message=f"{_label(ident)} is admin-equivalent: {'; '.join(priv.reasons)}{extra}",
             evidence={"reasons": list(priv.reasons), "active_keys": [k.id for k in keys]},
         )
@@ -396,9 +399,53 @@ def _principal_account(principal: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _scanned_accounts(ctx: CheckContext) -> frozenset[str]:
+    """The accounts of the estate: every account the inventory holds identities of."""
+    return ctx.cached(
+        "aws_scanned_accounts",
+        lambda: frozenset(i.scope for i in ctx.inventory.identities if i.provider == "aws" and i.scope),
+    )
+
+
+def _vendor_list(ctx: CheckContext) -> vendors.VendorList:
+    return ctx.cached("aws_known_vendors", lambda: vendors.load(ctx.settings))
+
+
+@dataclass(frozen=True)
+class _Outside:
+    account: str
+    vendor: str | None
+
+
+def _outside(ctx: CheckContext, ident: Identity, t: Trust, own: frozenset[str]) -> _Outside | None:
+    """The trusted account when it is outside the scanned set and the accounts named as one's own
+    (and the statement has no organization condition tying it to one's own organization)."""
+    other = _principal_account(t.principal)
+    if other is None or other == ident.scope or other in own or other in _scanned_accounts(ctx):
+        return None
+    if _has_condition_key(t.conditions, _ORG_KEYS):
+        return None
+    return _Outside(other, _vendor_list(ctx).name_of(other))
+
+
+def _party(out: _Outside) -> str:
+    return f"{out.vendor} ({out.account})" if out.vendor else f"unknown account {out.account}"
+
+
+_XACCT_RULE = "aws-cross-account-trust-without-external-id"
+
+
+def _own_accounts(ctx: CheckContext) -> frozenset[str]:
+    """aws-third-party-access's own_accounts (set in the settings): the other accounts of the estate."""
+    configured = ctx.settings.params.get("aws-third-party-access", {}).get("own_accounts") or []
+    return frozenset(str(a) for a in configured)
+
+
 @check("aws_cross_account_trust_without_external_id")
 def aws_cross_account_trust_without_external_id(ctx: CheckContext) -> Iterator[Hit]:
-    trusted = {str(a) for a in ctx.params.get("trusted_accounts", [])}
+    """Trusts without an external id. One outside the scanned accounts is third-party access too
+    (NHI3): named from the known-vendor list, and raised one step when the account is unknown."""
+    trusted = frozenset(str(a) for a in ctx.params.get("trusted_accounts", []))
     for ident in _roles(ctx):
         for t in ident.trusts:
             if t.principal_type != "AWS" or not _allows_assume(t):
@@ -409,16 +456,77 @@ def aws_cross_account_trust_without_external_id(ctx: CheckContext) -> Iterator[H
             if _has_condition_key(t.conditions, ("sts:ExternalId", *_ORG_KEYS)):
                 continue
             priv = privilege_of(ctx, ident)
+            outside = _outside(ctx, ident, t, trusted | _own_accounts(ctx))
+            severity = ctx.rule.severity
+            if outside is not None and outside.vendor is None:
+                severity = _RAISE[severity]
+            if priv.privileged:
+                severity = _RAISE[severity]
+            who = f"account {other}" if outside is None else f"the third party {_party(outside)}"
             yield Hit(
                 identity=ident,
-                severity=_RAISE[ctx.rule.severity] if priv.privileged else None,
+                severity=None if severity == ctx.rule.severity else severity,
+                severity_reason="; ".join(
+                    r
+                    for r in (
+                        "the trusted account is no known vendor"
+                        if outside is not None and outside.vendor is None
+                        else "",
+                        f"the role is {priv.level}" if priv.privileged else "",
+                    )
+                    if r
+                ),
+                owasp_extra=("NHI3:2025",) if outside is not None else (),
                 message=(
-                    f"role {ident.name} trusts account {other}"
+                    f"role {ident.name} trusts {who}"
                     + (f" ({t.principal})" if t.principal != other else "")
                     + " without an sts:ExternalId "
                     "or organization condition" + (f"; the role is {priv.level}" if priv.privileged else "")
                 ),
-                evidence={"principal": t.principal, "account": other, "privilege": priv.level},
+                evidence={
+                    "principal": t.principal,
+                    "account": other,
+                    "privilege": priv.level,
+                    "third_party": outside is not None,
+                    "vendor": outside.vendor if outside else None,
+                },
+                key=t.principal,
+            )
+
+
+@check("aws_third_party_access")
+def aws_third_party_access(ctx: CheckContext) -> Iterator[Hit]:
+    """Roles that accounts outside the scanned set may assume with an external id: the inventory of
+    third-party access, named from the known-vendor list. A known vendor is informational, an
+    unknown account low, raised when the role is privileged. Trusts without an external id are
+    aws-cross-account-trust-without-external-id's (it lists NHI3 for them): one finding per trust."""
+    own = frozenset(str(a) for a in ctx.params.get("own_accounts", []))
+    own |= frozenset(str(a) for a in ctx.settings.params.get(_XACCT_RULE, {}).get("trusted_accounts") or [])
+    for ident in _roles(ctx):
+        for t in ident.trusts:
+            if t.principal_type != "AWS" or not _allows_assume(t):
+                continue
+            outside = _outside(ctx, ident, t, own)
+            if outside is None or not _has_condition_key(t.conditions, ("sts:ExternalId",)):
+                continue
+            priv = privilege_of(ctx, ident)
+            severity = Severity.INFO if outside.vendor else Severity.LOW
+            if priv.privileged:
+                severity = _RAISE[severity]
+            yield Hit(
+                identity=ident,
+                severity=severity,
+                message=(
+                    f"role {ident.name} gives {_party(outside)} access, guarded by an sts:ExternalId"
+                    + (f"; the role is {priv.level}" if priv.privileged else "")
+                ),
+                evidence={
+                    "principal": t.principal,
+                    "account": outside.account,
+                    "vendor": outside.vendor,
+                    "external_id": True,
+                    "privilege": priv.level,
+                },
                 key=t.principal,
             )
 
@@ -451,6 +559,29 @@ def aws_trust_wildcard_principal(ctx: CheckContext) -> Iterator[Hit]:
                 evidence={"principal": t.principal, "conditions": dict(t.conditions)},
                 key=t.principal,
             )
+
+
+@check("aws_role_long_session")
+def aws_role_long_session(ctx: CheckContext) -> Iterator[Hit]:
+    """Workload roles whose MaxSessionDuration (from list-roles / get-role) passes the limit."""
+    limit = int(ctx.params.get("max_session_hours", 1)) * 3600
+    for ident in _roles(ctx):
+        if not ident.nonhuman or ident.attributes.get("managed_by_provider"):
+            continue
+        seconds = ident.attributes.get("max_session_duration")
+        if not isinstance(seconds, int) or seconds <= limit:
+            continue
+        callers = sorted({t.principal_type for t in ident.trusts if _allows_assume(t)})
+        if not callers:
+            continue  # nobody may assume it: no sessions at all
+        yield Hit(
+            identity=ident,
+            message=(
+                f"role {ident.name} hands out sessions of up to {seconds / 3600:g} hours "
+                f"(limit {limit // 3600}); assumed by {', '.join(callers)} principals"
+            ),
+            evidence={"max_session_seconds": seconds, "limit_seconds": limit, "trusted": callers},
+        )
 
 
 def _label(ident: Identity) -> str:

@@ -82,6 +82,12 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             credential=cred,
             location=locs[0],
             severity=severity,
+            severity_reason=(
+                "the credential still works and the identity "
+                + ("is admin-equivalent" if power.level == "admin" else "can escalate its privileges")
+                if severity is Severity.CRITICAL
+                else ""
+            ),
             message=(
                 f"{what} of {ident.kind} {ident.name} ({ident.scope or ident.provider}) "
                 f"leaked in {where}: {state}{radius}"

@@ -24,6 +24,7 @@ def k8s_legacy_sa_token_secret(ctx: CheckContext) -> Iterator[Hit]:
                 f"token Secret {cred.id} that never expires",
                 evidence={"privilege": priv.level},
                 severity=Severity.HIGH if priv.privileged else None,
+                severity_reason=f"the service account is {priv.level}" if priv.privileged else "",
             )
 
 
@@ -55,4 +56,5 @@ def k8s_default_sa_with_permissions(ctx: CheckContext) -> Iterator[Hit]:
             f"granted {', '.join(roles)}; every pod that names no service account gets these permissions",
             evidence={"roles": roles, "privilege": priv.level, "reasons": list(priv.reasons)},
             severity=Severity.HIGH if priv.privileged else None,
+            severity_reason=f"the service account is {priv.level}" if priv.privileged else "",
         )

@@ -9,15 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from nhiscan.analyze.checks import CheckContext, Hit, check
+from nhiscan.model import Severity
 
 
 @check("observation")
 def observation(ctx: CheckContext) -> Iterator[Hit]:
     for obs in ctx.inventory.observations:
         if obs.rule_id == ctx.rule.id:
+            evidence = dict(obs.attributes)
+            # A source may judge one place more or less severe than the rule's default (a secret
+            # printed as is is masked by the runner; an encoded copy is not).
+            severity = evidence.pop("severity", None)
             yield Hit(
                 message=obs.message,
                 location=obs.location,
-                evidence=dict(obs.attributes),
+                evidence=evidence,
+                severity=Severity.parse(severity) if isinstance(severity, str) else None,
                 key=str(obs.attributes.get("key", "")),
             )

@@ -3,6 +3,7 @@ one cloud identity serving many workloads (OWASP NHI8, NHI9)."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -21,6 +22,7 @@ from nhiscan.analyze.environment import (
 from nhiscan.analyze.workloads import TargetResolver, federations, trust_workloads
 from nhiscan.model import Identity, Secret
 from nhiscan.model.serialize import location_out
+from nhiscan.sources.gcp import sa_project
 
 
 def _repo_of(secret: Secret) -> str:
@@ -86,7 +88,9 @@ def secret_reused_across_repositories(ctx: CheckContext) -> Iterator[Hit]:
 @check("nhi_cross_environment")
 def nhi_cross_environment(ctx: CheckContext) -> Iterator[Hit]:
     classifier = EnvClassifier(
-        ctx.params.get("prod_markers") or DEFAULT_PROD, ctx.params.get("nonprod_markers") or DEFAULT_NONPROD
+        ctx.params.get("prod_markers") or DEFAULT_PROD,
+        ctx.params.get("nonprod_markers") or DEFAULT_NONPROD,
+        ctx.settings,
     )
     aliases = scope_aliases(ctx.inventory.identities)
     evidence: dict[str, dict[str, list[str]]] = defaultdict(lambda: {PROD: [], NONPROD: []})
@@ -110,12 +114,32 @@ def nhi_cross_environment(ctx: CheckContext) -> Iterator[Hit]:
         target = resolver.resolve(fed.provider, fed.target)
         if target is not None:
             note(target, classifier.of_identity(fed.workload, aliases), f"workload {fed.workload.name}")
-    # Identities allowed to assume this one (trust principals that are themselves inventoried).
+        else:
+            # The target is not inventoried: its account / project still says where it lives.
+            note(fed.workload, _target_env(classifier, fed.target, aliases), f"federated to {fed.target}")
+    # Identities allowed to assume this one (trust principals that are themselves inventoried), and
+    # the accounts a role trusts (their names or [environments] say which environment they are).
     for ident in ctx.inventory.identities:
         for t in ident.trusts:
             source = by_id.get(t.principal)
             if source is not None and source.id != ident.id:
                 note(ident, classifier.of_identity(source, aliases), f"trusted principal {source.name}")
+                continue
+            account = _trusted_account(t.principal) if t.principal_type == "AWS" else None
+            if account and account != ident.scope:
+                note(ident, classifier.of_scope(account, aliases), f"trusted account {account}")
+    # Where an identity holds grants: a project's or subscription's roles given to an identity of
+    # another environment (provider-managed agents are bound everywhere by design).
+    for ident in ctx.inventory.identities:
+        if ident.provider not in ("gcp", "azure") or ident.attributes.get("managed_by_provider"):
+            continue
+        by_scope: dict[str, set[str]] = defaultdict(set)
+        for g in ident.grants:
+            if g.scope and not g.boundary:
+                by_scope[g.scope].add(g.role or "?")
+        for scope in sorted(by_scope):
+            roles = sorted(by_scope[scope])
+            note(ident, classifier.of_scope(scope, aliases), f"grant {', '.join(roles[:2])} on {scope}")
     for ident_id in sorted(evidence):
         envs = evidence[ident_id]
         if not (envs[PROD] and envs[NONPROD]):
@@ -129,6 +153,22 @@ def nhi_cross_environment(ctx: CheckContext) -> Iterator[Hit]:
             ),
             evidence={"prod": sorted(set(envs[PROD])), "non_prod": sorted(set(envs[NONPROD]))},
         )
+
+
+def _trusted_account(principal: str) -> str | None:
+    if re.fullmatch(r"\d{12}", principal):
+        return principal
+    m = re.match(r"^arn:aws[\w-]*:(?:iam|sts)::(\d{12}):", principal)
+    return m.group(1) if m else None
+
+
+def _target_env(classifier: EnvClassifier, target: str, aliases: dict[str, str]) -> tuple[str, str] | None:
+    """A federation target's environment: an AWS role's account, a GCP service account's project."""
+    account = _trusted_account(target)
+    if account:
+        return classifier.of_scope(account, aliases)
+    project = sa_project(target) if "@" in target else None
+    return classifier.of_scope(f"projects/{project}", aliases) if project else None
 
 
 @check("cloud_identity_shared_by_workloads")
@@ -164,7 +204,13 @@ def cloud_identity_shared_by_workloads(ctx: CheckContext) -> Iterator[Hit]:
         yield Hit(
             identity=target_of,
             message=f"{name} serves {total} workloads (threshold {minimum}); a compromise of any one is a compromise of all",
-            evidence={"kubernetes_service_accounts": k8s, "trusted_principals": trusted, "workloads": total},
+            evidence={
+                "kubernetes_service_accounts": k8s,
+                "trusted_principals": trusted,
+                "workloads": total,
+                # the identity the workloads act as (an uninventoried target by the name they use)
+                "target": target_of.id if target_of else key[1],
+            },
             key="" if target_of else key[1],
         )
 

@@ -19,7 +19,8 @@
 A half-broken record becomes one SourceError naming the file and the record; the rest is kept.
 
 Modules: ``gaad``, ``credential_report``, ``keyed`` (list-access-keys and extras) and
-``last_accessed`` read one export kind each into the per-account ``state``; ``identities`` and
+``last_accessed`` read one export kind each (``cloudtrail`` the CloudTrail exports, into the
+account's logging record) into the per-account ``state``; ``identities`` and
 ``credentials`` build the model from it; ``policy`` and ``values`` hold the shared parsers.
 """
 
@@ -31,6 +32,7 @@ from collections.abc import Iterator, Sequence
 
 from nhiscan.config import Settings
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.aws import cloudtrail
 from nhiscan.sources.aws.credential_report import load_report
 from nhiscan.sources.aws.gaad import load_gaad
 from nhiscan.sources.aws.identities import build
@@ -80,6 +82,18 @@ def load(st: State, doc: RawDocument) -> None:
             load_report(st, doc)
         elif doc.kind == "aws-service-last-accessed":
             load_last_accessed(st, doc)
+        elif doc.kind == "aws-cloudtrail-trails":
+            problems: list[tuple[str, str]] = []
+            cloudtrail.load_trails(st.cloudtrail, doc, problems)
+            for path, message in problems:
+                st.error(path, message)
+        elif doc.kind == "aws-cloudtrail-event-selectors":
+            cloudtrail.load_selectors(st.cloudtrail, doc)
+        elif doc.kind == "aws-cloudtrail-trail-status":
+            problems = []
+            cloudtrail.load_status(st.cloudtrail, doc, problems)
+            for path, message in problems:
+                st.error(path, message)
         elif doc.kind in ("aws-access-keys", "aws-iam-extras"):
             scope = doc.scope or (doc.data.get("AccountId") if isinstance(doc.data, dict) else None)
             if scope:
@@ -119,4 +133,10 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             load(st, doc)
         place_unscoped(st)
         build(st)
+        problems: list[tuple[str, str]] = []
+        configs, sources = cloudtrail.finish(st.cloudtrail, problems)
+        st.result.logging.extend(configs)
+        st.result.sources.extend(sources)
+        for path, message in problems:
+            st.error(path, message)
         return st.result

@@ -149,6 +149,8 @@ def describe_failure(exc: BaseException, api: str) -> AwsCallError:
         code = str(err.get("Code", "") or "")
         status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         detail = str(err.get("Message", "") or "").strip()
+        if code not in DENIED_CODES and status == 403 and "not authorized to perform" in detail + str(exc):
+            code = "AccessDenied"  # a denial the client could not parse (an XML error on a JSON API)
         if code in DENIED_CODES:
             return AwsCallError(
                 api,

@@ -16,6 +16,13 @@ Kinds (the live collector emits exactly these, with the same shapes):
   (``JobStatus`` and ``ServicesLastAccessed``; it does not name its identity, so it needs
   ``--input ARN=FILE``), or nhiscan's combined form for many identities
   (``"Kind": "nhiscan-aws-service-last-accessed"``, ``Identities: [{Arn, JobStatus, ...}]``).
+- ``aws-cloudtrail-trails``: ``aws cloudtrail describe-trails`` output (``trailList``).
+- ``aws-cloudtrail-event-selectors``: ``aws cloudtrail get-event-selectors --trail-name X``
+  (``TrailARN`` with ``EventSelectors`` and/or ``AdvancedEventSelectors``).
+- ``aws-cloudtrail-trail-status``: ``aws cloudtrail get-trail-status --name X`` (``IsLogging``; it
+  does not name its trail, so it needs ``--input TRAIL_ARN=FILE``), or nhiscan's combined form for
+  many trails (``"Kind": "nhiscan-aws-cloudtrail-status"``, ``Trails: [{TrailARN, IsLogging, ...}]``),
+  which the live collector writes.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ GAAD_KEYS = frozenset({"UserDetailList", "GroupDetailList", "RoleDetailList", "P
 CREDENTIAL_REPORT_HEADER = ("user", "arn", "user_creation_time")
 EXTRAS_KIND = "nhiscan-aws-iam-extras"
 LAST_ACCESSED_KIND = "nhiscan-aws-service-last-accessed"
+TRAIL_STATUS_KIND = "nhiscan-aws-cloudtrail-status"
+# Every field get-trail-status writes starts with one of these (IsLogging, LatestDeliveryTime, ...).
+_STATUS_PREFIXES = ("Is", "Latest", "Start", "Stop", "TimeLogging", "ResponseMetadata")
 
 
 def detect(parsed: Parsed) -> str | None:
@@ -46,8 +56,16 @@ def detect(parsed: Parsed) -> str | None:
         return "aws-iam-extras"
     if data.get("Kind") == LAST_ACCESSED_KIND:
         return "aws-service-last-accessed"
+    if data.get("Kind") == TRAIL_STATUS_KIND:
+        return "aws-cloudtrail-trail-status"
     if "JobStatus" in data and ("ServicesLastAccessed" in data or "JobType" in data):
         return "aws-service-last-accessed"  # an unfinished job's output may lack the list
+    if isinstance(data.get("trailList"), list):
+        return "aws-cloudtrail-trails"
+    if "TrailARN" in data and ("EventSelectors" in data or "AdvancedEventSelectors" in data):
+        return "aws-cloudtrail-event-selectors"
+    if isinstance(data.get("IsLogging"), bool) and all(k.startswith(_STATUS_PREFIXES) for k in data):
+        return "aws-cloudtrail-trail-status"
     if GAAD_KEYS & data.keys():
         return "aws-gaad"
     if _names_records(data, "Users", "User", "UserName"):

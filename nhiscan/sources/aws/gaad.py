@@ -112,7 +112,10 @@ def load_gaad(st: State, doc: RawDocument) -> None:
                 merged.pop(TAGS_UNKNOWN, None)
                 target[name] = (doc.path, merged)
             else:
-                target[name] = (before[0], {**rec, **before[1]})
+                merged = {**rec, **before[1]}
+                if TAGS_UNKNOWN not in before[1]:
+                    merged.pop(TAGS_UNKNOWN, None)  # the earlier GAAD record had the tags
+                target[name] = (before[0], merged)
     for i, pol in enumerate(lists["Policies"]):
         if not isinstance(pol, Mapping) or not pol.get("Arn"):
             st.error(doc.path, f"Policies[{i}]: policy without Arn; skipped")

@@ -9,7 +9,10 @@ One account yields up to four RawDocuments (provider "aws", scope = account id, 
   certificates, service-specific credentials, OIDC and SAML providers; and, when no credential report
   can be had, login profiles and key last use);
 - ``aws-service-last-accessed`` (only with ``--aws-last-accessed``): nhiscan's combined form, one
-  ``get-service-last-accessed-details`` result per non-human user and role.
+  ``get-service-last-accessed-details`` result per non-human user and role;
+- ``aws-cloudtrail-trails``, ``aws-cloudtrail-event-selectors``, ``aws-cloudtrail-trail-status``:
+  the account's trails and, per trail, what it selects and whether it is logging
+  (live_cloudtrail.py).
 
 Call budget: bulk, paginated calls wherever IAM has one (GAAD, credential report, virtual MFA devices,
 service-specific credentials with ``AllUsers``, SAML providers, aliases). IAM has no bulk call for
@@ -38,6 +41,7 @@ from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import Api, AwsCallError, client_config, describe_failure, json_safe
 from nhiscan.sources.aws.classify import classify_user, is_sso_role
 from nhiscan.sources.aws.exports import EXTRAS_KIND, LAST_ACCESSED_KIND
+from nhiscan.sources.aws.live_cloudtrail import TrailReader
 from nhiscan.sources.feedback import Feedback
 
 PROVIDER = "aws"
@@ -97,6 +101,7 @@ class AccountCollector:
         self.settings = settings or Settings()
         region = session.region_name or "us-east-1"
         self.iam = Api(session.client("iam", region_name=region, config=client_config(user_workers)), "iam")
+        self.trails = TrailReader(session, region, lambda text: self.feedback.warn(self.label, text))
         self.result = AccountResult(account_id)
         self.extras: dict[str, Any] = {"Kind": EXTRAS_KIND, "AccountId": account_id}
         self._lock = threading.Lock()
@@ -145,6 +150,8 @@ class AccountCollector:
                 return  # nothing else can work either; one clear line is enough
         if gaad is not None:
             self._doc("aws-gaad", gaad)
+        # MaxSessionDuration is in list-roles, not in the authorization details.
+        self._optional(self.role_sessions)
 
         report: str | None = None
         try:
@@ -179,11 +186,17 @@ class AccountCollector:
         if "OpenIDConnectProviders" in self.extras:
             self.extras["OpenIDConnectProviders"].sort(key=lambda p: p["Arn"])
         self._doc("aws-iam-extras", self.extras)
+        self._status("CloudTrail")
+        self._optional(self.cloudtrail)
         if self.last_accessed and gaad is not None:
             identities = self.service_last_accessed(self.last_accessed_arns(gaad, rows))
             if identities:
                 doc = {"Kind": LAST_ACCESSED_KIND, "AccountId": self.account_id, "Identities": identities}
                 self._doc("aws-service-last-accessed", doc)
+
+    def cloudtrail(self) -> None:
+        for kind, data in self.trails.read():
+            self._doc(kind, data)
 
     # -- bulk calls ----------------------------------------------------------------------------
 
@@ -195,6 +208,14 @@ class AccountCollector:
                 merged[key].extend(page.get(key) or [])
         safe: dict[str, Any] = json_safe(merged)
         return safe
+
+    def role_sessions(self) -> None:
+        """list-roles: each role's MaxSessionDuration (merged under its GAAD record by name)."""
+        self._status("roles' session durations")
+        roles: list[Any] = []
+        for page in self.iam.pages("list_roles"):
+            roles.extend(page.get("Roles") or [])
+        self._doc("aws-list-roles", json_safe({"Roles": roles}))
 
     def credential_report(self) -> str:
         """Generate (or reuse) the credential report and wait for it: exponential backoff from 0.5 s to

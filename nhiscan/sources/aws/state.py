@@ -10,6 +10,7 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Grant, SourceError
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.aws.cloudtrail import TrailState
 from nhiscan.sources.aws.values import account_of
 
 # Marks a user or role record known only from list-users / list-roles, which return no tags.
@@ -43,6 +44,7 @@ class State:
         self.accounts: dict[str, Account] = {}
         self.result = ProviderResult()
         self.unscoped: list[RawDocument] = []
+        self.cloudtrail = TrailState()
         self._policy_grants: dict[tuple[str, str, str | None, bool], tuple[Grant, ...]] = {}
 
     def error(self, path: str, message: str) -> None:

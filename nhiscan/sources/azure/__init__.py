@@ -14,6 +14,7 @@ appear in these exports; the ``hint`` (first three characters) is kept.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.azure import diagnostics
 from nhiscan.sources.shape import TIME, check, label
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "azure"
+FEDERATED = "azure-federated-credentials"
 
 # Tenants that own Microsoft's first-party applications.
 MICROSOFT_TENANTS = frozenset(
@@ -62,6 +65,8 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
         "appDisplayName": str,
         "servicePrincipalType": str,
         "appOwnerOrganizationId": str,
+        "publisherName": str,
+        "verifiedPublisher": {"displayName": str},
         "accountEnabled": bool,
         "alternativeNames": [str],
         "tags": [str],
@@ -72,9 +77,16 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
     "azure-app-list": {
         "appId": str,
         "signInAudience": str,
+        "federatedIdentityCredentials": [{"name": str, "issuer": str, "subject": str}],
         "createdDateTime": TIME,
         "passwordCredentials": _CRED_SHAPE,
         "keyCredentials": _CRED_SHAPE,
+    },
+    "azure-federated-credentials": {
+        "name": str,
+        "issuer": str,
+        "subject": str,
+        "audiences": [str],
     },
     "azure-role-assignments": {
         "principalId": str,
@@ -156,7 +168,7 @@ def _credentials(entries: Iterable[Mapping[str, Any]], kind: str, source: str) -
 
 def _tenant(docs: Sequence[RawDocument], sps: list[dict[str, Any]], app_ids: set[str]) -> str:
     for doc in docs:
-        if doc.scope:
+        if doc.scope and doc.kind != FEDERATED:  # that scope names an application
             return doc.scope
     own = Counter(
         str(sp["appOwnerOrganizationId"])
@@ -178,12 +190,36 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     sps: list[dict[str, Any]] = []
     apps: dict[str, dict[str, Any]] = {}
     assignments: list[dict[str, Any]] = []
+    diagnostic = [d for d in docs if d.kind == diagnostics.KIND]
+    docs = [d for d in docs if d.kind != diagnostics.KIND]
+    federated: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
+        if doc.kind == FEDERATED:
+            app_key = _federated_app(doc)
+            if app_key is None:
+                result.errors.append(
+                    SourceError(
+                        doc.path,
+                        "a federated-credential list does not name its application; pass it as "
+                        "--input APPID=FILE (an empty list as --input applications/APPID=FILE)",
+                    )
+                )
+                continue
+            federated.setdefault(app_key, []).extend(_checked(doc, result))
+            result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+            continue
         items = _checked(doc, result)
         if doc.kind == "azure-sp-list":
             sps.extend(items)
         elif doc.kind == "azure-app-list":
             apps.update({str(a["appId"]): a for a in items if a.get("appId")})
+            for a in items:
+                # Graph `applications?$expand=federatedIdentityCredentials` (and live collection)
+                expanded = a.get("federatedIdentityCredentials")
+                if a.get("appId") and isinstance(expanded, list):
+                    federated.setdefault(str(a["appId"]).lower(), []).extend(
+                        f for f in expanded if isinstance(f, dict)
+                    )
         elif doc.kind == "azure-role-assignments":
             for item in items:
                 nested = item.get("properties")
@@ -194,6 +230,15 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             continue
         result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
     tenant = _tenant(docs, sps, set(apps))
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in diagnostic:
+        try:
+            diagnostics.load(doc, tenant, result, found)
+        except ValueError as exc:
+            result.errors.append(SourceError(doc.path, str(exc)))
+            continue
+        result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+    result.logging.extend(diagnostics.configs(found))
 
     grants: dict[str, list[Grant]] = {}
     seen_principals: dict[str, dict[str, Any]] = {}
@@ -220,7 +265,8 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
         if not oid or oid in known:
             continue
         known.add(oid)
-        identities.append(_identity(sp, apps.get(str(sp.get("appId"))), grants.get(oid, []), tenant))
+        app = apps.get(str(sp.get("appId")))
+        identities.append(_identity(sp, app, grants.get(oid, []), tenant, _federation_of(app, federated)))
     # Principals that hold roles but are missing from the sp list (deleted, or list filtered).
     for pid, a in sorted(seen_principals.items()):
         if pid in known:
@@ -240,8 +286,33 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     return result
 
 
+def _federated_app(doc: RawDocument) -> str | None:
+    """The application a federated-credential list belongs to (appId or object id, lower case)."""
+    if doc.scope:
+        return doc.scope.removeprefix("applications/").strip().lower() or None
+    context = str(doc.data.get("@odata.context", "")) if isinstance(doc.data, dict) else ""
+    m = re.search(r"applications\('([^']+)'\)", context)
+    return m.group(1).lower() if m else None
+
+
+def _federation_of(
+    app: Mapping[str, Any] | None, federated: Mapping[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]] | None:
+    """The federated credentials exported for an app registration (None: none were exported)."""
+    if app is None:
+        return None
+    for key in (app.get("appId"), app.get("id")):
+        if key and str(key).lower() in federated:
+            return federated[str(key).lower()]
+    return None
+
+
 def _identity(
-    sp: Mapping[str, Any], app: Mapping[str, Any] | None, grants: list[Grant], tenant: str
+    sp: Mapping[str, Any],
+    app: Mapping[str, Any] | None,
+    grants: list[Grant],
+    tenant: str,
+    federation: list[dict[str, Any]] | None = None,
 ) -> Identity:
     sp_type = str(sp.get("servicePrincipalType") or "Application")
     managed = sp_type.casefold() == "managedidentity"
@@ -253,6 +324,16 @@ def _identity(
         "account_enabled": sp.get("accountEnabled", True),
         "in_service_principal_list": True,
     }
+    publisher = sp.get("verifiedPublisher")
+    if isinstance(publisher, Mapping) and publisher.get("displayName"):
+        attributes["verified_publisher"] = str(publisher["displayName"])
+    if sp.get("publisherName"):
+        attributes["publisher_name"] = str(sp["publisherName"])
+    if federation is not None:
+        attributes["federated_credentials"] = [
+            {"name": f.get("name"), "issuer": f.get("issuer"), "subject": f.get("subject")}
+            for f in federation
+        ]
     if owner_org in MICROSOFT_TENANTS:
         attributes["managed_by_provider"] = True
         attributes["microsoft_first_party"] = True

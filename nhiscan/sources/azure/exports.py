@@ -5,6 +5,15 @@ Kinds:
   azure-app-list           `az ad app list --all` (Microsoft Graph application objects)
   azure-role-assignments   `az role assignment list --all` (flattened), or the ARM/SDK form with
                            each assignment's fields under `properties`
+  azure-diagnostic-settings `az monitor diagnostic-settings subscription list` (Activity Log),
+                           `az rest --url .../providers/microsoft.aadiam/diagnosticSettings?...`
+                           (Entra ID), `az monitor diagnostic-settings list --resource AKS_ID`
+                           (see diagnostics.py)
+  azure-federated-credentials
+                           `az ad app federated-credential list --id APP` ({name, issuer, subject,
+                           audiences}); it does not name its application: `--input APPID=FILE`
+                           (an empty list `[]` only as `--input applications/APPID=FILE`); the
+                           Graph page names it in `@odata.context`
 """
 
 from __future__ import annotations
@@ -37,14 +46,32 @@ def _is_assignment(x: dict[str, Any]) -> bool:
     return "principalId" in props and "roleDefinitionId" in props and "scope" in props
 
 
+def _is_federated(x: dict[str, Any]) -> bool:
+    return "issuer" in x and "subject" in x and "audiences" in x
+
+
+FEDERATED_CONTEXT = "/federatedIdentityCredentials"
+
+
 def detect(parsed: Parsed) -> str | None:
-    items = _items(parsed.data) if parsed.is_structured else None
+    from nhiscan.sources.azure.diagnostics import is_setting
+
+    data = parsed.data if parsed.is_structured else None
+    if isinstance(data, dict) and str(data.get("@odata.context", "")).endswith(FEDERATED_CONTEXT):
+        return "azure-federated-credentials"
+    if isinstance(data, dict) and data.get("value") == []:
+        return "azure-diagnostic-settings"  # an empty ARM list, whose owner SCOPE must name
+    items = _items(data) if parsed.is_structured else None
     if not items:
         return None
+    if all(is_setting(x) for x in items):
+        return "azure-diagnostic-settings"
     if all(_is_sp(x) for x in items):
         return "azure-sp-list"
     if all(_is_app(x) for x in items):
         return "azure-app-list"
     if all(_is_assignment(x) for x in items):
         return "azure-role-assignments"
+    if all(_is_federated(x) for x in items):
+        return "azure-federated-credentials"
     return None

@@ -7,15 +7,20 @@ worked out by ``normalize`` exactly as for the offline exports):
   the ``az ad sp list --all`` objects, limited with ``$select`` to the fields ``normalize`` reads;
 - ``azure-app-list`` (path ``azure:graph``): every page of ``GET /v1.0/applications``, the
   ``az ad app list --all`` objects (client secrets carry only their ``hint``; ``secretText`` is
-  never asked for, and is dropped if an answer ever held one);
+  never asked for, and is dropped if an answer ever held one), each with its
+  ``federatedIdentityCredentials`` expanded into it (``$expand``, same call);
 - ``azure-role-assignments`` (path ``azure:subscription/<id>``): every page of ARM
   ``roleAssignments`` for the subscription (``list_for_subscription``: assignments at, below and
   inherited into it), in the ARM form with each assignment's fields under ``properties``, plus the
   ``roleDefinitionName`` the Azure CLI adds. Role names known offline (``BUILTIN_ROLES``) cost
   nothing; every other role definition id is read once per scan (``role_definitions.get_by_id``).
 
+- ``azure-diagnostic-settings`` (live_diagnostics.py): per subscription its Activity Log diagnostic
+  settings (path ``azure:subscription/<id>``), and once Entra ID's (path ``azure:entra``).
+
 Call budget: ceil(SPs / 999) + ceil(apps / 999) Graph calls, plus per subscription one ARM call per
-page of assignments, plus one call per distinct role definition not named offline. Subscriptions are
+page of assignments and one for its diagnostic settings, plus one call per distinct role definition
+not named offline, plus one for Entra ID's diagnostic settings. Subscriptions are
 collected concurrently (``SUBSCRIPTION_WORKERS``), next to the two Graph listings.
 
 Read-only by construction: every pipeline ends in :class:`ReadOnlyPolicy`, which raises before
@@ -92,6 +97,7 @@ SP_FIELDS: tuple[str, ...] = (
     "tags",
     "passwordCredentials",
     "keyCredentials",
+    "verifiedPublisher",
 )
 APP_FIELDS: tuple[str, ...] = (
     "id",
@@ -102,6 +108,9 @@ APP_FIELDS: tuple[str, ...] = (
     "passwordCredentials",
     "keyCredentials",
 )
+# Expanded into every application object (azure-app-secret-without-federation): its federated
+# identity credentials, in the same call, so no per-application request is needed.
+APP_EXPAND = "federatedIdentityCredentials"
 # Credential fields never copied out of an answer (list calls return them empty; be sure anyway).
 _SECRET_FIELDS = ("secretText", "key")
 
@@ -115,6 +124,10 @@ CALLS: dict[str, str] = {
     "GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}": (
         "Microsoft.Authorization/roleDefinitions/read"
     ),
+    "GET /subscriptions/{id}/providers/Microsoft.Insights/diagnosticSettings": (
+        "Microsoft.Insights/diagnosticSettings/read"
+    ),
+    "GET /providers/microsoft.aadiam/diagnosticSettings": "microsoft.aadiam/diagnosticSettings/read",
 }
 _GRAPH_PERMISSION = "Microsoft Graph Application.Read.All or Directory.Read.All"
 _ARM_ROLE = "Reader on the subscription"
@@ -489,6 +502,7 @@ def graph_list(
     *,
     page_size: int = GRAPH_PAGE_SIZE,
     on_page: Callable[[int], None] | None = None,
+    expand: str | None = None,
 ) -> list[dict[str, Any]]:
     """Every object of a Graph collection, following ``@odata.nextLink`` (only to the same host)."""
     from azure.core.rest import HttpRequest
@@ -496,7 +510,10 @@ def graph_list(
     client = clients.graph()
     what = f"Graph {collection}"
     url: str | None = f"{clients.endpoints.graph}/v1.0/{collection}"
-    params: dict[str, str] | None = {"$select": ",".join(fields), "$top": str(page_size)}
+    first: dict[str, str] = {"$select": ",".join(fields), "$top": str(page_size)}
+    if expand:
+        first["$expand"] = expand
+    params: dict[str, str] | None = first
     items: list[dict[str, Any]] = []
     pages = 0
     while url:
@@ -582,6 +599,7 @@ def collect_subscription(
     subscription: str,
     roles: RoleNames,
     feedback: Any = None,
+    diagnostics: bool = True,
 ) -> SubscriptionResult:
     label = f"azure:subscription/{subscription}"
     result = SubscriptionResult(subscription)
@@ -631,6 +649,13 @@ def collect_subscription(
         result.docs.append(
             RawDocument(kind="azure-role-assignments", provider=PROVIDER, path=label, data=assignments)
         )
+        if diagnostics:  # where the subscription's Activity Log goes (the logging posture)
+            from nhiscan.sources.azure.live_diagnostics import subscription_settings
+
+            try:
+                result.docs.append(subscription_settings(clients, subscription))
+            except AzureCallError as exc:
+                result.errors.append(SourceError(label, exc.message))
         return result
     finally:
         client.close()
@@ -660,7 +685,8 @@ def collect_graph(clients: Clients, collection: str, feedback: Any = None) -> Co
             feedback.update(task, description=f"{GRAPH_SOURCE} {collection}, page {n}")
 
     try:
-        items = graph_list(clients, collection, fields, on_page=on_page)
+        expand = APP_EXPAND if collection == "applications" else None
+        items = graph_list(clients, collection, fields, on_page=on_page, expand=expand)
     except AzureCallError as exc:
         out.errors.append(SourceError(GRAPH_SOURCE, exc.message))
         return out
@@ -677,6 +703,7 @@ def collect_all(
     *,
     workers: int = SUBSCRIPTION_WORKERS,
     graph: bool = True,
+    diagnostics: bool = True,
     feedback: Any = None,
 ) -> Collected:
     """Graph (once) and every subscription, concurrently; results in a stable order."""
@@ -705,7 +732,7 @@ def collect_all(
             pool.submit(
                 guarded,
                 f"azure:subscription/{s}",
-                partial(collect_subscription, clients, s, roles, feedback),
+                partial(collect_subscription, clients, s, roles, feedback, diagnostics),
             )
             for s in subscriptions
         ]
@@ -713,6 +740,15 @@ def collect_all(
             got = fut.result()
             out.docs.extend(got.docs)
             out.errors.extend(got.errors)
+    # Entra ID's diagnostic settings (where sign-in logs go), once ARM has answered for a subscription
+    # (an unreachable or refused ARM stays one line per source).
+    failed = {e.source for e in out.errors}
+    if diagnostics and graph and any(f"azure:subscription/{s}" not in failed for s in subscriptions):
+        from nhiscan.sources.azure.live_diagnostics import entra_settings
+
+        docs, errors = entra_settings(clients)
+        out.docs.extend(docs)
+        out.errors.extend(errors)
     return out
 
 

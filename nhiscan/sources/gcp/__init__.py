@@ -18,12 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiscan.config import Settings
-from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
+from nhiscan.model import (
+    Credential,
+    Grant,
+    Identity,
+    Location,
+    LogConfig,
+    Observation,
+    SourceError,
+    SourceRef,
+)
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.gcp import org_policy
 from nhiscan.sources.shape import TIME, OneOf, check, label
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "gcp"
+MEMBERS_RULE = "gcp-external-principal"
 NO_EXPIRY_YEAR = 9999
 
 _USER_SA = re.compile(r"^[^@]+@(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$")
@@ -57,7 +68,8 @@ _KEY_SHAPE = {
     "disabled": bool,
 }
 _BINDING_SHAPE = {"role": str, "members": [str], "condition": dict}
-_ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE]}}
+_AUDIT_SHAPE = [{"service": str, "auditLogConfigs": [{"logType": str, "exemptedMembers": [str]}]}]
+_ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE], "auditConfigs": _AUDIT_SHAPE}}
 _OWNER_IN_TEXT = re.compile(r"\b(?:owner|team|contact)\s*[:=]\s*(?P<owner>[\w.@+-]+)", re.IGNORECASE)
 
 
@@ -109,6 +121,10 @@ class _Builder:
     def __init__(self) -> None:
         self.accounts: dict[str, _SA] = {}
         self.result = ProviderResult()
+        # resource -> constraint -> facts (the key-related organization policy constraints)
+        self.org_policies: dict[str, dict[str, dict[str, Any]]] = {}
+        # resource -> (the export naming it, {(member, role)}) for members that are not service accounts
+        self.principals: dict[str, tuple[str, set[tuple[str, str]]]] = {}
 
     def account(self, email: str, project: str | None = None) -> _SA:
         sa = self.accounts.get(email)
@@ -191,22 +207,42 @@ class _Builder:
             except ValueError as exc:
                 self.result.errors.append(SourceError(doc.path, f"{exc}; binding skipped"))
                 continue
-            self.bindings(resource, [binding], "project-iam-policy")
+            self.bindings(resource, [binding], "project-iam-policy", doc.path)
+        # A whole policy: no auditConfigs means no Data Access logs are configured on this resource.
+        self.audit_configs(doc, resource, doc.data.get("auditConfigs") or [])
+
+    def org_policy_list(self, doc: RawDocument) -> None:
+        for resource, constraints in org_policy.read(doc.data, doc.scope).items():
+            self.org_policies.setdefault(resource, {}).update(constraints)
 
     def asset_policies(self, doc: RawDocument) -> None:
         for item in self._each(doc, "results", _ASSET_SHAPE, "resource"):
             resource = short_resource(str(item["resource"]))
             policy = item.get("policy") or {}
-            self.bindings(resource, policy.get("bindings") or (), "asset-search")
+            self.bindings(resource, policy.get("bindings") or (), "asset-search", doc.path)
+            if "auditConfigs" in policy:  # asset results may leave them out: absence says nothing
+                self.audit_configs(doc, resource, policy.get("auditConfigs") or [])
 
-    def bindings(self, resource: str, bindings: Iterable[Mapping[str, Any]], via: str) -> None:
+    def audit_configs(self, doc: RawDocument, resource: str, configs: Any) -> None:
+        """A resource's audit configs (which Data Access logs are on, who is exempted)."""
+        check(configs, _AUDIT_SHAPE, "auditConfigs")
+        attributes = {"audit_configs": [dict(c) for c in configs]}
+        self.result.logging.append(LogConfig(PROVIDER, "gcp-audit-configs", resource, attributes, doc.path))
+
+    def bindings(
+        self, resource: str, bindings: Iterable[Mapping[str, Any]], via: str, path: str = ""
+    ) -> None:
         for binding in bindings:
             role = str(binding.get("role", ""))
             condition = binding.get("condition") or None
             for member in binding.get("members") or ():
                 kind, _, rest = str(member).partition(":")
+                if kind in ("user", "group", "domain") and rest:
+                    # people and groups are not inventoried; who they belong to is (NHI3)
+                    self.principals.setdefault(resource, (path, set()))[1].add((str(member), role))
+                    continue
                 if kind != "serviceAccount" or not rest:
-                    continue  # users, groups, domains, principals: not service accounts
+                    continue  # principals of workload pools, allUsers, ...: not service accounts
                 sa = self.account(rest)
                 grant = Grant(
                     role=role,
@@ -256,6 +292,8 @@ class _Builder:
                 attributes["default_service_account"] = True
             if cross:
                 attributes["cross_project_grants"] = cross
+            if scope and (policies := org_policy.merged_for(scope, self.org_policies)) is not None:
+                attributes["org_policies"] = policies
             out.append(
                 Identity(
                     id=email,
@@ -273,6 +311,23 @@ class _Builder:
         return out
 
 
+def _member_facts(builder: _Builder) -> list[Observation]:
+    """One fact per policy resource: its user, group and domain members and their roles, for
+    gcp-external-principal (the organization's domains are that rule's parameter)."""
+    out = []
+    for resource in sorted(builder.principals):
+        path, members = builder.principals[resource]
+        out.append(
+            Observation(
+                rule_id=MEMBERS_RULE,
+                location=Location(path=path),
+                message=f"{len(members)} user, group and domain bindings on {resource}",
+                attributes={"resource": resource, "members": [list(m) for m in sorted(members)]},
+            )
+        )
+    return out
+
+
 def _project_from_name(name: Any) -> str | None:
     m = re.match(r"^projects/([^/]+)/", str(name or ""))
     return m.group(1) if m and m.group(1) != "-" else None
@@ -283,6 +338,7 @@ _HANDLERS = {
     "gcp-service-account-keys": _Builder.keys,
     "gcp-iam-policy": _Builder.policy,
     "gcp-asset-iam-policies": _Builder.asset_policies,
+    "gcp-org-policies": _Builder.org_policy_list,
 }
 
 
@@ -303,4 +359,5 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             continue
         builder.result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
     builder.result.identities.extend(builder.identities())
+    builder.result.observations.extend(_member_facts(builder))
     return builder.result

@@ -5,11 +5,16 @@ Kinds:
   gcp-service-account-keys   `gcloud iam service-accounts keys list --iam-account=SA --format=json`
   gcp-iam-policy             `gcloud projects get-iam-policy PROJECT --format=json` (names no project)
   gcp-asset-iam-policies     `gcloud asset search-all-iam-policies --format=json`
+  gcp-org-policies           `gcloud resource-manager org-policies list --project P --format=json`
+                             (names no project) or `gcloud org-policies list --project P
+                             --format=json` / `describe` (v2: each policy names its resource)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from nhiscan.sources.gcp import org_policy
 
 if TYPE_CHECKING:
     from nhiscan.sources import Parsed
@@ -48,6 +53,8 @@ def _is_policy(data: dict[str, Any]) -> bool:
 
 def detect(parsed: Parsed) -> str | None:
     data = parsed.data if parsed.is_structured else None
+    if (isinstance(data, (dict, list))) and org_policy.records(data) is not None:
+        return "gcp-org-policies"
     if isinstance(data, dict):
         if _is_policy(data):
             return "gcp-iam-policy"

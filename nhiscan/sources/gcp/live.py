@@ -8,9 +8,13 @@ the same kinds and field names as the offline exports, so ``normalize`` serves b
 - ``gcp-service-account-keys``: ``ListServiceAccountKeys`` of every account (user- and
   system-managed keys; never any key material), the ``gcloud ... keys list`` form;
 - ``gcp-iam-policy``: ``projects.getIamPolicy`` with policy version 3 (so conditional bindings come
-  back whole), the ``gcloud projects get-iam-policy`` form.
+  back whole), the ``gcloud projects get-iam-policy`` form;
+- ``gcp-org-policies``: the effective organization policy (inheritance evaluated) of the three
+  constraints that govern service-account keys, ``OrgPolicy.GetEffectivePolicy`` each, in the
+  ``gcloud org-policies describe --effective`` form. This one is optional: a denial or a disabled
+  API is a warning (the key-creation rule then does not judge the project), never an error.
 
-Call budget for a project of N accounts: ceil(N / 100) + N + 1 calls. The IAM API has no bulk call for
+Call budget for a project of N accounts: ceil(N / 100) + N + 1 calls, plus 3 for the policies. The IAM API has no bulk call for
 keys (``ListServiceAccountKeys`` takes one account; there is no ``serviceAccounts/-`` form for it), so
 that call is per account; those calls run in a small thread pool per project, and projects are
 collected in their own pool. One gRPC channel per API is shared by all of them.
@@ -46,6 +50,7 @@ PROJECT_WORKERS = 8
 KEY_WORKERS = 8
 IAM_ENDPOINT_ENV = "NHISCAN_GCP_IAM_ENDPOINT"
 CRM_ENDPOINT_ENV = "NHISCAN_GCP_CRM_ENDPOINT"
+ORGPOLICY_ENDPOINT_ENV = "NHISCAN_GCP_ORGPOLICY_ENDPOINT"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 READ_ONLY_ROLE = "roles/iam.securityReviewer"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -55,11 +60,18 @@ CALLS: dict[str, str] = {
     "google.iam.admin.v1.IAM/ListServiceAccounts": "iam.serviceAccounts.list",
     "google.iam.admin.v1.IAM/ListServiceAccountKeys": "iam.serviceAccountKeys.list",
     "google.cloud.resourcemanager.v3.Projects/GetIamPolicy": "resourcemanager.projects.getIamPolicy",
+    "google.cloud.orgpolicy.v2.OrgPolicy/GetEffectivePolicy": "orgpolicy.policy.get",
 }
-_LIST_ACCOUNTS, _LIST_KEYS, _GET_POLICY = CALLS
+_LIST_ACCOUNTS, _LIST_KEYS, _GET_POLICY, _GET_EFFECTIVE = CALLS
+KEY_CONSTRAINTS = (
+    "iam.disableServiceAccountKeyCreation",
+    "iam.disableServiceAccountKeyUpload",
+    "iam.serviceAccountKeyExpiryHours",
+)
 _API_NAMES = {
     "google.iam.admin.v1.IAM": "IAM API (iam.googleapis.com)",
     "google.cloud.resourcemanager.v3.Projects": "Cloud Resource Manager API (cloudresourcemanager.googleapis.com)",
+    "google.cloud.orgpolicy.v2.OrgPolicy": "Organization Policy API (orgpolicy.googleapis.com)",
 }
 
 # Fields never copied out of an API answer (key material; list calls do not return it anyway).
@@ -134,13 +146,14 @@ def _first_line(exc: BaseException) -> str:
 
 @dataclass
 class Clients:
-    """The two API clients, shared by every project (the clients and their channels are thread-safe)."""
+    """The API clients, shared by every project (the clients and their channels are thread-safe)."""
 
     iam: Any
     crm: Any
+    orgpolicy: Any = None
 
     def close(self) -> None:
-        for client in (self.iam, self.crm):
+        for client in (self.iam, self.crm, self.orgpolicy):
             transport = getattr(client, "transport", None)
             if transport is not None:
                 transport.close()
@@ -155,13 +168,14 @@ def make_clients(env: dict[str, str] | None = None) -> Clients:
     """IAM and Resource Manager gRPC clients with ADC (or a loopback test endpoint, without any)."""
     import google.auth
     from google.auth import exceptions as auth_exc
-    from google.cloud import iam_admin_v1, resourcemanager_v3
+    from google.cloud import iam_admin_v1, orgpolicy_v2, resourcemanager_v3
 
     env = dict(os.environ) if env is None else env
     iam_ep = env.get(IAM_ENDPOINT_ENV, "").strip()
     crm_ep = env.get(CRM_ENDPOINT_ENV, "").strip()
+    org_ep = env.get(ORGPOLICY_ENDPOINT_ENV, "").strip()
     credentials: Any = None
-    if not (iam_ep and _loopback(iam_ep) and crm_ep and _loopback(crm_ep)):
+    if not all(ep and _loopback(ep) for ep in (iam_ep, crm_ep, org_ep)):
         try:
             credentials, _ = google.auth.default(scopes=list(SCOPES))
         except auth_exc.DefaultCredentialsError as exc:
@@ -181,11 +195,13 @@ def make_clients(env: dict[str, str] | None = None) -> Clients:
         return cls(credentials=credentials, client_options=options)
 
     from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
+    from google.cloud.orgpolicy_v2.services.org_policy.transports import OrgPolicyGrpcTransport
     from google.cloud.resourcemanager_v3.services.projects.transports import ProjectsGrpcTransport
 
     iam = build(iam_admin_v1.IAMClient, IAMGrpcTransport, iam_ep)
     crm = build(resourcemanager_v3.ProjectsClient, ProjectsGrpcTransport, crm_ep)
-    return Clients(iam=iam, crm=crm)
+    org = build(orgpolicy_v2.OrgPolicyClient, OrgPolicyGrpcTransport, org_ep)
+    return Clients(iam=iam, crm=crm, orgpolicy=org)
 
 
 # -- one project -----------------------------------------------------------------------------------
@@ -299,10 +315,20 @@ class ProjectCollector:
             except GcpCallError as exc:
                 policy_error = exc
 
+        org_policies: list[dict[str, Any]] | None = None
+        org_error: GcpCallError | None = None
+
+        def get_org_policies() -> None:
+            nonlocal org_policies, org_error
+            try:
+                org_policies = self.effective_org_policies()
+            except GcpCallError as exc:
+                org_error = exc
+
         names = [str(a["name"]) for a in accounts if a.get("name")]
-        self._status("keys and IAM policy", total=len(names) + 1)
+        self._status("keys and IAM policy", total=len(names) + 2)
         with ThreadPoolExecutor(max_workers=self.key_workers, thread_name_prefix="nhiscan-gcp") as pool:
-            futures = [pool.submit(get_policy)]
+            futures = [pool.submit(get_policy), pool.submit(get_org_policies)]
             futures += [pool.submit(keys_of, name) for name in names]
             for fut in as_completed(futures):
                 fut.result()
@@ -320,6 +346,15 @@ class ProjectCollector:
             self._error(policy_error.message)
         elif policy is not None:
             self._doc("gcp-iam-policy", policy)
+        if org_error is not None:
+            if self.feedback is not None:
+                self.feedback.warn(
+                    self.label,
+                    f"{org_error.message}; organization policies not read, so gcp-sa-key-creation-allowed "
+                    "does not judge this project",
+                )
+        elif org_policies is not None:
+            self._doc("gcp-org-policies", {"policies": org_policies})
         return self.result
 
     # -- the calls ------------------------------------------------------------------------------
@@ -368,6 +403,23 @@ class ProjectCollector:
         data: dict[str, Any] = json_format.MessageToDict(policy)
         data.setdefault("bindings", [])
         return data
+
+    def effective_org_policies(self) -> list[dict[str, Any]]:
+        """The effective policy of each key constraint (what applies, inheritance evaluated)."""
+        out = []
+        for constraint in KEY_CONSTRAINTS:
+            name = f"projects/{self.project}/policies/{constraint}"
+            try:
+                found = self.clients.orgpolicy.get_effective_policy(
+                    request={"name": name}, **self._call_options
+                )
+            except Exception as exc:
+                raise describe_failure(exc, _GET_EFFECTIVE) from None
+            item = _message_dict(found)
+            item["name"] = item.get("name") or name
+            item.setdefault("spec", {})
+            out.append(item)
+        return out
 
 
 # -- several projects -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ This is how an inventory collected live (or on another machine, or per account o
 organization) is analysed offline: `nhiscan inventory --aws -o inv.json`, then
 `nhiscan scan --input inv.json`.
 
-Both documents hold the same four lists (sources, identities, secrets, observations); each record
+Both documents hold the same lists (sources, identities, secrets, observations, log_configs); each record
 is read on its own, so one malformed record is one error naming the file and the record, and the
 rest of the document is kept.
 """
@@ -20,7 +20,7 @@ from nhiscan import secret_ids
 from nhiscan.config import Settings
 from nhiscan.errors import content_free
 from nhiscan.model import Grant, SourceError, SourceRef
-from nhiscan.model.serialize import identity_in, observation_in, secret_in, source_in
+from nhiscan.model.serialize import identity_in, log_config_in, observation_in, secret_in, source_in
 from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.aws import _cyclic_gc_paused  # the model built here is acyclic too
 
@@ -82,5 +82,6 @@ def _normalize(docs: Sequence[RawDocument]) -> ProviderResult:
             else o
             for o in _records(doc, "observations", observation_in, result)
         )
+        result.logging.extend(_records(doc, "log_configs", log_config_in, result))
         result.sources.extend(sources or (SourceRef(doc.kind, doc.scope, doc.path),))
     return result

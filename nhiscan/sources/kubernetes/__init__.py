@@ -25,11 +25,15 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.kubernetes import audit
 from nhiscan.sources.shape import TIME, check, describe
 from nhiscan.sources.timeparse import parse_time
 
 PROVIDER = "kubernetes"
 DEFAULT_CLUSTER = "default"
+# The scope shown for identities of exports that name no cluster: "default" would read like a
+# namespace. Their ids keep DEFAULT_CLUSTER, so fingerprints, baselines and waivers stay valid.
+UNNAMED_CLUSTER = audit.UNNAMED_CLUSTER
 
 FEDERATION_ANNOTATIONS: Mapping[str, str] = {
     "eks.amazonaws.com/role-arn": "aws_role_arn",
@@ -170,17 +174,36 @@ def _grants(rules: Iterable[Mapping[str, Any]], role: str, scope: str, via: str)
 def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
     result = ProviderResult()
     clusters: dict[str, _Objects] = {}
+    named = {doc.scope for doc in docs if doc.scope}
     for doc in docs:
+        if doc.kind in (audit.EKS_KIND, audit.GKE_KIND):
+            read = audit.eks if doc.kind == audit.EKS_KIND else audit.gke
+            try:
+                result.logging.append(read(doc.data, doc.scope, doc.path))
+            except ValueError as exc:
+                result.errors.append(SourceError(doc.path, f"{exc}; not read"))
+                continue
+            except (TypeError, KeyError, AttributeError) as exc:
+                result.errors.append(
+                    SourceError(doc.path, f"cannot read {doc.kind} export ({type(exc).__name__})")
+                )
+                continue
+            result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
+            continue
         cluster = doc.scope or DEFAULT_CLUSTER
+        shown = cluster if cluster in named else UNNAMED_CLUSTER
         objs = clusters.setdefault(cluster, _Objects())
         for where, item in _items(doc.data):
+            if audit.is_apiserver(item):
+                result.logging.append(audit.apiserver(item, shown, doc.path))
+                continue
             try:
                 _add(objs, item)
             except ValueError as exc:
                 result.errors.append(SourceError(doc.path, f"{where}{_what(item)}: {exc}; skipped"))
-        result.sources.append(SourceRef(doc.kind, cluster, doc.path))
+        result.sources.append(SourceRef(doc.kind, shown, doc.path))
     for cluster, objs in clusters.items():
-        result.identities.extend(_identities(cluster, objs))
+        result.identities.extend(_identities(cluster, objs, cluster if cluster in named else UNNAMED_CLUSTER))
     return result
 
 
@@ -215,7 +238,7 @@ def _what(item: Any) -> str:
     return f" ({text})" if text else ""
 
 
-def _identities(cluster: str, objs: _Objects) -> list[Identity]:
+def _identities(cluster: str, objs: _Objects, cluster_scope: str) -> list[Identity]:
     grants: dict[tuple[str, str], list[Grant]] = {}
     group_grants: dict[str, list[Grant]] = {}  # "" = all service accounts, else one namespace
     for binding in objs.bindings:
@@ -294,7 +317,7 @@ def _identities(cluster: str, objs: _Objects) -> list[Identity]:
                 provider=PROVIDER,
                 kind="kubernetes-service-account",
                 name=name,
-                scope=cluster,
+                scope=cluster_scope,
                 owner=owner,
                 created=parse_time(md.get("creationTimestamp")),
                 tags=labels,

@@ -3,7 +3,11 @@
 `kubectl get serviceaccounts,rolebindings,clusterrolebindings,roles,clusterroles,secrets -A -o json`
 writes one ``{"kind": "List", "items": [...]}``; a single resource type writes e.g.
 ``ServiceAccountList``; `kubectl get sa NAME -o json` writes one object. All are kind
-``kubernetes-objects``; normalize dispatches on each item's kind.
+``kubernetes-objects``; normalize dispatches on each item's kind. A list of pods holding the
+kube-apiserver pod (`kubectl get pods -n kube-system -o json`) is one too (its audit flags).
+
+Cluster descriptions (for audit logging, see audit.py): ``kubernetes-eks-cluster`` (`aws eks
+describe-cluster`) and ``kubernetes-gke-cluster`` (`gcloud container clusters describe --format=json`).
 """
 
 from __future__ import annotations
@@ -39,9 +43,18 @@ def _holds_rbac(items: list[Any], depth: int = 0) -> bool:
 
 
 def detect(parsed: Parsed) -> str | None:
+    from nhiscan.sources.kubernetes.audit import is_apiserver, is_eks, is_gke
+
     data = parsed.data if parsed.is_structured else None
+    if is_eks(data):
+        return "kubernetes-eks-cluster"
+    if is_gke(data):
+        return "kubernetes-gke-cluster"
     if not isinstance(data, dict) or "apiVersion" not in data:
         return None
+    items = data.get("items") if data.get("kind") in ("List", "PodList") else None
+    if is_apiserver(data) or (isinstance(items, list) and any(is_apiserver(x) for x in items)):
+        return "kubernetes-objects"
     kind = data.get("kind")
     if kind in LIST_KINDS and isinstance(data.get("items"), list):
         items = data["items"]

@@ -30,6 +30,7 @@ from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
     OutsideTree,
     decode_text,
+    git_head,
     list_files,
     read_inside,
     skip_reason,
@@ -370,6 +371,7 @@ def _scan_one(
             skipped=tuple(too_big),
             nhiscan_files=tuple(sorted(own)),
             links_not_followed=tuple(sorted(links_out)),
+            commit=git_head(root) if in_git else None,
         )
     )
     if config.history and root.is_dir():

@@ -73,14 +73,33 @@ def pairs(node: Node | None, _depth: int = 0) -> Iterator[tuple[str, ScalarNode,
             yield k, kn, v
 
 
+def _own_last(node: MappingNode, key: str) -> tuple[ScalarNode, Node] | bool | None:
+    """The key's last own (key node, value) in a mapping; False when it is not there but merge
+    keys are (then :func:`pairs` must expand them); None when it is not there at all."""
+    merges = False
+    for k, v in reversed(node.value):
+        if not isinstance(k, ScalarNode):
+            continue
+        if k.tag == MERGE_TAG or (k.value == "<<" and not k.style):
+            merges = True
+        elif k.value == key:
+            return k, v
+    return False if merges else None
+
+
 def get(node: Node | None, key: str) -> Node | None:
-    for k, _, v in pairs(node):
-        if k == key:
-            return v
-    return None
+    pair = get_pair(node, key)
+    return pair[1] if pair is not None else None
 
 
 def get_pair(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
+    """As found by :func:`pairs` (an own key's last value; else a merged one), without building
+    the whole mapping for each lookup."""
+    if not isinstance(node, MappingNode):
+        return None
+    found = _own_last(node, key)
+    if found is not False:
+        return found  # type: ignore[return-value]
     for k, kn, v in pairs(node):
         if k == key:
             return kn, v
@@ -102,14 +121,55 @@ def is_mapping(node: Node | None) -> bool:
 
 
 def walk_scalars(node: Node | None, _depth: int = 0) -> Iterator[ScalarNode]:
-    """Every scalar value (not keys) below a node."""
-    if node is None or _depth > 50:
+    """Every scalar value (not keys) below a node, in document order (merge keys expanded)."""
+    if node is None:
         return
+    stack: list[tuple[Node, int]] = [(node, _depth)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, ScalarNode):
+            yield current
+            continue
+        if depth >= 50:
+            continue
+        if isinstance(current, SequenceNode):
+            children = current.value
+        elif isinstance(current, MappingNode):
+            if any(_is_merge(k) for k, _ in current.value):
+                children = [v for _, _, v in pairs(current)]
+            else:
+                children = [v for k, v in current.value if isinstance(k, ScalarNode)]
+        else:
+            continue
+        stack.extend((c, depth + 1) for c in reversed(children))
+
+
+def scalars_below(node: Node | None) -> list[ScalarNode]:
+    """What :func:`walk_scalars` yields, as a list built without a generator per node."""
+    out: list[ScalarNode] = []
+    if node is not None:
+        _collect(node, out, 0)
+    return out
+
+
+def _collect(node: Node, out: list[ScalarNode], depth: int) -> None:
     if isinstance(node, ScalarNode):
-        yield node
-    elif isinstance(node, SequenceNode):
-        for child in node.value:
-            yield from walk_scalars(child, _depth + 1)
+        out.append(node)
+        return
+    if depth >= 50:
+        return
+    if isinstance(node, SequenceNode):
+        children = node.value
     elif isinstance(node, MappingNode):
-        for _, _, v in pairs(node):
-            yield from walk_scalars(v, _depth + 1)
+        if any(_is_merge(k) for k, _ in node.value):
+            children = [v for _, _, v in pairs(node)]
+        else:
+            children = [v for k, v in node.value if isinstance(k, ScalarNode)]
+    else:
+        return
+    for child in children:
+        _collect(child, out, depth + 1)
+
+
+def _is_merge(k: Node) -> bool:
+    return isinstance(k, ScalarNode) and (k.tag == MERGE_TAG or (k.value == "<<" and not k.style))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.model import Observation
+from nhiscan.sources.repo import gitlab_identities
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
 from nhiscan.sources.repo._yaml import get, get_pair, line, pairs, scalar
 
@@ -131,6 +132,7 @@ def scan_gitlab(path: str, docs: list[Node]) -> list[Observation]:
                 out.extend(_scripts(path, GITLAB, where, get(job, key)))
         for key in ("before_script", "after_script"):
             out.extend(_scripts(path, GITLAB, "global", get(doc, key)))
+    out.extend(gitlab_identities.scan(path, docs))
     return out
 
 

@@ -22,7 +22,7 @@ from yaml.nodes import Node
 
 from nhiscan.model import Observation
 from nhiscan.safeyaml import duplicate_message
-from nhiscan.sources.repo import agents, ci_github, ci_other
+from nhiscan.sources.repo import agents, ci_github, ci_other, inline_ignores
 from nhiscan.sources.repo._yaml import ConfigParseError, compose_documents
 
 __all__ = [
@@ -98,6 +98,12 @@ _DUPLICATE_NOTE_DEFAULT = (
 )
 
 
+def _known_rules() -> set[str]:
+    from nhiscan.analyze.rules import load_catalog  # cached; read only when a file has an ignore
+
+    return {r.id for r in load_catalog()}
+
+
 @dataclass(frozen=True)
 class ConfigScan:
     """What one configuration file says: its observations, and problems that did not stop the read."""
@@ -137,6 +143,12 @@ def scan_config(rel_path: str, text: str) -> ConfigScan:
             note = _DUPLICATE_NOTE.get(kind, _DUPLICATE_NOTE_DEFAULT)
             problems.append(ConfigParseError(path, f"{duplicate_message(duplicates, 'mapping')}; {note}"))
         found = _YAML_SCANNERS[kind](path, docs)
+    if kind != "agent":  # JSON has no comments
+        ignores = inline_ignores.find(text)
+        if ignores:
+            known = _known_rules()
+            problems.extend(ConfigParseError(path, p) for p in inline_ignores.problems(ignores, known))
+            found = inline_ignores.apply(list(found), ignores, known)
     # One observation per rule and place: a YAML anchor merged into several jobs is one problem.
     seen: set[tuple[str, int | None, str]] = set()
     out: list[Observation] = []

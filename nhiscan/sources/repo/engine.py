@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from nhiscan.sources.repo.lines import LineAnalyzer, LineState
+from nhiscan.sources.repo.yaml_values import transformed_lines
 
 DS_PLUGINS_FILE = str(Path(__file__).with_name("ds_plugins.py"))
 
@@ -372,17 +373,8 @@ def _may_be_ini(text: str) -> bool:
 # More '=' than this in one run of the entropy charset: the transformers are run (a prefilter may
 # only ever let more through).
 _MAX_EQUALS = 16
-
-
-def _bounded_yaml(text: str) -> bool:
-    """Whether the text is YAML that nhiscan's bounded reader accepts (no alias bomb, no cycle)."""
-    from nhiscan.safeyaml import YamlProblem, compose
-
-    try:
-        compose(text)
-    except YamlProblem:
-        return False
-    return True
+# Bytes after which a transformed (quoted) value may begin.
+_VALUE_START = frozenset(bytes([c]) for c in b" \t\n\"'=:[{,-|>")
 
 
 class _NamedText(io.StringIO):
@@ -480,11 +472,16 @@ class Scanner:
                 if newline < pos:
                     newline = data.find(b"\n", pos) % (len(data) + 1)
                 stop = min(space, newline)
+                start = pos
                 run = raw[pos:stop].decode("ascii")
                 pos = data.find(needle, stop)
                 if run.count("=") > _MAX_EQUALS:
                     return True  # let the transformers decide rather than slice every suffix
-                pieces = [run] + [run[i + 1 :] for i, c in enumerate(run) if c == "="]
+                # A quoted value starts the run only where a value can start (after a space, a
+                # quote, `=` or `:`, a flow or list mark, or at the start): a run after `@` or `/`
+                # (`uses: owner/repo@<40 hex>`) is the tail of a longer value, never all of one.
+                whole = start == 0 or raw[start - 1 : start] in _VALUE_START
+                pieces = ([run] if whole else []) + [run[i + 1 :] for i, c in enumerate(run) if c == "="]
                 if any(len(p) >= n and _entropy(p) > limit for p in pieces):
                     return True
         return False
@@ -524,8 +521,13 @@ class Scanner:
                 continue
             if type(transformer).__name__ == "ConfigFileTransformer" and not _may_be_ini(text):
                 continue  # configparser rejects a file whose first entry is not a [section]
-            if type(transformer).__name__ == "YAMLTransformer" and not _bounded_yaml(text):
-                continue  # its walker follows every alias: an alias bomb would run for minutes
+            if type(transformer).__name__ == "YAMLTransformer":
+                # The same lines from nhiscan's one bounded (libyaml) read of the file; detect-secrets
+                # would parse it again in pure Python, and follow every alias of an alias bomb.
+                try:
+                    return transformed_lines(text)
+                except ValueError:
+                    continue
             try:
                 lines: list[str] = transformer.parse_file(_NamedText(text, filename))
                 return lines

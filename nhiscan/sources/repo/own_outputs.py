@@ -23,14 +23,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_OWN_JSON_SCHEMAS = frozenset({"nhiscan/v1", "nhiscan-baseline/v1", "nhiscan-inventory/v1"})
+_OWN_JSON_SCHEMAS = frozenset(
+    {"nhiscan/v1", "nhiscan-baseline/v1", "nhiscan-inventory/v1", "nhiscan-diff/v1"}
+)
 _OWN_JSON_START = re.compile(r'\A\{\s*"schema"\s*:\s*"nhiscan')
 _SARIF_START = re.compile(r'\A\s*\{\s*"\$schema"\s*:\s*"[^"]*sarif')
 _OWN_TEXT_STARTS = (
     ("html", re.compile(r'\A<!doctype html>.{0,2000}?<meta name="generator" content="nhiscan ', re.S | re.I)),
-    ("markdown", re.compile(r"\A## nhiscan: non-human identity scan\n")),
+    ("markdown", re.compile(r"\A## nhiscan(?:: non-human identity scan| diff: what changed)\n")),
     ("csv", re.compile(r"\A\ufeff?severity,rule_id,title,owasp_nhi,identity_id,provider,identity_kind,")),
     ("table", re.compile(r"\A╭─ nhiscan ─+╮\n│ \d+ identities \(\d+ non-human\) ")),
+    ("diff", re.compile(r"\Anhiscan diff: [^\n]* -> [^\n]*\nFindings: \d+ new, \d+ resolved, ")),
 )
 
 # Where nhiscan's JSON documents hold inventory data (copied from exports, never secret values):
@@ -48,6 +51,7 @@ _LINE_SHAPES = {
     "markdown": re.compile(r"^\s*\|.*\|\s*$"),  # table rows
     "table": re.compile(r"^\s*[│┃].*[│┃]\s*$"),  # cells inside the box drawing
     "html": re.compile(r"^\s*<"),  # lines of markup (a cell's text may continue on the next line)
+    "diff": re.compile(r"^ {12}\S"),  # a finding's place and message in `nhiscan diff`'s text view
 }
 
 

@@ -129,8 +129,9 @@ def is_placeholder(value: str) -> str | None:
 # it) so that a report, baseline or inventory never produces a finding against itself, while every
 # other value in such a file is scanned like any other. The redacted forms come from secret_ids,
 # the one place that defines them (and the forms earlier versions wrote); the digest fields are
-# those earlier versions wrote (their reports and baselines stay in repositories).
-DIGEST_FIELDS = ("hash", "sha1", "sha1_also", "secret_hash")  # Secret.hash and attributes
+# those earlier versions wrote (their reports and baselines stay in repositories), and a source's
+# "sha256": the digest of an export file nhiscan read, which the HTML report writes as sha256:HEX.
+DIGEST_FIELDS = ("hash", "sha1", "sha1_also", "secret_hash", "sha256")  # Secret.hash, attributes, sources
 
 
 def _own_forms() -> tuple[re.Pattern[str], ...]:

@@ -137,6 +137,22 @@ def git_toplevel(path: Path) -> Path | None:
     return Path(top) if top else None
 
 
+def git_head(path: Path) -> str | None:
+    """The commit checked out in the git work tree at ``path`` (None when there is none)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--verify", "-q", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    head = out.stdout.strip()
+    return head if len(head) in (40, 64) and all(c in "0123456789abcdef" for c in head) else None
+
+
 def _ignored(root: Path) -> bool:
     """Whether git ignores the directory itself (then it was named on purpose: walk it)."""
     proc = subprocess.run(

@@ -1,0 +1,193 @@
+"""GitHub Actions workflow scanning: nhiscan vs zizmor on the same real workflow files, side by side.
+
+    python benchmarks/ci_bench.py [CORPUS] [--from-git GITDIR ...] [--runs 5] [--zizmor PATH]
+
+CORPUS (default benchmarks/.work/workflow-corpus) holds one directory per project, each with its
+`.github/workflows/*.yml`. --from-git fills it first from git repositories (bare or not): the
+workflow files of each one's HEAD, in CORPUS/<name>/.github/workflows. Other projects' files are
+only ever read from there, never committed here.
+
+1. Times `nhiscan scan CORPUS --format json -o FILE` and `zizmor --offline --no-progress CORPUS`
+   (zizmor from --zizmor, $ZIZMOR or PATH; install it in a venv of its own, it is not a dependency
+   of nhiscan) alternately --runs times after one untimed warm-up run of each, with bytecode
+   caching allowed (as in a normal install), and prints the median wall and CPU seconds of each and
+   their ratios. Fails (exit 1) when nhiscan uses more than --max-ratio times zizmor's CPU time (on
+   a shared machine wall time measures the other load as much as the tools).
+2. Secret scanning per MB, in one process: the corpus's YAML against as many MB of Python source
+   (the standard library's), each through the same scanner nhiscan uses. Fails when YAML costs more
+   than --max-yaml-ratio times Python per MB.
+
+Without a corpus (no CORPUS, no --from-git) it says so and exits 0, so run_all.py can run it anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT / "benchmarks" / ".work" / "workflow-corpus"
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+
+def build_corpus(corpus: Path, git_dirs: list[str]) -> None:
+    for g in git_dirs:
+        gd = Path(g)
+        git_dir = gd / ".git" if (gd / ".git").is_dir() else gd
+        name = gd.name if gd.name not in ("repo", ".git") else gd.parent.name
+        listing = subprocess.run(
+            [
+                "git",
+                f"--git-dir={git_dir}",
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "HEAD",
+                "--",
+                ".github/workflows",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        out = corpus / name / ".github" / "workflows"
+        for path in listing.stdout.splitlines():
+            if not path.endswith((".yml", ".yaml")):
+                continue
+            blob = subprocess.run(
+                ["git", f"--git-dir={git_dir}", "show", f"HEAD:{path}"], capture_output=True, check=False
+            )
+            if blob.returncode == 0:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / Path(path).name).write_bytes(blob.stdout)
+
+
+def workflow_files(corpus: Path) -> list[Path]:
+    return sorted(p for p in corpus.glob("*/.github/workflows/*") if p.suffix in (".yml", ".yaml"))
+
+
+# As installed for use: Python may cache bytecode (a shell with PYTHONDONTWRITEBYTECODE=1 would
+# make every run compile nhiscan's modules from source again).
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, children included) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=_ENV)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+Timing = tuple[float, float]  # median wall seconds, median CPU seconds
+
+
+def side_by_side(corpus: Path, zizmor: str | None, runs: int) -> tuple[Timing, Timing | None]:
+    with tempfile.TemporaryDirectory() as tmp:
+        nhiscan = [str(BIN / "nhiscan"), "scan", str(corpus), "--format", "json", "-o", f"{tmp}/r.json"]
+        theirs_cmd = [zizmor, "--offline", "--no-progress", str(corpus)] if zizmor else None
+        ours: list[tuple[float, float]] = []
+        theirs: list[tuple[float, float]] = []
+        timed(nhiscan)  # warm-up, untimed: bytecode cache and file cache for both tools
+        if theirs_cmd:
+            timed(theirs_cmd)
+        for _ in range(runs):
+            ours.append(timed(nhiscan))
+            if theirs_cmd:
+                theirs.append(timed(theirs_cmd))
+
+    def med(xs: list[tuple[float, float]]) -> Timing:
+        return statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs)
+
+    return med(ours), (med(theirs) if theirs else None)
+
+
+def secrets_per_mb(corpus: Path) -> tuple[float, float, float, float]:
+    """Seconds per MB of secret scanning: corpus YAML, then the same amount of Python source."""
+    from nhiscan.sources.repo.engine import ds_session
+
+    yaml_texts = [(str(p.relative_to(corpus)), p.read_text(encoding="utf-8")) for p in workflow_files(corpus)]
+    yaml_bytes = sum(len(t.encode()) for _, t in yaml_texts)
+    py_texts: list[tuple[str, str]] = []
+    py_bytes = 0
+    for p in sorted(Path(os.__file__).parent.glob("*.py")):
+        if py_bytes >= yaml_bytes:
+            break
+        text = p.read_text(encoding="utf-8", errors="replace")
+        py_texts.append((p.name, text))
+        py_bytes += len(text.encode())
+    with ds_session() as scanner:
+        scanner.scan_text("warm.yml", "a: b\n")
+
+        def run(texts: list[tuple[str, str]]) -> float:
+            start = time.perf_counter()
+            for name, text in texts:
+                scanner.scan_text(name, text)
+            return time.perf_counter() - start
+
+        # Alternate and keep the best of three: the least disturbed by other load on the machine.
+        ys, ps = [], []
+        for _ in range(3):
+            ys.append(run(yaml_texts))
+            ps.append(run(py_texts))
+    return min(ys), yaml_bytes / 1e6, min(ps), py_bytes / 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
+    parser.add_argument("--from-git", nargs="*", default=[], metavar="GITDIR")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--zizmor", default=os.environ.get("ZIZMOR") or shutil.which("zizmor"))
+    parser.add_argument("--max-ratio", type=float, default=1.0)
+    parser.add_argument("--max-yaml-ratio", type=float, default=1.0)
+    args = parser.parse_args()
+    corpus = Path(args.corpus)
+    if args.from_git:
+        build_corpus(corpus, args.from_git)
+    files = workflow_files(corpus) if corpus.is_dir() else []
+    if not files:
+        print(f"no workflow corpus at {corpus} (give CORPUS or --from-git); skipped")
+        return 0
+    projects = len({p.parts[-4] for p in files})
+    size = sum(p.stat().st_size for p in files) / 1e6
+    print(f"corpus: {len(files)} workflow files of {projects} projects, {size:.2f} MB")
+    failed = False
+    (ours, ours_cpu), theirs = side_by_side(corpus, args.zizmor, args.runs)
+    print(f"nhiscan scan: {ours:.2f} s wall, {ours_cpu:.2f} s CPU (medians of {args.runs})")
+    if theirs is None:
+        print("zizmor: not found (--zizmor PATH or $ZIZMOR); no comparison")
+    else:
+        wall, cpu = theirs
+        print(f"zizmor --offline: {wall:.2f} s wall, {cpu:.2f} s CPU (medians of {args.runs})")
+        ratio = ours_cpu / cpu
+        print(f"nhiscan / zizmor: {ours / wall:.2f}x wall, {ratio:.2f}x CPU")
+        # CPU seconds decide: on a shared machine wall time measures the other load as much as the tool.
+        if ratio > args.max_ratio:
+            print(f"FAIL: nhiscan uses more than {args.max_ratio}x zizmor's CPU time")
+            failed = True
+    ys, ymb, ps, pmb = secrets_per_mb(corpus)
+    y_per, p_per = ys / ymb, ps / pmb
+    print(f"secret scanning: YAML {y_per:.3f} s/MB ({ymb:.2f} MB), Python {p_per:.3f} s/MB ({pmb:.2f} MB)")
+    print(f"YAML / Python per MB: {y_per / p_per:.2f}x")
+    if y_per / p_per > args.max_yaml_ratio:
+        print(f"FAIL: YAML secret scanning slower than {args.max_yaml_ratio}x Python per MB")
+        failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nhiscan.errors import NhiscanError
-from nhiscan.model import Inventory, Location
+from nhiscan.model import Inventory, Location, LogConfig
 
 INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "NHISCAN_SHARD_INDEX")
 MAX_SHARDS = 100_000
@@ -78,13 +78,26 @@ def _place(loc: Location) -> str:
     return loc.repository_name or loc.repository or loc.path
 
 
+def _log_scope(cfg: LogConfig) -> str:
+    """The scope a logging record is sharded by: the one its identities are. A GCP project's audit
+    configs (``projects/P``) go with project P; a folder's or organization's with that folder or
+    organization; an AWS trail listing with its account, an Azure subscription's Activity Log
+    settings with the subscription, a tenant's Entra ID settings with the tenant, a cluster's
+    audit settings with the cluster."""
+    if cfg.kind == "gcp-audit-configs" and cfg.scope.startswith("projects/"):
+        return cfg.scope.removeprefix("projects/")
+    return cfg.scope
+
+
 def shard_inventory(inv: Inventory, shard: Shard) -> Inventory:
     """The part of a collected inventory this shard holds: identities by their scope (account,
     project, subscription, cluster), sources by their scope (else their path), secrets and
-    observations by their repository. Every record is in exactly one shard."""
+    observations by their repository, logging records by the scope they describe (see
+    ``_log_scope``). Every record is in exactly one shard."""
     return Inventory(
         sources=tuple(s for s in inv.sources if shard.owns(s.scope or s.path)),
         identities=tuple(i for i in inv.identities if shard.owns(i.scope)),
         secrets=tuple(s for s in inv.secrets if shard.owns(_place(s.location))),
         observations=tuple(o for o in inv.observations if shard.owns(_place(o.location))),
+        logging=tuple(c for c in inv.logging if shard.owns(_log_scope(c))),
     )

@@ -139,3 +139,31 @@ def test_progress_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     assert proc.wait(60) == 0
     os.close(primary)
     assert b"analysing" in seen and b"identities" in seen
+
+
+def test_logging_records_go_with_the_scope_they_describe() -> None:
+    from nhiscan.model import Identity, Inventory, LogConfig
+    from nhiscan.shard import shard_inventory
+
+    idents = (
+        Identity(id="aws:role/a", provider="aws", kind="role", name="a", scope="123456789012"),
+        Identity(id="gcp:sa/b", provider="gcp", kind="service-account", name="b", scope="acme-prod"),
+    )
+    logs = (
+        LogConfig("aws", "aws-cloudtrail", "123456789012"),
+        LogConfig("gcp", "gcp-audit-configs", "projects/acme-prod"),
+        LogConfig("gcp", "gcp-audit-configs", "organizations/4242"),
+        LogConfig("azure", "azure-activity-log", "9c2b7e41-5d3a-4f6e-8b1c-0a9d8e7f6c5b"),
+    )
+    inv = Inventory(sources=(), identities=idents, secrets=(), observations=(), logging=logs)
+    parts = [shard_inventory(inv, Shard(i, 7)) for i in range(7)]
+    assert sorted(c.scope for p in parts for c in p.logging) == sorted(c.scope for c in logs)
+    for part in parts:
+        scopes = {i.scope for i in part.identities}
+        for cfg in part.logging:
+            if cfg.kind == "aws-cloudtrail":
+                assert cfg.scope in scopes  # the account's trails are where its roles are
+            if cfg.scope == "projects/acme-prod":
+                assert "acme-prod" in scopes
+    org = next(p for p in parts if any(c.scope == "organizations/4242" for c in p.logging))
+    assert org is parts[shard_of("organizations/4242", 7)]

@@ -99,3 +99,33 @@ def test_every_identity_is_in_exactly_one_shard(estate: dict[str, Any]) -> None:
     for a, b in ((a, b) for n, a in enumerate(scopes_per_shard) for b in scopes_per_shard[n + 1 :]):
         assert not a & b, "a scope is split over two shards"
     assert sum(1 for s in scopes_per_shard if s) >= 10, "25 accounts should spread over most of 20 shards"
+
+
+def test_logging_records_follow_their_scope_and_the_merged_posture_is_the_unsharded_one(
+    estate: dict[str, Any],
+) -> None:
+    full = estate["full"]
+    kinds = {c["kind"] for c in full["log_configs"]}
+    # the bundled exports give a record of each kind: CloudTrail, audit configs, diagnostic settings
+    assert {"aws-cloudtrail", "gcp-audit-configs", "azure-activity-log", "kubernetes-audit"} <= kinds
+
+    def key(c: dict[str, Any]) -> tuple[str, str]:
+        return c["kind"], c["scope"]
+
+    held = [key(c) for s in estate["shards"] for c in s["log_configs"]]
+    assert len(held) == len(set(held)), "a logging record is in two shards"
+    assert sorted(held) == sorted(key(c) for c in full["log_configs"])
+    for shard in estate["shards"]:
+        scopes = {i["scope"] for i in shard["identities"]}
+        for cfg in shard["log_configs"]:
+            scope = cfg["scope"].removeprefix("projects/")
+            others = [s for s in estate["shards"] if s is not shard]
+            # an account's, project's or cluster's logging is in the shard that holds its identities
+            assert not any(scope in {i["scope"] for i in o["identities"]} for o in others), cfg
+            if cfg["kind"] in ("aws-cloudtrail", "kubernetes-audit"):
+                assert scope in scopes, cfg
+    merged = estate["merged"]
+    assert sorted(map(key, merged["log_configs"])) == sorted(map(key, full["log_configs"]))
+    assert merged["summary"]["logging"] == full["summary"]["logging"]
+    assert merged["summary"]["credentials"] == full["summary"]["credentials"]
+    assert merged["logging"] == full["logging"]

@@ -73,7 +73,11 @@ def _date(rng: random.Random) -> str:
     return f"20{rng.randint(21, 26)}-{rng.randint(1, 10):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00+00:00"
 
 
-def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
+def generate(
+    n: int, out: Path, seed: int = 7, account: str = ACCOUNT, peers: tuple[str, ...] = ()
+) -> list[Path]:
+    """A GAAD export and a credential report of one account with ``n`` identities in ``out``; every
+    tenth role trusts another account: one of ``peers`` (an organization's), else an outside one."""
     rng = random.Random(seed)
     n_users = n * 6 // 10
     n_roles = n - n_users
@@ -84,7 +88,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
                 "Path": "/",
                 "GroupName": f"group-{g}",
                 "GroupId": f"AGPA{g:017d}",
-                "Arn": f"arn:aws:iam::{ACCOUNT}:group/group-{g}",
+                "Arn": f"arn:aws:iam::{account}:group/group-{g}",
                 "CreateDate": "2021-01-01T00:00:00Z",
                 "GroupPolicyList": [
                     {
@@ -109,7 +113,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
             {
                 "PolicyName": f"app-{p}",
                 "PolicyId": f"ANPA{p:017d}",
-                "Arn": f"arn:aws:iam::{ACCOUNT}:policy/app-{p}",
+                "Arn": f"arn:aws:iam::{account}:policy/app-{p}",
                 "Path": "/",
                 "DefaultVersionId": "v1",
                 "AttachmentCount": 1,
@@ -125,7 +129,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
                             {
                                 "Effect": "Allow",
                                 "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"],
-                                "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:app-{p}-*",
+                                "Resource": f"arn:aws:sqs:us-east-1:{account}:app-{p}-*",
                             },
                             *(
                                 [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}]
@@ -141,7 +145,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
     for i in range(n_users):
         machine = i % 3 != 0
         name = f"svc-app-{i}" if machine else f"person.{i}"
-        arn = f"arn:aws:iam::{ACCOUNT}:user/{name}"
+        arn = f"arn:aws:iam::{account}:user/{name}"
         inline = []
         if i % 3 == 1:
             inline.append(
@@ -211,7 +215,9 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
             trust = _doc(
                 {
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{210987654321 + r % 13}:root"},
+                    "Principal": {
+                        "AWS": f"arn:aws:iam::{peers[r % len(peers)] if peers else 210987654321 + r % 13}:root"
+                    },
                     "Action": "sts:AssumeRole",
                 }
             )
@@ -228,7 +234,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
                 "Path": "/",
                 "RoleName": f"role-{r}",
                 "RoleId": f"AROA{r:017d}",
-                "Arn": f"arn:aws:iam::{ACCOUNT}:role/role-{r}",
+                "Arn": f"arn:aws:iam::{account}:role/role-{r}",
                 "CreateDate": "2022-05-06T07:08:09Z",
                 "AssumeRolePolicyDocument": trust,
                 "InstanceProfileList": [],
@@ -239,7 +245,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
                             {
                                 "Effect": "Allow",
                                 "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
-                                "Resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/t-{r}",
+                                "Resource": f"arn:aws:dynamodb:us-east-1:{account}:table/t-{r}",
                             }
                         ),
                     }
@@ -272,7 +278,7 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
             {
                 **dict.fromkeys(COLS, "N/A"),
                 "user": "<root_account>",
-                "arn": f"arn:aws:iam::{ACCOUNT}:root",
+                "arn": f"arn:aws:iam::{account}:root",
                 "user_creation_time": "2019-01-01T00:00:00+00:00",
                 "password_enabled": "not_supported",
                 "mfa_active": "true",
@@ -284,6 +290,17 @@ def generate(n: int, out: Path, seed: int = 7) -> list[Path]:
         )
         w.writerows(rows)
     return [gaad, report]
+
+
+def generate_estate(accounts: int, per_account: int, out: Path, seed: int = 7) -> list[Path]:
+    """An organization: ``accounts`` accounts of ``per_account`` identities each, one directory of
+    exports per account (``out/<account id>/``), roles trusting each other across accounts."""
+    ids = tuple(f"{100000000000 + 7919 * k:012d}" for k in range(accounts))
+    dirs = []
+    for k, account in enumerate(ids):
+        generate(per_account, out / account, seed=seed + k, account=account, peers=ids)
+        dirs.append(out / account)
+    return dirs
 
 
 def nhiscan_exe() -> str:

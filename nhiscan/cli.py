@@ -17,9 +17,26 @@ import typer
 
 from nhiscan import __version__
 from nhiscan.cli_diff import diff_command
+from nhiscan.cli_options import (
+    AsOfOpt,
+    AwsLastAccessedOpt,
+    AwsOpt,
+    AwsOrgOpt,
+    AwsProfileOpt,
+    AwsRoleOpt,
+    AzureOpt,
+    ConfigOpt,
+    GcpOpt,
+    HistoryOpt,
+    InputOpt,
+    K8sOpt,
+    OutputOpt,
+    PathsArg,
+    ShardOpt,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from nhiscan.config import ScanConfig
     from nhiscan.model import Report, Severity, SourceError
@@ -79,76 +96,6 @@ def _root(
     """nhiscan: non-human identity scanner."""
 
 
-# Options shared by `scan`, `inventory` and `baseline create`.
-PathsArg = Annotated[
-    Optional[list[str]],  # noqa: UP045 - Typer needs Optional on 3.10
-    typer.Argument(
-        metavar="PATH",
-        help="Repositories or directories to scan for secrets, CI and agent configs.",
-        show_default=False,
-    ),
-]
-InputOpt = Annotated[
-    Optional[list[str]],  # noqa: UP045
-    typer.Option(
-        "--input",
-        "-i",
-        metavar="[SCOPE=]PATH",
-        help="An export file or a directory of exports; format detected from content. Repeatable.",
-    ),
-]
-AwsOpt = Annotated[
-    bool, typer.Option("--aws", help="Collect live from AWS with the standard credential chain.")
-]
-AwsProfileOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--aws-profile", metavar="NAME", help="AWS profile to use (implies --aws)."),
-]
-AwsOrgOpt = Annotated[bool, typer.Option("--aws-org", help="Scan every account of the AWS Organization.")]
-AwsRoleOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option(
-        "--aws-role", metavar="NAME", help="Role name to assume in each member account (with --aws-org)."
-    ),
-]
-AwsLastAccessedOpt = Annotated[
-    bool,
-    typer.Option(
-        "--aws-last-accessed",
-        help="Also read IAM service last accessed data for every non-human user and role (with --aws; "
-        "one job per identity).",
-    ),
-]
-GcpOpt = Annotated[
-    list[str] | None, typer.Option("--gcp-project", metavar="ID", help="GCP project id (live). Repeatable.")
-]
-AzureOpt = Annotated[
-    Optional[list[str]],  # noqa: UP045
-    typer.Option("--azure-subscription", metavar="ID", help="Azure subscription id (live). Repeatable."),
-]
-K8sOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--k8s-context", metavar="NAME", help="Kubernetes context (live)."),
-]
-HistoryOpt = Annotated[bool, typer.Option("--history", help="Also scan every commit of git repositories.")]
-AsOfOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option("--as-of", metavar="YYYY-MM-DD", help="Evaluate ages as of this date (default: now)."),
-]
-ConfigOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option(
-        "--config",
-        metavar="FILE",
-        help="nhiscan.toml or pyproject.toml (default: ./nhiscan.toml, ./pyproject.toml).",
-    ),
-]
-OutputOpt = Annotated[
-    Optional[Path],  # noqa: UP045
-    typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-]
-
-
 def _parse_as_of(value: str | None) -> datetime:
     if not value:
         return datetime.now(timezone.utc)
@@ -176,9 +123,11 @@ def _build_config(
     config: Path | None,
     baseline: Path | None = None,
     waivers: Path | None = None,
+    shard: str | None = None,
 ) -> ScanConfig:
     from nhiscan.config import InputSpec, ScanConfig, load_settings
     from nhiscan.errors import NhiscanError
+    from nhiscan.shard import parse_shard
 
     if aws_org and not aws_role:
         _fail("--aws-org needs --aws-role NAME (the role to assume in each member account)")
@@ -188,6 +137,7 @@ def _build_config(
         _fail("--aws-last-accessed goes with --aws (or --aws-profile / --aws-org)")
     try:
         settings = load_settings(str(config) if config else None)
+        part = parse_shard(shard) if shard is not None else None
     except NhiscanError as exc:
         _fail(exc.message)
     cfg = ScanConfig(
@@ -207,6 +157,7 @@ def _build_config(
         waivers=str(waivers) if waivers else None,
         settings=settings,
         progress=sys.stderr.isatty(),
+        shard=part,
     )
     if not (
         cfg.paths or cfg.inputs or cfg.aws or cfg.gcp_projects or cfg.azure_subscriptions or cfg.k8s_context
@@ -220,15 +171,21 @@ _stdout_closed = False  # the reader of stdout went away (`nhiscan ... | head -1
 
 def _write(text: str, output: Path | None) -> None:
     """stdout, or FILE replaced atomically (nhiscan.output); a failure is one line naming it."""
-    global _stdout_closed
-    from nhiscan.output import write_file, write_stdout
+    _write_pieces((text,), output)
 
-    text = _encodable(text)
+
+def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
+    """``_write`` for a document encoded as it is written (nhiscan.model.jsonstream)."""
+    global _stdout_closed
+    from nhiscan.model.jsonstream import chunked
+    from nhiscan.output import write_pieces, write_stdout_pieces
+
+    text = (_encodable(piece) for piece in chunked(pieces))
     try:
         if output is None:
-            write_stdout(text)
+            write_stdout_pieces(text)
         else:
-            write_file(output, text)
+            write_pieces(output, text)
     except BrokenPipeError:
         if output is not None:
             _fail(f"{output}: cannot write: {os.strerror(errno.EPIPE)}")
@@ -291,6 +248,11 @@ def _report_expired_waivers(report: Report) -> None:
 def _emit(report: Report, fmt: Format, output: Path | None) -> None:
     from nhiscan.report import renderer
 
+    if fmt.value == "json":  # the large one: written record by record as it is encoded
+        from nhiscan.report.json_format import render_pieces
+
+        _write_pieces(render_pieces(report), output)
+        return
     render = renderer(fmt)
     terminal = output is None and fmt.value == "table" and sys.stdout.isatty()
     _write(render(report, terminal=terminal), output)
@@ -408,11 +370,13 @@ def inventory(
     output: OutputOpt = None,
     as_of: AsOfOpt = None,
     config: ConfigOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """Collect and normalize only; write the inventory JSON (re-read later with `scan --input`)."""
 
     from nhiscan.core import collect_inventory
-    from nhiscan.model.serialize import dumps_document, inventory_to_dict
+    from nhiscan.model.jsonstream import iter_document
+    from nhiscan.model.serialize import inventory_document
 
     cfg = _build_config(
         paths=paths,
@@ -428,10 +392,11 @@ def inventory(
         history=history,
         as_of=as_of,
         config=config,
+        shard=shard,
     )
     _refuse_overwriting_inputs(output, cfg)
     inv, errors = collect_inventory(cfg)
-    _write(dumps_document(inventory_to_dict(inv, cfg.as_of, __version__)), output)
+    _write_pieces(iter_document(inventory_document(inv, cfg.as_of, __version__, encoded=True)), output)
     _report_errors(errors)
     raise typer.Exit(2 if errors else 0)
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from nhiscan.errors import NhiscanError, content_free
 from nhiscan.model import Severity
+from nhiscan.shard import Shard
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -139,6 +140,7 @@ class ScanConfig:
     waivers: str | None = None
     settings: Settings = field(default_factory=Settings)
     progress: bool = False
+    shard: Shard | None = None  # `inventory --shard I/N`: this job's part of the organization
 
 
 def _as_str_tuple(value: Any, where: str) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from nhiscan.baseline import baseline_matcher, load_baseline
 from nhiscan.config import ScanConfig
 from nhiscan.errors import NhiscanError
 from nhiscan.model import Inventory, Report, SourceError
+from nhiscan.shard import shard_inventory
 from nhiscan.sources import collect
 from nhiscan.waivers import Matcher, first_match, inline_ignore_matcher, load_waivers, resolve_path
 
@@ -25,7 +26,12 @@ def collect_inventory(config: ScanConfig) -> tuple[Inventory, list[SourceError]]
     inventory, errors = collect(config)
     # Normalization across sources: mark AI-agent identities (attributes agent / agent_reason);
     # name secrets by labels that are reproducible and say nothing about their values.
-    return secret_ids.relabel(mark_agents(inventory, config.settings)), errors
+    inventory = mark_agents(inventory, config.settings)
+    if config.shard is not None:
+        # after marking, which reads the whole estate (a leak in one repository marks an identity
+        # of another account), so a shard's records are what the unsharded run says about them
+        inventory = shard_inventory(inventory, config.shard)
+    return secret_ids.relabel(inventory), errors
 
 
 def run_scan(config: ScanConfig) -> Report:
@@ -44,4 +50,6 @@ def run_scan(config: ScanConfig) -> Report:
         matchers.append(baseline_matcher(load_baseline(config.baseline, inventory)))
     matchers.append(inline_ignore_matcher)  # `# nhiscan: ignore[rule] reason` in CI files
     waive = first_match(matchers)
-    return analyze(inventory, config.as_of, config.settings, errors=errors, waive=waive)
+    return analyze(
+        inventory, config.as_of, config.settings, errors=errors, waive=waive, progress=config.progress
+    )

@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 
 def write_file(path: Path, text: str) -> None:
     """Replace ``path`` by ``text`` (UTF-8) atomically. OSError when that cannot be done."""
-    data = text.encode("utf-8")
+    write_pieces(path, (text,))
+
+
+def write_pieces(path: Path, pieces: Iterable[str]) -> None:
+    """Replace ``path`` atomically by the text ``pieces`` make up, written as they come: a large
+    report is encoded record by record into the temporary file, never held whole in memory."""
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
         existing: os.stat_result | None = os.stat(target)
@@ -41,18 +46,29 @@ def write_file(path: Path, text: str) -> None:
         existing = None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         with open(target, "wb") as fh:  # a device or a FIFO: nothing to replace
-            fh.write(data)
+            for piece in pieces:
+                fh.write(piece.encode("utf-8"))
         return
     directory = target.parent
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        tmp = _complete_file(directory, target.name, data, existing)
+        fd, tmp = _temporary(directory, target.name)
     except PermissionError:
         if existing is None or not os.access(target, os.W_OK):
             raise
         with open(target, "wb") as fh:  # a writable file in a directory we may not write to
-            fh.write(data)
+            for piece in pieces:
+                fh.write(piece.encode("utf-8"))
         return
+    try:
+        _fill(fd, pieces, existing)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        lifecycle.discard_temporary(tmp)
+        raise
+    finally:
+        os.close(fd)
     try:
         os.replace(tmp, target)
     except BaseException:
@@ -64,29 +80,21 @@ def write_file(path: Path, text: str) -> None:
     _fsync_dir(directory)
 
 
-def _complete_file(directory: Path, name: str, data: bytes, existing: os.stat_result | None) -> str:
-    """A new file in ``directory`` holding ``data`` (written, fsynced), under a temporary name that
-    a signal ending nhiscan removes (``lifecycle.add_temporary``)."""
+def _temporary(directory: Path, name: str) -> tuple[int, str]:
+    """A new file in ``directory`` under a temporary name that a signal ending nhiscan removes
+    (``lifecycle.add_temporary``)."""
     with lifecycle.deferred_signals():  # created and registered together, or not at all
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".nhiscan-tmp", dir=directory)
         lifecycle.add_temporary(tmp)
-    try:
-        _fill(fd, data, existing)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        lifecycle.discard_temporary(tmp)
-        raise
-    finally:
-        os.close(fd)
-    return tmp
+    return fd, tmp
 
 
-def _fill(fd: int, data: bytes, existing: os.stat_result | None) -> None:
+def _fill(fd: int, pieces: Iterable[str], existing: os.stat_result | None) -> None:
     _set_mode(fd, existing)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    for piece in pieces:
+        view = memoryview(piece.encode("utf-8"))
+        while view:
+            view = view[os.write(fd, view) :]
     os.fsync(fd)
 
 
@@ -229,6 +237,11 @@ def write_stdout(text: str) -> None:
 
     The bytes go to the file descriptor in a loop: with PYTHONUNBUFFERED (common in containers and
     CI) ``sys.stdout.write`` makes one write(2) and silently drops what a pipe did not take."""
+    write_stdout_pieces((text,))
+
+
+def write_stdout_pieces(pieces: Iterable[str]) -> None:
+    """``write_stdout`` for text that comes in pieces, each written as it comes."""
     import sys
 
     stream = sys.stdout
@@ -238,13 +251,15 @@ def write_stdout(text: str) -> None:
     except (AttributeError, OSError, ValueError):  # not a file (a test harness's buffer)
         fd = -1
     try:
+        for piece in pieces:
+            if fd < 0:
+                stream.write(piece)
+                continue
+            data = memoryview(piece.encode(stream.encoding or "utf-8", stream.errors or "strict"))
+            while data:
+                data = data[os.write(fd, data) :]
         if fd < 0:
-            stream.write(text)
             stream.flush()
-            return
-        data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
-        while data:
-            data = data[os.write(fd, data) :]
     except OSError:
         discard_stdout()
         raise

@@ -147,12 +147,101 @@ def test_passrole_alone_or_scoped_is_not_escalation() -> None:
     assert assess(scoped, {}).level == "write"
 
 
-def test_memo_is_shared_across_identities_with_equal_grants() -> None:
+def test_each_distinct_statement_is_evaluated_once_per_scan() -> None:
     memo: dict[str, Any] = {}
     g = managed("PowerUserAccess")
-    assess(ident(*g), memo)
-    assess(Identity(id="other", provider="aws", kind="aws-iam-role", name="o", scope="1", grants=g), memo)
-    assert len(memo["aws-privilege"]) == 1
+    own = Grant(actions=("s3:*",), resources=("arn:aws:s3:::mine/*",), via="inline:mine")
+    assess(ident(*g, own), memo)
+    assert len(memo["aws-statements"]) == len({(x.actions, x.not_actions) for x in g}) + 1
+    other = Grant(actions=("s3:*",), resources=("arn:aws:s3:::theirs/*",), via="inline:theirs")
+    assess(
+        Identity(id="o", provider="aws", kind="aws-iam-role", name="o", scope="1", grants=(*g, other)), memo
+    )
+    # the shared managed policy is not evaluated again: only the other identity's own statement is new
+    assert len(memo["aws-statements"]) == len({(x.actions, x.not_actions) for x in g}) + 2
+    assert len(memo["aws-verdicts"]) == 1
+
+
+# Statements drawn from a pool that reaches every branch of the verdict: wildcards, NotAction,
+# NotResource, Deny, conditions, boundaries, escalation actions in pieces.
+_ACTIONS = [
+    ("*",),
+    ("iam:*",),
+    ("iam:Create*", "sts:AssumeRole"),
+    ("iam:PassRole",),
+    ("ec2:RunInstances",),
+    ("lambda:CreateFunction", "lambda:InvokeFunction"),
+    ("s3:Get*",),
+    ("s3:*",),
+    ("ssm:SendCommand",),
+    ("iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:PutUserPolicy", "iam:PutRolePolicy"),
+    ("iam:CreatePolicyVersion", "iam:UpdateAssumeRolePolicy"),
+    ("IAM:attach*",),
+    ("i?m:Put*",),
+]
+
+
+def _reference(identity: Identity) -> tuple[str, tuple[str, ...], tuple[tuple[str, bool], ...]]:
+    """The verdict from the documented semantics: every action evaluated over all grants."""
+    from nhiscan.analyze import privilege_aws as pa
+
+    grants = identity.grants
+    if not any(g.effect == "Allow" and not g.boundary for g in grants):
+        return "none", (), ()
+    d = {a: evaluate_grants(grants, a) for a in pa.PROBES}
+    if d[pa.PROBE_ANY_SERVICE] and d[pa.PROBE_IAM]:
+        both = (d[pa.PROBE_ANY_SERVICE], d[pa.PROBE_IAM])
+        via = ", ".join(dict.fromkeys(v for x in both for v in x.via))
+        cond = " (with conditions)" if any(x.conditional for x in both) else ""
+        return "admin", (f"all actions on all resources via {via}{cond}",), ()
+    iam = [d[a] for a in pa.IAM_WRITE_ALL]
+    if all(iam):
+        via = ", ".join(dict.fromkeys(v for x in iam for v in x.via))
+        cond = " (with conditions)" if any(x.conditional for x in iam) else ""
+        return "admin", (f"full IAM policy write via {via}{cond}",), ()
+    found = tuple(
+        (p.name, any(d[a].conditional for a in p.actions))
+        for p in pa.ESCALATION_PATHS
+        if all(d[a] for a in p.actions)
+    )
+    if found:
+        return "escalation", assess(identity, {}).reasons, found
+    return access_level(grants), (), ()
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_per_statement_verdict_equals_evaluating_every_action(seed: int) -> None:
+    import random
+
+    rnd = random.Random(seed)
+    grants = []
+    for i in range(rnd.randint(1, 6)):
+        acts = rnd.choice(_ACTIONS)
+        negate = rnd.random() < 0.15
+        grants.append(
+            Grant(
+                effect="Deny" if rnd.random() < 0.2 else "Allow",
+                actions=() if negate else acts,
+                not_actions=acts if negate else (),
+                resources=rnd.choice([("*",), ("arn:aws:s3:::b/*",), ("*", "arn:x")]),
+                not_resources=("arn:aws:iam::1:role/x",) if rnd.random() < 0.1 else (),
+                via=f"p{i % 3}",
+                condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}} if rnd.random() < 0.2 else None,
+                boundary=rnd.random() < 0.15,
+            )
+        )
+    grants = [
+        Grant(**{**{f: getattr(g, f) for f in g.__slots__}, "resources": ()}) if g.not_resources else g
+        for g in grants
+    ]
+    i = ident(*grants)
+    memo: dict[str, Any] = {}
+    got = assess(i, memo)
+    level, reasons, paths = _reference(i)
+    assert got.level == level
+    if level == "admin":
+        assert got.reasons == reasons
+    assert tuple((p.name, c) for p, c in escalation_paths(i, memo)) == paths
 
 
 def test_access_level_read_vs_write() -> None:

@@ -63,8 +63,12 @@ def resource_matches(pattern: str, resource: str) -> bool:
     return _compiled((pattern,), False).match(resource) is not None
 
 
-def _any_action(patterns: tuple[str, ...], action: str) -> bool:
+def any_action(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether any of an Action (or NotAction) list's patterns matches ``action``."""
     return _compiled(patterns, True).match(action) is not None
+
+
+_any_action = any_action
 
 
 def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:

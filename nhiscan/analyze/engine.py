@@ -124,30 +124,48 @@ def run_rules(
     as_of: datetime,
     settings: Settings,
     catalog: tuple[Rule, ...] | None = None,
+    progress: bool = False,
 ) -> list[Finding]:
+    from nhiscan.sources.feedback import Feedback
+
     rules = catalog if catalog is not None else load_catalog()
     validate_settings(settings, rules)
     checks = registry()
     memo: dict[str, Any] = {}
     findings: dict[str, Finding] = {}
-    for rule in rules:
-        if rule.id in settings.disabled:
-            continue
-        fn = checks.get(rule.check)
-        if fn is None:
-            raise NhiscanError(f"rule {rule.id}: no check named {rule.check!r}")
-        ctx = CheckContext(
-            rule=rule,
-            inventory=inventory,
-            as_of=as_of,
-            params=effective_params(rule, settings),
-            settings=settings,
-            memo=memo,
-        )
-        for hit in fn(ctx):
-            finding = make_finding(rule, hit, settings)
-            findings.setdefault(finding.fingerprint, finding)
+    enabled = [r for r in rules if r.id not in settings.disabled]
+    with Feedback(progress) as feedback:  # on a terminal only: rules done, time left
+        what = f"analysing {len(inventory.identities):,} identities"
+        task = feedback.task(what, total=len(enabled))
+        for rule in enabled:
+            _run_rule(rule, checks, inventory, as_of, settings, memo, findings)
+            feedback.update(task, advance=1, description=f"{what}: {len(findings):,} findings")
     return sorted(findings.values(), key=_order)
+
+
+def _run_rule(
+    rule: Rule,
+    checks: Mapping[str, Callable[[CheckContext], Iterable[Hit]]],
+    inventory: Inventory,
+    as_of: datetime,
+    settings: Settings,
+    memo: dict[str, Any],
+    findings: dict[str, Finding],
+) -> None:
+    fn = checks.get(rule.check)
+    if fn is None:
+        raise NhiscanError(f"rule {rule.id}: no check named {rule.check!r}")
+    ctx = CheckContext(
+        rule=rule,
+        inventory=inventory,
+        as_of=as_of,
+        params=effective_params(rule, settings),
+        settings=settings,
+        memo=memo,
+    )
+    for hit in fn(ctx):
+        finding = make_finding(rule, hit, settings)
+        findings.setdefault(finding.fingerprint, finding)
 
 
 def _order(f: Finding) -> tuple[int, str, str, str, int]:
@@ -166,6 +184,7 @@ def analyze(
     settings: Settings,
     errors: Iterable[SourceError] = (),
     waive: Mapping[str, Mapping[str, Any]] | Callable[[Finding], Mapping[str, Any] | None] | None = None,
+    progress: bool = False,
 ) -> Report:
     """Findings, waivers/baseline applied, risk scores.
 
@@ -173,7 +192,8 @@ def analyze(
     nhiscan.waivers). A record with ``expired: true`` is attached but does not waive.
     """
     findings = [
-        _waived(f, rec) if (rec := inline_waiver(f)) else f for f in run_rules(inventory, as_of, settings)
+        _waived(f, rec) if (rec := inline_waiver(f)) else f
+        for f in run_rules(inventory, as_of, settings, progress=progress)
     ]
     if waive:
         table = waive

@@ -68,7 +68,8 @@ def overall(statuses: Iterable[str]) -> str:
 def posture(inventory: Inventory) -> dict[str, Any]:
     """The per-provider logging posture of a scan (only providers the scan saw)."""
     by_kind: dict[str, list[LogConfig]] = {}
-    for cfg in inventory.logging:
+    # scopes in id order, not read order: shards merged in any order give the unsharded posture
+    for cfg in sorted(inventory.logging, key=lambda c: c.scope):
         by_kind.setdefault(cfg.kind, []).append(cfg)
     scopes = _identity_scopes(inventory.identities)
     verdicts: dict[str, list[ScopeVerdict]] = {p: [] for p in PROVIDERS}

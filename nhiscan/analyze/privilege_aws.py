@@ -13,8 +13,11 @@ Definitions (all evaluated with ``aws_policy`` on every resource, ``*``):
   iam-vulnerable scenarios, and Datadog's pathfinding.cloud catalogue.
 - **write** / **read** / **none**: from the Allow statements' verbs (``aws_policy.access_level``).
 
-Results are memoized per scan in ``memo`` by the identity's grant content, so thousands of
-identities that share the same policies are evaluated once.
+Evaluation is per statement, not per identity: each distinct statement of the scan is matched
+once against every action asked about here (its answer is a bit mask), an identity's answer is the
+fold of its statements' masks, and the verdict is memoized per distinct answer. Thousands of
+identities that share managed or group policies cost one evaluation of those policies, and an
+identity's own inline statements are read once (``memo``: per scan).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nhiscan.analyze.aws_policy import DENIED, Decision, access_level, evaluate_split, split_grants
+from nhiscan.analyze.aws_policy import any_action, is_read_pattern, split_grants
 from nhiscan.analyze.privilege import Privilege
 from nhiscan.model import Grant, Identity
 
@@ -157,20 +160,95 @@ PROBE_ANY_SERVICE = "nhiscanprobe:NhiscanProbe"
 PROBE_IAM = "iam:NhiscanProbe"
 
 
-def _signature(grants: Sequence[Grant]) -> tuple[Any, ...]:
-    return tuple(
-        (
-            g.effect,
-            g.actions,
-            g.not_actions,
-            g.resources,
-            g.not_resources,
-            g.boundary,
-            g.via,
-            repr(sorted(g.condition.items())) if g.condition else "",
-        )
-        for g in grants
+# Every action the verdict below asks about, each with its bit in a statement's answer.
+PROBES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (PROBE_ANY_SERVICE, PROBE_IAM, *IAM_WRITE_ALL, *(a for p in ESCALATION_PATHS for a in p.actions))
     )
+)
+_BIT = {action: 1 << i for i, action in enumerate(PROBES)}
+_BY_SERVICE: dict[str, int] = {}
+for _action, _b in _BIT.items():
+    _svc = _action.split(":", 1)[0].lower()
+    _BY_SERVICE[_svc] = _BY_SERVICE.get(_svc, 0) | _b
+_ALL = (1 << len(PROBES)) - 1
+_LEVELS = ("none", "read", "write")
+
+
+def _probe_bits(patterns: tuple[str, ...]) -> int:
+    """The probes an Action (or NotAction) list matches, as bits."""
+    candidates = 0
+    for p in patterns:
+        svc, colon, _ = p.partition(":")
+        if not colon or "*" in svc or "?" in svc or "$" in svc:
+            candidates = _ALL
+            break
+        candidates |= _BY_SERVICE.get(svc.lower(), 0)
+    bits = 0
+    for action, b in _BIT.items():
+        if candidates & b and any_action(patterns, action):
+            bits |= b
+    return bits
+
+
+def _statement(g: Grant, cache: dict[tuple[Any, ...], tuple[int, int]]) -> tuple[int, int]:
+    """(probe bits the statement matches on every resource, its access level index), evaluated
+    once per distinct statement of the scan: thousands of identities share their policies'
+    statements, and an identity's own (inline) statements are read once."""
+    key = (g.actions, g.not_actions, g.resources, g.not_resources)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    # statement_matches on resource "*": only "*" in Resource, or a NotResource not excluding "*"
+    covers = "*" not in g.not_resources if g.not_resources else "*" in g.resources
+    bits = 0
+    if covers:
+        if g.actions:
+            bits = _probe_bits(g.actions)
+        elif g.not_actions:
+            bits = _ALL & ~_probe_bits(g.not_actions)
+    writes = bool(g.not_actions) or any(not is_read_pattern(a) for a in g.actions)
+    level = 2 if writes else int(bool(g.actions))
+    hit = cache[key] = (bits, level)
+    return hit
+
+
+@dataclass(frozen=True)
+class _Masks:
+    """One identity's (or boundary's) policies folded over their statements."""
+
+    plain: int = 0  # allowed by an unconditioned Allow
+    cond: int = 0  # allowed by a conditioned Allow
+    deny: int = 0  # denied by an unconditioned Deny
+    level: int = 0  # access level index of the Allow statements
+    allows: bool = False  # holds any Allow statement
+
+    @property
+    def allowed(self) -> int:
+        return (self.plain | self.cond) & ~self.deny
+
+    @property
+    def conditional(self) -> int:
+        return self.cond & ~self.plain & ~self.deny
+
+
+def _fold(grants: Sequence[Grant], cache: dict[tuple[Any, ...], tuple[int, int]]) -> _Masks:
+    plain = cond = deny = level = 0
+    allows = False
+    for g in grants:
+        effect = g.effect.lower()
+        if effect == "deny":
+            if not g.condition:
+                deny |= _statement(g, cache)[0]
+        elif effect == "allow":
+            allows = True
+            bits, lv = _statement(g, cache)
+            if g.condition:
+                cond |= bits
+            else:
+                plain |= bits
+            level = max(level, lv)
+    return _Masks(plain, cond, deny, level, allows)
 
 
 def escalation_paths(identity: Identity, memo: dict[str, Any]) -> list[tuple[EscalationPath, bool]]:
@@ -182,68 +260,72 @@ def assess(identity: Identity, memo: dict[str, Any]) -> Privilege:
     return _assess(identity, memo)[0]
 
 
-def _assess(
-    identity: Identity, memo: dict[str, Any]
-) -> tuple[Privilege, tuple[tuple[EscalationPath, bool], ...]]:
+_Verdict = tuple[Privilege, tuple[tuple[EscalationPath, bool], ...]]
+
+
+def _assess(identity: Identity, memo: dict[str, Any]) -> _Verdict:
     if identity.kind == "aws-root-account":
         return Privilege("admin", ("account root user",)), ()
-    cache: dict[tuple[Any, ...], tuple[Privilege, tuple[tuple[EscalationPath, bool], ...]]] = memo.setdefault(
-        "aws-privilege", {}
-    )
-    sig = _signature(identity.grants)
-    hit = cache.get(sig)
-    if hit is None:
-        hit = cache[sig] = _compute(identity.grants)
-    return hit
-
-
-def _compute(grants: Sequence[Grant]) -> tuple[Privilege, tuple[tuple[EscalationPath, bool], ...]]:
-    identity, boundary = split_grants(grants)
-    decisions: dict[str, Decision] = {}
-    # Services some Allow statement can reach: an action of any other service is denied without
-    # evaluating every statement (most identities touch a handful of services).
-    services: set[str] = set()
-    any_service = False
-    for g in identity:
-        if g.effect.lower() != "allow":
-            continue
-        if g.not_actions:
-            any_service = True
-        for a in g.actions:
-            svc = a.split(":", 1)[0].lower()
-            if ":" not in a or "*" in svc or "?" in svc:
-                any_service = True
-            else:
-                services.add(svc)
-
-    def allowed(action: str) -> Decision:
-        if action not in decisions:
-            if not any_service and action.split(":", 1)[0].lower() not in services:
-                decisions[action] = DENIED
-            else:
-                decisions[action] = evaluate_split(identity, boundary, action, "*")
-        return decisions[action]
-
-    if not any(g.effect.lower() == "allow" for g in identity):
+    statements: dict[tuple[Any, ...], tuple[int, int]] = memo.setdefault("aws-statements", {})
+    verdicts: dict[tuple[Any, ...], _Verdict | str] = memo.setdefault("aws-verdicts", {})
+    own, cap = split_grants(identity.grants)
+    mine = _fold(own, statements)
+    if not mine.allows:
         return Privilege("none"), ()
-    anyd, iamd = allowed(PROBE_ANY_SERVICE), allowed(PROBE_IAM)
-    if anyd and iamd:
-        cond = " (with conditions)" if anyd.conditional or iamd.conditional else ""
-        via = ", ".join(dict.fromkeys((*anyd.via, *iamd.via)))
-        return Privilege("admin", (f"all actions on all resources via {via}{cond}",)), ()
-    iam_all = [allowed(a) for a in IAM_WRITE_ALL]
-    if all(iam_all):
-        cond = " (with conditions)" if any(d.conditional for d in iam_all) else ""
-        via = ", ".join(dict.fromkeys(v for d in iam_all for v in d.via))
-        return Privilege("admin", (f"full IAM policy write via {via}{cond}",)), ()
+    allowed, conditional, level = mine.allowed, mine.conditional, mine.level
+    if cap:
+        capped = _fold(cap, statements)
+        allowed &= capped.allowed
+        conditional = (conditional | capped.conditional) & allowed
+        if level:
+            level = min(level, capped.level)
+    key = (allowed, conditional, level)
+    verdict = verdicts.get(key)
+    if verdict is None:
+        verdict = verdicts[key] = _verdict(allowed, conditional, level)
+    if isinstance(verdict, str):  # admin: the reason names the policies that grant it
+        return _admin(verdict, own, mine, conditional, statements), ()
+    return verdict
+
+
+def _verdict(allowed: int, conditional: int, level: int) -> _Verdict | str:
+    """What the allowed probes mean (shared by every identity with the same answers); "any" or
+    "iam" for admin, whose reason names the identity's own policies."""
+    any_bit, iam_bit = _BIT[PROBE_ANY_SERVICE], _BIT[PROBE_IAM]
+    if allowed & any_bit and allowed & iam_bit:
+        return "any"
+    if all(allowed & _BIT[a] for a in IAM_WRITE_ALL):
+        return "iam"
     found: list[tuple[EscalationPath, bool]] = []
     for path in ESCALATION_PATHS:
-        ds = [allowed(a) for a in path.actions]
-        if all(ds):
-            found.append((path, any(d.conditional for d in ds)))
+        bits = [_BIT[a] for a in path.actions]
+        if all(allowed & b for b in bits):
+            found.append((path, any(conditional & b for b in bits)))
     if found:
         reasons = tuple(
             f"{p.name}: {' + '.join(p.actions)} on *{' (with conditions)' if c else ''}" for p, c in found
         )
         return Privilege("escalation", reasons), tuple(found)
-    return Privilege(access_level(grants)), ()
+    return Privilege(_LEVELS[level]), ()
+
+
+def _admin(
+    kind: str,
+    own: Sequence[Grant],
+    mine: _Masks,
+    conditional: int,
+    statements: dict[tuple[Any, ...], tuple[int, int]],
+) -> Privilege:
+    actions = (PROBE_ANY_SERVICE, PROBE_IAM) if kind == "any" else IAM_WRITE_ALL
+    via: list[str] = []
+    for action in actions:
+        b = _BIT[action]
+        plain = bool(mine.plain & b)  # the unconditioned Allows name it, else the conditioned ones
+        via.extend(
+            g.via
+            for g in own
+            if g.effect.lower() == "allow" and bool(g.condition) != plain and _statement(g, statements)[0] & b
+        )
+    cond = " (with conditions)" if any(conditional & _BIT[a] for a in actions) else ""
+    what = "all actions on all resources" if kind == "any" else "full IAM policy write"
+    return Privilege("admin", (f"{what} via {', '.join(dict.fromkeys(via))}{cond}",))

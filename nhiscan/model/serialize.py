@@ -6,6 +6,7 @@ and what `scan --format json` writes, `nhiscan report` re-renders unchanged.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -32,81 +33,18 @@ from nhiscan.model import (
     SourceRef,
     Trust,
 )
+from nhiscan.model.fields import _dict as _dict
+from nhiscan.model.fields import _list as _list
+from nhiscan.model.fields import _opt_str as _opt_str
+from nhiscan.model.fields import _strs as _strs
+from nhiscan.model.fields import bool_in as bool_in
+from nhiscan.model.fields import dt_in as dt_in
+from nhiscan.model.fields import dt_out as dt_out
+from nhiscan.model.jsonstream import Lazy
+from nhiscan.model.jsonstream import dumps_document as dumps_document  # its callers' import
 from nhiscan.model.posture import credential_posture
-from nhiscan.sources.timeparse import UnreadableTime, read_time
 
 T = TypeVar("T")
-
-
-def dt_out(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.isoformat()
-
-
-def dt_in(value: Any, field_name: str = "date") -> datetime | None:
-    """A date and time in any form nhiscan reads (see nhiscan.sources.timeparse); ValueError naming
-    the field (never quoting the value) when it is present but unreadable."""
-    try:
-        return read_time(value)
-    except UnreadableTime as exc:
-        raise ValueError(f"{field_name}: {exc}") from None
-
-
-def bool_in(value: Any, field_name: str, default: bool) -> bool:
-    """A JSON boolean (or ``"true"`` / ``"false"`` in any case); ValueError naming the field otherwise.
-
-    ``bool("false")`` is True: reading a flag with ``bool()`` would turn a quoted false into true.
-    """
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise ValueError(f"{field_name}: expected true or false")
-
-
-# --- leaves -------------------------------------------------------------------------------------
-# The readers check types as they go: a document that was edited by hand or by another tool gives a
-# ValueError naming the field, never a wrong-typed model that breaks the analysis later.
-
-
-def _strs(value: Any, field_name: str) -> tuple[str, ...]:
-    """A list of strings (a lone string is taken as a list of one)."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ValueError(f"{field_name}: expected a list of strings")
-
-
-def _dict(value: Any, field_name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items()}
-    raise ValueError(f"{field_name}: expected an object, got {type(value).__name__}")
-
-
-def _opt_str(value: Any, field_name: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise ValueError(f"{field_name}: expected a string, got {type(value).__name__}")
-
-
-def _list(value: Any, field_name: str) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise ValueError(f"{field_name}: expected a list, got {type(value).__name__}")
 
 
 def location_out(loc: Location | None) -> dict[str, Any] | None:
@@ -198,6 +136,22 @@ def grant_in(d: Mapping[str, Any]) -> Grant:
     )
 
 
+def shared_grant_in(d: Any, cache: dict[tuple[Any, ...], Grant]) -> Grant:
+    """``grant_in``, one Grant for every record of the same content: an inventory repeats a managed
+    policy's statements (hundreds of actions each) in every identity it is attached to, and read
+    back they are held once, as normalization holds them."""
+    if not isinstance(d, Mapping) or d.get("condition"):
+        return grant_in(d)
+    try:  # by value and type (true and 1 are equal keys but not equally valid)
+        key = tuple((k, type(v), tuple(v) if isinstance(v, list) else v) for k, v in d.items())
+        hit = cache.get(key)
+    except TypeError:  # something unhashable in a field: read it alone
+        return grant_in(d)
+    if hit is None:
+        hit = cache[key] = grant_in(d)
+    return hit
+
+
 def trust_out(t: Trust) -> dict[str, Any]:
     return {
         "principal_type": t.principal_type,
@@ -218,7 +172,7 @@ def trust_in(d: Mapping[str, Any]) -> Trust:
     )
 
 
-def identity_out(i: Identity, risk: Risk | None = None) -> dict[str, Any]:
+def identity_out(i: Identity, risk: Risk | None = None, *, grants: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": i.id,
         "provider": i.provider,
@@ -239,7 +193,7 @@ def identity_out(i: Identity, risk: Risk | None = None) -> dict[str, Any]:
             "last_used": dt_out(i.last_used),
             "tags": dict(i.tags),
             "credentials": [credential_out(c) for c in i.credentials],
-            "grants": [grant_out(g) for g in i.grants],
+            **({"grants": [grant_out(g) for g in i.grants]} if grants else {}),
             "trusts": [trust_out(t) for t in i.trusts],
             "attributes": dict(i.attributes),
         }
@@ -256,7 +210,9 @@ def _each(read: Callable[[Any], T], items: list[Any], field_name: str) -> Iterat
             raise ValueError(f"{field_name}[{i}].{exc}") from None
 
 
-def identity_in(d: Mapping[str, Any]) -> Identity:
+def identity_in(d: Mapping[str, Any], grants: dict[tuple[Any, ...], Grant] | None = None) -> Identity:
+    """An identity record; ``grants``: a cache shared by the records of a document."""
+    read_grant = grant_in if grants is None else functools.partial(shared_grant_in, cache=grants)
     return Identity(
         id=str(d["id"]),
         provider=str(d["provider"]),
@@ -270,7 +226,7 @@ def identity_in(d: Mapping[str, Any]) -> Identity:
         last_used=dt_in(d.get("last_used"), "last_used"),
         tags={k: str(v) for k, v in _dict(d.get("tags"), "tags").items()},
         credentials=tuple(_each(credential_in, _list(d.get("credentials"), "credentials"), "credentials")),
-        grants=tuple(grant_in(g) for g in _list(d.get("grants"), "grants")),
+        grants=tuple(read_grant(g) for g in _list(d.get("grants"), "grants")),
         trusts=tuple(trust_in(t) for t in _list(d.get("trusts"), "trusts")),
         attributes=_dict(d.get("attributes"), "attributes"),
     )
@@ -401,17 +357,34 @@ def source_in(d: Mapping[str, Any]) -> SourceRef:
 # --- documents ------------------------------------------------------------------------------------
 
 
-def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+def inventory_document(
+    inv: Inventory, as_of: datetime | None = None, version: str = "", *, encoded: bool = False
+) -> dict[str, Any]:
+    """The inventory document with its lists as ``Lazy`` values: records are encoded one at a time
+    as ``jsonstream.iter_document`` writes them (``inventory_to_dict`` is the same, built);
+    ``encoded``: identities come as their JSON text (``GrantTexts``)."""
+    from nhiscan.model.identity_text import GrantTexts
+
+    texts = GrantTexts()
     return {
         "schema": INVENTORY_SCHEMA,
         "generator": f"nhiscan {version}".strip(),
         "as_of": dt_out(as_of),
-        "sources": [source_out(s) for s in inv.sources],
-        "identities": [identity_out(i) for i in inv.identities],
-        "secrets": [secret_out(s) for s in inv.secrets],
-        "observations": [observation_out(o) for o in inv.observations],
-        "log_configs": [log_config_out(c) for c in inv.logging],
+        "sources": Lazy(source_out(s) for s in inv.sources),
+        "identities": Lazy(texts.identity(i) if encoded else identity_out(i) for i in inv.identities),
+        "secrets": Lazy(secret_out(s) for s in inv.secrets),
+        "observations": Lazy(observation_out(o) for o in inv.observations),
+        "log_configs": Lazy(log_config_out(c) for c in inv.logging),
     }
+
+
+def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
+    return built(inventory_document(inv, as_of, version))
+
+
+def built(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document's ``Lazy`` lists made lists."""
+    return {k: list(v.items) if isinstance(v, Lazy) else v for k, v in doc.items()}
 
 
 def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
@@ -509,20 +482,25 @@ def _legacy_secrets(d: Mapping[str, Any]) -> bool:
     return False
 
 
-def report_to_dict(report: Report) -> dict[str, Any]:
+def report_document(report: Report, *, encoded: bool = False) -> dict[str, Any]:
+    """The ``nhiscan/v1`` result with its lists as ``Lazy`` values (see ``inventory_document``)."""
+    from nhiscan.model.identity_text import GrantTexts
+
     inv = report.inventory
+    texts = GrantTexts()
+    out = identity_out if not encoded else texts.identity
     return {
         "schema": SCHEMA,
         "tool": {"name": "nhiscan", "version": report.tool_version},
         "as_of": dt_out(report.as_of),
-        "sources": [source_out(s) for s in inv.sources],
-        "identities": [identity_out(i, report.risks.get(i.id)) for i in inv.identities],
-        "findings": [finding_out(f) for f in report.findings],
-        "secrets": [secret_out(s) for s in inv.secrets],
-        "observations": [observation_out(o) for o in inv.observations],
+        "sources": Lazy(source_out(s) for s in inv.sources),
+        "identities": Lazy(out(i, report.risks.get(i.id)) for i in inv.identities),
+        "findings": Lazy(finding_out(f) for f in report.findings),
+        "secrets": Lazy(secret_out(s) for s in inv.secrets),
+        "observations": Lazy(observation_out(o) for o in inv.observations),
         "errors": [{"source": e.source, "message": e.message} for e in report.errors],
         "logging": dict(report.logging),
-        "log_configs": [log_config_out(c) for c in inv.logging],
+        "log_configs": Lazy(log_config_out(c) for c in inv.logging),
         "summary": {
             "identities": len(inv.identities),
             "nonhuman_identities": sum(1 for i in inv.identities if i.nonhuman),
@@ -532,6 +510,10 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "credentials": credential_posture(inv.identities, report.as_of),
         },
     }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    return built(report_document(report))
 
 
 def report_from_dict(d: Mapping[str, Any]) -> Report:
@@ -586,25 +568,3 @@ def _logging_in(value: Any) -> dict[str, Any]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("status"), str):
             raise ValueError(f"logging.{provider}: expected an object with a status")
     return posture
-
-
-def dumps_document(doc: Any, *, depth: int = 2, ensure_ascii: bool = True) -> str:
-    """JSON text laid out for people and fast to write: indented down to ``depth``, each value
-    below it (an identity, a finding, a SARIF result) on one line.
-
-    ``json.dumps(indent=...)`` runs the pure-Python encoder and is most of the time of a large
-    scan; here everything below ``depth`` goes through the C encoder. Parsing gives back ``doc``.
-    """
-    compact = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(", ", ": ")).encode
-
-    def encode(value: Any, level: int) -> str:
-        if level >= depth or not isinstance(value, (dict, list)) or not value:
-            return compact(value)
-        pad = "  " * (level + 1)
-        if isinstance(value, dict):
-            items = [f"{pad}{compact(str(k))}: {encode(v, level + 1)}" for k, v in value.items()]
-            return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
-        items = [f"{pad}{encode(v, level + 1)}" for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + "  " * level + "]"
-
-    return encode(doc, 0) + "\n"

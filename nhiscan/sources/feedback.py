@@ -1,6 +1,8 @@
-"""Feedback from live collectors: a rich progress display on a terminal, quiet in CI, warnings always.
+"""Feedback on long work: a rich progress display on a terminal, quiet in CI, warnings always.
 
-Shared by every live collector (AWS, GCP, Azure, Kubernetes); imports rich only when enabled.
+Shared by every live collector (AWS, GCP, Azure, Kubernetes: accounts done), by reading inputs
+(files read, identities so far) and by the analysis (rules done, findings so far), each with the
+time left; imports rich only when enabled (``ScanConfig.progress``: stderr is a terminal).
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ class Feedback:
         self._held: dict[str, list[str]] | None = None
         if enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}", markup=False),  # descriptions name accounts: data
                 BarColumn(),
                 MofNCompleteColumn(),
+                TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
             )

@@ -97,43 +97,89 @@ def _expected(spec: Spec) -> str:
 
 
 def check(value: Any, spec: Spec, where: str = "", *, nullable: bool = True) -> None:
-    """Raise ValueError("<where>: expected X, got Y") when ``value`` does not match ``spec``."""
+    """Raise ValueError("<where>: expected X, got Y") when ``value`` does not match ``spec``.
+
+    The place (``UserDetailList[3].Tags[0].Key``) is put together only when something is wrong:
+    a large export's millions of good fields cost no string building."""
+    try:
+        _check(value, spec, nullable)
+    except _Mismatch as bad:
+        place = where
+        for part in reversed(bad.parts):
+            place = _join(place, part)
+        raise ValueError(f"{place or bad.unnamed}: {bad.tail}") from None
+
+
+def _join(place: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{place}[{part}]"
+    return f"{place}.{part}" if place else part
+
+
+class _Mismatch(Exception):
+    """A field that does not match, with the path to it (innermost part first)."""
+
+    def __init__(self, tail: str, unnamed: str = "value") -> None:
+        self.tail = tail
+        self.unnamed = unnamed
+        self.parts: list[str | int] = []
+
+
+def _check(value: Any, spec: Spec, nullable: bool = True) -> None:
     if value is None:
         if nullable:
             return
-        raise ValueError(f"{where or 'value'}: expected {_expected(spec)}, got null")
+        raise _Mismatch(f"expected {_expected(spec)}, got null")
     if isinstance(spec, _Time):
         try:
             read_time(value)
         except UnreadableTime as exc:
-            raise ValueError(f"{where or 'value'}: {exc}") from None
+            raise _Mismatch(str(exc)) from None
         return
     if isinstance(spec, OneOf):
         try:
             spec.canonical(value)
         except ValueError as exc:
-            raise ValueError(f"{where or 'value'}: {exc}") from None
+            raise _Mismatch(str(exc)) from None
         return
     if isinstance(spec, Mapping):
         if not isinstance(value, Mapping):
-            raise ValueError(f"{where or 'record'}: expected an object, got {describe(value)}")
+            raise _Mismatch(f"expected an object, got {describe(value)}", "record")
         star = spec.get("*")
         for key, sub in spec.items():
             if key != "*":
-                check(value.get(key), sub, f"{where}.{key}" if where else key)
+                field = value.get(key)
+                if field is None or type(field) is sub:  # absent, or exactly the type asked for
+                    continue
+                try:
+                    _check(field, sub)
+                except _Mismatch as bad:
+                    bad.parts.append(key)
+                    raise
         if star is not None:
             for key, sub_value in value.items():
-                check(sub_value, star, f"{where}.{key}" if where else str(key))
+                try:
+                    _check(sub_value, star)
+                except _Mismatch as bad:
+                    bad.parts.append(str(key))
+                    raise
         return
     if isinstance(spec, list):
         if not isinstance(value, list):
-            raise ValueError(f"{where or 'value'}: expected a list, got {describe(value)}")
+            raise _Mismatch(f"expected a list, got {describe(value)}")
+        each = spec[0]
         for i, item in enumerate(value):
-            check(item, spec[0], f"{where}[{i}]", nullable=False)
+            if type(item) is each:  # exactly the type asked for (most items)
+                continue
+            try:
+                _check(item, each, False)
+            except _Mismatch as bad:
+                bad.parts.append(i)
+                raise
         return
     types = spec if isinstance(spec, tuple) else (spec,)
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        raise ValueError(f"{where or 'value'}: expected {_expected(spec)}, got {describe(value)}")
+        raise _Mismatch(f"expected {_expected(spec)}, got {describe(value)}")
 
 
 def label(record: Any, *keys: str) -> str:

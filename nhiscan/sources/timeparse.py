@@ -20,6 +20,7 @@ name the record and field instead of losing the fact quietly (see ``shape.TIME``
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import datetime, timedelta, timezone
@@ -54,6 +55,14 @@ def read_time(value: Any) -> datetime | None:
         return _from_epoch(float(value))
     if not isinstance(value, str):
         raise UnreadableTime(f"expected a date and time, got {type(value).__name__}")
+    return _read_text(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _read_text(value: str) -> datetime | None:
+    """A date written as text; exports repeat the same few dates thousands of times (creation
+    dates, "N/A", report times), so each distinct text is parsed once and its (immutable) datetime
+    shared by every record that holds it."""
     text = value.strip()
     if text.lower() in MISSING_MARKERS:
         return None

@@ -49,7 +49,7 @@ def test_bundled_fixtures_state_what_is_logged_in_every_view(tmp_path: Path) -> 
     md = run_cli("report", str(out), "--format", "markdown")
     assert md.code == 0, md.stderr
     assert "### Identity activity logging" in md.stdout
-    assert "| kubernetes | default | not-logged |" in md.stdout
+    assert "| kubernetes | (cluster unnamed) | not-logged |" in md.stdout
     html = run_cli("report", str(out), "--format", "html")
     assert html.code == 0, html.stderr
     assert '<section id="logging">' in html.stdout and "logging-not-logged" in html.stdout

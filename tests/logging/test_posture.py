@@ -449,3 +449,22 @@ def test_malformed_cluster_and_pod_fields_are_one_error_or_ignored(tmp_path: Pat
     report = scan(tmp_path, {"pods.json": pods})
     assert not report.errors
     assert report.logging["kubernetes"]["scopes"][0]["status"] == "not-logged"  # a string is no argv
+
+
+def test_posture_does_not_depend_on_the_order_records_were_read() -> None:
+    """Shards merged in any order (or --input given in any order) give one posture."""
+    from nhiscan.analyze.logging import posture
+    from nhiscan.model import Inventory, LogConfig
+
+    trails = {"trails": [], "status": {}}
+    records = (
+        LogConfig("aws", "aws-cloudtrail", "222233334444", dict(trails)),
+        LogConfig("aws", "aws-cloudtrail", "111122223333", dict(trails)),
+        LogConfig("gcp", "gcp-audit-configs", "projects/b"),
+        LogConfig("gcp", "gcp-audit-configs", "projects/a"),
+    )
+    one = posture(Inventory(logging=records))
+    other = posture(Inventory(logging=tuple(reversed(records))))
+    assert one == other
+    assert [s["scope"] for s in one["aws"]["scopes"]] == ["111122223333", "222233334444"]
+    assert [s["scope"] for s in one["gcp"]["scopes"]] == ["projects/a", "projects/b"]

@@ -80,7 +80,7 @@ def test_scope_names_every_source_with_hashes_and_commits(
         assert f"commit <code>{head.stdout.strip()}</code>" in scope
     inputs = html.split('<table id="inputs">', 1)[1].split("</table>", 1)[0]
     exports = [s for s in data["sources"] if s["kind"] != "repository"]
-    assert len(exports) == 15
+    assert len(exports) == 21  # with the CloudTrail, diagnostic-settings and EKS cluster exports
     for src in exports:
         digest = hashlib.sha256((ROOT / src["path"]).read_bytes()).hexdigest()
         assert src["sha256"] == digest

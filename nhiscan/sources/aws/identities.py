@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -60,14 +61,13 @@ def policy_grants(
         except (ValueError, json.JSONDecodeError) as exc:
             st.error(path, f"{rec.get('Arn')}: inline policy {name}: unreadable ({exc})")
             continue
-        names.append(f"{prefix}inline:{name}")
-        grants.extend(
-            grants_from(doc, scope=acct.id, via=f"{prefix}inline:{name}", inherited_from=inherited_from)
-        )
+        via = sys.intern(f"{prefix}inline:{name}")  # one string for every identity's policy of that name
+        names.append(via)
+        grants.extend(grants_from(doc, scope=acct.id, via=via, inherited_from=inherited_from))
     for att in rec.get("AttachedManagedPolicies") or []:
         arn = str(att.get("PolicyArn", ""))
         got, ok = managed_policy_grants(st, acct, arn, inherited_from, False)
-        names.append(f"{prefix}managed:{att.get('PolicyName') or arn.rsplit('/', 1)[-1]}")
+        names.append(sys.intern(f"{prefix}managed:{att.get('PolicyName') or arn.rsplit('/', 1)[-1]}"))
         if ok:
             grants.extend(got)
         else:

@@ -686,6 +686,7 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
                 feedback,
                 last_accessed=config.aws_last_accessed,
                 settings=config.settings,
+                shard=config.shard,
             )
         result = AccountCollector(
             session,

@@ -16,6 +16,7 @@ from typing import Any
 
 from nhiscan.config import Settings
 from nhiscan.model import SourceError
+from nhiscan.shard import Shard
 from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import ORG_PAGE_SIZE, Api, AwsCallError, client_config, describe_failure
 from nhiscan.sources.aws.live import USER_WORKERS, AccountCollector, AccountResult, Caller
@@ -99,6 +100,7 @@ def collect_organization(
     collector: Callable[..., AccountCollector] = AccountCollector,
     last_accessed: bool = False,
     settings: Settings | None = None,
+    shard: Shard | None = None,
 ) -> tuple[list[RawDocument], list[SourceError]]:
     try:
         members = list_members(session)
@@ -119,11 +121,14 @@ def collect_organization(
     extra: dict[str, Any] = {"last_accessed": True, "settings": settings} if last_accessed else {}
     lock = threading.Lock()
     client_lock = threading.Lock()  # one boto3 Session must not build clients from two threads at once
+    if shard is not None:  # `inventory --shard I/N`: this job's accounts only (nhiscan.shard)
+        members = [m for m in members if shard.owns(m.id)]
+    own = shard is None or shard.owns(caller.account_id)
     targets = [m for m in members if m.status == "ACTIVE" and m.id != caller.account_id]
     for m in members:
         if m.status != "ACTIVE":
             feedback.warn("--aws-org", f"account {m.id} ({m.name}) is {m.status}; skipped")
-    overall = feedback.task("AWS organization accounts", total=len(targets) + 1)
+    overall = feedback.task("AWS organization accounts", total=len(targets) + own)
 
     def one(member_id: str) -> None:
         label = f"aws:{member_id}"
@@ -155,7 +160,8 @@ def collect_organization(
             results.append(result)
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="nhiscan-org") as pool:
-        for fut in [pool.submit(one, mid) for mid in [caller.account_id, *(m.id for m in targets)]]:
+        ids = [caller.account_id] if own else []
+        for fut in [pool.submit(one, mid) for mid in [*ids, *(m.id for m in targets)]]:
             fut.result()
     feedback.done(overall)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -34,6 +35,12 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    """An Action / NotAction list, each name interned: the same few hundred action names recur in
+    the inline policies of thousands of identities, and are then held once."""
+    return tuple(sys.intern(v) for v in _as_tuple(value))
+
+
 def statements(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     stmts = doc.get("Statement", [])
     if isinstance(stmts, Mapping):
@@ -57,12 +64,12 @@ def grants_from(
         out.append(
             Grant(
                 effect=str(st.get("Effect", "Allow")),
-                actions=_as_tuple(st.get("Action")),
-                not_actions=_as_tuple(st.get("NotAction")),
+                actions=_names(st.get("Action")),
+                not_actions=_names(st.get("NotAction")),
                 resources=resources_,
                 not_resources=not_resources,
                 scope=scope,
-                via=via,
+                via=sys.intern(via),
                 inherited_from=inherited_from,
                 boundary=boundary,
                 condition=dict(cond) if isinstance(cond, Mapping) and cond else None,

@@ -769,6 +769,8 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
         if not valid_subscription_id(s)
     ]
     subscriptions = [s for s in subscriptions if valid_subscription_id(s)]
+    if config.shard is not None:  # `inventory --shard I/N`: this job's subscriptions (nhiscan.shard)
+        subscriptions = [s for s in subscriptions if config.shard.owns(s)]
     if not subscriptions:
         return [], errors
     try:

@@ -467,6 +467,8 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
         if not valid_project_id(p)
     ]
     projects = [p for p in projects if valid_project_id(p)]
+    if config.shard is not None:  # `inventory --shard I/N`: this job's projects only (nhiscan.shard)
+        projects = [p for p in projects if config.shard.owns(p)]
     if not projects:
         return [], errors
     try:

@@ -418,26 +418,29 @@ class Clients:
     def _transport_kwargs(self) -> dict[str, Any]:
         return {} if self.verify is None else {"connection_verify": self.verify}
 
+    def pipeline(self, base_url: str, scope: str) -> Any:
+        """An azure-core pipeline for a REST API (Graph, or ARM beside the SDK's client): bearer
+        token for ``scope``, retries, and the read-only policy that refuses anything but GET."""
+        from azure.core import PipelineClient
+        from azure.core.pipeline.policies import (
+            BearerTokenCredentialPolicy,
+            HeadersPolicy,
+            RetryPolicy,
+            UserAgentPolicy,
+        )
+
+        policies = [
+            HeadersPolicy({"Accept": "application/json"}),
+            UserAgentPolicy(sdk_moniker=f"nhiscan/{__version__}"),
+            RetryPolicy(**self.retry.kwargs()),
+            BearerTokenCredentialPolicy(self.credential, scope),
+            ReadOnlyPolicy(),
+        ]
+        return PipelineClient(base_url=base_url, policies=policies, **self._transport_kwargs())
+
     def graph(self) -> Any:
         if self._graph is None:
-            from azure.core import PipelineClient
-            from azure.core.pipeline.policies import (
-                BearerTokenCredentialPolicy,
-                HeadersPolicy,
-                RetryPolicy,
-                UserAgentPolicy,
-            )
-
-            policies = [
-                HeadersPolicy({"Accept": "application/json"}),
-                UserAgentPolicy(sdk_moniker=f"nhiscan/{__version__}"),
-                RetryPolicy(**self.retry.kwargs()),
-                BearerTokenCredentialPolicy(self.credential, self.endpoints.graph_scope),
-                ReadOnlyPolicy(),
-            ]
-            self._graph = PipelineClient(
-                base_url=self.endpoints.graph, policies=policies, **self._transport_kwargs()
-            )
+            self._graph = self.pipeline(self.endpoints.graph, self.endpoints.graph_scope)
         return self._graph
 
     def arm(self, subscription: str) -> Any:

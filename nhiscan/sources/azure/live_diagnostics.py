@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from nhiscan import __version__
 from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
 from nhiscan.sources.azure.diagnostics import KIND
@@ -26,7 +25,6 @@ from nhiscan.sources.azure.live import (
     PROVIDER,
     AzureCallError,
     Clients,
-    ReadOnlyPolicy,
     _body_error,
     describe_failure,
     status_failure,
@@ -40,23 +38,7 @@ ENTRA_PERMISSION = "microsoft.aadiam/diagnosticSettings/read, e.g. the Entra ID 
 
 
 def arm_pipeline(clients: Clients) -> Any:
-    from azure.core import PipelineClient
-    from azure.core.pipeline.policies import (
-        BearerTokenCredentialPolicy,
-        HeadersPolicy,
-        RetryPolicy,
-        UserAgentPolicy,
-    )
-
-    policies = [
-        HeadersPolicy({"Accept": "application/json"}),
-        UserAgentPolicy(sdk_moniker=f"nhiscan/{__version__}"),
-        RetryPolicy(**clients.retry.kwargs()),
-        BearerTokenCredentialPolicy(clients.credential, clients.endpoints.arm_scope),
-        ReadOnlyPolicy(),
-    ]
-    kwargs: dict[str, Any] = {} if clients.verify is None else {"connection_verify": clients.verify}
-    return PipelineClient(base_url=clients.endpoints.arm, policies=policies, **kwargs)
+    return clients.pipeline(clients.endpoints.arm, clients.endpoints.arm_scope)
 
 
 def arm_list(

@@ -122,34 +122,29 @@ BINARY_SUFFIXES = frozenset(
 )
 
 
-def git_toplevel(path: Path) -> Path | None:
+def _rev_parse(path: Path, *args: str) -> str:
+    """What `git rev-parse ARGS` prints in the work tree at ``path`` ("" when git fails)."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            ["git", "-C", str(path), "rev-parse", *args],
             capture_output=True,
             text=True,
             check=True,
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.CalledProcessError):
-        return None
-    top = out.stdout.strip()
+        return ""
+    return out.stdout.strip()
+
+
+def git_toplevel(path: Path) -> Path | None:
+    top = _rev_parse(path, "--show-toplevel")
     return Path(top) if top else None
 
 
 def git_head(path: Path) -> str | None:
     """The commit checked out in the git work tree at ``path`` (None when there is none)."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "--verify", "-q", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    head = out.stdout.strip()
+    head = _rev_parse(path, "--verify", "-q", "HEAD")
     return head if len(head) in (40, 64) and all(c in "0123456789abcdef" for c in head) else None
 
 

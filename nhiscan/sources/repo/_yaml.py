@@ -145,30 +145,8 @@ def walk_scalars(node: Node | None, _depth: int = 0) -> Iterator[ScalarNode]:
 
 
 def scalars_below(node: Node | None) -> list[ScalarNode]:
-    """What :func:`walk_scalars` yields, as a list built without a generator per node."""
-    out: list[ScalarNode] = []
-    if node is not None:
-        _collect(node, out, 0)
-    return out
-
-
-def _collect(node: Node, out: list[ScalarNode], depth: int) -> None:
-    if isinstance(node, ScalarNode):
-        out.append(node)
-        return
-    if depth >= 50:
-        return
-    if isinstance(node, SequenceNode):
-        children = node.value
-    elif isinstance(node, MappingNode):
-        if any(_is_merge(k) for k, _ in node.value):
-            children = [v for _, _, v in pairs(node)]
-        else:
-            children = [v for k, v in node.value if isinstance(k, ScalarNode)]
-    else:
-        return
-    for child in children:
-        _collect(child, out, depth + 1)
+    """What :func:`walk_scalars` yields, as a list."""
+    return list(walk_scalars(node))
 
 
 def _is_merge(k: Node) -> bool:

@@ -15,7 +15,7 @@ from nhiscan.errors import NhiscanError
 from nhiscan.model import Inventory, Report, SourceError
 from nhiscan.shard import shard_inventory
 from nhiscan.sources import collect
-from nhiscan.waivers import Matcher, first_match, inline_ignore_matcher, load_waivers, resolve_path
+from nhiscan.waivers import Matcher, first_match, load_waivers, resolve_path
 
 
 def collect_inventory(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
@@ -48,7 +48,6 @@ def run_scan(config: ScanConfig) -> Report:
     if config.baseline:
         # read again with the inventory: a detect-secrets baseline names secrets by file and hash
         matchers.append(baseline_matcher(load_baseline(config.baseline, inventory)))
-    matchers.append(inline_ignore_matcher)  # `# nhiscan: ignore[rule] reason` in CI files
     waive = first_match(matchers)
     return analyze(
         inventory, config.as_of, config.settings, errors=errors, waive=waive, progress=config.progress

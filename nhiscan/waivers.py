@@ -255,22 +255,6 @@ def resolve_path(explicit: str | None, from_settings: str | None, cwd: Path | No
     return str(default) if default.is_file() else None
 
 
-def inline_ignore_matcher(f: Finding) -> Mapping[str, Any] | None:
-    """The waiver record of a finding an inline ignore in its file accepts (see
-    nhiscan.sources.repo.inline_ignores): never expired, it has no date."""
-    ignore = f.evidence.get("inline_ignore") if f.evidence else None
-    if not isinstance(ignore, Mapping) or not ignore.get("reason"):
-        return None
-    path = f.location.path if f.location is not None else ""
-    return {
-        "kind": "inline-ignore",
-        "source": f"{path}:{ignore.get('line')}",
-        "line": ignore.get("line"),
-        "reason": str(ignore["reason"]),
-        "expired": False,
-    }
-
-
 def first_match(matchers: Sequence[Matcher]) -> Matcher:
     """One matcher from several: the first active (non-expired) record wins; an expired record is
     returned only when no source waives the finding, so that reports can say it expired."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from nhiscan import __version__
+from nhiscan import __version__, inline_ignore
 from nhiscan.analyze import vendors
 from nhiscan.analyze.checks import CheckContext, Hit, registry
 from nhiscan.analyze.priority import prioritize
@@ -226,20 +226,11 @@ def lookup(table: Mapping[str, Mapping[str, Any]], f: Finding) -> Mapping[str, A
 
 def inline_waiver(f: Finding) -> Mapping[str, Any] | None:
     """The record of an inline marker (``nhiscan:ignore[rule] reason``, ``pragma: allowlist secret``,
-    ``gitleaks:allow``) on the finding's line that covers its rule, or None."""
-    ev = f.evidence or {}
-    rules = ev.get("inline_ignore")
-    if not rules or (rules != "*" and f.rule_id not in str(rules).split(",")):
+    ``gitleaks:allow``) that covers the finding's rule, on its line or the one above, or None."""
+    if not f.evidence:
         return None
     loc = f.location
-    where = f"{loc.path}:{loc.line}" if loc is not None and loc.line else (loc.path if loc else "")
-    return {
-        "kind": "inline-ignore",
-        "source": where,
-        "marker": ev.get("inline_ignore_marker", "nhiscan:ignore"),
-        "reason": ev.get("inline_ignore_reason") or "(no reason given)",
-        "expired": False,
-    }
+    return inline_ignore.waiver(f.rule_id, f.evidence, loc.path if loc else "", loc.line if loc else None)
 
 
 def _waived(f: Finding, waiver: Mapping[str, Any]) -> Finding:

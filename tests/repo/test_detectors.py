@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nhiscan.errors import NhiscanError
+from nhiscan.inline_ignore import parse_ignore
 from nhiscan.sources.repo.detectors import (
     CatalogueScanner,
     base62,
@@ -17,7 +18,6 @@ from nhiscan.sources.repo.detectors import (
     parse_detector,
 )
 from nhiscan.sources.repo.engine import ds_session
-from nhiscan.sources.repo.inline_ignore import parse_ignore
 from nhiscan.sources.repo.secrets import to_secrets
 
 DETECTORS = load_detectors()
@@ -299,3 +299,30 @@ def test_a_checksum_shared_by_two_repositories_is_not_a_reused_secret(tmp_path: 
     reused = [f for f in report.findings if f.rule_id == "secret-reused-across-repositories"]
     assert len(reused) == 1 and "Vault" in reused[0].message  # the token, never the checksums
     assert not [f for f in report.findings if f.rule_id == "secret-generic"]
+
+
+@pytest.mark.parametrize(
+    "line, bracketed, alone",
+    [
+        ("# nhiscan: ignore[gha-secret-echoed] debugging", True, True),
+        ("    // nhiscan:ignore[secret-generic] sample", True, True),
+        ("run: echo x  # nhiscan: ignore[gha-secret-echoed] why", True, False),
+        ("# nhiscan:ignore sample config", False, True),
+        ("key = 'v'  # nhiscan:ignore[] empty list", True, False),
+    ],
+)
+def test_parse_ignore_shape(line: str, bracketed: bool, alone: bool) -> None:
+    """One parser serves secret lines and CI files: whether the marker names its rules (the CI
+    checks read only those) and whether it stands alone (then it speaks of the line below)."""
+    ig = parse_ignore(line)
+    assert ig is not None and ig.bracketed is bracketed and ig.alone is alone
+
+
+def test_many_unclosed_markers_on_one_line_cost_linear_time() -> None:
+    import time
+
+    line = "# " + "nhiscan:ignore[" * 20000 + "x"
+    start = time.perf_counter()
+    ig = parse_ignore(line)
+    assert time.perf_counter() - start < 1.0
+    assert ig is not None and not ig.bracketed

@@ -9,7 +9,8 @@ GetCallerIdentity, which change nothing in the account).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -68,6 +69,15 @@ UNSUPPORTED_CODES = frozenset(
 )
 
 PERMISSIONS_DOC = "docs/aws-permissions.json"
+
+
+@dataclass
+class UserCall:
+    """One per-user (or per-resource) call: which API, for whom, and what to do with the answer."""
+
+    api: str
+    subject: str
+    run: Callable[[], None]
 
 
 class AwsCallError(Exception):

@@ -38,10 +38,10 @@ from typing import Any
 from nhiscan.config import ScanConfig, Settings
 from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
-from nhiscan.sources.aws.calls import Api, AwsCallError, client_config, describe_failure, json_safe
-from nhiscan.sources.aws.classify import classify_user, is_sso_role
+from nhiscan.sources.aws.calls import Api, AwsCallError, UserCall, client_config, describe_failure, json_safe
 from nhiscan.sources.aws.exports import EXTRAS_KIND, LAST_ACCESSED_KIND
 from nhiscan.sources.aws.live_cloudtrail import TrailReader
+from nhiscan.sources.aws.live_last_accessed import LastAccessedReader, last_accessed_arns
 from nhiscan.sources.feedback import Feedback
 
 PROVIDER = "aws"
@@ -51,7 +51,6 @@ USER_WORKERS = 8
 REPORT_WAIT_SECONDS = 90.0
 # Service last accessed jobs usually complete in seconds; stop waiting for the rest after this long.
 LAST_ACCESSED_WAIT_SECONDS = 120.0
-_LAST_ACCESSED_FIELDS = ("JobStatus", "JobType", "JobCreationDate", "JobCompletionDate")
 _NO_VALUE = frozenset({"", "N/A", "n/a", "not_supported", "no_information"})
 
 
@@ -63,15 +62,6 @@ class AccountResult:
     account_id: str
     docs: list[RawDocument] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
-
-
-@dataclass
-class _UserCall:
-    """One per-user (or per-resource) call: which API, for whom, and what to do with the answer."""
-
-    api: str
-    subject: str
-    run: Callable[[], None]
 
 
 class AccountCollector:
@@ -331,9 +321,9 @@ class AccountCollector:
         rows: Mapping[str, Mapping[str, str]] | None,
         virtual_mfa: Mapping[str, Any],
         oidc_arns: Iterable[str],
-    ) -> tuple[list[_UserCall], list[dict[str, Any]] | None]:
+    ) -> tuple[list[UserCall], list[dict[str, Any]] | None]:
         """The per-user calls worth making, given what the bulk calls already told us."""
-        calls: list[_UserCall] = [self._oidc_call(arn) for arn in oidc_arns]
+        calls: list[UserCall] = [self._oidc_call(arn) for arn in oidc_arns]
         fallback = rows is None
         keys: list[dict[str, Any]] | None = None
         for user in users:
@@ -354,7 +344,7 @@ class AccountCollector:
             keys = []  # the report shows no keys at all: an empty listing is the truth
         return calls, keys
 
-    def run_calls(self, calls: list[_UserCall]) -> set[str]:
+    def run_calls(self, calls: list[UserCall]) -> set[str]:
         """Run per-user calls in a small pool; an API that is denied or unsupported is tried no more.
 
         Returns the APIs that failed for good (denied, unsupported, no credentials, unreachable)."""
@@ -365,7 +355,7 @@ class AccountCollector:
         dead: dict[str, AwsCallError] = {}
         failures: dict[str, tuple[AwsCallError, int]] = {}
 
-        def one(call: _UserCall) -> None:
+        def one(call: UserCall) -> None:
             if call.api in dead:
                 return
             try:
@@ -392,137 +382,19 @@ class AccountCollector:
             self.result.errors.append(SourceError(self.label, exc.message + extra))
         return set(dead)
 
-    # -- service last accessed (per identity: IAM has no bulk call) --------------------------------
+    # -- service last accessed (per identity: IAM has no bulk call; live_last_accessed.py) ---------
 
     def last_accessed_arns(
         self, gaad: Mapping[str, Any], rows: Mapping[str, Mapping[str, str]] | None
     ) -> list[str]:
-        """The non-human users and the roles worth asking about (not service-linked or Identity Center
-        roles), classified as normalize will classify them."""
-        arns: list[str] = []
-        for u in gaad.get("UserDetailList") or []:
-            name, arn = str(u.get("UserName") or ""), str(u.get("Arn") or "")
-            if not name or not arn:
-                continue
-            override = self.settings.classify_override(arn, name)
-            if override is not None:
-                if override == "nonhuman":
-                    arns.append(arn)
-                continue
-            row = (rows or {}).get(name) or {}
-            tags = {str(t.get("Key")): str(t.get("Value", "")) for t in u.get("Tags") or [] if t.get("Key")}
-            nonhuman, _ = classify_user(
-                name=name,
-                path=str(u.get("Path") or "/"),
-                tags=tags,
-                has_password=str(row.get("password_enabled", "")).lower() == "true",
-                mfa_active=str(row.get("mfa_active", "")).lower() == "true",
-                active_keys=sum(str(row.get(f"access_key_{n}_active", "")).lower() == "true" for n in (1, 2)),
-            )
-            if nonhuman:
-                arns.append(arn)
-        for r in gaad.get("RoleDetailList") or []:
-            name, arn, path = str(r.get("RoleName") or ""), str(r.get("Arn") or ""), str(r.get("Path") or "/")
-            if not name or not arn or path.startswith("/aws-service-role/") or is_sso_role(path, name):
-                continue
-            if self.settings.classify_override(arn, name) == "human":
-                continue
-            arns.append(arn)
-        return sorted(arns)
+        return last_accessed_arns(gaad, rows, self.settings)
 
     def service_last_accessed(self, arns: list[str]) -> list[dict[str, Any]]:
-        """Start a SERVICE_LEVEL job per identity, then poll the pending ones in rounds with backoff
-        (0.5 s doubling to 8 s, at most ``last_accessed_wait`` seconds in all); a finished job's
-        services are read page by page (Marker). Returns the COMPLETED results, sorted by ARN."""
-        arns = sorted(set(arns))
-        if not arns:
-            return []
         self._status("service last accessed")
-        jobs: dict[str, str] = {}
-        done: dict[str, dict[str, Any]] = {}
-        failed: list[tuple[str, str]] = []
-        given_up: set[str] = set()
-
-        def generate(arn: str) -> _UserCall:
-            def run() -> None:
-                got = self.iam.call(
-                    "generate_service_last_accessed_details", Arn=arn, Granularity="SERVICE_LEVEL"
-                )
-                with self._lock:
-                    jobs[arn] = str(got["JobId"])
-
-            return _UserCall("iam:GenerateServiceLastAccessedDetails", arn, run)
-
-        def poll(arn: str, job: str) -> _UserCall:
-            def run() -> None:
-                try:
-                    page = self.iam.call("get_service_last_accessed_details", JobId=job, MaxItems=1000)
-                    status = str(page.get("JobStatus") or "")
-                    if status == "IN_PROGRESS":
-                        return
-                    if status != "COMPLETED":
-                        err = page.get("Error") or {}
-                        why = err.get("Message") or err.get("Code") or "no reason given"
-                        with self._lock:
-                            failed.append((arn, f"is {status or 'without JobStatus'} ({why})"))
-                        return
-                    entry: dict[str, Any] = {"Arn": arn}
-                    entry.update(json_safe({k: page[k] for k in _LAST_ACCESSED_FIELDS if k in page}))
-                    services = list(page.get("ServicesLastAccessed") or [])
-                    while page.get("IsTruncated") and page.get("Marker"):
-                        page = self.iam.call(
-                            "get_service_last_accessed_details",
-                            JobId=job,
-                            MaxItems=1000,
-                            Marker=page["Marker"],
-                        )
-                        services.extend(page.get("ServicesLastAccessed") or [])
-                    entry["ServicesLastAccessed"] = json_safe(services)
-                    entry["IsTruncated"] = False
-                    with self._lock:
-                        done[arn] = entry
-                except AwsCallError:
-                    with self._lock:
-                        given_up.add(arn)  # reported once by run_calls, not polled again
-                    raise
-
-            return _UserCall("iam:GetServiceLastAccessedDetails", arn, run)
-
-        self.run_calls([generate(a) for a in arns])  # a denial is one error line, from run_calls
-        if not jobs:
-            return []
-        waited, delay = 0.0, 0.5
-        pending = dict(sorted(jobs.items()))
-        while True:
-            dead = self.run_calls([poll(a, j) for a, j in pending.items()])
-            settled = set(done) | given_up | {a for a, _ in failed}
-            pending = {a: j for a, j in pending.items() if a not in settled}
-            if dead or not pending:
-                break
-            if waited + delay > self.last_accessed_wait:
-                self.result.errors.append(
-                    SourceError(
-                        self.label,
-                        f"iam:GetServiceLastAccessedDetails: {len(pending)} service last accessed job(s) not "
-                        f"complete after {self.last_accessed_wait:.0f} s (first: {next(iter(pending))}); "
-                        "those identities are not judged for unused services",
-                    )
-                )
-                break
-            self.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 8.0)
-        if failed:
-            failed.sort()
-            arn, why = failed[0]
-            more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
-            self.result.errors.append(
-                SourceError(
-                    self.label,
-                    f"iam:GetServiceLastAccessedDetails: the service last accessed job for {arn} {why}{more}",
-                )
-            )
-        return [done[a] for a in sorted(done)]
+        reader = LastAccessedReader(self.iam, self.run_calls, self._lock, self.last_accessed_wait, self.sleep)
+        found = reader.read(arns)
+        self.result.errors.extend(SourceError(self.label, text) for text in reader.problems)
+        return found
 
     def _put(self, family: str, user: str, items: list[dict[str, Any]]) -> None:
         if not items:
@@ -530,7 +402,7 @@ class AccountCollector:
         with self._lock:
             self.extras.setdefault(family, {})[user] = items
 
-    def _access_keys_call(self, user: str, sink: list[dict[str, Any]]) -> _UserCall:
+    def _access_keys_call(self, user: str, sink: list[dict[str, Any]]) -> UserCall:
         def run() -> None:
             found: list[dict[str, Any]] = []
             for page in self.iam.pages("list_access_keys", UserName=user):
@@ -543,18 +415,18 @@ class AccountCollector:
             with self._lock:
                 sink.extend(found)
 
-        return _UserCall("iam:ListAccessKeys", user, run)
+        return UserCall("iam:ListAccessKeys", user, run)
 
-    def _key_last_used_call(self, key_id: str) -> _UserCall:
+    def _key_last_used_call(self, key_id: str) -> UserCall:
         def run() -> None:
             got = self.iam.call("get_access_key_last_used", AccessKeyId=key_id).get("AccessKeyLastUsed") or {}
             item = json_safe({k: got[k] for k in ("LastUsedDate", "ServiceName", "Region") if k in got})
             with self._lock:
                 self.extras.setdefault("AccessKeyLastUsed", {})[key_id] = item
 
-        return _UserCall("iam:GetAccessKeyLastUsed", key_id, run)
+        return UserCall("iam:GetAccessKeyLastUsed", key_id, run)
 
-    def _certificates_call(self, user: str) -> _UserCall:
+    def _certificates_call(self, user: str) -> UserCall:
         def run() -> None:
             items = [
                 json_safe({k: c[k] for k in ("CertificateId", "Status", "UploadDate") if k in c})
@@ -563,9 +435,9 @@ class AccountCollector:
             ]
             self._put("SigningCertificates", user, items)
 
-        return _UserCall("iam:ListSigningCertificates", user, run)
+        return UserCall("iam:ListSigningCertificates", user, run)
 
-    def _mfa_call(self, user: str) -> _UserCall:
+    def _mfa_call(self, user: str) -> UserCall:
         def run() -> None:
             items = [
                 json_safe({k: d[k] for k in ("SerialNumber", "EnableDate") if k in d})
@@ -574,9 +446,9 @@ class AccountCollector:
             ]
             self._put("MFADevices", user, items)
 
-        return _UserCall("iam:ListMFADevices", user, run)
+        return UserCall("iam:ListMFADevices", user, run)
 
-    def _ssh_keys_call(self, user: str) -> _UserCall:
+    def _ssh_keys_call(self, user: str) -> UserCall:
         def run() -> None:
             items = [
                 json_safe({k: s[k] for k in ("SSHPublicKeyId", "Status", "UploadDate") if k in s})
@@ -585,18 +457,18 @@ class AccountCollector:
             ]
             self._put("SSHPublicKeys", user, items)
 
-        return _UserCall("iam:ListSSHPublicKeys", user, run)
+        return UserCall("iam:ListSSHPublicKeys", user, run)
 
-    def _login_profile_call(self, user: str) -> _UserCall:
+    def _login_profile_call(self, user: str) -> UserCall:
         def run() -> None:
             got = self.iam.call("get_login_profile", UserName=user).get("LoginProfile") or {}
             item = json_safe({k: got[k] for k in ("CreateDate", "PasswordResetRequired") if k in got})
             with self._lock:
                 self.extras.setdefault("LoginProfiles", {})[user] = item
 
-        return _UserCall("iam:GetLoginProfile", user, run)
+        return UserCall("iam:GetLoginProfile", user, run)
 
-    def _oidc_call(self, arn: str) -> _UserCall:
+    def _oidc_call(self, arn: str) -> UserCall:
         def run() -> None:
             got = self.iam.call("get_open_id_connect_provider", OpenIDConnectProviderArn=arn)
             item: dict[str, Any] = {"Arn": arn}
@@ -608,7 +480,7 @@ class AccountCollector:
             with self._lock:
                 self.extras.setdefault("OpenIDConnectProviders", []).append(item)
 
-        return _UserCall("iam:GetOpenIDConnectProvider", arn, run)
+        return UserCall("iam:GetOpenIDConnectProvider", arn, run)
 
 
 def _report_rows(text: str) -> dict[str, dict[str, str]]:

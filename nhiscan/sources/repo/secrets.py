@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 
 from nhiscan import secret_ids
+from nhiscan.inline_ignore import Ignore, parse_ignore
 from nhiscan.model import Location, Secret
 from nhiscan.sources.repo import detectors as catalogue
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
-from nhiscan.sources.repo.inline_ignore import Ignore, parse_ignore
 from nhiscan.sources.repo.own_outputs import OwnOutput
 
 # detect-secrets type -> (nhiscan type, provider, category). Categories pick the rule:

@@ -301,30 +301,42 @@ def _names_target(job: WorkflowJob, ident: Identity) -> bool | None:
 
 
 def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterator[Match]:
-    """Every (job, trust) where the trust admits the job's repository, indexed by repository name."""
+    """Every (job, trust) where the trust admits the job's repository, indexed by repository name
+    (and by identity, for jobs that name their role: a checkout may be named unlike the repository)."""
     by_repo: dict[str, list[tuple[GithubTrust, Pattern]]] = {}
+    by_identity: dict[str, list[tuple[GithubTrust, Pattern]]] = {}
     for t in trusts:
         for p in t.subs or ():
             repo = p.repo
             if repo is None or p.owner is None or p.wild(p.owner) or not p.owner:
                 continue
             by_repo.setdefault("*" if p.wild(repo) else repo.lower(), []).append((t, p))
+            by_identity.setdefault(t.identity.name.lower(), []).append((t, p))
+            if t.identity.attributes.get("app_id"):
+                by_identity.setdefault(str(t.identity.attributes["app_id"]).lower(), []).append((t, p))
     wild = by_repo.get("*", [])
     for job in jobs:
         cloud_kind = {"aws": "aws-trust", "azure": "azure-federated-credential"}.get(job.cloud)
         if cloud_kind is None:
             continue
         seen: set[tuple[str, str]] = set()
-        candidates = [c for name in sorted(job.repo_names()) for c in by_repo.get(name, [])] + wild
+        named = by_identity.get(_target_key(job), [])
+        candidates = [c for name in sorted(job.repo_names()) for c in by_repo.get(name, [])] + wild + named
         for t, p in candidates:
             if t.kind != cloud_kind or (t.identity.id, p.value) in seen:
                 continue
-            if _names_target(job, t.identity) is False:
+            names = _names_target(job, t.identity)
+            if names is False:
                 continue  # the job names another role (an expression may name any the trust admits)
             owner, repo = p.owner or "", p.repo or ""
-            if not any(_glob(Pattern(repo, p.like), n) for n in job.repo_names()):
-                continue
             conditions: list[str] = []
+            if not any(_glob(Pattern(repo, p.like), n) for n in job.repo_names()):
+                if names is not True:
+                    continue
+                # The job names this very role: the checkout's name may not be the repository's.
+                conditions.append(
+                    f"the trust names repository {owner}/{repo}, the checkout is named {job.repository_name}"
+                )
             if job.owner_repo:
                 if not _glob(Pattern(owner, p.like), job.owner_repo.split("/", 1)[0]):
                     continue
@@ -339,3 +351,13 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
                 conditions.append("the job's permissions leave out id-token: write")
             seen.add((t.identity.id, p.value))
             yield Match(job, t, p, bool(conditions), "; ".join(conditions))
+
+
+def _target_key(job: WorkflowJob) -> str:
+    """The role name (AWS) or client id (Azure) a job names literally, lower-cased ("" if none)."""
+    target = job.target.strip()
+    if "${{" in target.rsplit("/", 1)[-1]:
+        return ""
+    if job.cloud == "aws":
+        return target.rsplit("/", 1)[-1].lower()
+    return target.lower()

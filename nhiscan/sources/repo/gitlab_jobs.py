@@ -1,7 +1,8 @@
 """GitLab CI: where the job token goes, and what merge-request jobs read from stored variables.
 
-* ``gitlab-job-token-exposed``: ``$CI_JOB_TOKEN`` sent to a host that is not the GitLab instance
-  (high: a third party receives a token acting as the pipeline's user), written into a file the
+* ``gitlab-job-token-exposed``: ``$CI_JOB_TOKEN`` sent to a host that is not recognisably a GitLab
+  instance (high: a third party receives a token acting as the pipeline's user; GitLab URL forms
+  count as GitLab's, whatever the host's name), written into a file the
   job's artifacts keep (medium), or used against another project's API from a job of merge-request
   pipelines (medium: code under review acts on that project through its job-token allowlist).
 * ``gitlab-unprotected-variable-in-mr``: one fact per merge-request job (the variables its scripts
@@ -28,9 +29,8 @@ TOKEN_RULE = "gitlab-job-token-exposed"
 VARIABLE_RULE = "gitlab-unprotected-variable-in-mr"
 
 _TOKEN = re.compile(r"\$\{?CI_JOB_TOKEN\b")
-_URL = re.compile(r"https?://([^/\s\"'$]+)|https?://\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-# Variables GitLab sets to the instance's own address.
-_INSTANCE_VARS = {"CI_SERVER_URL", "CI_API_V4_URL", "CI_SERVER_HOST", "CI_REGISTRY", "CI_SERVER_FQDN"}
+# scheme://[userinfo@]host[/rest]: a literal host (a `$VAR` host is the instance's or unknown).
+_URL_FULL = re.compile(r"https?://(?:([^@/\s\"']{0,200})@)?([A-Za-z0-9.-]+(?::\d+)?)([^\s\"']*)")
 _WRITES = re.compile(r"(>>?|\btee\b(\s+-a)?)\s*['\"]?([^\s'\";|&]+)")
 _OTHER_PROJECT = re.compile(r"/projects/([^/\s\"']+)")
 _VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -86,12 +86,12 @@ def _job_token(path: str, name: str, job: Node, in_mr: bool) -> Iterator[Observa
         if "CI_JOB_TOKEN" not in text or not _TOKEN.search(text):
             continue
         what = severity = ""
-        for m in _URL.finditer(text):
-            host, var = m.group(1), m.group(2)
-            if var is not None and var not in _INSTANCE_VARS:
-                what, severity = f"sends the job token to ${var} (a URL the instance does not set)", "medium"
-            elif host and not _gitlab_host(host):
-                what, severity = f"sends the job token to {host}, which is not the GitLab instance", "high"
+        for command in re.split(r"&&|\|\||;|\|", text):
+            if "CI_JOB_TOKEN" not in command:
+                continue
+            host = next((h for h in _outside_hosts(command)), None)
+            if host:
+                what, severity = f"sends the job token to {host}, which is not a GitLab instance", "high"
                 break
         if not what:
             for w in _WRITES.finditer(text):
@@ -133,6 +133,19 @@ def _job_token(path: str, name: str, job: Node, in_mr: bool) -> Iterator[Observa
 def _gitlab_host(host: str) -> bool:
     h = host.lower().split(":")[0]
     return h == "gitlab.com" or h.endswith(".gitlab.com") or h.startswith("gitlab.") or "$" in h
+
+
+def _outside_hosts(command: str) -> Iterator[str]:
+    """Literal hosts of URLs in one command that are not recognisably a GitLab instance: a self-managed
+    instance may have any name, so GitLab's own URL forms count too (`/api/v4/`, `/-/` paths, a
+    `.git` remote, the `gitlab-ci-token` user)."""
+    for m in _URL_FULL.finditer(command):
+        userinfo, host, rest = m.group(1) or "", m.group(2), m.group(3) or ""
+        if _gitlab_host(host) or "gitlab-ci-token" in userinfo:
+            continue
+        if "/api/v4" in rest or "/-/" in rest or re.search(r"\.git(/|$|\s|\?)", rest):
+            continue
+        yield host
 
 
 def _mr_fact(path: str, doc: Node, name: str, kn: ScalarNode, job: Node) -> Iterator[Observation]:

@@ -129,6 +129,18 @@ def test_expression_target_reaches_every_role_the_trust_admits_and_a_named_arn_o
     assert [t for _, t, _, _ in by_name] == ["a"]
 
 
+def test_a_checkout_named_unlike_its_repository_still_links_the_job_that_names_the_role() -> None:
+    role = _role("ci--rustup", _sub("repo:rust-lang/rustup:*", "StringLike"))
+    arn = f"arn:aws:iam::{ACCOUNT}:role/ci--rustup"
+    (edge,) = _edges([role], [_fact(arn, ["pull_request"], repo="rust-lang+rustup", owner=None)])
+    assert edge[1:3] == ("ci--rustup", True)
+    assert "the trust names repository rust-lang/rustup, the checkout is named rust-lang+rustup" in edge[3]
+    # by an expression, the checkout's name must match
+    assert (
+        _edges([role], [_fact("${{ vars.R }}", ["pull_request"], repo="rust-lang+rustup", owner=None)]) == []
+    )
+
+
 def test_undecided_matches_are_conditional_and_say_why() -> None:
     role = _role("a", _sub("repo:acme/deploy:environment:prod"))
     (edge,) = _edges([role], [_fact("${{ vars.R }}", ["ref:refs/heads/main"], owner=None)])

@@ -56,7 +56,9 @@ def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
         ]
         message = f"{ident.name} accepts GitHub Actions OIDC tokens " + "; and ".join(d for _, d in wide)
         if used:
-            runs = sorted({s for m in used for s in m.job.subjects})
+            runs = sorted(
+                {"any ref (dispatched or called)" if s == "*" else s for m in used for s in m.job.subjects}
+            )
             names = sorted({f"{m.job.path} job {m.job.job}" for m in used})
             message += f"; used by {', '.join(names)}, which run{'s' if len(names) == 1 else ''} as {', '.join(runs)}"
         # The place to look: the job that names this role (a decided match first), never part of the

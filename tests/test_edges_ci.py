@@ -152,6 +152,18 @@ def test_undecided_matches_are_conditional_and_say_why() -> None:
     assert edge[2] is True and "id-token: write" in edge[3]
 
 
+def test_a_trust_without_sub_or_with_any_owner_admits_every_workflow() -> None:
+    facts = [_fact("${{ vars.R }}", ["ref:refs/heads/main"], owner=None)]
+    aud_only = {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
+    got = _edges([_role("open", aud_only)], facts)
+    assert [(t, c) for _, t, c, _ in got] == [("open", False)]
+    inv = Inventory(identities=(_role("open", aud_only),), observations=tuple(facts))
+    assert "no sub condition" in next(iter(edges(inv, AS_OF))).via
+    for value in ("repo:*", "repo:*/deploy:*", "*"):
+        got = _edges([_role("w", _sub(value, "StringLike"))], facts)
+        assert [(t, c) for _, t, c, _ in got] == [("w", False)], value
+
+
 def test_other_owner_other_repository_and_other_issuer_give_no_edge() -> None:
     facts = [_fact("${{ vars.R }}", ["*"])]
     assert _edges([_role("a", _sub("repo:someone/deploy:*", "StringLike"))], facts) == []

@@ -262,6 +262,10 @@ class Match:
         op = "StringLike" if self.pattern.like else "StringEquals"
         if self.trust.kind == "azure-federated-credential":
             return f"{self.trust.where}: subject {self.pattern.value}"
+        if self.trust.subs is None:
+            return (
+                f"trust of {self.trust.identity.name}: {GITHUB_ISSUER} with no sub condition (any repository)"
+            )
         return f"trust of {self.trust.identity.name}: {op} {GITHUB_ISSUER}:sub {self.pattern.value}"
 
 
@@ -300,20 +304,34 @@ def _names_target(job: WorkflowJob, ident: Identity) -> bool | None:
     return False
 
 
+_ANY = Pattern("repo:*/*:*", True)
+
+
+def _effective(trust: GithubTrust) -> Iterator[tuple[Pattern, Pattern]]:
+    """(as written, as matched) for each admitted `sub`: no condition, or a wildcard that does not
+    spell `repo:OWNER/REPO`, admits any repository."""
+    if trust.subs is None:
+        yield Pattern("(no sub condition)", True), _ANY
+        return
+    for p in trust.subs:
+        if p.owner is not None and p.repo is not None and p.owner:
+            yield p, p
+        elif p.like and fnmatch.fnmatchcase("repo:o/r:ref:refs/heads/x", p.value.lower()):
+            yield p, _ANY
+
+
 def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterator[Match]:
     """Every (job, trust) where the trust admits the job's repository, indexed by repository name
     (and by identity, for jobs that name their role: a checkout may be named unlike the repository)."""
-    by_repo: dict[str, list[tuple[GithubTrust, Pattern]]] = {}
-    by_identity: dict[str, list[tuple[GithubTrust, Pattern]]] = {}
+    by_repo: dict[str, list[tuple[GithubTrust, Pattern, Pattern]]] = {}
+    by_identity: dict[str, list[tuple[GithubTrust, Pattern, Pattern]]] = {}
     for t in trusts:
-        for p in t.subs or ():
-            repo = p.repo
-            if repo is None or p.owner is None or p.wild(p.owner) or not p.owner:
-                continue
-            by_repo.setdefault("*" if p.wild(repo) else repo.lower(), []).append((t, p))
-            by_identity.setdefault(t.identity.name.lower(), []).append((t, p))
+        for p, e in _effective(t):
+            repo = e.repo or ""
+            by_repo.setdefault("*" if e.wild(repo) else repo.lower(), []).append((t, p, e))
+            by_identity.setdefault(t.identity.name.lower(), []).append((t, p, e))
             if t.identity.attributes.get("app_id"):
-                by_identity.setdefault(str(t.identity.attributes["app_id"]).lower(), []).append((t, p))
+                by_identity.setdefault(str(t.identity.attributes["app_id"]).lower(), []).append((t, p, e))
     wild = by_repo.get("*", [])
     for job in jobs:
         cloud_kind = {"aws": "aws-trust", "azure": "azure-federated-credential"}.get(job.cloud)
@@ -322,15 +340,15 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
         seen: set[tuple[str, str]] = set()
         named = by_identity.get(_target_key(job), [])
         candidates = [c for name in sorted(job.repo_names()) for c in by_repo.get(name, [])] + wild + named
-        for t, p in candidates:
+        for t, p, e in candidates:
             if t.kind != cloud_kind or (t.identity.id, p.value) in seen:
                 continue
             names = _names_target(job, t.identity)
             if names is False:
                 continue  # the job names another role (an expression may name any the trust admits)
-            owner, repo = p.owner or "", p.repo or ""
+            owner, repo = e.owner or "", e.repo or ""
             conditions: list[str] = []
-            if not any(_glob(Pattern(repo, p.like), n) for n in job.repo_names()):
+            if not any(_glob(Pattern(repo, e.like), n) for n in job.repo_names()):
                 if names is not True:
                     continue
                 # The job names this very role: the checkout's name may not be the repository's.
@@ -338,14 +356,14 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
                     f"the trust names repository {owner}/{repo}, the checkout is named {job.repository_name}"
                 )
             if job.owner_repo:
-                if not _glob(Pattern(owner, p.like), job.owner_repo.split("/", 1)[0]):
+                if not _glob(Pattern(owner, e.like), job.owner_repo.split("/", 1)[0]):
                     continue
-            else:
+            elif not (e.like and owner.strip("*?") == ""):
                 conditions.append(
                     f"the repository's owner is not known from the checkout (the trust names {owner})"
                 )
-            rest = p.rest
-            if rest is not None and not any(_overlap(rest, p.like, s) for s in job.subjects):
+            rest = e.rest
+            if rest is not None and not any(_overlap(rest, e.like, s) for s in job.subjects):
                 conditions.append(f"the trust admits {rest} while the job runs as {', '.join(job.subjects)}")
             if not job.id_token:
                 conditions.append("the job's permissions leave out id-token: write")

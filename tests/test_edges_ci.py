@@ -150,6 +150,12 @@ def test_undecided_matches_are_conditional_and_say_why() -> None:
     )
     (edge,) = _edges([role], [_fact("${{ vars.R }}", ["environment:prod"], id_token=False)])
     assert edge[2] is True and "id-token: write" in edge[3]
+    audience = _fact("${{ vars.R }}", ["environment:prod"])
+    audience = Observation(
+        audience.rule_id, audience.location, "fact", {**audience.attributes, "audience": "api://other"}
+    )
+    (edge,) = _edges([role], [audience])
+    assert edge[2] is True and "audience api://other" in edge[3]
 
 
 def test_a_trust_without_sub_or_with_any_owner_admits_every_workflow() -> None:

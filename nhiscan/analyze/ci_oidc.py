@@ -367,6 +367,16 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
                 conditions.append(f"the trust admits {rest} while the job runs as {', '.join(job.subjects)}")
             if not job.id_token:
                 conditions.append("the job's permissions leave out id-token: write")
+            if (
+                t.kind == "aws-trust"
+                and t.auds is not None
+                and job.audience
+                and "${{" not in job.audience
+                and not any(fnmatch.fnmatchcase(job.audience, a) for a in t.auds)
+            ):
+                conditions.append(
+                    f"the job asks for audience {job.audience}, the trust wants {', '.join(t.auds)}"
+                )
             seen.add((t.identity.id, p.value))
             yield Match(job, t, p, bool(conditions), "; ".join(conditions))
 

@@ -1,6 +1,7 @@
-"""Every workflow file under fixtures/rules/<rule>/{fires,silent}/repo/.github/workflows is one
-pattern: each file in `fires` makes its rule fire in that file (at the severity its first line
-names, `# expect-severity: LEVEL`, when it names one), each file in `silent` never does.
+"""Every CI file under fixtures/rules/<rule>/{fires,silent}/repo (GitHub Actions workflows, GitLab
+CI, Azure Pipelines and CircleCI files) is one pattern: each file in `fires` makes its rule fire in
+that file (at the severity its first line names, `# expect-severity: LEVEL`, when it names one),
+each file in `silent` never does.
 
 tests/test_rule_fixtures.py checks each case directory as a whole; this checks file by file, so a
 pattern that stops firing cannot hide behind another file of the same case.
@@ -13,27 +14,35 @@ from pathlib import Path
 
 import pytest
 
+from nhiscan.sources.repo.configs import config_kind
 from tests.test_rule_fixtures import RULES_FIXTURES, scan_case
 
 _EXPECT = re.compile(r"#\s*expect-severity:\s*(\w+)")
+_CI = {"github", "gitlab", "azure", "circleci"}
 
 
 def _cases() -> list[tuple[str, str]]:
-    out = []
-    for rule_dir in sorted(RULES_FIXTURES.iterdir()):
-        for case in ("fires", "silent"):
-            if any((rule_dir / case / "repo" / ".github" / "workflows").glob("*.y*ml")):
-                out.append((rule_dir.name, case))
-    return out
+    return [
+        (rule_dir.name, case)
+        for rule_dir in sorted(RULES_FIXTURES.iterdir())
+        for case in ("fires", "silent")
+        if _workflows(rule_dir.name, case)
+    ]
 
 
 def _workflows(rule: str, case: str) -> list[Path]:
-    return sorted((RULES_FIXTURES / rule / case / "repo" / ".github" / "workflows").glob("*.y*ml"))
+    repo = RULES_FIXTURES / rule / case / "repo"
+    if not repo.is_dir():
+        return []
+    return sorted(p for p in repo.rglob("*.y*ml") if config_kind(p.relative_to(repo).as_posix()) in _CI)
 
 
 def test_corpus_has_at_least_sixty_workflow_patterns() -> None:
     files = [f for rule, case in _cases() for f in _workflows(rule, case)]
     assert len(files) >= 60, len(files)
+    # every CI system with rules of its own has patterns of its own
+    kinds = {config_kind(f.as_posix().split("/repo/", 1)[1]) for f in files}
+    assert kinds == _CI, kinds
     assert sum(1 for rule, case in _cases() if case == "silent") >= 10
 
 
@@ -44,10 +53,11 @@ def test_each_workflow_pattern(rule: str, case: str) -> None:
     by_file: dict[str, list[str]] = {}
     for f in report.findings:
         if f.rule_id == rule and f.location is not None:
-            by_file.setdefault(Path(f.location.path).name, []).append(f.severity.value)
+            by_file.setdefault(f.location.path, []).append(f.severity.value)
     problems = []
+    repo = RULES_FIXTURES / rule / case / "repo"
     for path in _workflows(rule, case):
-        got = by_file.get(path.name, [])
+        got = by_file.get(path.relative_to(repo).as_posix(), [])
         if case == "silent":
             if got:
                 problems.append(f"{path.name}: fired ({got})")

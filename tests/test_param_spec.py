@@ -57,6 +57,9 @@ def test_a_bad_spec_is_refused(params: dict[str, Any], spec: dict[str, Any] | No
         (ParamSpec("string-list", 1), [], "0 item"),
         (ParamSpec("string-list", 1), ["ok", ""], "list"),
         (ParamSpec("string-list"), ["ok"], None),
+        (ParamSpec("boolean"), True, None),
+        (ParamSpec("boolean"), "yes", "true or false"),
+        (ParamSpec("boolean"), 1, "true or false"),
     ],
 )
 def test_values_are_checked_against_the_spec(spec: ParamSpec, value: Any, problem: str | None) -> None:

@@ -40,7 +40,7 @@ from nhiscan.sources.shape import describe
 _REQUIRED = ("id", "title", "severity", "owasp_nhi", "why", "remediation")
 _ALLOWED = set(_REQUIRED) | {"provider", "check", "params", "param_spec", "references", "risk_factor", "tags"}
 PROVIDERS = {"aws", "gcp", "azure", "kubernetes", "repo", "any"}
-PARAM_TYPES = ("integer", "string", "string-list")
+PARAM_TYPES = ("integer", "string", "string-list", "boolean")
 _SPEC_KEYS = {"type", "min", "max", "choices"}
 # The catalog is nhiscan's own files: read with libyaml when PyYAML has it.
 _CATALOG_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -51,8 +51,8 @@ class ParamSpec:
     """What a rule parameter may hold, declared in the rule file's ``param_spec``.
 
     ``integer``: a whole number (not a boolean) from ``min`` to ``max``; ``string``: text, one of
-    ``choices`` when given; ``string-list``: a list of non-empty strings with at least ``min`` and at
-    most ``max`` items.
+    ``choices`` when given; ``boolean``: true or false (an opt-in rule's ``enabled``);
+    ``string-list``: a list of non-empty strings with at least ``min`` and at most ``max`` items.
     """
 
     type: str
@@ -69,6 +69,8 @@ class ParamSpec:
             return "an integer" if self.max is None else f"an integer of at most {self.max}"
         if self.type == "string":
             return f"one of {', '.join(self.choices)}" if self.choices else "a string"
+        if self.type == "boolean":
+            return "true or false"
         size = f" with at least {self.min} item(s)" if self.min else ""
         return "a list of non-empty strings" + size
 
@@ -76,6 +78,8 @@ class ParamSpec:
         """None when ``value`` fits, else what is wrong (naming its type, never quoting text)."""
         if not _FITS[self.type](value):
             return f"expected {self.describe()}, got {_kind(value)}"
+        if self.type == "boolean":
+            return None
         if self.type == "string":
             fits = not self.choices or value in self.choices
             return None if fits else f"expected {self.describe()}, got another string"
@@ -90,6 +94,7 @@ _FITS: dict[str, Callable[[Any], bool]] = {
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "string": lambda v: isinstance(v, str),
     "string-list": lambda v: isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v),
+    "boolean": lambda v: isinstance(v, bool),
 }
 
 

@@ -82,7 +82,9 @@ def render_rule(rule_id: str, fmt: str = "table") -> str:
         f"Provider:  {rule.provider}",
     ]
     if rule.params:
-        out.append("Params:    " + ", ".join(f"{k}={v!r}" for k, v in rule.params.items()))
+        # as the config file writes them (TOML: true / false)
+        shown = {k: (str(v).lower() if isinstance(v, bool) else repr(v)) for k, v in rule.params.items()}
+        out.append("Params:    " + ", ".join(f"{k}={v}" for k, v in shown.items()))
         out += [f"           {k}: {spec.describe()}" for k, spec in rule.param_spec.items()]
     for name, ids in rule.frameworks.items():
         out.append(f"{name}: {', '.join(ids)}")

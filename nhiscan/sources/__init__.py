@@ -44,7 +44,7 @@ from nhiscan.safeyaml import (
 from nhiscan.sources.stream import describe_mode, read_input_bytes
 
 # Providers whose exports nhiscan recognises, in detection order.
-PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes")
+PROVIDERS: tuple[str, ...] = ("inventory", "aws", "gcp", "azure", "kubernetes", "gitlab")
 
 _NO_JSON = object()
 
@@ -275,8 +275,8 @@ def detect(parsed: Parsed) -> tuple[str, str]:
         hint = f" with keys {keys}" if keys else ""
         raise InputError(
             parsed.path,
-            f"unrecognised export format (a JSON {shape}{hint}); expected an AWS, GCP, Azure or "
-            f"Kubernetes CLI export, or an `nhiscan inventory` file (see {INPUTS_DOC})",
+            f"unrecognised export format (a JSON {shape}{hint}); expected an AWS, GCP, Azure, "
+            f"Kubernetes or GitLab CLI export, or an `nhiscan inventory` file (see {INPUTS_DOC})",
         )
     raise InputError(
         parsed.path, f"unrecognised export format (not JSON, YAML or a known CSV report; see {INPUTS_DOC})"

@@ -27,3 +27,11 @@ def observation(ctx: CheckContext) -> Iterator[Hit]:
                 severity=Severity.parse(severity) if isinstance(severity, str) else None,
                 key=str(obs.attributes.get("key", "")),
             )
+
+
+@check("opt_in_observation")
+def opt_in_observation(ctx: CheckContext) -> Iterator[Hit]:
+    """An observation rule that reports only when its ``enabled`` parameter is true (off by default:
+    a practice many teams follow on purpose, reported to those who ask)."""
+    if ctx.params.get("enabled") is True:
+        yield from observation(ctx)

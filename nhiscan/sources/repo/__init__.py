@@ -23,7 +23,7 @@ from nhiscan.display import printable
 from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
 from nhiscan.sources import ProviderResult
-from nhiscan.sources.repo import configs
+from nhiscan.sources.repo import configs, gha_identity
 from nhiscan.sources.repo.naming import repository_names
 from nhiscan.sources.repo.own_outputs import nhiscan_output
 from nhiscan.sources.repo.walker import (
@@ -355,6 +355,7 @@ def _scan_one(
     advance = task(f"secrets {arg}", total)
     tree_hashes: set[str] = set()
     own: list[str] = []
+    start = len(result.observations)
     for res in runner.run(jobs, total, advance, arg):
         own.extend(res.nhiscan_files)
         links_out.extend(res.links_out)
@@ -363,6 +364,7 @@ def _scan_one(
         result.observations.extend(res.observations)
         result.errors.extend(res.errors)
         tree_hashes.update(s.hash for s in res.secrets)
+    result.observations[start:] = gha_identity.with_github_repository(result.observations[start:], root)
     result.sources.append(
         SourceRef(
             kind="repository",

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from yaml.nodes import Node, ScalarNode
 
 from nhiscan.model import Observation
-from nhiscan.sources.repo import gha_tokens, gha_untrusted
+from nhiscan.sources.repo import gha_identity, gha_tokens, gha_untrusted
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
 from nhiscan.sources.repo._yaml import get, line, pairs, scalar, scalars_below, walk_scalars
 from nhiscan.sources.repo.gha_model import SYSTEM, Job, Step, Workflow, build, secret_names_in, secret_refs
@@ -48,6 +48,7 @@ def scan(path: str, docs: list[Node]) -> list[Observation]:
             out.extend(_scan_workflow(wf))
             out.extend(gha_untrusted.scan(wf))
             out.extend(gha_tokens.scan(wf))
+            out.extend(gha_identity.scan(wf))
     return out
 
 

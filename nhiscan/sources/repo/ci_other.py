@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.model import Observation
-from nhiscan.sources.repo import gitlab_identities
+from nhiscan.sources.repo import ci_pipelines, gitlab_identities, gitlab_jobs
 from nhiscan.sources.repo._common import literal_secret, obs, secret_attrs, secret_name
 from nhiscan.sources.repo._yaml import get, get_pair, line, pairs, scalar
 
@@ -133,6 +133,7 @@ def scan_gitlab(path: str, docs: list[Node]) -> list[Observation]:
         for key in ("before_script", "after_script"):
             out.extend(_scripts(path, GITLAB, "global", get(doc, key)))
     out.extend(gitlab_identities.scan(path, docs))
+    out.extend(gitlab_jobs.scan(path, docs))
     return out
 
 
@@ -177,6 +178,7 @@ def scan_generic(system: str, path: str, docs: list[Node]) -> list[Observation]:
     out: list[Observation] = []
     for doc in docs:
         out.extend(_walk_generic(path, system, doc, ""))
+    out.extend(ci_pipelines.scan(system, path, docs))
     return out
 
 

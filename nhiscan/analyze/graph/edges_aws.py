@@ -24,6 +24,9 @@ itself (on its own user or role, a managed policy it holds, one of its groups), 
 admin-equivalent group, or create a role or user and attach a policy to it — no ``sts:AssumeRole``
 needed. The graph treats a self-edge as reaching admin. ``via`` names the call and its resource.
 
+An admin-equivalent identity (``privilege_aws``: any action on any resource, or full IAM policy
+write) gets no edges: it already holds every privilege an edge could give.
+
 Cost is linear in the inventory: identities, roles by trusted service, policies and groups are
 indexed once (``edges_aws_eval.Index``), each distinct statement is matched once against the
 technique actions (a bit mask) so identities without any of them cost one mask, and a Resource
@@ -39,12 +42,15 @@ from typing import Any
 
 from nhiscan.analyze.graph import edges_aws_compute, edges_aws_iam
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.edges_aws_eval import Actor, Index, mask_of
+from nhiscan.analyze.graph.edges_aws_eval import ADMIN_RANK, Actor, Index, mask_of
 from nhiscan.model import Inventory
 
 ACTIONS: tuple[str, ...] = tuple(
     dict.fromkeys((*edges_aws_iam.ACTIONS, *edges_aws_compute.ACTIONS, "iam:PassRole"))
 )
+# The actions that start some technique: an identity allowed none of them has no edge here.
+_STARTS = frozenset((*edges_aws_iam.STARTS, *edges_aws_compute.STARTS))
+_STARTS_MASK = sum(1 << i for i, a in enumerate(ACTIONS) if a in _STARTS)
 
 
 def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
@@ -55,8 +61,8 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     for ident in list(index.by_id.values()):
         try:
             mask = mask_of(ident.grants, ACTIONS, cache)
-            if not mask:
-                continue
+            if not mask & _STARTS_MASK or index.rank(ident.id) == ADMIN_RANK:
+                continue  # an admin-equivalent identity already holds every privilege
             yield from _from(index, trusts, Actor(ident, as_of), mask, compute_bits)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError):
             continue  # odd data in one identity never stops the others
@@ -79,5 +85,6 @@ def _from(
     out.extend(edges_aws_iam.trust_edges(index, actor, has))
     if local:
         out.extend(edges_aws_compute.compute_edges(index, trusts, actor, local))
-    out.extend(edges_aws_iam.self_edges(index, actor, has, out))
+    if has & edges_aws_iam.WRITES:
+        out.extend(edges_aws_iam.self_edges(index, actor, has, out))
     yield from out

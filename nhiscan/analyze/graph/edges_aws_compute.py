@@ -266,6 +266,10 @@ ACTIONS: tuple[str, ...] = tuple(
     dict.fromkeys(a for t in TECHNIQUES for a in (*(x for grp in t.needs for x in grp), *t.unless))
 )
 
+# an identity allowed none of a technique's first actions has no compute edge
+STARTS = frozenset(a for t in TECHNIQUES for a in t.needs[0])
+_BIT = {a: 1 << i for i, a in enumerate(ACTIONS)}
+
 
 class TrustIndex:
     """Roles by the service principal their trust policy admits (decided once per role)."""
@@ -318,11 +322,9 @@ def _trusts(role: Identity, service: str, index: Index) -> str | None:
 
 def compute_edges(index: Index, trusts: TrustIndex, actor: Actor, mask: int) -> Iterator[Edge]:
     """Every compute edge from ``actor``; ``mask``: the bits of ``ACTIONS`` its Allows name."""
-    bit = {a: 1 << i for i, a in enumerate(ACTIONS)}
-    me = actor.ident
-    path = index.path_of(me)
+    path = index.path_of(actor.ident)
     for tech in TECHNIQUES:
-        if not all(any(mask & bit[a] for a in grp) for grp in tech.needs):
+        if not all(any(mask & _BIT[a] for a in grp) for grp in tech.needs):
             continue
         vias: list[str] = []
         conds: list[str] = []

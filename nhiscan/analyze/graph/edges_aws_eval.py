@@ -33,7 +33,8 @@ from nhiscan.model import Grant, Identity, Inventory
 
 # At most this many edges of one technique from one identity (the most privileged targets first).
 EDGE_CAP = 200
-_RANK = {"admin": 5, "escalation": 4, "write": 3, "read": 2, "none": 1}
+ADMIN_RANK = 5
+_RANK = {"admin": ADMIN_RANK, "escalation": 4, "write": 3, "read": 2, "none": 1}
 
 
 @dataclass(frozen=True, slots=True)

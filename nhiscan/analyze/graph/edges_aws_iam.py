@@ -48,6 +48,19 @@ ACTIONS: tuple[str, ...] = (
     "iam:CreateRole",
     "iam:CreateUser",
 )
+# what makes a self-edge, and what starts any edge of this module
+WRITES = frozenset(
+    (
+        *USER_WRITE,
+        *ROLE_WRITE,
+        *GROUP_WRITE,
+        *POLICY_WRITE,
+        "iam:AddUserToGroup",
+        "iam:CreateRole",
+        "iam:CreateUser",
+    )
+)
+STARTS = WRITES | {a for _, a in MINT} | {"iam:UpdateAssumeRolePolicy"}
 _NOT_PRESENT = (
     "only if a non-default version of {p} grants more (the inventory holds only the default version)"
 )

@@ -15,11 +15,14 @@ from tests.graph.aws_cases_base import (
     edge,
 )
 from tests.graph.aws_gaad import (
+    READONLY,
     Stmt,
     allow,
     arn,
     deny,
     policy,
+    role,
+    trust,
 )
 
 # ---- PassRole to compute ---------------------------------------------------------------------
@@ -326,6 +329,74 @@ passrole(
 )
 
 
+passrole(
+    "passrole-ssm-automation",
+    "aws-passrole-ssm-automation",
+    "ssm.amazonaws.com",
+    ["ssm:StartAutomationExecution"],
+    account(
+        *passrole_to("admin-ssm", ["ssm:StartAutomationExecution"]),
+        roles=[
+            admin_role("admin-ssm", "ssm.amazonaws.com"),
+            role("automation-reader", trust("ssm.amazonaws.com"), managed=[READONLY]),
+        ],
+        boundary=arn("policy", "automation-boundary"),
+    )
+    | {
+        "Policies": [
+            policy(
+                "automation-boundary",
+                [allow(["ssm:*"]), allow("iam:PassRole", arn("role", "automation-*"))],
+                attachments=0,
+            )
+        ]
+    },
+    "the boundary lets it pass only role/automation-* (a read-only role)",
+)
+passrole(
+    "passrole-codestar",
+    "aws-passrole-codestar",
+    "codestar.amazonaws.com",
+    ["codestar:CreateProject"],
+    account(
+        *passrole_to("admin-codestar", ["codestar:CreateProject"]),
+        roles=[admin_role("admin-codestar", "codebuild.amazonaws.com")],
+    ),
+    "the passable role trusts codebuild, not codestar",
+)
+passrole(
+    "passrole-bedrock-code-interpreter",
+    "aws-passrole-bedrock-code-interpreter",
+    "bedrock-agentcore.amazonaws.com",
+    [
+        "bedrock-agentcore:CreateCodeInterpreter",
+        "bedrock-agentcore:StartCodeInterpreterSession",
+        "bedrock-agentcore:InvokeCodeInterpreter",
+    ],
+    account(
+        *passrole_to(
+            "admin-agentcore",
+            ["bedrock-agentcore:CreateCodeInterpreter", "bedrock-agentcore:StartCodeInterpreterSession"],
+        ),
+        roles=[admin_role("admin-agentcore", "bedrock-agentcore.amazonaws.com")],
+    ),
+    "an interpreter can be created and started but no code run in it",
+)
+passrole(
+    "passrole-glue-update-job",
+    "aws-passrole-glue-update-job",
+    "glue.amazonaws.com",
+    ["glue:UpdateJob", "glue:StartJobRun"],
+    account(
+        allow(["glue:UpdateJob", "glue:StartJobRun", "iam:PassRole"]),
+        deny("iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}),
+        roles=[admin_role("admin-glue", "glue.amazonaws.com")],
+    ),
+    "PassRole denied when passed to glue (iam:PassedToService)",
+    conditional=True,
+)
+
+
 # ---- compute that already runs as a role -----------------------------------------------------
 def existing(
     technique: str,
@@ -451,6 +522,17 @@ existing(
     ),
     "a Deny whose date condition has already started",
     profile=True,
+)
+existing(
+    "ecs-execute-command",
+    "aws-ecs-execute-command",
+    "ecs-tasks.amazonaws.com",
+    ["ecs:ExecuteCommand"],
+    account(
+        allow("ecs:ExecuteCommand", Condition=NEVER),
+        roles=[admin_role("admin-ecs", "ecs-tasks.amazonaws.com")],
+    ),
+    "allowed only before a date long past",
 )
 existing(
     "ec2-user-data",

@@ -229,3 +229,46 @@ add(
     ),
     "keys of the new user denied",
 )
+add(
+    "delete-permissions-boundary",
+    SELF,
+    gaad(
+        roles=[
+            role(
+                "bounded-admin",
+                trust("ec2.amazonaws.com"),
+                managed=[ADMIN],
+                inline={
+                    "own-boundary": [allow("iam:DeleteRolePermissionsBoundary", arn("role", "bounded-admin"))]
+                },
+                boundary=arn("policy", "ops-boundary"),
+            )
+        ],
+        policies=[
+            policy("ops-boundary", [allow(["s3:*", "iam:DeleteRolePermissionsBoundary"])], attachments=0)
+        ],
+    ),
+    [
+        edge(
+            arn("role", "bounded-admin"),
+            SELF,
+            source=arn("role", "bounded-admin"),
+            via="iam:DeleteRolePermissionsBoundary",
+        )
+    ],
+    gaad(
+        roles=[
+            role(
+                "bounded-admin",
+                trust("ec2.amazonaws.com"),
+                managed=[ADMIN],
+                inline={
+                    "own-boundary": [allow("iam:DeleteRolePermissionsBoundary", arn("role", "bounded-admin"))]
+                },
+                boundary=arn("policy", "ops-boundary"),
+            )
+        ],
+        policies=[policy("ops-boundary", [allow("s3:*")], attachments=0)],
+    ),
+    "the boundary itself does not allow removing it",
+)

@@ -38,19 +38,15 @@ def load_edges(case_dir: Path) -> list[Edge]:
     return list(edges_aws.edges(inventory, AS_OF))
 
 
-def _technique_edges(edges: list[Edge], expected: dict[str, object]) -> list[Edge]:
-    kind = expected["kind"]
-    return [e for e in edges if e.source in ATTACKERS and e.kind == kind]
-
-
 @pytest.mark.parametrize("case_dir", list(case_dirs()), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_technique(case_dir: Path) -> None:
     expected = json.loads((case_dir.parent / "expected.json").read_text(encoding="utf-8"))
     edges = load_edges(case_dir)
+    attackers = {*ATTACKERS, *(x["source"] for x in expected["exploitable"])}
     if case_dir.name == "exploitable":
-        got = {(e.source, e.target, e.kind, e.conditional) for e in edges if e.source in ATTACKERS}
+        got = {(e.source, e.target, e.kind, e.conditional) for e in edges if e.source in attackers}
         want = {(x["source"], x["target"], x["kind"], x["conditional"]) for x in expected["exploitable"]}
-        assert got == want, [e for e in edges if e.source in ATTACKERS]
+        assert got == want, [e for e in edges if e.source in attackers]
         for x in expected["exploitable"]:
             if "via_contains" in x:
                 assert any(
@@ -61,7 +57,7 @@ def test_technique(case_dir: Path) -> None:
             assert e.path and e.path.endswith("gaad.json")
             assert e.conditional == bool(e.condition)
     else:
-        mine = _technique_edges(edges, expected)
+        mine = [e for e in edges if e.source in attackers and e.kind == expected["kind"]]
         if expected["kind"] == "aws-self-modify":
             action = expected["exploitable"][0].get("via_contains", "")
             mine = [e for e in mine if action in e.via]

@@ -44,7 +44,11 @@ class Technique:
 
 TECHNIQUES: tuple[Technique, ...] = (
     Technique(
-        "aws-passrole-ec2", EC2, (("ec2:RunInstances",),), "launch an instance as the role", profile=True
+        "aws-passrole-ec2",
+        EC2,
+        (("ec2:RunInstances", "ec2:RequestSpotInstances"),),
+        "launch an instance as the role",
+        profile=True,
     ),
     Technique(
         "aws-passrole-ec2-associate-profile",
@@ -151,7 +155,7 @@ TECHNIQUES: tuple[Technique, ...] = (
     Technique(
         "aws-passrole-sagemaker-training",
         "sagemaker.amazonaws.com",
-        (("sagemaker:CreateTrainingJob",),),
+        (("sagemaker:CreateTrainingJob", "sagemaker:CreateHyperParameterTuningJob"),),
         "run a training job (any container) as the role",
     ),
     Technique(
@@ -173,6 +177,35 @@ TECHNIQUES: tuple[Technique, ...] = (
         "tasks.apprunner.amazonaws.com",
         (("apprunner:CreateService",),),
         "create an App Runner service whose instance role is the role",
+    ),
+    Technique(
+        "aws-passrole-ssm-automation",
+        "ssm.amazonaws.com",
+        (("ssm:StartAutomationExecution",),),
+        "run an automation document (any script step) as the role",
+    ),
+    Technique(
+        "aws-passrole-codestar",
+        "codestar.amazonaws.com",
+        (("codestar:CreateProject",),),
+        "create a CodeStar project whose template is deployed as the role",
+    ),
+    Technique(
+        "aws-passrole-bedrock-code-interpreter",
+        "bedrock-agentcore.amazonaws.com",
+        (
+            ("bedrock-agentcore:CreateCodeInterpreter",),
+            ("bedrock-agentcore:StartCodeInterpreterSession",),
+            ("bedrock-agentcore:InvokeCodeInterpreter",),
+        ),
+        "create a code interpreter as the role and run code in it",
+    ),
+    Technique(
+        "aws-passrole-glue-update-job",
+        "glue.amazonaws.com",
+        (("glue:UpdateJob",), ("glue:StartJobRun",)),
+        "switch an existing Glue job to the role and run it",
+        existing="a Glue job exists to update",
     ),
     # existing compute: no PassRole, the resource must already run as the role
     Technique(
@@ -251,6 +284,14 @@ TECHNIQUES: tuple[Technique, ...] = (
         profile=True,
     ),
     Technique(
+        "aws-ecs-execute-command",
+        "ecs-tasks.amazonaws.com",
+        (("ecs:ExecuteCommand",),),
+        "open a shell in a running task whose task role is the role",
+        passrole=False,
+        existing="an ECS task with exec enabled runs as this role (the export lists no tasks)",
+    ),
+    Technique(
         "aws-ec2-user-data",
         EC2,
         (("ec2:ModifyInstanceAttribute",), ("ec2:StopInstances",), ("ec2:StartInstances",)),
@@ -303,7 +344,8 @@ def _trusts(role: Identity, service: str, index: Index) -> str | None:
     ctx = conditions.context_for(index.as_of, resource_account=role.scope, source_account=role.scope)
     allowed: list[str] = []
     for t in role.trusts:
-        if t.principal_type.lower() != "service" or t.principal.lower() != service:
+        anyone = t.principal_type == "*" and t.principal == "*" and "nhiscan:NotPrincipal" not in t.conditions
+        if not anyone and (t.principal_type.lower() != "service" or t.principal.lower() != service):
             continue
         if not t.actions or not any_action(t.actions, "sts:AssumeRole"):
             continue

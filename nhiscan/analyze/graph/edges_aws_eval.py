@@ -297,6 +297,11 @@ class Index:
             r = self._rank[ident_id] = _RANK.get(level, 0)
         return r
 
+    def admin_unbounded(self, ident: Identity) -> bool:
+        """Whether the identity's own policies, without its permissions boundary, are admin."""
+        own = tuple(g for g in ident.grants if not g.boundary)
+        return privilege_aws.assess(dataclasses.replace(ident, grants=own), self._memo).level == "admin"
+
     def admin_groups(self, scope: str) -> list[tuple[str, str]]:
         """The groups of an account whose own statements are admin-equivalent (known from members)."""
         if self._admin_groups is None:

@@ -11,7 +11,8 @@ permissions onto oneself (the self-edge, see ``edges_aws``).
 - ``aws-self-modify`` (A → A): A may write permissions that apply to itself — an inline or attached
   policy on its own user or role, a new default version of a customer-managed policy it holds
   (``policy/team-*`` covers it), a policy on one of its groups, joining an admin-equivalent group,
-  or creating a role (or user) it then attaches a policy to. The same writes on a target T that A
+  or creating a role (or user) it then attaches a policy to, or removing (replacing) the permissions
+  boundary that alone keeps it from admin. The same writes on a target T that A
   already reaches by an edge of this module (it can mint T's keys, pass T to compute, rewrite T's
   trust) count too: A gets T's new permissions through that edge. ``SetDefaultPolicyVersion`` is
   conditional: the inventory holds only a policy's default version.
@@ -36,6 +37,9 @@ USER_WRITE = ("iam:PutUserPolicy", "iam:AttachUserPolicy")
 ROLE_WRITE = ("iam:PutRolePolicy", "iam:AttachRolePolicy")
 GROUP_WRITE = ("iam:PutGroupPolicy", "iam:AttachGroupPolicy")
 POLICY_WRITE = ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion")
+# removing (or replacing) the boundary that alone keeps an identity from admin
+USER_BOUNDARY = ("iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary")
+ROLE_BOUNDARY = ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
 ACTIONS: tuple[str, ...] = (
     *(a for _, a in MINT),
     "iam:DeleteAccessKey",
@@ -44,6 +48,8 @@ ACTIONS: tuple[str, ...] = (
     *ROLE_WRITE,
     *GROUP_WRITE,
     *POLICY_WRITE,
+    *USER_BOUNDARY,
+    *ROLE_BOUNDARY,
     "iam:AddUserToGroup",
     "iam:CreateRole",
     "iam:CreateUser",
@@ -51,6 +57,8 @@ ACTIONS: tuple[str, ...] = (
 # what makes a self-edge, and what starts any edge of this module
 WRITES = frozenset(
     (
+        *USER_BOUNDARY,
+        *ROLE_BOUNDARY,
         *USER_WRITE,
         *ROLE_WRITE,
         *GROUP_WRITE,
@@ -171,7 +179,10 @@ def _conditional(w: _Write) -> bool:
 def _writes(
     index: Index, actor: Actor, has: set[str], target: Identity, reached: Edge | None
 ) -> Iterator[_Write]:
-    on_target = USER_WRITE if target.kind == "aws-iam-user" else ROLE_WRITE
+    is_user = target.kind == "aws-iam-user"
+    on_target: tuple[str, ...] = USER_WRITE if is_user else ROLE_WRITE
+    if target.attributes.get("permissions_boundary") and index.admin_unbounded(target):
+        on_target = (*on_target, *(USER_BOUNDARY if is_user else ROLE_BOUNDARY))
     if not target.attributes.get("service_linked"):
         for action in on_target:
             if action in has and (got := actor.can(action, target.id)) is not None:

@@ -80,3 +80,12 @@ def test_every_technique_has_both_cases() -> None:
     for t in techniques:
         assert (ROOT / t / "exploitable" / "gaad.json").is_file()
         assert (ROOT / t / "lookalike" / "gaad.json").is_file()
+
+
+def test_the_documented_table_is_measured() -> None:
+    """docs/escalation-aws.md's table is what the fixtures give (rewrite: python -m tests.graph.aws_table)."""
+    from tests.graph import aws_table
+
+    rows = aws_table.measure()
+    assert all(r[4] == 1 and r[6] == 0 for r in rows), [r for r in rows if r[4] != 1 or r[6] != 0]
+    assert aws_table.table_in_doc(aws_table.DOC.read_text(encoding="utf-8")) == aws_table.markdown(rows)

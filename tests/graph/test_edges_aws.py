@@ -3,14 +3,18 @@ edge, account boundaries, undecided Denies and boundaries, odd data."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from nhiscan.analyze.aws_policy import resource_matches
 from nhiscan.analyze.graph import edges_aws
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor
+from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor, glob
 from nhiscan.model import Credential, Grant, Identity, Inventory, SourceRef, Trust
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -200,3 +204,26 @@ def test_odd_data_is_skipped_not_raised() -> None:
     no_grants = role("empty", trusts=())
     got = run(weird, gcp, no_grants, user("target"))
     assert [(e.kind, e.conditional) for e in got] == [("aws-create-access-key", True)]
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.text("ab*?/", max_size=10), st.text("ab/", max_size=12))
+def test_glob_matches_as_iam_policy_matching_does(pattern: str, text: str) -> None:
+    assert glob(pattern, text) == resource_matches(pattern, text)
+
+
+def test_hostile_wildcards_cost_linear_time() -> None:
+    """Patterns that make a backtracking regex take years: CPU time stays small."""
+    start = time.process_time()
+    victims = [role("a" * 64), user("a" * 64)]
+    hostile = ("*a" * 40) + "b"
+    attacker = user(
+        "attacker",
+        allow(
+            ("iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey"),
+            (arn("role", hostile), arn("user", hostile)),
+        ),
+        Grant(actions=(hostile, "iam:" + hostile, "iam:*?" * 40 + "x"), via="inline:weird"),
+    )
+    assert run(attacker, *victims) == []
+    assert time.process_time() - start < 5

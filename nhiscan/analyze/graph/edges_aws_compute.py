@@ -21,10 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from nhiscan.analyze.aws_policy import any_action
 from nhiscan.analyze.graph import conditions
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor, Index, join_conditions
+from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor, Index, any_action, join_conditions
 from nhiscan.model import Identity
 
 EC2 = "ec2.amazonaws.com"

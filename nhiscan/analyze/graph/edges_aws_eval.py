@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from nhiscan.analyze import privilege_aws
-from nhiscan.analyze.aws_policy import any_action, split_grants, statement_matches
+from nhiscan.analyze.aws_policy import split_grants
 from nhiscan.analyze.graph import conditions
 from nhiscan.model import Grant, Identity, Inventory
 
@@ -47,6 +48,73 @@ class Allowed:
     @property
     def conditional(self) -> bool:
         return bool(self.condition)
+
+
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+def glob(pattern: str, text: str) -> bool:
+    """IAM wildcard matching (``*``, ``?``) in time linear in pattern and text, whatever the
+    pattern (a regex of many ``*`` backtracks exponentially on a hostile export). A policy
+    variable left unbound matches like ``*``."""
+    if "$" in pattern:
+        pattern = _VARIABLE.sub("*", pattern)
+    if "?" not in pattern:
+        parts = pattern.split("*")
+        if len(parts) == 1:
+            return pattern == text
+        first, last = parts[0], parts[-1]
+        if not text.startswith(first) or len(text) < len(first) + len(last) or not text.endswith(last):
+            return False
+        at, end = len(first), len(text) - len(last)
+        for part in parts[1:-1]:  # leftmost placement of each middle piece is never worse
+            found = text.find(part, at, end)
+            if found < 0:
+                return False
+            at = found + len(part)
+        return True
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] in ("?", text[t]):
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark = p, t
+            p += 1
+        elif star >= 0:
+            p, mark = star + 1, mark + 1
+            t = mark
+        else:
+            return False
+    return pattern[p:].strip("*") == ""
+
+
+@functools.lru_cache(maxsize=65536)
+def any_action(patterns: tuple[str, ...], action: str) -> bool:
+    """Whether an Action (or NotAction) list names ``action`` (case-insensitive)."""
+    low = action.lower()
+    return any(glob(p.lower(), low) for p in patterns)
+
+
+def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:
+    if "*" in patterns:
+        return True
+    if resource == "*":  # "every resource": only a "*" pattern names it
+        return False
+    return any(glob(p, resource) for p in patterns)
+
+
+def statement_matches(g: Grant, action: str, resource: str) -> bool:
+    """``aws_policy.statement_matches`` with linear-time matching."""
+    if g.actions:
+        if not any_action(g.actions, action):
+            return False
+    elif not g.not_actions or any_action(g.not_actions, action):
+        return False
+    if g.not_resources:
+        return not _any_resource(g.not_resources, resource)
+    return _any_resource(g.resources, resource)
 
 
 def account_of(arn: str) -> str:

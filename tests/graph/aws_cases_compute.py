@@ -118,6 +118,19 @@ passrole(
     profile=True,
 )
 passrole(
+    "passrole-ec2-launch-template-version",
+    "aws-passrole-ec2-launch-template-version",
+    EC2,
+    ["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate"],
+    account(
+        *passrole_to("admin-ec2", ["ec2:CreateLaunchTemplateVersion"]),
+        roles=[admin_role("admin-ec2", EC2, profile=True)],
+    ),
+    "a version can be written but never made the default",
+    conditional=True,
+    profile=True,
+)
+passrole(
     "passrole-lambda",
     "aws-passrole-lambda",
     "lambda.amazonaws.com",

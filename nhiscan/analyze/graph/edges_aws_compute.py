@@ -78,9 +78,20 @@ TECHNIQUES: tuple[Technique, ...] = (
         profile=True,
     ),
     Technique(
+        "aws-passrole-ec2-launch-template-version",
+        EC2,
+        (("ec2:CreateLaunchTemplateVersion",), ("ec2:ModifyLaunchTemplate",)),
+        "make a new default version of a launch template with the role's instance profile",
+        existing="an Auto Scaling group or fleet launches from a template the identity can change",
+        profile=True,
+    ),
+    Technique(
         "aws-passrole-lambda",
         "lambda.amazonaws.com",
-        (("lambda:CreateFunction",), ("lambda:InvokeFunction", "lambda:CreateFunctionUrlConfig")),
+        (
+            ("lambda:CreateFunction",),
+            ("lambda:InvokeFunction", "lambda:AddPermission", "lambda:CreateFunctionUrlConfig"),
+        ),
         "create a function as the role and invoke it",
     ),
     Technique(

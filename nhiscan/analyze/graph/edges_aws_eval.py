@@ -126,8 +126,13 @@ def join_conditions(*parts: str) -> str:
     return "; ".join(dict.fromkeys(p for p in parts if p))
 
 
-def witness(pattern: str) -> str:
-    """A concrete resource a Resource pattern names (its wildcards filled): "can it be done somewhere"."""
+def witness(pattern: str, account: str = "") -> str:
+    """A concrete resource a Resource pattern names (its wildcards filled): "can it be done
+    somewhere". A wildcard account field becomes ``account`` (the caller's own)."""
+    parts = pattern.split(":", 5)
+    if account and len(parts) == 6 and any(c in parts[4] for c in "*?$"):
+        parts[4] = account
+        pattern = ":".join(parts)
     out = []
     i = 0
     while i < len(pattern):
@@ -249,7 +254,7 @@ class Actor:
             if g.effect.lower() != "allow" or not g.actions or not any_action(g.actions, action):
                 continue
             for pattern in g.resources:
-                got = self.can(action, witness(pattern))
+                got = self.can(action, witness(pattern, self.ident.scope))
                 if got is not None:
                     return got
         return None

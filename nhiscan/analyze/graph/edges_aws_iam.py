@@ -240,9 +240,5 @@ def _witnesses(actor: Actor, scope: str, kind: str, actions: tuple[str, ...]) ->
     out = [f"arn:aws:iam::{scope}:{kind}/nhiscan-new-{kind}"]
     for action in actions:
         _, patterns = actor.patterns(action)
-        for p in patterns:
-            parts = p.split(":", 5)
-            if len(parts) == 6 and any(c in parts[4] for c in "*?"):
-                parts[4] = scope
-            out.append(witness(":".join(parts)))
+        out.extend(witness(p, scope) for p in patterns)
     return list(dict.fromkeys(out))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.graph import aws_cases_compute, aws_cases_iam  # noqa: F401  (they fill CASES)
+from tests.graph import aws_cases_compute, aws_cases_existing, aws_cases_iam  # noqa: F401  (they fill CASES)
 from tests.graph.aws_cases_base import ATTACKER, ATTACKER_ROLE, CASES, ROLE_SOURCE, ROOT, Case
 
 __all__ = ["ATTACKER", "ATTACKER_ROLE", "CASES", "ROLE_SOURCE", "ROOT", "Case", "write"]

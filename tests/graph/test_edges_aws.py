@@ -202,8 +202,14 @@ def test_odd_data_is_skipped_not_raised() -> None:
     )  # type: ignore[dict-item]
     gcp = Identity("sa@p.iam.gserviceaccount.com", "gcp", "gcp-service-account", "sa", "p")
     no_grants = role("empty", trusts=())
-    got = run(weird, gcp, no_grants, user("target"))
-    assert [(e.kind, e.conditional) for e in got] == [("aws-create-access-key", True)]
+    odd_attrs = user("odd", attributes={"groups": 5, "unresolved_policies": 7})
+    odd_trust = role("odd-trust", *ADMIN, trusts=(Trust("Service", None, ("sts:AssumeRole",)),))  # type: ignore[arg-type]
+    runner = user("runner", allow(("ec2:RunInstances", "iam:PassRole")))  # the odd trust admits nobody
+    got = run(weird, gcp, no_grants, odd_attrs, odd_trust, runner, user("target"))
+    assert sorted((e.target, e.kind, e.conditional) for e in got) == [
+        (odd_attrs.id, "aws-create-access-key", True),
+        (arn("user", "target"), "aws-create-access-key", True),
+    ]
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)

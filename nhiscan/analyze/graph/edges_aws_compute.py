@@ -337,7 +337,10 @@ class TrustIndex:
             got = []
             for arn in self.index.ranked("role"):
                 role = self.index.by_id[arn]
-                cond = _trusts(role, service, self.index)
+                try:
+                    cond = _trusts(role, service, self.index)
+                except (TypeError, AttributeError, ValueError):
+                    continue  # an unreadable trust admits nobody
                 if cond is not None:
                     got.append((role, cond))
             self._by_service[service] = got

@@ -317,9 +317,14 @@ class Index:
         for ident in inventory.identities:
             if ident.provider != "aws" or ident.kind not in ("aws-iam-user", "aws-iam-role"):
                 continue
+            if not isinstance(ident.id, str) or ident.id in self.by_id:
+                continue
             self.by_id[ident.id] = ident
             self.arns["user" if ident.kind == "aws-iam-user" else "role"].append(ident.id)
-            self._policies(ident)
+            try:
+                self._policies(ident)
+            except (TypeError, AttributeError, ValueError):
+                continue  # odd attributes: the identity stays a target, its policies unindexed
         for arns in self.arns.values():
             arns.sort()
         self._memo: dict[str, Any] = {}
@@ -366,7 +371,10 @@ class Index:
         r = self._rank.get(ident_id)
         if r is None:
             ident = self.by_id.get(ident_id)
-            level = privilege_aws.assess(ident, self._memo).level if ident else "none"
+            try:
+                level = privilege_aws.assess(ident, self._memo).level if ident else "none"
+            except (TypeError, AttributeError, ValueError):
+                level = "none"
             r = self._rank[ident_id] = _RANK.get(level, 0)
         return r
 

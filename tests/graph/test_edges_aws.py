@@ -204,10 +204,12 @@ def test_odd_data_is_skipped_not_raised() -> None:
     no_grants = role("empty", trusts=())
     odd_attrs = user("odd", attributes={"groups": 5, "unresolved_policies": 7})
     odd_trust = role("odd-trust", *ADMIN, trusts=(Trust("Service", None, ("sts:AssumeRole",)),))  # type: ignore[arg-type]
-    runner = user("runner", allow(("ec2:RunInstances", "iam:PassRole")))  # the odd trust admits nobody
+    runner = user("runner", allow(("ec2:RunInstances", "iam:PassRole")))
     got = run(weird, gcp, no_grants, odd_attrs, odd_trust, runner, user("target"))
+    assert not [e for e in got if e.source != weird.id]  # the odd trust admits nobody
     assert sorted((e.target, e.kind, e.conditional) for e in got) == [
         (odd_attrs.id, "aws-create-access-key", True),
+        (runner.id, "aws-create-access-key", True),
         (arn("user", "target"), "aws-create-access-key", True),
     ]
 

@@ -235,3 +235,16 @@ def test_hostile_wildcards_cost_linear_time() -> None:
     )
     assert run(attacker, *victims) == []
     assert time.process_time() - start < 5
+
+
+def test_a_group_under_a_path_is_found_by_its_name() -> None:
+    """GroupList names groups without their path; an Allow naming group/eng/devs is that group."""
+    member = user(
+        "attacker", allow("iam:PutGroupPolicy", arn("group", "eng/devs")), attributes={"groups": ["devs"]}
+    )
+    (e,) = run(member)
+    assert e.kind == "aws-self-modify" and arn("group", "eng/devs") in e.via
+    other = user(
+        "attacker", allow("iam:PutGroupPolicy", arn("group", "eng/ops")), attributes={"groups": ["devs"]}
+    )
+    assert run(other) == []

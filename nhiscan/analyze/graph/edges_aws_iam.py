@@ -194,10 +194,9 @@ def _writes(
             if action in has and (got := actor.can(action, policy)) is not None:
                 yield _Write(action, policy, got, reached)
     for group in target.attributes.get("groups") or ():
-        arn = f"arn:aws:iam::{target.scope}:group/{group}"  # the export's users name groups only
         for action in GROUP_WRITE:
-            if action in has and (got := actor.can(action, arn)) is not None:
-                yield _Write(action, arn, got, reached)
+            if action in has and (hit := _on_group(actor, action, target.scope, str(group))) is not None:
+                yield _Write(action, hit[0], hit[1], reached)
 
 
 def _group_joins(index: Index, actor: Actor, has: set[str]) -> Iterator[_Write]:
@@ -208,11 +207,25 @@ def _group_joins(index: Index, actor: Actor, has: set[str]) -> Iterator[_Write]:
     for scope, group in index.admin_groups(me.scope):
         if group in mine:
             continue
-        arn = f"arn:aws:iam::{scope}:group/{group}"
-        got = actor.can("iam:AddUserToGroup", arn)
-        if got is not None:
-            yield _Write("iam:AddUserToGroup", arn, got, None)
+        hit = _on_group(actor, "iam:AddUserToGroup", scope, group)
+        if hit is not None:
+            yield _Write("iam:AddUserToGroup", hit[0], hit[1], None)
             return
+
+
+def _on_group(actor: Actor, action: str, scope: str, group: str) -> tuple[str, Allowed] | None:
+    """``action`` on a group the export names only by its name (users' GroupList). Group names are
+    unique in an account whatever their path, so besides ``group/<name>`` any group ARN of the
+    account that an Allow names and that ends in ``/<name>`` is that group."""
+    prefix = f"arn:aws:iam::{scope}:group/"
+    arns = [prefix + group]
+    _, patterns = actor.patterns(action)
+    arns.extend(p for p in patterns if p.startswith(prefix) and p.endswith("/" + group) and "*" not in p)
+    for arn in dict.fromkeys(arns):
+        got = actor.can(action, arn)
+        if got is not None:
+            return arn, got
+    return None
 
 
 def _creations(actor: Actor, has: set[str]) -> Iterator[_Write]:

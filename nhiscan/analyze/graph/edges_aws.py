@@ -22,7 +22,8 @@ undecided condition keeps the edge with ``conditional=True`` and the condition s
 ``aws-self-modify``, means *A can grant itself anything*: it can write a policy that applies to
 itself (on its own user or role, a managed policy it holds, one of its groups), join an
 admin-equivalent group, or create a role or user and attach a policy to it — no ``sts:AssumeRole``
-needed. The graph treats a self-edge as reaching admin. ``via`` names the call and its resource.
+needed. The graph treats a self-edge as reaching admin. An identity has at most one self-edge:
+``via`` names the surest call (unconditional first) and its resource, then the other calls.
 
 An admin-equivalent identity (``privilege_aws``: any action on any resource, or full IAM policy
 write) gets no edges: it already holds every privilege an edge could give.

@@ -143,7 +143,7 @@ def trust_edges(index: Index, actor: Actor, has: set[str]) -> Iterator[Edge]:
 
 
 def self_edges(index: Index, actor: Actor, has: set[str], reached: Iterable[Edge]) -> Iterator[Edge]:
-    """At most one self-edge per writing action: an unconditional one where there is one."""
+    """At most one self-edge: by the surest writing call (unconditional first), naming the others."""
     best: dict[str, _Write] = {}
     holders: list[tuple[Identity, Edge | None]] = [(actor.ident, None)]
     seen = {actor.ident.id}
@@ -161,7 +161,8 @@ def self_edges(index: Index, actor: Actor, has: set[str], reached: Iterable[Edge
     for w in _creations(actor, has):
         best.setdefault(w.action, w)
     me = actor.ident
-    for action, w in sorted(best.items()):
+    made: list[tuple[bool, str, str, str]] = []  # (conditional, action, via, condition)
+    for action, w in best.items():
         via = f"{action} on {w.resource} ({w.allowed.via})"
         cond = w.allowed.condition
         if w.reached is not None:
@@ -169,7 +170,15 @@ def self_edges(index: Index, actor: Actor, has: set[str], reached: Iterable[Edge
             cond = join_conditions(cond, w.reached.condition)
         if action == "iam:SetDefaultPolicyVersion":
             cond = join_conditions(cond, _NOT_PRESENT.format(p=w.resource))
-        yield Edge(me.id, me.id, SELF, via, index.path_of(me), bool(cond), cond)
+        made.append((bool(cond), action, via, cond))
+    if not made:
+        return
+    made.sort()
+    _, _, via, cond = made[0]  # one self-edge: the surest way, the others named
+    others = [action for _, action, _, _ in made[1:]]
+    if others:
+        via += "; also " + ", ".join(others)
+    yield Edge(me.id, me.id, SELF, via, index.path_of(me), bool(cond), cond)
 
 
 def _conditional(w: _Write) -> bool:

@@ -21,6 +21,7 @@ from tests.graph.aws_gaad import (
     policy,
     role,
     trust,
+    user,
 )
 
 # ---- PassRole to compute ---------------------------------------------------------------------
@@ -405,4 +406,47 @@ passrole(
     ),
     "PassRole denied when passed to glue (iam:PassedToService)",
     conditional=True,
+)
+
+
+# ---- two hops of this builder: mint a deployer's keys, then pass its admin role to Lambda --------
+DEPLOYER = arn("user", "deployer")
+add(
+    "chain-mint-then-passrole",
+    "aws-passrole-lambda",
+    account(
+        allow("iam:CreateAccessKey", DEPLOYER),
+        users=[
+            user(
+                "deployer",
+                inline={
+                    "deploy": [
+                        allow(["lambda:CreateFunction", "lambda:InvokeFunction"]),
+                        allow("iam:PassRole", arn("role", "admin-lambda")),
+                    ]
+                },
+            )
+        ],
+        roles=[admin_role("admin-lambda", "lambda.amazonaws.com")],
+    ),
+    [
+        edge(DEPLOYER, "aws-create-access-key"),
+        edge(arn("role", "admin-lambda"), "aws-passrole-lambda", source=DEPLOYER),
+    ],
+    account(
+        allow("iam:CreateAccessKey", DEPLOYER),
+        users=[
+            user(
+                "deployer",
+                inline={
+                    "deploy": [
+                        allow(["lambda:CreateFunction", "lambda:InvokeFunction"]),
+                        allow("iam:PassRole", arn("role", "admin-ec2")),
+                    ]
+                },
+            )
+        ],
+        roles=[admin_role("admin-ec2", "ec2.amazonaws.com", profile=True)],
+    ),
+    "the deployer can pass only a role that trusts ec2",
 )

@@ -1,8 +1,8 @@
 """What one AWS identity may do on one resource, with its conditions decided where the export can.
 
-``Actor`` wraps an identity's statements (``aws_policy`` matching: Action/NotAction,
-Resource/NotResource, explicit Deny, permissions boundary) and decides each statement's Condition
-with ``conditions.evaluate`` for the call in question:
+``Actor`` wraps an identity's statements (matched as ``aws_policy`` matches them: Action/NotAction,
+Resource/NotResource, explicit Deny, permissions boundary; but in time linear in the pattern, see
+``glob``) and decides each statement's Condition with ``conditions.evaluate`` for the call:
 
 - a condition that is never true drops its statement (an Allow grants nothing, a Deny denies nothing);
 - one that is always true makes it unconditional (a Deny then applies);
@@ -105,12 +105,16 @@ def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:
     return any(glob(p, resource) for p in patterns)
 
 
+def _names(g: Grant, action: str) -> bool:
+    """Whether the statement's Action (or NotAction) covers ``action``."""
+    if g.actions:
+        return any_action(g.actions, action)
+    return bool(g.not_actions) and not any_action(g.not_actions, action)
+
+
 def statement_matches(g: Grant, action: str, resource: str) -> bool:
     """``aws_policy.statement_matches`` with linear-time matching."""
-    if g.actions:
-        if not any_action(g.actions, action):
-            return False
-    elif not g.not_actions or any_action(g.not_actions, action):
+    if not _names(g, action):
         return False
     if g.not_resources:
         return not _any_resource(g.not_resources, resource)
@@ -251,7 +255,7 @@ class Actor:
         if got is not None:
             return got
         for g in self.own:
-            if g.effect.lower() != "allow" or not g.actions or not any_action(g.actions, action):
+            if g.effect.lower() != "allow" or not _names(g, action):
                 continue
             for pattern in g.resources:
                 got = self.can(action, witness(pattern, self.ident.scope))
@@ -264,12 +268,7 @@ class Actor:
         resource, the patterns)."""
         out: list[str] = []
         for g in self.own:
-            if g.effect.lower() != "allow":
-                continue
-            if g.actions:
-                if not any_action(g.actions, action):
-                    continue
-            elif not g.not_actions or any_action(g.not_actions, action):
+            if g.effect.lower() != "allow" or not _names(g, action):
                 continue
             if g.not_resources or "*" in g.resources:
                 return True, []
@@ -289,10 +288,7 @@ def mask_of(grants: Sequence[Grant], actions: Sequence[str], cache: dict[tuple[A
         if hit is None:
             hit = 0
             for i, action in enumerate(actions):
-                if g.actions:
-                    if any_action(g.actions, action):
-                        hit |= 1 << i
-                elif g.not_actions and not any_action(g.not_actions, action):
+                if _names(g, action):
                     hit |= 1 << i
             cache[key] = hit
         bits |= hit

@@ -384,15 +384,18 @@ def compute_edges(index: Index, trusts: TrustIndex, actor: Actor, mask: int) -> 
         vias: list[str] = []
         conds: list[str] = []
         for grp in tech.needs:
-            found = next(((a, got) for a in grp if (got := actor.can_somewhere(a)) is not None), None)
-            if found is None:
+            options = [(a, got) for a in grp if (got := actor.can_somewhere(a)) is not None]
+            if not options:
                 break
+            found = min(options, key=lambda o: o[1].conditional)  # an unconditioned way first
             vias.append(f"{found[0]} ({found[1].via})")
             conds.append(found[1].condition)
         else:
             existing = tech.existing
-            if existing and tech.unless and all(actor.can_somewhere(a) for a in tech.unless):
-                existing = ""
+            extra = [actor.can_somewhere(a) for a in tech.unless]
+            if existing and extra and all(extra):
+                existing = ""  # it can make the resource itself, under those calls' conditions
+                conds.extend(x.condition for x in extra if x is not None)
             yield from _targets(index, trusts, actor, tech, vias, conds, existing, path)
 
 

@@ -307,8 +307,9 @@ class Index:
         self.group_members: dict[tuple[str, str], list[str]] = {}
         self.group_grants: dict[tuple[str, str], list[Grant]] = {}
         self.paths: dict[str, str] = {}
-        for src in inventory.sources:
-            if src.kind == "aws-gaad" and src.scope and src.path:
+        # an edge's path: the account's authorization-details export (else any export of it)
+        for src in sorted(inventory.sources, key=lambda r: r.kind != "aws-gaad"):
+            if src.scope and src.path:
                 self.paths.setdefault(src.scope, src.path)
         for ident in inventory.identities:
             if ident.provider != "aws" or ident.kind not in ("aws-iam-user", "aws-iam-role"):

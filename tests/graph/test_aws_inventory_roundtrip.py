@@ -35,7 +35,9 @@ def test_inventory_document_keeps_the_edges(technique: str, tmp_path: Path) -> N
         config = ScanConfig(as_of=AS_OF_DT, inputs=(InputSpec.parse(str(out)),), settings=Settings())
         inventory, errors = collect_inventory(config)
         assert not errors
-        again = {(e.source, e.target, e.kind, e.conditional) for e in edges_aws.edges(inventory, AS_OF_DT)}
+        read_back = list(edges_aws.edges(inventory, AS_OF_DT))
+        assert all(e.path == str(case / "gaad.json") for e in read_back)  # the inventory keeps the export
+        again = {(e.source, e.target, e.kind, e.conditional) for e in read_back}
         direct = {(e.source, e.target, e.kind, e.conditional) for e in load_edges(case)}
         assert again == direct
         assert bool(direct) or which == "lookalike"

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from nhiscan.analyze.aws_policy import resource_matches
 from nhiscan.analyze.graph import edges_aws
+from nhiscan.analyze.graph.conditions import glob
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor, glob
+from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor
 from nhiscan.model import Credential, Grant, Identity, Inventory, SourceRef, Trust
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -224,14 +225,20 @@ def test_hostile_wildcards_cost_linear_time() -> None:
     """Patterns that make a backtracking regex take years: CPU time stays small."""
     start = time.process_time()
     victims = [role("a" * 64), user("a" * 64)]
+    attacker_name = "a" * 64 + "-x"  # its own ARN is matched against the hostile condition
     hostile = ("*a" * 40) + "b"
     attacker = user(
-        "attacker",
+        attacker_name,
         allow(
             ("iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey"),
             (arn("role", hostile), arn("user", hostile)),
         ),
         Grant(actions=(hostile, "iam:" + hostile, "iam:*?" * 40 + "x"), via="inline:weird"),
+        Grant(
+            actions=("iam:CreateLoginProfile",),
+            via="inline:cond",
+            condition={"StringLike": {"aws:PrincipalArn": hostile}},
+        ),
     )
     assert run(attacker, *victims) == []
     assert time.process_time() - start < 5

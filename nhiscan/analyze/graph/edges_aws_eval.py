@@ -30,6 +30,7 @@ from typing import Any
 from nhiscan.analyze import privilege_aws
 from nhiscan.analyze.aws_policy import split_grants
 from nhiscan.analyze.graph import conditions
+from nhiscan.analyze.graph.conditions import glob
 from nhiscan.model import Grant, Identity, Inventory
 
 # At most this many edges of one technique from one identity (the most privileged targets first).
@@ -48,46 +49,6 @@ class Allowed:
     @property
     def conditional(self) -> bool:
         return bool(self.condition)
-
-
-_VARIABLE = re.compile(r"\$\{[^}]*\}")
-
-
-def glob(pattern: str, text: str) -> bool:
-    """IAM wildcard matching (``*``, ``?``) in time linear in pattern and text, whatever the
-    pattern (a regex of many ``*`` backtracks exponentially on a hostile export). A policy
-    variable left unbound matches like ``*``."""
-    if "$" in pattern:
-        pattern = _VARIABLE.sub("*", pattern)
-    if "?" not in pattern:
-        parts = pattern.split("*")
-        if len(parts) == 1:
-            return pattern == text
-        first, last = parts[0], parts[-1]
-        if not text.startswith(first) or len(text) < len(first) + len(last) or not text.endswith(last):
-            return False
-        at, end = len(first), len(text) - len(last)
-        for part in parts[1:-1]:  # leftmost placement of each middle piece is never worse
-            found = text.find(part, at, end)
-            if found < 0:
-                return False
-            at = found + len(part)
-        return True
-    p = t = 0
-    star, mark = -1, 0
-    while t < len(text):
-        if p < len(pattern) and pattern[p] in ("?", text[t]):
-            p += 1
-            t += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, mark = p, t
-            p += 1
-        elif star >= 0:
-            p, mark = star + 1, mark + 1
-            t = mark
-        else:
-            return False
-    return pattern[p:].strip("*") == ""
 
 
 @functools.lru_cache(maxsize=65536)

@@ -1,0 +1,257 @@
+"""``edges_aws.edges`` on small hand-built inventories: the cap, linear cost, reach through another
+edge, account boundaries, undecided Denies and boundaries, odd data."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nhiscan.analyze.aws_policy import resource_matches
+from nhiscan.analyze.graph import edges_aws
+from nhiscan.analyze.graph.conditions import glob
+from nhiscan.analyze.graph.edge import Edge
+from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor
+from nhiscan.model import Credential, Grant, Identity, Inventory, SourceRef, Trust
+
+AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
+ACCT = "111122223333"
+EC2_TRUST = (Trust("Service", "ec2.amazonaws.com", ("sts:AssumeRole",)),)
+ADMIN = (Grant(actions=("*",), resources=("*",), via="managed:arn:aws:iam::aws:policy/AdministratorAccess"),)
+
+
+def arn(kind: str, name: str, acct: str = ACCT) -> str:
+    return f"arn:aws:iam::{acct}:{kind}/{name}"
+
+
+def allow(actions: str | tuple[str, ...], resources: str | tuple[str, ...] = "*", **kw: Any) -> Grant:
+    a = (actions,) if isinstance(actions, str) else actions
+    r = (resources,) if isinstance(resources, str) else resources
+    return Grant(actions=a, resources=r, via="inline:p", **kw)
+
+
+def deny(actions: str, resources: str = "*", **kw: Any) -> Grant:
+    return Grant(effect="Deny", actions=(actions,), resources=(resources,), via="inline:deny", **kw)
+
+
+def user(name: str, *grants: Grant, acct: str = ACCT, **kw: Any) -> Identity:
+    return Identity(arn("user", name, acct), "aws", "aws-iam-user", name, acct, grants=grants, **kw)
+
+
+def role(
+    name: str, *grants: Grant, trusts: tuple[Trust, ...] = EC2_TRUST, acct: str = ACCT, **kw: Any
+) -> Identity:
+    attrs = kw.pop("attributes", {"instance_profiles": [name]})
+    return Identity(
+        arn("role", name, acct),
+        "aws",
+        "aws-iam-role",
+        name,
+        acct,
+        grants=grants,
+        trusts=trusts,
+        attributes=attrs,
+        **kw,
+    )
+
+
+def run(*identities: Identity) -> list[Edge]:
+    inv = Inventory(sources=(SourceRef("aws-gaad", ACCT, "gaad.json"),), identities=identities)
+    return list(edges_aws.edges(inv, AS_OF))
+
+
+def test_wildcard_passrole_keeps_the_cap_and_the_admin_roles_first() -> None:
+    roles = [role(f"app-{i:03}") for i in range(EDGE_CAP + 50)]
+    admins = [role(f"zz-admin-{i}", *ADMIN) for i in range(3)]
+    lambda_role = role(
+        "aa-lambda", *ADMIN, trusts=(Trust("Service", "lambda.amazonaws.com", ("sts:AssumeRole",)),)
+    )
+    attacker = user("attacker", allow(("ec2:RunInstances", "iam:PassRole")))
+    got = [e for e in run(attacker, *roles, *admins, lambda_role) if e.kind == "aws-passrole-ec2"]
+    assert len(got) == EDGE_CAP
+    targets = {e.target for e in got}
+    assert {a.id for a in admins} <= targets
+    assert lambda_role.id not in targets  # trusts lambda, not ec2
+
+
+def test_cost_is_linear_in_identities(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every user may pass every role ("*"): decisions grow with identities, not identities squared."""
+    calls = 0
+    real = Actor.can
+
+    def counting(self: Actor, *args: Any, **kw: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Actor, "can", counting)
+
+    def decisions(n: int) -> int:
+        nonlocal calls
+        calls = 0
+        grant = allow(("ec2:RunInstances", "iam:PassRole", "iam:CreateAccessKey"))
+        people = [user(f"u{i}", grant) for i in range(n)]
+        machines = [role(f"r{i}") for i in range(n)]
+        edges = run(*people, *machines)
+        assert len(edges) == n * 2 * EDGE_CAP  # every user: the cap of roles and the cap of users
+        return calls
+
+    small, large = decisions(300), decisions(1200)
+    assert large <= 4.2 * small, (small, large)
+
+
+def test_writing_onto_a_user_whose_keys_it_can_mint_is_self_modification() -> None:
+    bot = user("bot")
+    attacker = user("attacker", allow(("iam:CreateAccessKey", "iam:AttachUserPolicy"), arn("user", "bot")))
+    got = run(attacker, bot)
+    assert {(e.source, e.target, e.kind) for e in got} == {
+        (attacker.id, bot.id, "aws-create-access-key"),
+        (attacker.id, attacker.id, "aws-self-modify"),
+    }
+    self_edge = next(e for e in got if e.kind == "aws-self-modify")
+    assert "iam:AttachUserPolicy on " + bot.id in self_edge.via and "aws-create-access-key" in self_edge.via
+
+
+def test_a_role_that_may_write_its_own_policy_needs_no_assume_role() -> None:
+    me = role("worker", allow("iam:PutRolePolicy", arn("role", "worker")))
+    got = run(me)
+    assert [(e.source, e.target, e.kind, e.conditional) for e in got] == [
+        (me.id, me.id, "aws-self-modify", False)
+    ]
+
+
+def test_other_accounts_and_itself_are_never_targets() -> None:
+    foreign = role("admin", *ADMIN, acct="999988887777")
+    attacker = role("attacker", allow(("ec2:RunInstances", "iam:PassRole")))
+    assert run(attacker, foreign) == []  # compute runs in the caller's account; itself adds nothing
+
+
+def test_service_linked_roles_keep_their_trust() -> None:
+    linked = role("AWSServiceRoleForX", *ADMIN, attributes={"service_linked": True})
+    attacker = user("attacker", allow("iam:UpdateAssumeRolePolicy"))
+    assert run(attacker, linked) == []
+
+
+def test_an_undecided_deny_makes_the_edge_conditional() -> None:
+    admin = role("admin", *ADMIN)
+    mfa = {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+    attacker = user(
+        "attacker", allow(("ec2:RunInstances", "iam:PassRole")), deny("iam:PassRole", condition=mfa)
+    )
+    (e,) = run(attacker, admin)
+    assert (
+        e.conditional
+        and "not denied by inline:deny" in e.condition
+        and "MultiFactorAuthPresent" in e.condition
+    )
+
+
+def test_a_boundary_with_a_condition_caps_conditionally() -> None:
+    admin = role("admin", *ADMIN)
+    cap = Grant(
+        actions=("*",),
+        via="boundary:b",
+        boundary=True,
+        condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+    )
+    attacker = user("attacker", allow(("ec2:RunInstances", "iam:PassRole")), cap)
+    (e,) = run(attacker, admin)
+    assert e.conditional and "aws:SourceIp" in e.condition
+
+
+def test_trust_conditions_are_decided_per_role() -> None:
+    cond = {"StringEquals": {"aws:SourceAccount": ACCT}}
+    ok = role(
+        "ok", *ADMIN, trusts=(Trust("Service", "ec2.amazonaws.com", ("sts:AssumeRole",), conditions=cond),)
+    )
+    other = {"StringEquals": {"aws:SourceAccount": "999988887777"}}
+    no = role(
+        "no", *ADMIN, trusts=(Trust("Service", "ec2.amazonaws.com", ("sts:AssumeRole",), conditions=other),)
+    )
+    attacker = user("attacker", allow(("ec2:RunInstances", "iam:PassRole")))
+    assert [(e.target, e.conditional) for e in run(attacker, ok, no)] == [(ok.id, False)]
+
+
+def test_a_third_access_key_needs_one_deleted() -> None:
+    keys = tuple(Credential(f"AKIA{i}", "aws-access-key") for i in range(2))
+    full = user("full", credentials=keys)
+    attacker = user("attacker", allow("iam:CreateAccessKey", arn("user", "full")))
+    (e,) = run(attacker, full)
+    assert e.conditional and "two access keys" in e.condition
+    both = user("attacker", allow(("iam:CreateAccessKey", "iam:DeleteAccessKey"), arn("user", "full")))
+    (e,) = run(both, full)
+    assert not e.conditional
+
+
+def test_a_login_profile_that_exists_cannot_be_created() -> None:
+    person = user(
+        "person",
+        credentials=(Credential(arn("user", "person") + "/console-password", "aws-console-password"),),
+    )
+    attacker = user("attacker", allow(("iam:CreateLoginProfile", "iam:UpdateLoginProfile")))
+    assert [(e.kind, e.conditional) for e in run(attacker, person)] == [("aws-update-login-profile", False)]
+
+
+def test_odd_data_is_skipped_not_raised() -> None:
+    weird = user(
+        "weird",
+        Grant(actions=("iam:CreateAccessKey",), via="x", condition={"StringEquals": ["not", "a", "map"]}),
+    )  # type: ignore[dict-item]
+    gcp = Identity("sa@p.iam.gserviceaccount.com", "gcp", "gcp-service-account", "sa", "p")
+    no_grants = role("empty", trusts=())
+    odd_attrs = user("odd", attributes={"groups": 5, "unresolved_policies": 7})
+    odd_trust = role("odd-trust", *ADMIN, trusts=(Trust("Service", None, ("sts:AssumeRole",)),))  # type: ignore[arg-type]
+    runner = user("runner", allow(("ec2:RunInstances", "iam:PassRole")))
+    got = run(weird, gcp, no_grants, odd_attrs, odd_trust, runner, user("target"))
+    assert not [e for e in got if e.source != weird.id]  # the odd trust admits nobody
+    assert sorted((e.target, e.kind, e.conditional) for e in got) == [
+        (odd_attrs.id, "aws-create-access-key", True),
+        (runner.id, "aws-create-access-key", True),
+        (arn("user", "target"), "aws-create-access-key", True),
+    ]
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(st.text("ab*?/", max_size=10), st.text("ab/", max_size=12))
+def test_glob_matches_as_iam_policy_matching_does(pattern: str, text: str) -> None:
+    assert glob(pattern, text) == resource_matches(pattern, text)
+
+
+def test_hostile_wildcards_cost_linear_time() -> None:
+    """Patterns that make a backtracking regex take years: CPU time stays small."""
+    start = time.process_time()
+    victims = [role("a" * 64), user("a" * 64)]
+    attacker_name = "a" * 64 + "-x"  # its own ARN is matched against the hostile condition
+    hostile = ("*a" * 40) + "b"
+    attacker = user(
+        attacker_name,
+        allow(
+            ("iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey"),
+            (arn("role", hostile), arn("user", hostile)),
+        ),
+        Grant(actions=(hostile, "iam:" + hostile, "iam:*?" * 40 + "x"), via="inline:weird"),
+        Grant(
+            actions=("iam:CreateLoginProfile",),
+            via="inline:cond",
+            condition={"StringLike": {"aws:PrincipalArn": hostile}},
+        ),
+    )
+    assert run(attacker, *victims) == []
+    assert time.process_time() - start < 5
+
+
+def test_a_group_under_a_path_is_found_by_its_name() -> None:
+    """GroupList names groups without their path; an Allow naming group/eng/devs is that group."""
+    member = user(
+        "attacker", allow("iam:PutGroupPolicy", arn("group", "eng/devs")), attributes={"groups": ["devs"]}
+    )
+    (e,) = run(member)
+    assert e.kind == "aws-self-modify" and arn("group", "eng/devs") in e.via
+    other = user(
+        "attacker", allow("iam:PutGroupPolicy", arn("group", "eng/ops")), attributes={"groups": ["devs"]}
+    )
+    assert run(other) == []

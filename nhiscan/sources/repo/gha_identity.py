@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from nhiscan.model import Observation
 from nhiscan.sources.repo._common import obs
 from nhiscan.sources.repo._yaml import get, line, pairs, scalar, walk_scalars
 from nhiscan.sources.repo.gha_model import SYSTEM, Job, Workflow
+from nhiscan.sources.repo.naming import origin_url
 from nhiscan.sources.repo.walker import git_toplevel
 
 # The rule whose check reads the facts (it reports the cloud side; the facts are its input).
@@ -218,17 +218,8 @@ def github_repository(root: Path) -> str | None:
     top = git_toplevel(real) if real.is_dir() else None
     if top is None or Path(os.path.realpath(top)) != real:
         return None
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(real), "config", "--get", "remote.origin.url"],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except OSError:
-        return None
-    m = _GITHUB_REMOTE.search(out.stdout.strip()) if out.returncode == 0 else None
+    url = origin_url(real)
+    m = _GITHUB_REMOTE.search(url) if url else None
     return f"{m.group(1)}/{m.group(2)}" if m else None
 
 

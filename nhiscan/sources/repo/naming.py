@@ -27,7 +27,8 @@ from nhiscan.sources.repo.walker import git_toplevel
 _URL_TAIL = re.compile(r"([^/:\\]+?)(?:\.git)?/*$")
 
 
-def _git_remote(top: Path) -> str | None:
+def origin_url(top: Path) -> str | None:
+    """The ``origin`` remote's URL of the checkout at ``top`` (git reads config only: no hook runs)."""
     try:
         out = subprocess.run(
             ["git", "-C", str(top), "config", "--get", "remote.origin.url"],
@@ -39,7 +40,12 @@ def _git_remote(top: Path) -> str | None:
     except OSError:
         return None
     url = out.stdout.strip()
-    m = _URL_TAIL.search(url) if out.returncode == 0 and url else None
+    return url if out.returncode == 0 and url else None
+
+
+def _git_remote(top: Path) -> str | None:
+    url = origin_url(top)
+    m = _URL_TAIL.search(url) if url else None
     return m.group(1) if m else None
 
 

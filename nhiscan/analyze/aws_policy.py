@@ -22,32 +22,69 @@ considered.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from nhiscan.model import Grant, Identity
 
+_ANY = ".*"
+_SEGMENT = "[^/]*"  # what a policy variable stands for
 
-def _translate(pattern: str) -> str:
-    parts = []
+
+def _tokens(pattern: str) -> list[tuple[str, str]]:
+    """The pattern as (kind, regex) runs: ``gap`` for ``*`` and policy variables, ``text`` between."""
+    out: list[tuple[str, str]] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "$" and pattern.startswith("${", i) and "}" in pattern[i:]:
-            end = pattern.index("}", i)
-            parts.append("[^/]*")
-            i = end + 1
+            out.append(("gap", _SEGMENT))
+            i = pattern.index("}", i) + 1
             continue
-        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        out.append(("gap", _ANY) if ch == "*" else ("text", "." if ch == "?" else re.escape(ch)))
         i += 1
-    return "".join(parts)
+    return out
+
+
+def _translate(pattern: str, names: Iterator[int]) -> str:
+    """A wildcard pattern as a regex that cannot backtrack without end on a hostile policy.
+
+    A plain translation (``*`` to ``.*``) costs time exponential in the number of stars on a text
+    that almost matches (``s3:*a*a*a*a*a*a*b``: seconds per call). Here every piece between two
+    gaps is placed at its leftmost possible position and never moved again (a lookahead captures
+    the lazy gap and the piece, a backreference consumes exactly that): for ``*`` and ``?``
+    patterns the leftmost placement of a middle piece is never worse, so the answer is the same and
+    the cost is linear in the text per piece.
+    """
+    runs: list[tuple[str, str]] = []  # (gap before the piece, piece)
+    gap, piece = "", ""
+    for kind, rx in _tokens(pattern):
+        if kind == "gap":
+            if piece:
+                runs.append((gap, piece))
+                gap, piece = "", ""
+            gap = _ANY if _ANY in (gap, rx) else rx
+        else:
+            piece += rx
+    runs.append((gap, piece))
+    out: list[str] = []
+    last = len(runs) - 1
+    for i, (g, p) in enumerate(runs):
+        if not g or i == last:
+            out.append(g + p)  # the head is anchored; the tail's gap backtracks once, linearly
+        else:
+            name = f"g{next(names)}"
+            out.append(f"(?=(?P<{name}>{g}?{p}))(?P={name})")
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=16384)
 def _compiled(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
     """One regex for a whole Action/Resource list: a statement is matched with a single call."""
-    body = "|".join(f"(?:{_translate(p)})" for p in patterns) or "(?!)"
+    names = itertools.count()
+    body = "|".join(f"(?:{_translate(p, names)})" for p in patterns) or "(?!)"
     return re.compile(f"(?:{body})\\Z", (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL)
 
 

@@ -8,6 +8,12 @@ that owns the account (from ``projectId`` or the e-mail domain).
 Service accounts that only appear as members of a policy (Google service agents, accounts of
 other projects) become identities too: their grants are real. A grant in a project other than the
 account's own is recorded in ``attributes.cross_project_grants``.
+
+For the escalation graph two more facts are kept on each service account: ``federated_principals``,
+the workload identity pool members (``principal://`` and ``principalSet://``) bound on the account
+itself or on its project, with their role and resource; and ``ancestors``, the folders and
+organization above its project, from the ``folders``/``organization`` fields of Cloud Asset
+Inventory results (absent when no asset export names them).
 """
 
 from __future__ import annotations
@@ -125,6 +131,10 @@ class _Builder:
         self.org_policies: dict[str, dict[str, dict[str, Any]]] = {}
         # resource -> (the export naming it, {(member, role)}) for members that are not service accounts
         self.principals: dict[str, tuple[str, set[tuple[str, str]]]] = {}
+        # resource -> workload identity pool members bound there: (member, role, condition title)
+        self.federated: dict[str, list[tuple[str, str, str]]] = {}
+        # project id -> the folders and organization above it (Cloud Asset Inventory results)
+        self.ancestors: dict[str, list[str]] = {}
 
     def account(self, email: str, project: str | None = None) -> _SA:
         sa = self.accounts.get(email)
@@ -218,10 +228,22 @@ class _Builder:
     def asset_policies(self, doc: RawDocument) -> None:
         for item in self._each(doc, "results", _ASSET_SHAPE, "resource"):
             resource = short_resource(str(item["resource"]))
+            self.note_ancestors(resource, item)
             policy = item.get("policy") or {}
             self.bindings(resource, policy.get("bindings") or (), "asset-search", doc.path)
             if "auditConfigs" in policy:  # asset results may leave them out: absence says nothing
                 self.audit_configs(doc, resource, policy.get("auditConfigs") or [])
+
+    def note_ancestors(self, resource: str, item: Mapping[str, Any]) -> None:
+        """The folders and organization an asset result lists above its project."""
+        m = _PROJECT_IN_RESOURCE.match(resource)
+        if not m or m.group(1).isdigit():
+            return
+        above = [str(f) for f in item.get("folders") or () if isinstance(f, str)]
+        if isinstance(item.get("organization"), str) and item["organization"]:
+            above.append(str(item["organization"]))
+        if above:
+            self.ancestors.setdefault(m.group(1), above)
 
     def audit_configs(self, doc: RawDocument, resource: str, configs: Any) -> None:
         """A resource's audit configs (which Data Access logs are on, who is exempted)."""
@@ -241,8 +263,15 @@ class _Builder:
                     # people and groups are not inventoried; who they belong to is (NHI3)
                     self.principals.setdefault(resource, (path, set()))[1].add((str(member), role))
                     continue
+                if kind in ("principal", "principalSet") and rest:
+                    cond = condition or {}
+                    title = str(cond.get("title") or cond.get("expression") or "")
+                    self.federated.setdefault(sa_resource_key(resource), []).append(
+                        (str(member), role, title)
+                    )
+                    continue
                 if kind != "serviceAccount" or not rest:
-                    continue  # principals of workload pools, allUsers, ...: not service accounts
+                    continue  # allUsers, allAuthenticatedUsers, ...: not service accounts
                 sa = self.account(rest)
                 grant = Grant(
                     role=role,
@@ -292,6 +321,11 @@ class _Builder:
                 attributes["default_service_account"] = True
             if cross:
                 attributes["cross_project_grants"] = cross
+            federated = self.federated_of(sa, rec)
+            if federated:
+                attributes["federated_principals"] = federated
+            if sa.project and sa.project in self.ancestors:
+                attributes["ancestors"] = list(self.ancestors[sa.project])
             if scope and (policies := org_policy.merged_for(scope, self.org_policies)) is not None:
                 attributes["org_policies"] = policies
             out.append(
@@ -309,6 +343,33 @@ class _Builder:
                 )
             )
         return out
+
+    def federated_of(self, sa: _SA, rec: Mapping[str, Any]) -> list[dict[str, str]]:
+        """Workload identity pool members bound on the account or on its project."""
+        if not self.federated:
+            return []
+        keys = [
+            f"projects/{p}/serviceAccounts/{x}"
+            for p in dict.fromkeys((sa.project, "-"))
+            for x in (sa.email, rec.get("uniqueId"))
+            if p and x
+        ]
+        if sa.project:
+            keys.append(f"projects/{sa.project}")
+        return [
+            {"member": member, "role": role, "resource": key, **({"condition": cond} if cond else {})}
+            for key in keys
+            for member, role, cond in self.federated.get(key, ())
+        ]
+
+
+def sa_resource_key(resource: str) -> str:
+    """A service account's resource name as policies and asset results write it, in one form:
+    ``projects/P/serviceAccounts/EMAIL_OR_UNIQUE_ID`` (other resources unchanged)."""
+    return resource.removeprefix("//iam.googleapis.com/").strip("/")
+
+
+_PROJECT_IN_RESOURCE = re.compile(r"^(?://[a-z.]+/)?projects/([^/]+)(?:/|$)")
 
 
 def _member_facts(builder: _Builder) -> list[Observation]:

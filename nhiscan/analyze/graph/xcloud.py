@@ -1,0 +1,81 @@
+"""Small helpers shared by the GCP, Azure and Kubernetes edge builders.
+
+``PathIndex`` finds the export file an edge's permission came from (the inventory records which
+files each provider read, not which identity came from which file: a path is given only when one
+file of that kind and scope was read). ``capped`` keeps a source's edges to many targets bounded:
+a binding on a whole project, tenant or namespace makes one edge per identity it covers, and a
+source keeps at most ``TARGET_CAP`` of them per technique, the most privileged targets first
+(``nhiscan.analyze.privilege`` levels, then id), so the graph stays linear in the inventory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from nhiscan.analyze.graph.edge import Edge
+from nhiscan.model import Identity, Inventory
+
+# At most this many edges of one technique leave one source (see the module docstring).
+TARGET_CAP = 200
+
+SELF_GRANT = "-self-grant"  # the suffix of a self-edge's kind: "can grant itself any permission"
+
+
+class PathIndex:
+    """The file a (source kind, scope) was read from, when exactly one file fits."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._by_kind: dict[str, list[tuple[str | None, str | None]]] = {}
+        for ref in inventory.sources:
+            self._by_kind.setdefault(ref.kind, []).append((ref.scope, ref.path))
+
+    def get(self, kinds: Iterable[str], scope: str | None = None) -> str | None:
+        found = {
+            path
+            for kind in kinds
+            for s, path in self._by_kind.get(kind, ())
+            if path and (scope is None or s is None or _same_scope(s, scope))
+        }
+        return found.pop() if len(found) == 1 else None
+
+
+def _same_scope(a: str, b: str) -> bool:
+    return a.strip("/").removeprefix("projects/") == b.strip("/").removeprefix("projects/")
+
+
+class Ranker:
+    """Orders targets most privileged first (privilege assessed once per identity, lazily)."""
+
+    def __init__(self, by_id: dict[str, Identity]) -> None:
+        from nhiscan.analyze.privilege import LEVELS
+
+        self._levels = {level: i for i, level in enumerate(LEVELS)}
+        self._by_id = by_id
+        self._memo: dict[str, Any] = {}
+        self._rank: dict[str, int] = {}
+
+    def rank(self, node: str) -> int:
+        if node not in self._rank:
+            from nhiscan.analyze.privilege import assess
+
+            identity = self._by_id.get(node)
+            level = assess(identity, self._memo).level if identity is not None else "unknown"
+            self._rank[node] = self._levels.get(level, len(self._levels))
+        return self._rank[node]
+
+
+def capped(edges: Iterable[Edge], rank: Callable[[str], int], limit: int = TARGET_CAP) -> Iterator[Edge]:
+    """The edges, one per (target, kind), at most ``limit`` per kind, most privileged targets first."""
+    by_kind: dict[str, dict[str, Edge]] = {}
+    for e in edges:
+        targets = by_kind.setdefault(e.kind, {})
+        kept = targets.get(e.target)
+        if kept is None or (kept.conditional and not e.conditional):
+            targets[e.target] = e
+    for kind in sorted(by_kind):
+        targets = by_kind[kind]
+        if len(targets) <= limit:
+            yield from (targets[t] for t in sorted(targets))
+        else:
+            yield from (targets[t] for t in sorted(targets, key=lambda t: (rank(t), t))[:limit])

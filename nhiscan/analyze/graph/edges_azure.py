@@ -81,7 +81,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     for identity in principals:
         yield from _owner_edges(identity, by_id, paths)
         yield from _federated(identity, paths)
-        yield from capped(_power_edges(identity, by_tenant, in_scope, paths), ranker.rank)
+        yield from capped(_power_edges(identity, by_tenant, in_scope, paths, ranker), ranker.rank)
 
 
 def _owner_edges(target: Identity, by_id: Mapping[str, Identity], paths: PathIndex) -> Iterator[Edge]:
@@ -117,6 +117,7 @@ def _power_edges(
     by_tenant: Mapping[str, list[Identity]],
     in_scope: Mapping[str, list[Identity]],
     paths: PathIndex,
+    ranker: Ranker,
 ) -> Iterator[Edge]:
     attrs = identity.attributes
     graph_path = paths.get(("azure-app-role-assignments",))
@@ -126,7 +127,13 @@ def _power_edges(
             yield Edge(identity.id, identity.id, kind, f"Microsoft Graph {permission}", graph_path)
         elif permission in APP_WRITERS_GRAPH:
             via = f"Microsoft Graph {permission} (adds credentials to any application)"
-            yield from _every_app(identity, by_tenant, "azure-graph-application-write", via, graph_path)
+            yield from _every_app(
+                identity,
+                ranker.top(by_tenant.get(identity.scope, [])),
+                "azure-graph-application-write",
+                via,
+                graph_path,
+            )
     role_path = paths.get(("azure-directory-role-assignments",))
     for role in attrs.get("directory_roles") or ():
         if role in SELF_GRANT_ROLES:
@@ -139,7 +146,13 @@ def _power_edges(
             )
         elif role in APP_ADMIN_ROLES:
             via = f"directory role {role} (adds credentials to any application)"
-            yield from _every_app(identity, by_tenant, "azure-directory-app-admin", via, role_path)
+            yield from _every_app(
+                identity,
+                ranker.top(by_tenant.get(identity.scope, [])),
+                "azure-directory-app-admin",
+                via,
+                role_path,
+            )
     rbac_path = paths.get(("azure-role-assignments",))
     for g in identity.grants:
         if not _assigns_roles(g):
@@ -157,7 +170,7 @@ def _power_edges(
                 conditional=bool(cond),
                 condition=condition,
             )
-        for target in in_scope.get((g.scope or "").lower().rstrip("/"), ()):
+        for target in ranker.top(in_scope.get((g.scope or "").lower().rstrip("/"), [])):
             if target.id != identity.id:
                 yield Edge(
                     identity.id,
@@ -179,8 +192,8 @@ def _assigns_roles(g: Grant) -> bool:
 
 
 def _every_app(
-    identity: Identity, by_tenant: Mapping[str, list[Identity]], kind: str, via: str, path: str | None
+    identity: Identity, targets: list[Identity], kind: str, via: str, path: str | None
 ) -> Iterator[Edge]:
-    for target in by_tenant.get(identity.scope, ()):
+    for target in targets:
         if target.id != identity.id:
             yield Edge(identity.id, target.id, kind, via, path)

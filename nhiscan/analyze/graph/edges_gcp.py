@@ -39,7 +39,7 @@ project-level IAM writers reach every account of the project instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 from nhiscan.analyze.graph.edge import Edge
@@ -126,9 +126,11 @@ class SaIndex:
     def sa(self, email_or_id: str) -> Identity | None:
         return self.by_email.get(email_or_id.lower()) or self.by_unique.get(email_or_id)
 
-    def covered(self, scope: str) -> Iterator[tuple[Identity, str]]:
-        """The service accounts a binding on ``scope`` applies to, each with the undecided
-        condition under which it does ("" when it certainly does)."""
+    def covered(
+        self, scope: str, top: Callable[[list[Identity]], list[Identity]]
+    ) -> Iterator[tuple[Identity, str]]:
+        """The service accounts a binding on ``scope`` applies to (of a large group, those ``top``
+        keeps), each with the undecided condition under which it does ("" when it certainly does)."""
         m = _SA_RESOURCE.match(scope)
         if m:
             target = self.sa(m.group(2))
@@ -137,11 +139,27 @@ class SaIndex:
             return
         kind, _, name = scope.partition("/")
         if kind == "projects" and name and "/" not in name:
-            yield from ((t, "") for t in self.by_project.get(name, ()))
+            yield from ((t, "") for t in top(self.by_project.get(name, [])))
         elif kind in ("folders", "organizations") and name and "/" not in name:
-            yield from ((t, "") for t in self.by_ancestor.get(scope, ()))
-            for t in self.no_ancestry:
-                yield t, f"whether project {t.scope or '?'} lies under {scope} is not in the exports"
+            yield from ((t, "") for t in top(self.by_ancestor.get(scope, [])))
+            for t in top(self.no_ancestry):
+                yield t, _unknown_ancestry(t, scope)
+
+    def covers(self, scope: str, target: Identity) -> str | None:
+        """Whether a binding on ``scope`` applies to ``target``: None if not, else the undecided
+        condition under which it does ("" when it certainly does)."""
+        m = _SA_RESOURCE.match(scope)
+        if m:
+            return "" if self.sa(m.group(2)) is target else None
+        kind, _, name = scope.partition("/")
+        if kind == "projects":
+            return "" if name == target.scope else None
+        if kind in ("folders", "organizations"):
+            ancestors = target.attributes.get("ancestors")
+            if isinstance(ancestors, list) and ancestors:
+                return "" if scope in ancestors else None
+            return _unknown_ancestry(target, scope)
+        return None
 
     def workload_identity_users(self, target: Identity, ns: str, name: str) -> Iterator[tuple[str, str]]:
         """GKE members ``POOL.svc.id.goog[ns/name]`` that may get ``target``'s tokens: (member,
@@ -150,13 +168,14 @@ class SaIndex:
             for g in member.grants:
                 if g.effect != "Allow" or g.role not in TOKEN_ROLES:
                     continue
-                for covered, cond in self.covered(g.scope):
-                    if covered.id == target.id:
-                        yield member.id, _condition(g) or cond
-                        break
-                else:
-                    continue
-                break
+                cond = self.covers(g.scope, target)
+                if cond is not None:
+                    yield member.id, _condition(g) or cond
+                    break
+
+
+def _unknown_ancestry(target: Identity, scope: str) -> str:
+    return f"whether project {target.scope or '?'} lies under {scope} is not in the exports"
 
 
 def index(inventory: Inventory) -> SaIndex:
@@ -191,12 +210,12 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     paths = PathIndex(inventory)
     ranker = Ranker({i.id: i for i in idx.by_email.values()})
     for holder in idx.holders:
-        yield from capped(_grant_edges(holder, idx, paths), ranker.rank)
+        yield from capped(_grant_edges(holder, idx, paths, ranker), ranker.rank)
     for target in idx.by_email.values():
         yield from _federated(target)
 
 
-def _grant_edges(holder: Identity, idx: SaIndex, paths: PathIndex) -> Iterator[Edge]:
+def _grant_edges(holder: Identity, idx: SaIndex, paths: PathIndex, ranker: Ranker) -> Iterator[Edge]:
     for g in holder.grants:
         if g.effect != "Allow":
             continue
@@ -205,7 +224,7 @@ def _grant_edges(holder: Identity, idx: SaIndex, paths: PathIndex) -> Iterator[E
             continue
         path = paths.get(_SOURCE_KINDS.get(g.via, ()), g.scope if g.via == "project-iam-policy" else None)
         cond = _condition(g)
-        for target, undecided in idx.covered(g.scope):
+        for target, undecided in idx.covered(g.scope, ranker.top):
             if target.id == holder.id:
                 continue
             said = cond or undecided

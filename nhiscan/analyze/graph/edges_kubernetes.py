@@ -49,7 +49,7 @@ from typing import Any
 
 from nhiscan.analyze.graph import edges_gcp
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.xcloud import SELF_GRANT, PathIndex, Ranker, capped
+from nhiscan.analyze.graph.xcloud import SELF_GRANT, TARGET_CAP, PathIndex, Ranker, capped
 from nhiscan.model import Grant, Identity, Inventory
 
 _SOURCE_KINDS = ("kubernetes-objects",)
@@ -94,9 +94,19 @@ def _names(g: Grant) -> tuple[str, ...] | None:
 
 class _Cluster:
     def __init__(self) -> None:
+        self.everyone: list[Identity] = []
         self.by_ns: dict[str, list[Identity]] = {}
         self.by_name: dict[tuple[str, str], Identity] = {}
-        self.tokens: dict[str, list[tuple[str, Identity]]] = {}  # ns -> (secret name, account)
+        # namespace ("" for the whole cluster) -> (secret name, account) of legacy token secrets
+        self.tokens: dict[str, list[tuple[str, Identity]]] = {}
+
+    def accounts(self, scope: str, ranker: Ranker) -> list[Identity]:
+        """The (at most TARGET_CAP most privileged) accounts of a namespace or of the cluster."""
+        return ranker.top(self.everyone if scope == "cluster" else self.by_ns.get(scope, []))
+
+    def named(self, scope: str, names: tuple[str, ...]) -> list[Identity]:
+        spaces = list(self.by_ns) if scope == "cluster" else [scope]
+        return [t for ns in spaces for n in names if (t := self.by_name.get((ns, n))) is not None]
 
 
 def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
@@ -110,11 +120,14 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
         attrs = identity.attributes
         ns = str(attrs.get("namespace") or "")
         c = clusters.setdefault(str(attrs.get("cluster") or ""), _Cluster())
+        c.everyone.append(identity)
         c.by_ns.setdefault(ns, []).append(identity)
         c.by_name[(ns, identity.name)] = identity
         for cred in identity.credentials:
             if cred.kind == "k8s-sa-token":
-                c.tokens.setdefault(ns, []).append((str(cred.attributes.get("secret") or ""), identity))
+                secret = (str(cred.attributes.get("secret") or ""), identity)
+                c.tokens.setdefault(ns, []).append(secret)
+                c.tokens.setdefault("", []).append(secret)
         accounts.append(identity)
         by_id[identity.id] = identity
     if not accounts:
@@ -124,101 +137,113 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     for identity in accounts:
         cluster = clusters[str(identity.attributes.get("cluster") or "")]
         path = paths.get(_SOURCE_KINDS, identity.scope)
-        yield from capped(_rbac_edges(identity, cluster, path), ranker.rank)
+        found = _rbac_candidates(identity, cluster, ranker, path)
+        yield from capped(
+            (e for e in found if e.source != e.target or e.kind.endswith(SELF_GRANT)), ranker.rank
+        )
     yield from _federation(inventory, accounts, paths)
 
 
-def _rbac_edges(identity: Identity, cluster: _Cluster, path: str | None) -> Iterator[Edge]:
-    for e in _rbac_candidates(identity, cluster, path):
-        if e.source != e.target or e.kind.endswith(SELF_GRANT):
-            yield e
-
-
-def _rbac_candidates(identity: Identity, cluster: _Cluster, path: str | None) -> Iterator[Edge]:
-    grants = [g for g in identity.grants if g.effect == "Allow" and not g.boundary]
-    can_write_bindings: set[str] = set()  # scopes where it may create/update role bindings
-    can_write_roles: set[str] = set()
+def _writable(grants: list[Grant]) -> tuple[set[str], set[str]]:
+    """Scopes (namespaces, "cluster") where the grants let it write role bindings, and roles."""
+    bindings: set[str] = set()
+    roles: set[str] = set()
     for g in grants:
         for verb in ("create", "update", "patch"):
-            for res in ("rolebindings", "clusterrolebindings"):
-                if _covers(g, verb, _RBAC, res):
-                    can_write_bindings.add(g.scope)
-            for res in ("roles", "clusterroles"):
-                if _covers(g, verb, _RBAC, res):
-                    can_write_roles.add(g.scope)
+            if any(_covers(g, verb, _RBAC, r) for r in ("rolebindings", "clusterrolebindings")):
+                bindings.add(g.scope)
+            if any(_covers(g, verb, _RBAC, r) for r in ("roles", "clusterroles")):
+                roles.add(g.scope)
+    return bindings, roles
+
+
+def _rbac_candidates(
+    identity: Identity, cluster: _Cluster, ranker: Ranker, path: str | None
+) -> Iterator[Edge]:
+    grants = [g for g in identity.grants if g.effect == "Allow" and not g.boundary]
+    write_bindings, write_roles = _writable(grants)
+    src = identity.id
     for g in grants:
-        namespaces = list(cluster.by_ns) if g.scope == "cluster" else [g.scope]
         names = _names(g)
         where = "cluster-wide" if g.scope == "cluster" else f"in namespace {g.scope}"
         via_role = f"{g.role or 'a role'} via {g.via}" if g.via else (g.role or "a role")
+        chosen = cluster.accounts(g.scope, ranker) if names is None else cluster.named(g.scope, names)
         if names is None:
             for group, res in _WORKLOADS:
                 if _covers(g, "create", group, res):
                     via = f"create {res} {where} ({via_role})"
-                    for ns in namespaces:
-                        for target in cluster.by_ns.get(ns, ()):
-                            yield Edge(identity.id, target.id, "k8s-create-workload", via, path)
+                    yield from (Edge(src, t.id, "k8s-create-workload", via, path) for t in chosen)
                     break
         if _covers(g, "create", "", "serviceaccounts/token"):
             via = f"create serviceaccounts/token {where} ({via_role})"
-            for ns in namespaces:
-                for target in cluster.by_ns.get(ns, ()):
-                    if names is None or target.name in names:
-                        yield Edge(identity.id, target.id, "k8s-sa-token", via, path)
+            yield from (Edge(src, t.id, "k8s-sa-token", via, path) for t in chosen)
         if _covers(g, "impersonate", "", "serviceaccounts"):
             via = f"impersonate serviceaccounts {where} ({via_role})"
-            for ns in namespaces:
-                for target in cluster.by_ns.get(ns, ()):
-                    if names is None or target.name in names:
-                        yield Edge(identity.id, target.id, "k8s-impersonate", via, path)
-        for kind in ("users", "groups"):
-            if not _covers(g, "impersonate", "", kind):
-                continue
-            if names is None:
-                if g.scope == "cluster":  # users and groups are cluster-scoped
-                    via = f"impersonate any {kind[:-1]} ({via_role})"
-                    yield Edge(identity.id, identity.id, "k8s-impersonate-self-grant", via, path)
-                continue
-            if kind == "users" and g.scope == "cluster":
-                for name in names:
-                    if not name.startswith(_SA_SUBJECT):
-                        continue
-                    ns, _, sa = name[len(_SA_SUBJECT) :].partition(":")
-                    named = cluster.by_name.get((ns, sa))
-                    if named is not None:
-                        yield Edge(
-                            identity.id,
-                            named.id,
-                            "k8s-impersonate",
-                            f"impersonate user {name} ({via_role})",
-                            path,
-                        )
+            yield from (Edge(src, t.id, "k8s-impersonate", via, path) for t in chosen)
+        yield from _impersonate_users(g, src, cluster, names, via_role, path)
         if names is None:
-            escalate = any(_covers(g, "escalate", _RBAC, r) for r in ("roles", "clusterroles"))
-            bind = any(_covers(g, "bind", _RBAC, r) for r in ("roles", "clusterroles"))
-            usable = {
-                s
-                for s in (g.scope, "cluster")
-                if (bind and s in can_write_bindings) or (escalate and s in can_write_roles)
-            }
-            if usable:
-                verb = "bind" if bind else "escalate"
-                via = f"{verb} on roles {where} and write {'bindings' if bind else 'roles'} ({via_role})"
-                if g.scope == "cluster" and "cluster" in usable:
-                    yield Edge(identity.id, identity.id, "k8s-rbac-self-grant", via, path)
-                else:
-                    for ns in namespaces:
-                        for target in cluster.by_ns.get(ns, ()):
-                            if target.id != identity.id:
-                                yield Edge(identity.id, target.id, "k8s-rbac-escalate", via, path)
+            yield from _bind_escalate(g, src, cluster, ranker, write_bindings, write_roles, via_role, path)
         if any(_covers(g, verb, "", "secrets") for verb in ("get", "list", "watch")):
             via = f"read secrets {where} ({via_role})"
-            for ns in namespaces:
-                for secret, target in cluster.tokens.get(ns, ()):
-                    if names is None or secret in names:
-                        yield Edge(
-                            identity.id, target.id, "k8s-read-token-secret", f"{via}: {ns}/{secret}", path
-                        )
+            tokens = cluster.tokens.get("" if g.scope == "cluster" else g.scope, [])
+            kept = [(secret, t) for secret, t in tokens if names is None or secret in names]
+            for secret, t in kept[: TARGET_CAP * 2]:  # an account may have several token secrets
+                ns = t.attributes.get("namespace")
+                yield Edge(src, t.id, "k8s-read-token-secret", f"{via}: {ns}/{secret}", path)
+
+
+def _impersonate_users(
+    g: Grant, src: str, cluster: _Cluster, names: tuple[str, ...] | None, via_role: str, path: str | None
+) -> Iterator[Edge]:
+    """``impersonate`` on users and groups (cluster-scoped kinds: only a cluster-wide grant counts)."""
+    if g.scope != "cluster":
+        return
+    for kind in ("users", "groups"):
+        if not _covers(g, "impersonate", "", kind):
+            continue
+        if names is None:
+            via = f"impersonate any {kind[:-1]} ({via_role})"
+            yield Edge(src, src, "k8s-impersonate-self-grant", via, path)
+            continue
+        for name in names if kind == "users" else ():
+            if name.startswith(_SA_SUBJECT):
+                ns, _, sa = name[len(_SA_SUBJECT) :].partition(":")
+                target = cluster.by_name.get((ns, sa))
+                if target is not None:
+                    via = f"impersonate user {name} ({via_role})"
+                    yield Edge(src, target.id, "k8s-impersonate", via, path)
+
+
+def _bind_escalate(
+    g: Grant,
+    src: str,
+    cluster: _Cluster,
+    ranker: Ranker,
+    write_bindings: set[str],
+    write_roles: set[str],
+    via_role: str,
+    path: str | None,
+) -> Iterator[Edge]:
+    """``bind``/``escalate`` on roles plus the right to write the binding or role they need."""
+    bind = any(_covers(g, "bind", _RBAC, r) for r in ("roles", "clusterroles"))
+    escalate = any(_covers(g, "escalate", _RBAC, r) for r in ("roles", "clusterroles"))
+    writable = (write_bindings if bind else set()) | (write_roles if escalate else set())
+    if not writable:
+        return
+    verb = "bind" if bind else "escalate"
+    what = "bindings" if bind else "roles"
+    if g.scope == "cluster" and "cluster" in writable:
+        via = f"{verb} on roles cluster-wide and write {what} ({via_role})"
+        yield Edge(src, src, "k8s-rbac-self-grant", via, path)
+        return
+    # namespace power only: it can grant itself anything in these namespaces, pod creation included
+    if g.scope == "cluster":
+        spaces = sorted(writable - {"cluster"})
+    else:
+        spaces = [g.scope] if writable & {g.scope, "cluster"} else []
+    for ns in spaces:
+        via = f"{verb} on roles and write {what} in namespace {ns} ({via_role})"
+        yield from (Edge(src, t.id, "k8s-rbac-escalate", via, path) for t in cluster.accounts(ns, ranker))
 
 
 # --- federation to cloud identities ----------------------------------------------------------

@@ -54,6 +54,20 @@ class Ranker:
         self._by_id = by_id
         self._memo: dict[str, Any] = {}
         self._rank: dict[str, int] = {}
+        # id(group) -> (the group, kept alive so its id stays its own; its top targets)
+        self._top: dict[int, tuple[list[Identity], list[Identity]]] = {}
+
+    def top(self, items: list[Identity]) -> list[Identity]:
+        """The ``TARGET_CAP`` most privileged of a group of targets (a namespace's, project's or
+        tenant's identities), sorted once per group: a source covering a large group costs
+        ``TARGET_CAP`` edges, not one per identity of the group."""
+        keep = TARGET_CAP + 1  # one more: the source itself may be among them and makes no edge
+        if len(items) <= keep:
+            return items
+        key = id(items)
+        if key not in self._top:
+            self._top[key] = (items, sorted(items, key=lambda i: (self.rank(i.id), i.id))[:keep])
+        return self._top[key][1]
 
     def rank(self, node: str) -> int:
         if node not in self._rank:

@@ -41,7 +41,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.xcloud import PathIndex, Ranker, capped
+from nhiscan.analyze.graph.xcloud import PathIndex, Ranker, capped, records, strings
 from nhiscan.model import Grant, Identity, Inventory
 
 ROLE_ASSIGNING = frozenset({"owner", "user access administrator", "role based access control administrator"})
@@ -87,9 +87,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
 def _owner_edges(target: Identity, by_id: Mapping[str, Identity], paths: PathIndex) -> Iterator[Edge]:
     if target.kind == "azure-managed-identity":
         return
-    for owner in target.attributes.get("owners") or ():
-        if not isinstance(owner, Mapping):
-            continue
+    for owner in records(target.attributes.get("owners")):
         source = by_id.get(str(owner.get("id") or "").lower())
         if source is None or source.id == target.id:
             continue
@@ -100,8 +98,8 @@ def _owner_edges(target: Identity, by_id: Mapping[str, Identity], paths: PathInd
 
 
 def _federated(target: Identity, paths: PathIndex) -> Iterator[Edge]:
-    for fic in target.attributes.get("federated_credentials") or ():
-        if not isinstance(fic, Mapping) or not fic.get("issuer") or not fic.get("subject"):
+    for fic in records(target.attributes.get("federated_credentials")):
+        if not fic.get("issuer") or not fic.get("subject"):
             continue
         yield Edge(
             f"federated:{fic['issuer']}|{fic['subject']}",
@@ -121,8 +119,8 @@ def _power_edges(
 ) -> Iterator[Edge]:
     attrs = identity.attributes
     graph_path = paths.get(("azure-app-role-assignments",))
-    for permission in attrs.get("graph_app_roles") or ():
-        kind = SELF_GRANT_GRAPH.get(str(permission))
+    for permission in strings(attrs.get("graph_app_roles")):
+        kind = SELF_GRANT_GRAPH.get(permission)
         if kind:
             yield Edge(identity.id, identity.id, kind, f"Microsoft Graph {permission}", graph_path)
         elif permission in APP_WRITERS_GRAPH:
@@ -135,7 +133,7 @@ def _power_edges(
                 graph_path,
             )
     role_path = paths.get(("azure-directory-role-assignments",))
-    for role in attrs.get("directory_roles") or ():
+    for role in strings(attrs.get("directory_roles")):
         if role in SELF_GRANT_ROLES:
             yield Edge(
                 identity.id,

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.xcloud import PathIndex, Ranker, capped
+from nhiscan.analyze.graph.xcloud import PathIndex, Ranker, capped, records, strings
 from nhiscan.model import Grant, Identity, Inventory
 
 ROLE_KINDS: Mapping[str, tuple[str, str]] = {
@@ -116,10 +116,10 @@ class SaIndex:
                 self.by_unique[str(unique)] = identity
             if identity.scope:
                 self.by_project.setdefault(identity.scope, []).append(identity)
-            ancestors = identity.attributes.get("ancestors")
-            if isinstance(ancestors, list) and ancestors:
+            ancestors = strings(identity.attributes.get("ancestors"))
+            if ancestors:
                 for a in ancestors:
-                    self.by_ancestor.setdefault(str(a), []).append(identity)
+                    self.by_ancestor.setdefault(a, []).append(identity)
             else:
                 self.no_ancestry.append(identity)
 
@@ -155,8 +155,8 @@ class SaIndex:
         if kind == "projects":
             return "" if name == target.scope else None
         if kind in ("folders", "organizations"):
-            ancestors = target.attributes.get("ancestors")
-            if isinstance(ancestors, list) and ancestors:
+            ancestors = strings(target.attributes.get("ancestors"))
+            if ancestors:
                 return "" if scope in ancestors else None
             return _unknown_ancestry(target, scope)
         return None
@@ -241,8 +241,8 @@ def _grant_edges(holder: Identity, idx: SaIndex, paths: PathIndex, ranker: Ranke
 
 
 def _federated(target: Identity) -> Iterator[Edge]:
-    for entry in target.attributes.get("federated_principals") or ():
-        if not isinstance(entry, Mapping) or entry.get("role") not in TOKEN_ROLES:
+    for entry in records(target.attributes.get("federated_principals")):
+        if entry.get("role") not in TOKEN_ROLES:
             continue
         cond = str(entry.get("condition") or "")
         yield Edge(

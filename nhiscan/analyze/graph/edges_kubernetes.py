@@ -49,7 +49,7 @@ from typing import Any
 
 from nhiscan.analyze.graph import edges_gcp
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.xcloud import SELF_GRANT, TARGET_CAP, PathIndex, Ranker, capped
+from nhiscan.analyze.graph.xcloud import SELF_GRANT, TARGET_CAP, PathIndex, Ranker, capped, records
 from nhiscan.model import Grant, Identity, Inventory
 
 _SOURCE_KINDS = ("kubernetes-objects",)
@@ -297,8 +297,8 @@ def _federation(inventory: Inventory, accounts: list[Identity], paths: PathIndex
         client = attrs.get("azure_client_id")
         if client:
             for app in azure_apps.get(str(client).lower(), ()):
-                for fic in app.attributes.get("federated_credentials") or ():
-                    if isinstance(fic, Mapping) and fic.get("subject") == subject:
+                for fic in records(app.attributes.get("federated_credentials")):
+                    if fic.get("subject") == subject:
                         via = f"azure.workload.identity/client-id; federated credential {fic.get('name')} (issuer {fic.get('issuer')})"
                         yield Edge(account.id, app.id, "k8s-azure-workload-identity", via, path)
                         break

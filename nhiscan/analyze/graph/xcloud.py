@@ -10,7 +10,7 @@ source keeps at most ``TARGET_CAP`` of them per technique, the most privileged t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from nhiscan.analyze.graph.edge import Edge
@@ -20,6 +20,16 @@ from nhiscan.model import Identity, Inventory
 TARGET_CAP = 200
 
 SELF_GRANT = "-self-grant"  # the suffix of a self-edge's kind: "can grant itself any permission"
+
+
+def records(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list attribute (anything else, and non-object items, are passed over)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, (list, tuple)) else []
+
+
+def strings(value: Any) -> list[str]:
+    """The strings of a list attribute (anything else, and non-string items, are passed over)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else []
 
 
 class PathIndex:

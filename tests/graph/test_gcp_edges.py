@@ -33,6 +33,7 @@ EXPLOITABLE = {
         ("etl", "ci-runner", "gcp-editor"),
         ("etl", "deployer", "gcp-editor"),
     },
+    "custom-role": {("ci-runner", "deployer", "gcp-act-as"), ("ci-runner", "etl", "gcp-act-as")},
     "folder-binding": {
         ("ci-runner", "deployer", "gcp-token-creator"),
         ("ci-runner", "etl", "gcp-token-creator"),

@@ -100,3 +100,17 @@ def test_unreadable_app_role_assignment_is_one_error_and_the_rest_is_read(tmp_pa
     assert len(errors) == 1 and "no principalId" in errors[0].message and errors[0].source == str(broken)
     by_name = {i.name: i for i in inventory.identities}
     assert by_name["app-provisioner"].attributes["graph_app_roles"] == ["Application.ReadWrite.All"]
+
+
+def test_role_descriptions_give_grants_their_permissions() -> None:
+    assert detect(
+        read_parsed(str(ESCALATION / "gcp/custom-role/exploitable/role-cloudRunDeployer.json"))
+    ) == (
+        "gcp",
+        "gcp-roles",
+    )
+    inventory = load("gcp", "custom-role", "exploitable")
+    ci = next(i for i in inventory.identities if i.name == "CI runner")
+    (grant,) = ci.grants
+    assert grant.role == "projects/acme-lab/roles/cloudRunDeployer"
+    assert "iam.serviceAccounts.actAs" in grant.actions and "run.services.create" in grant.actions

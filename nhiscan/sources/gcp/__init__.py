@@ -13,14 +13,15 @@ For the escalation graph two more facts are kept on each service account: ``fede
 the workload identity pool members (``principal://`` and ``principalSet://``) bound on the account
 itself or on its project, with their role and resource; and ``ancestors``, the folders and
 organization above its project, from the ``folders``/``organization`` fields of Cloud Asset
-Inventory results (absent when no asset export names them).
+Inventory results (absent when no asset export names them). Role descriptions (``gcloud iam roles
+describe``) give the grants of the roles they describe their permissions as ``actions``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nhiscan.config import Settings
@@ -74,6 +75,7 @@ _KEY_SHAPE = {
     "disabled": bool,
 }
 _BINDING_SHAPE = {"role": str, "members": [str], "condition": dict}
+_ROLE_SHAPE = {"name": str, "includedPermissions": [str], "title": str, "stage": str}
 _AUDIT_SHAPE = [{"service": str, "auditLogConfigs": [{"logType": str, "exemptedMembers": [str]}]}]
 _ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE], "auditConfigs": _AUDIT_SHAPE}}
 _OWNER_IN_TEXT = re.compile(r"\b(?:owner|team|contact)\s*[:=]\s*(?P<owner>[\w.@+-]+)", re.IGNORECASE)
@@ -135,6 +137,8 @@ class _Builder:
         self.federated: dict[str, list[tuple[str, str, str]]] = {}
         # project id -> the folders and organization above it (Cloud Asset Inventory results)
         self.ancestors: dict[str, list[str]] = {}
+        # role name -> its permissions (gcloud iam roles describe)
+        self.roles: dict[str, tuple[str, ...]] = {}
 
     def account(self, email: str, project: str | None = None) -> _SA:
         sa = self.accounts.get(email)
@@ -220,6 +224,13 @@ class _Builder:
             self.bindings(resource, [binding], "project-iam-policy", doc.path)
         # A whole policy: no auditConfigs means no Data Access logs are configured on this resource.
         self.audit_configs(doc, resource, doc.data.get("auditConfigs") or [])
+
+    def role_list(self, doc: RawDocument) -> None:
+        items = doc.data if isinstance(doc.data, list) else [doc.data]
+        for item in self._each(replace(doc, data=items), "roles", _ROLE_SHAPE, "name"):
+            if item.get("deleted") is True:
+                continue
+            self.roles[str(item["name"])] = tuple(str(p) for p in item.get("includedPermissions") or ())
 
     def org_policy_list(self, doc: RawDocument) -> None:
         for resource, constraints in org_policy.read(doc.data, doc.scope).items():
@@ -338,11 +349,16 @@ class _Builder:
                     owner=owner,
                     tags=labels,
                     credentials=tuple(sorted(sa.keys.values(), key=lambda c: c.id)),
-                    grants=tuple(sa.grants[k] for k in sorted(sa.grants)),
+                    grants=tuple(self.with_permissions(sa.grants[k]) for k in sorted(sa.grants)),
                     attributes=attributes,
                 )
             )
         return out
+
+    def with_permissions(self, grant: Grant) -> Grant:
+        """The grant with its role's permissions as actions, when a role description gave them."""
+        permissions = self.roles.get(grant.role or "")
+        return replace(grant, actions=permissions) if permissions and not grant.actions else grant
 
     def federated_of(self, sa: _SA, rec: Mapping[str, Any]) -> list[dict[str, str]]:
         """Workload identity pool members bound on the account or on its project."""
@@ -400,6 +416,7 @@ _HANDLERS = {
     "gcp-iam-policy": _Builder.policy,
     "gcp-asset-iam-policies": _Builder.asset_policies,
     "gcp-org-policies": _Builder.org_policy_list,
+    "gcp-roles": _Builder.role_list,
 }
 
 

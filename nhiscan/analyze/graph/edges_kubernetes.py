@@ -42,6 +42,7 @@ make self-edges.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -49,7 +50,7 @@ from typing import Any
 
 from nhiscan.analyze.graph import edges_gcp
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.xcloud import SELF_GRANT, TARGET_CAP, PathIndex, Ranker, capped, records
+from nhiscan.analyze.graph.xcloud import TARGET_CAP, PathIndex, Ranker, capped, records
 from nhiscan.model import Grant, Identity, Inventory
 
 _SOURCE_KINDS = ("kubernetes-objects",)
@@ -68,6 +69,7 @@ _IRSA_AUDIENCE = "sts.amazonaws.com"
 _WEB_IDENTITY = ("sts:AssumeRoleWithWebIdentity", "sts:*", "*")
 
 
+@functools.lru_cache(maxsize=256)
 def _forms(group: str, resource: str) -> frozenset[str]:
     """Every way a rule's resource list can name ``group/resource`` (see the normalizer's form)."""
     top = resource.split("/", 1)[0]
@@ -138,9 +140,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
         cluster = clusters[str(identity.attributes.get("cluster") or "")]
         path = paths.get(_SOURCE_KINDS, identity.scope)
         found = _rbac_candidates(identity, cluster, ranker, path)
-        yield from capped(
-            (e for e in found if e.source != e.target or e.kind.endswith(SELF_GRANT)), ranker.rank
-        )
+        yield from capped(found, ranker.rank)
     yield from _federation(inventory, accounts, paths)
 
 
@@ -172,21 +172,23 @@ def _rbac_candidates(
             for group, res in _WORKLOADS:
                 if _covers(g, "create", group, res):
                     via = f"create {res} {where} ({via_role})"
-                    yield from (Edge(src, t.id, "k8s-create-workload", via, path) for t in chosen)
+                    yield from [
+                        Edge(src, t.id, "k8s-create-workload", via, path) for t in chosen if t.id != src
+                    ]
                     break
         if _covers(g, "create", "", "serviceaccounts/token"):
             via = f"create serviceaccounts/token {where} ({via_role})"
-            yield from (Edge(src, t.id, "k8s-sa-token", via, path) for t in chosen)
+            yield from [Edge(src, t.id, "k8s-sa-token", via, path) for t in chosen if t.id != src]
         if _covers(g, "impersonate", "", "serviceaccounts"):
             via = f"impersonate serviceaccounts {where} ({via_role})"
-            yield from (Edge(src, t.id, "k8s-impersonate", via, path) for t in chosen)
+            yield from [Edge(src, t.id, "k8s-impersonate", via, path) for t in chosen if t.id != src]
         yield from _impersonate_users(g, src, cluster, names, via_role, path)
         if names is None:
             yield from _bind_escalate(g, src, cluster, ranker, write_bindings, write_roles, via_role, path)
         if any(_covers(g, verb, "", "secrets") for verb in ("get", "list", "watch")):
             via = f"read secrets {where} ({via_role})"
             tokens = cluster.tokens.get("" if g.scope == "cluster" else g.scope, [])
-            kept = [(secret, t) for secret, t in tokens if names is None or secret in names]
+            kept = [(secret, t) for secret, t in tokens if t.id != src and (names is None or secret in names)]
             for secret, t in kept[: TARGET_CAP * 2]:  # an account may have several token secrets
                 ns = t.attributes.get("namespace")
                 yield Edge(src, t.id, "k8s-read-token-secret", f"{via}: {ns}/{secret}", path)
@@ -209,7 +211,7 @@ def _impersonate_users(
             if name.startswith(_SA_SUBJECT):
                 ns, _, sa = name[len(_SA_SUBJECT) :].partition(":")
                 target = cluster.by_name.get((ns, sa))
-                if target is not None:
+                if target is not None and target.id != src:
                     via = f"impersonate user {name} ({via_role})"
                     yield Edge(src, target.id, "k8s-impersonate", via, path)
 
@@ -243,7 +245,11 @@ def _bind_escalate(
         spaces = [g.scope] if writable & {g.scope, "cluster"} else []
     for ns in spaces:
         via = f"{verb} on roles and write {what} in namespace {ns} ({via_role})"
-        yield from (Edge(src, t.id, "k8s-rbac-escalate", via, path) for t in cluster.accounts(ns, ranker))
+        yield from [
+            Edge(src, t.id, "k8s-rbac-escalate", via, path)
+            for t in cluster.accounts(ns, ranker)
+            if t.id != src
+        ]
 
 
 # --- federation to cloud identities ----------------------------------------------------------

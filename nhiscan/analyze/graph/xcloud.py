@@ -90,16 +90,16 @@ class Ranker:
 
 
 def capped(edges: Iterable[Edge], rank: Callable[[str], int], limit: int = TARGET_CAP) -> Iterator[Edge]:
-    """The edges, one per (target, kind), at most ``limit`` per kind, most privileged targets first."""
+    """The edges, one per (target, kind) (an unconditional one preferred), at most ``limit`` per kind:
+    the most privileged targets when there are more."""
     by_kind: dict[str, dict[str, Edge]] = {}
     for e in edges:
         targets = by_kind.setdefault(e.kind, {})
         kept = targets.get(e.target)
         if kept is None or (kept.conditional and not e.conditional):
             targets[e.target] = e
-    for kind in sorted(by_kind):
-        targets = by_kind[kind]
+    for targets in by_kind.values():
         if len(targets) <= limit:
-            yield from (targets[t] for t in sorted(targets))
+            yield from targets.values()  # in the order they were found (deterministic)
         else:
             yield from (targets[t] for t in sorted(targets, key=lambda t: (rank(t), t))[:limit])

@@ -170,3 +170,23 @@ def test_a_project_binding_over_many_accounts_is_capped_per_source() -> None:
     # the most privileged target is kept; the others tie (no grants) and go by id
     expected = {admin.id} | {a.id for a in accounts[: TARGET_CAP - 1]}
     assert {e.target for e in edges} == expected
+
+
+def test_a_pool_member_bound_on_a_project_is_capped_like_any_source() -> None:
+    member = "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/*"
+    bound = [{"member": member, "role": "roles/iam.workloadIdentityUser", "resource": "projects/big"}]
+    accounts = tuple(
+        Identity(
+            id=f"sa{i:04d}@big.iam.gserviceaccount.com",
+            provider="gcp",
+            kind="gcp-service-account",
+            name=f"sa{i}",
+            scope="big",
+            attributes={"federated_principals": bound},
+        )
+        for i in range(TARGET_CAP + 30)
+    )
+    edges = list(edges_gcp.edges(Inventory(identities=accounts), AS_OF))
+    assert len(edges) == TARGET_CAP
+    assert {e.source for e in edges} == {f"federated:{member}"}
+    assert {e.kind for e in edges} == {"gcp-workload-identity-federation"}

@@ -211,8 +211,12 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     ranker = Ranker({i.id: i for i in idx.by_email.values()})
     for holder in idx.holders:
         yield from capped(_grant_edges(holder, idx, paths, ranker), ranker.rank)
+    federated: dict[str, list[Edge]] = {}  # a pool member bound on a project reaches all its accounts
     for target in idx.by_email.values():
-        yield from _federated(target)
+        for e in _federated(target):
+            federated.setdefault(e.source, []).append(e)
+    for found in federated.values():
+        yield from capped(found, ranker.rank)
 
 
 def _grant_edges(holder: Identity, idx: SaIndex, paths: PathIndex, ranker: Ranker) -> Iterator[Edge]:

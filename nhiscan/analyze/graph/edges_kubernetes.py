@@ -121,7 +121,8 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
             continue
         attrs = identity.attributes
         ns = str(attrs.get("namespace") or "")
-        c = clusters.setdefault(str(attrs.get("cluster") or ""), _Cluster())
+        name = str(attrs.get("cluster") or "")
+        c = clusters.get(name) or clusters.setdefault(name, _Cluster())
         c.everyone.append(identity)
         c.by_ns.setdefault(ns, []).append(identity)
         c.by_name[(ns, identity.name)] = identity

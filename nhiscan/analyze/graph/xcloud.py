@@ -84,7 +84,12 @@ class Ranker:
             from nhiscan.analyze.privilege import assess
 
             identity = self._by_id.get(node)
-            level = assess(identity, self._memo).level if identity is not None else "unknown"
+            if identity is None:
+                level = "unknown"
+            elif not identity.grants:
+                level = "none"  # what every provider's assessment says of no grants, without its cost
+            else:
+                level = assess(identity, self._memo).level
             self._rank[node] = self._levels.get(level, len(self._levels))
         return self._rank[node]
 

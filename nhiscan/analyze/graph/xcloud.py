@@ -10,7 +10,7 @@ source keeps at most ``TARGET_CAP`` of them per technique, the most privileged t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from nhiscan.analyze.graph.edge import Edge
@@ -37,10 +37,17 @@ class PathIndex:
 
     def __init__(self, inventory: Inventory) -> None:
         self._by_kind: dict[str, list[tuple[str | None, str | None]]] = {}
+        self._memo: dict[tuple[tuple[str, ...], str | None], str | None] = {}
         for ref in inventory.sources:
             self._by_kind.setdefault(ref.kind, []).append((ref.scope, ref.path))
 
-    def get(self, kinds: Iterable[str], scope: str | None = None) -> str | None:
+    def get(self, kinds: tuple[str, ...], scope: str | None = None) -> str | None:
+        key = (kinds, scope)
+        if key not in self._memo:
+            self._memo[key] = self._find(kinds, scope)
+        return self._memo[key]
+
+    def _find(self, kinds: tuple[str, ...], scope: str | None) -> str | None:
         found = {
             path
             for kind in kinds
@@ -69,14 +76,18 @@ class Ranker:
 
     def top(self, items: list[Identity]) -> list[Identity]:
         """The ``TARGET_CAP`` most privileged of a group of targets (a namespace's, project's or
-        tenant's identities), sorted once per group: a source covering a large group costs
-        ``TARGET_CAP`` edges, not one per identity of the group."""
+        tenant's identities; ties in the group's order), chosen once per group: a source covering a
+        large group costs ``TARGET_CAP`` edges, not one per identity of the group."""
         keep = TARGET_CAP + 1  # one more: the source itself may be among them and makes no edge
         if len(items) <= keep:
             return items
         key = id(items)
         if key not in self._top:
-            self._top[key] = (items, sorted(items, key=lambda i: (self.rank(i.id), i.id))[:keep])
+            # identities without grants rank last (none): only the others need assessing
+            ranked = sorted((i for i in items if i.grants), key=lambda i: (self.rank(i.id), i.id))[:keep]
+            if len(ranked) < keep:
+                ranked += [i for i in items if not i.grants][: keep - len(ranked)]
+            self._top[key] = (items, ranked)
         return self._top[key][1]
 
     def rank(self, node: str) -> int:
@@ -94,17 +105,23 @@ class Ranker:
         return self._rank[node]
 
 
-def capped(edges: Iterable[Edge], rank: Callable[[str], int], limit: int = TARGET_CAP) -> Iterator[Edge]:
+def capped(edges: Iterable[Edge], rank: Callable[[str], int], limit: int = TARGET_CAP) -> list[Edge]:
     """The edges, one per (target, kind) (an unconditional one preferred), at most ``limit`` per kind:
     the most privileged targets when there are more."""
-    by_kind: dict[str, dict[str, Edge]] = {}
+    kept: dict[tuple[str, str], Edge] = {}
     for e in edges:
-        targets = by_kind.setdefault(e.kind, {})
-        kept = targets.get(e.target)
-        if kept is None or (kept.conditional and not e.conditional):
-            targets[e.target] = e
-    for targets in by_kind.values():
-        if len(targets) <= limit:
-            yield from targets.values()  # in the order they were found (deterministic)
-        else:
-            yield from (targets[t] for t in sorted(targets, key=lambda t: (rank(t), t))[:limit])
+        key = (e.kind, e.target)
+        old = kept.get(key)
+        if old is None or (old.conditional and not e.conditional):
+            kept[key] = e
+    if len(kept) <= limit:  # no kind can be over the limit: in the order they were found
+        return list(kept.values())
+    by_kind: dict[str, list[Edge]] = {}
+    for e in kept.values():
+        by_kind.setdefault(e.kind, []).append(e)
+    out: list[Edge] = []
+    for found in by_kind.values():
+        out += (
+            found if len(found) <= limit else sorted(found, key=lambda e: (rank(e.target), e.target))[:limit]
+        )
+    return out

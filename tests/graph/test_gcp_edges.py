@@ -3,12 +3,17 @@ case gives exactly its edges, its look-alike none."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from nhiscan.analyze.graph import edges_gcp
 from nhiscan.analyze.graph.xcloud import TARGET_CAP
+from nhiscan.config import InputSpec, ScanConfig
+from nhiscan.core import collect_inventory
 from nhiscan.model import Grant, Identity, Inventory
-from tests.graph.xcloud_fixtures import AS_OF, load, named, run
+from tests.graph.xcloud_fixtures import AS_OF, ESCALATION, load, named, run
 
 POOL_MEMBER = "principalSet://iam.googleapis.com/projects/{}/locations/global/workloadIdentityPools/github/attribute.repository/acme-lab/infra"
 
@@ -190,3 +195,36 @@ def test_a_pool_member_bound_on_a_project_is_capped_like_any_source() -> None:
     assert len(edges) == TARGET_CAP
     assert {e.source for e in edges} == {f"federated:{member}"}
     assert {e.kind for e in edges} == {"gcp-workload-identity-federation"}
+
+
+def test_asset_results_naming_projects_by_number_still_cover_their_accounts(tmp_path: Path) -> None:
+    case = ESCALATION / "gcp" / "folder-binding" / "exploitable"
+    results = json.loads((case / "asset-iam-policies.json").read_text())
+    project = next(r for r in results if r["assetType"].endswith("/Project"))
+    number = project["project"].removeprefix("projects/")
+    ci = next(m for r in results for b in r["policy"]["bindings"] for m in b["members"] if "ci-runner" in m)
+    by_number = {**project, "resource": f"//cloudresourcemanager.googleapis.com/projects/{number}"}
+    by_number["policy"] = {"bindings": [{"members": [ci], "role": "roles/iam.serviceAccountUser"}]}
+    # one result pairs the id with the number (a service account's, named by project id)
+    deployer_result = {
+        "assetType": "iam.googleapis.com/ServiceAccount",
+        "resource": "//iam.googleapis.com/projects/acme-lab/serviceAccounts/1",
+        "project": f"projects/{number}",
+        "folders": project["folders"],
+        "organization": project["organization"],
+        "policy": {"bindings": []},
+    }
+    (tmp_path / "assets.json").write_text(json.dumps([by_number, deployer_result]))
+    config = ScanConfig(
+        as_of=AS_OF,
+        inputs=(InputSpec(str(case / "service-accounts.json")), InputSpec(str(tmp_path / "assets.json"))),
+    )
+    inventory, errors = collect_inventory(config)
+    assert errors == []
+    accounts = {i.name: i for i in inventory.identities}
+    assert accounts["Deployer"].attributes["project_number"] == number
+    assert accounts["Deployer"].attributes["ancestors"] == [*project["folders"], project["organization"]]
+    assert named(inventory, edges_gcp.edges(inventory, AS_OF)) == {
+        ("ci-runner", "deployer", "gcp-act-as"),
+        ("ci-runner", "etl", "gcp-act-as"),
+    }

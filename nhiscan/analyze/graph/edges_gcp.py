@@ -21,7 +21,7 @@ edge to every service account the binding's resource covers:
 
 Grants whose ``actions`` list permissions (a custom role whose permissions are known) are read by
 permission instead. A service account binding covers that account only; a project binding every
-account of the project; a folder or organization binding every account whose project lies under
+account of the project (named by id, or by the number asset results pair with it); a folder or organization binding every account whose project lies under
 it (``ancestors``, from Cloud Asset Inventory results). When an account's ancestry is not in the
 exports, a folder or organization binding still makes the edge, marked ``conditional``. A binding
 with an IAM condition makes a ``conditional`` edge naming the condition.
@@ -116,6 +116,9 @@ class SaIndex:
                 self.by_unique[str(unique)] = identity
             if identity.scope:
                 self.by_project.setdefault(identity.scope, []).append(identity)
+            number = identity.attributes.get("project_number")
+            if isinstance(number, str) and number and number != identity.scope:
+                self.by_project.setdefault(number, []).append(identity)
             ancestors = strings(identity.attributes.get("ancestors"))
             if ancestors:
                 for a in ancestors:
@@ -153,7 +156,7 @@ class SaIndex:
             return "" if self.sa(m.group(2)) is target else None
         kind, _, name = scope.partition("/")
         if kind == "projects":
-            return "" if name == target.scope else None
+            return "" if name in (target.scope, target.attributes.get("project_number")) else None
         if kind in ("folders", "organizations"):
             ancestors = strings(target.attributes.get("ancestors"))
             if ancestors:

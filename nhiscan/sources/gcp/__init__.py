@@ -13,7 +13,8 @@ For the escalation graph two more facts are kept on each service account: ``fede
 the workload identity pool members (``principal://`` and ``principalSet://``) bound on the account
 itself or on its project, with their role and resource; and ``ancestors``, the folders and
 organization above its project, from the ``folders``/``organization`` fields of Cloud Asset
-Inventory results (absent when no asset export names them). Role descriptions (``gcloud iam roles
+Inventory results (absent when no asset export names them), and ``project_number``, which those
+results pair with the project id (policies may name a project either way). Role descriptions (``gcloud iam roles
 describe``) give the grants of the roles they describe their permissions as ``actions``.
 """
 
@@ -137,6 +138,8 @@ class _Builder:
         self.federated: dict[str, list[tuple[str, str, str]]] = {}
         # project id -> the folders and organization above it (Cloud Asset Inventory results)
         self.ancestors: dict[str, list[str]] = {}
+        # project id -> project number, as asset results pair them (policies may name either)
+        self.numbers: dict[str, str] = {}
         # role name -> its permissions (gcloud iam roles describe)
         self.roles: dict[str, tuple[str, ...]] = {}
 
@@ -246,15 +249,20 @@ class _Builder:
                 self.audit_configs(doc, resource, policy.get("auditConfigs") or [])
 
     def note_ancestors(self, resource: str, item: Mapping[str, Any]) -> None:
-        """The folders and organization an asset result lists above its project."""
+        """The folders and organization an asset result lists above its project, and the project's
+        number (results name projects by id or by number; ``project`` is always the number)."""
         m = _PROJECT_IN_RESOURCE.match(resource)
-        if not m or m.group(1).isdigit():
+        if not m:
             return
+        project = m.group(1)
+        number = str(item.get("project") or "").removeprefix("projects/")
+        if number.isdigit() and not project.isdigit():
+            self.numbers.setdefault(project, number)
         above = [str(f) for f in item.get("folders") or () if isinstance(f, str)]
         if isinstance(item.get("organization"), str) and item["organization"]:
             above.append(str(item["organization"]))
         if above:
-            self.ancestors.setdefault(m.group(1), above)
+            self.ancestors.setdefault(project, above)
 
     def audit_configs(self, doc: RawDocument, resource: str, configs: Any) -> None:
         """A resource's audit configs (which Data Access logs are on, who is exempted)."""
@@ -335,8 +343,12 @@ class _Builder:
             federated = self.federated_of(sa, rec)
             if federated:
                 attributes["federated_principals"] = federated
-            if sa.project and sa.project in self.ancestors:
-                attributes["ancestors"] = list(self.ancestors[sa.project])
+            number = self.numbers.get(sa.project)
+            if number:
+                attributes["project_number"] = number
+            above = self.ancestors.get(sa.project) or (self.ancestors.get(number) if number else None)
+            if sa.project and above:
+                attributes["ancestors"] = list(above)
             if scope and (policies := org_policy.merged_for(scope, self.org_policies)) is not None:
                 attributes["org_policies"] = policies
             out.append(
@@ -372,6 +384,8 @@ class _Builder:
         ]
         if sa.project:
             keys.append(f"projects/{sa.project}")
+        if self.numbers.get(sa.project):
+            keys.append(f"projects/{self.numbers[sa.project]}")
         return [
             {"member": member, "role": role, "resource": key, **({"condition": cond} if cond else {})}
             for key in keys

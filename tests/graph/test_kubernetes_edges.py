@@ -10,7 +10,7 @@ import pytest
 from nhiscan.analyze.graph import edges_kubernetes
 from nhiscan.analyze.graph.edge import Edge
 from nhiscan.analyze.graph.xcloud import TARGET_CAP
-from nhiscan.model import Grant, Identity, Inventory
+from nhiscan.model import Grant, Identity, Inventory, Trust
 from tests.graph.xcloud_fixtures import AS_OF, load, named, run
 
 EXPLOITABLE = {
@@ -165,3 +165,60 @@ def test_cluster_wide_pod_creators_over_many_accounts_stay_capped() -> None:
     assert set(per_source.values()) == {TARGET_CAP}
     assert len(per_source) == 50
     assert elapsed < 30  # linear: 1M candidate edges would take far longer on this machine
+
+
+def _irsa_inventory(*statements: Trust) -> Inventory:
+    account = Identity(
+        id="k8s:lab:payments/api",
+        provider="kubernetes",
+        kind="kubernetes-service-account",
+        name="api",
+        scope="lab",
+        attributes={"namespace": "payments", "cluster": "lab", "aws_role_arn": "arn:aws:iam::1:role/r"},
+    )
+    role = Identity(
+        id="arn:aws:iam::1:role/r",
+        provider="aws",
+        kind="aws-iam-role",
+        name="r",
+        scope="1",
+        trusts=statements,
+    )
+    return Inventory(identities=(account, role))
+
+
+OIDC_ARN = "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+SUB = "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub"
+WEB = ("sts:AssumeRoleWithWebIdentity",)
+
+
+def test_irsa_trust_conditions_it_cannot_decide_make_a_conditional_edge() -> None:
+    trust = Trust(
+        "Federated",
+        OIDC_ARN,
+        WEB,
+        "Allow",
+        {
+            "StringEquals": {SUB: "system:serviceaccount:payments:api"},
+            "IpAddress": {"aws:SourceIp": "10.0.0.0/8"},
+        },
+    )
+    (edge,) = edges_kubernetes.edges(_irsa_inventory(trust), AS_OF)
+    assert edge.kind == "k8s-irsa" and edge.conditional and "aws:SourceIp" in edge.condition
+    set_op = Trust(
+        "Federated", OIDC_ARN, WEB, "Allow", {"ForAnyValue:StringLike": {SUB: "system:serviceaccount:*"}}
+    )
+    (edge,) = edges_kubernetes.edges(_irsa_inventory(set_op), AS_OF)
+    assert edge.conditional and "ForAnyValue:StringLike" in edge.condition
+
+
+def test_irsa_deny_statement_for_the_account_blocks_the_edge() -> None:
+    allow = Trust(
+        "Federated", OIDC_ARN, WEB, "Allow", {"StringLike": {SUB: "system:serviceaccount:payments:*"}}
+    )
+    deny = Trust(
+        "Federated", OIDC_ARN, WEB, "Deny", {"StringEquals": {SUB: "system:serviceaccount:payments:api"}}
+    )
+    assert list(edges_kubernetes.edges(_irsa_inventory(allow, deny), AS_OF)) == []
+    (edge,) = edges_kubernetes.edges(_irsa_inventory(allow), AS_OF)
+    assert not edge.conditional

@@ -26,8 +26,10 @@ Federation of a service account to a cloud identity (the account's pods get its 
 - ``k8s-irsa``: annotation ``eks.amazonaws.com/role-arn`` naming an IAM role in the inventory whose
   trust policy lets an OIDC provider's ``sts:AssumeRoleWithWebIdentity`` with a ``<provider>:sub``
   condition that admits ``system:serviceaccount:NS:NAME`` (``StringEquals``/``StringLike``, and the
-  ``:aud`` condition, when present, must admit ``sts.amazonaws.com``). A trust with no ``sub``
-  condition admits every service account of the provider's cluster(s): the edge is made. The
+  ``:aud`` condition, when present, must admit ``sts.amazonaws.com``; a ``Deny`` statement that
+  matches blocks it). A trust with no ``sub`` condition admits every service account of the
+  provider's cluster(s): the edge is made. Conditions on other keys, or with other operators, are
+  not decided: the edge is ``conditional`` and names them. The
   inventory does not tell which OIDC provider a cluster uses, so the provider is named in ``via``.
 - ``k8s-gke-workload-identity``: annotation ``iam.gke.io/gcp-service-account`` naming a service
   account on which (or on whose project, folder or organization) the member
@@ -284,8 +286,17 @@ def _federation(inventory: Inventory, accounts: list[Identity], paths: PathIndex
             if role is not None:
                 admitted = _irsa_admits(role, subject)
                 if admitted is not None:
+                    said, undecided = admitted
                     yield Edge(
-                        account.id, role.id, "k8s-irsa", f"eks.amazonaws.com/role-arn; trust {admitted}", path
+                        account.id,
+                        role.id,
+                        "k8s-irsa",
+                        f"eks.amazonaws.com/role-arn; trust {said}",
+                        path,
+                        conditional=bool(undecided),
+                        condition=f"trust condition {undecided} not decided from the export"
+                        if undecided
+                        else "",
                     )
         email = attrs.get("gcp_service_account")
         if email:
@@ -327,10 +338,11 @@ def _values(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def _irsa_admits(role: Identity, subject: str) -> str | None:
-    """How the role's trust admits the service account's web identity, or None when it does not."""
+def _irsa_admits(role: Identity, subject: str) -> tuple[str, str] | None:
+    """How the role's trust admits the service account's web identity, and the condition left
+    undecided ("" when none), or None when it does not admit it."""
     denied = False
-    allowed: str | None = None
+    allowed: tuple[str, str] | None = None
     for t in role.trusts:
         if t.principal_type != "Federated" or "oidc-provider/" not in t.principal:
             continue
@@ -339,23 +351,31 @@ def _irsa_admits(role: Identity, subject: str) -> str | None:
         verdict = _sub_verdict(t.conditions, subject)
         if verdict is None:
             continue
+        said, undecided = verdict
         if t.effect == "Deny":
-            denied = True
-        elif allowed is None:
-            allowed = f"{t.principal.split('oidc-provider/', 1)[1]} {verdict}"
+            denied = denied or not undecided  # a deny that may not apply does not block
+        elif allowed is None or (allowed[1] and not undecided):
+            allowed = (f"{t.principal.split('oidc-provider/', 1)[1]} {said}", undecided)
     return None if denied else allowed
 
 
-def _sub_verdict(conditions: Mapping[str, Any], subject: str) -> str | None:
-    """Whether a trust statement's conditions admit ``subject`` (with audience sts.amazonaws.com)."""
+_DECIDED = {"StringEquals", "StringLike", "StringNotEquals", "StringNotLike"}
+
+
+def _sub_verdict(conditions: Mapping[str, Any], subject: str) -> tuple[str, str] | None:
+    """Whether a trust statement's conditions admit ``subject`` with audience sts.amazonaws.com:
+    None if they do not, else (what admits it, what is left undecided: other keys, other operators)."""
     said = "with no sub condition"
+    undecided: list[str] = []
     for operator, block in conditions.items():
+        op = str(operator).removesuffix("IfExists")  # the web identity always carries sub and aud
         if not isinstance(block, Mapping):
-            return None
-        op = str(operator)
+            undecided.append(str(operator))
+            continue
         for key, value in block.items():
             field = str(key).rsplit(":", 1)[-1]
-            if field not in ("sub", "aud"):
+            if field not in ("sub", "aud") or op not in _DECIDED:
+                undecided.append(f"{operator} {key}")
                 continue
             wanted = subject if field == "sub" else _IRSA_AUDIENCE
             values = _values(value)
@@ -365,12 +385,10 @@ def _sub_verdict(conditions: Mapping[str, Any], subject: str) -> str | None:
                 ok = any(_like(v, wanted) for v in values)
             elif op == "StringNotEquals":
                 ok = wanted not in values
-            elif op == "StringNotLike":
-                ok = not any(_like(v, wanted) for v in values)
             else:
-                return None  # an operator this check does not decide: no edge claimed
+                ok = not any(_like(v, wanted) for v in values)
             if not ok:
                 return None
             if field == "sub":
                 said = f"{op} sub {', '.join(values)}"
-    return said
+    return said, "; ".join(undecided)

@@ -10,6 +10,12 @@ Credentials come from the app registration (``az ad app list``: passwordCredenti
 secrets, keyCredentials certificates; joined on appId) and from the service principal object
 itself. Managed identities' certificates are platform-managed and not listed. Secret values never
 appear in these exports; the ``hint`` (first three characters) is kept.
+
+For the escalation graph three more facts are kept on service principals: ``owners`` (the owners
+of the application and of the service principal, from Graph's ``$expand=owners``, as
+``{id, type}``), ``graph_app_roles`` (the Microsoft Graph application permissions granted to it,
+by name, from ``.../servicePrincipals/ID/appRoleAssignments``) and ``directory_roles`` (its Entra ID
+directory roles, from ``roleManagement/directory/roleAssignments?$expand=roleDefinition``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from nhiscan.config import Settings
@@ -54,6 +61,24 @@ BUILTIN_ROLES: Mapping[str, str] = {
     "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": "Virtual Machine Contributor",
 }
 
+# Microsoft Graph application permissions (appRoleId -> name) that matter for escalation.
+GRAPH_APP_ROLES: Mapping[str, str] = {
+    "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9": "Application.ReadWrite.All",
+    "18a4783c-866b-4cc7-a460-3d5e5662c884": "Application.ReadWrite.OwnedBy",
+    "06b708a9-e830-4db3-a914-8e69da51d44f": "AppRoleAssignment.ReadWrite.All",
+    "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8": "RoleManagement.ReadWrite.Directory",
+    "19dbc75e-c2e2-444c-a770-ec69d8559fc7": "Directory.ReadWrite.All",
+}
+# Entra ID directory role templates (roleDefinitionId of built-in roles -> name).
+DIRECTORY_ROLES: Mapping[str, str] = {
+    "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+    "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+    "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+}
+APP_ROLE_ASSIGNMENTS = "azure-app-role-assignments"
+DIRECTORY_ROLE_ASSIGNMENTS = "azure-directory-role-assignments"
+
 # What each record must look like (missing or null fields are fine; see nhiscan.sources.shape).
 _SCALAR = (str, int, float, bool)
 _CRED_SHAPE = [{"keyId": str, "displayName": str, "hint": str, "startDateTime": TIME, "endDateTime": TIME}]
@@ -82,6 +107,18 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
         "passwordCredentials": _CRED_SHAPE,
         "keyCredentials": _CRED_SHAPE,
     },
+    APP_ROLE_ASSIGNMENTS: {
+        "appRoleId": str,
+        "principalId": str,
+        "resourceId": str,
+        "resourceDisplayName": str,
+    },
+    DIRECTORY_ROLE_ASSIGNMENTS: {
+        "principalId": str,
+        "roleDefinitionId": str,
+        "directoryScopeId": str,
+        "roleDefinition": {"displayName": str, "templateId": str},
+    },
     "azure-federated-credentials": {
         "name": str,
         "issuer": str,
@@ -100,7 +137,13 @@ _SHAPES: Mapping[str, dict[str, Any]] = {
 }
 
 # The field without which a record cannot be joined to the others (a record lacking it is an error).
-_REQUIRED = {"azure-sp-list": "id", "azure-app-list": "appId", "azure-role-assignments": "principalId"}
+_REQUIRED = {
+    "azure-sp-list": "id",
+    "azure-app-list": "appId",
+    "azure-role-assignments": "principalId",
+    APP_ROLE_ASSIGNMENTS: "principalId",
+    DIRECTORY_ROLE_ASSIGNMENTS: "principalId",
+}
 # Compared without regard to case (hand-made and PowerShell exports vary it).
 _HUMAN_PRINCIPALS = frozenset({"user", "group", "foreigngroup"})
 
@@ -193,6 +236,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
     diagnostic = [d for d in docs if d.kind == diagnostics.KIND]
     docs = [d for d in docs if d.kind != diagnostics.KIND]
     federated: dict[str, list[dict[str, Any]]] = {}
+    entra: dict[str, dict[str, list[str]]] = {}  # principal id -> graph_app_roles / directory_roles
     for doc in docs:
         if doc.kind == FEDERATED:
             app_key = _federated_app(doc)
@@ -220,6 +264,20 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
                     federated.setdefault(str(a["appId"]).lower(), []).extend(
                         f for f in expanded if isinstance(f, dict)
                     )
+        elif doc.kind == APP_ROLE_ASSIGNMENTS:
+            for item in items:
+                guid = str(item.get("appRoleId") or "").lower()
+                name = GRAPH_APP_ROLES.get(guid)
+                if name:  # other APIs' roles and Graph's harmless ones do not matter here
+                    _add_unique(entra, str(item["principalId"]).lower(), "graph_app_roles", name)
+        elif doc.kind == DIRECTORY_ROLE_ASSIGNMENTS:
+            for item in items:
+                definition = item.get("roleDefinition") or {}
+                guid = str(item.get("roleDefinitionId") or "").lower()
+                role = str(definition.get("displayName") or DIRECTORY_ROLES.get(guid) or guid)
+                if str(item.get("directoryScopeId") or "/") != "/":
+                    role = f"{role} ({item.get('directoryScopeId')})"  # scoped to one app or unit
+                _add_unique(entra, str(item["principalId"]).lower(), "directory_roles", role)
         elif doc.kind == "azure-role-assignments":
             for item in items:
                 nested = item.get("properties")
@@ -266,7 +324,14 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             continue
         known.add(oid)
         app = apps.get(str(sp.get("appId")))
-        identities.append(_identity(sp, app, grants.get(oid, []), tenant, _federation_of(app, federated)))
+        identity = _identity(sp, app, grants.get(oid, []), tenant, _federation_of(app, federated))
+        extra: dict[str, Any] = dict(entra.get(oid, {}))
+        owners = _owners(app, sp)
+        if owners:
+            extra["owners"] = owners
+        if extra:
+            identity = replace(identity, attributes={**identity.attributes, **extra})
+        identities.append(identity)
     # Principals that hold roles but are missing from the sp list (deleted, or list filtered).
     for pid, a in sorted(seen_principals.items()):
         if pid in known:
@@ -284,6 +349,29 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
         )
     result.identities.extend(identities)
     return result
+
+
+def _add_unique(into: dict[str, dict[str, list[str]]], pid: str, key: str, value: str) -> None:
+    values = into.setdefault(pid, {}).setdefault(key, [])
+    if value not in values:
+        values.append(value)
+
+
+def _owners(app: Mapping[str, Any] | None, sp: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The owners Graph's ``$expand=owners`` lists on the app registration and the service principal."""
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for holder, where in ((app or {}, "application"), (sp, "service-principal")):
+        for owner in holder.get("owners") or ():
+            if not isinstance(owner, Mapping) or not owner.get("id"):
+                continue
+            oid = str(owner["id"]).lower()
+            if oid in seen:
+                continue
+            seen.add(oid)
+            kind = str(owner.get("@odata.type") or "").rsplit(".", 1)[-1] or "unknown"
+            out.append({"id": oid, "type": kind, "of": where})
+    return out
 
 
 def _federated_app(doc: RawDocument) -> str | None:

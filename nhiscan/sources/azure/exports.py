@@ -14,6 +14,13 @@ Kinds:
                            audiences}); it does not name its application: `--input APPID=FILE`
                            (an empty list `[]` only as `--input applications/APPID=FILE`); the
                            Graph page names it in `@odata.context`
+  azure-app-role-assignments
+                           `az rest --url https://graph.microsoft.com/v1.0/servicePrincipals/ID/appRoleAssignments`
+                           (the application permissions granted to a service principal: appRoleId,
+                           principalId, resourceId, resourceDisplayName)
+  azure-directory-role-assignments
+                           `az rest --url "https://graph.microsoft.com/v1.0/roleManagement/directory/roleAssignments?$expand=roleDefinition"`
+                           (Entra ID directory roles: principalId, roleDefinitionId, directoryScopeId)
 """
 
 from __future__ import annotations
@@ -50,6 +57,14 @@ def _is_federated(x: dict[str, Any]) -> bool:
     return "issuer" in x and "subject" in x and "audiences" in x
 
 
+def _is_app_role_assignment(x: dict[str, Any]) -> bool:
+    return "appRoleId" in x and "principalId" in x and "resourceId" in x
+
+
+def _is_directory_role_assignment(x: dict[str, Any]) -> bool:
+    return "principalId" in x and "roleDefinitionId" in x and "directoryScopeId" in x
+
+
 FEDERATED_CONTEXT = "/federatedIdentityCredentials"
 
 
@@ -74,4 +89,8 @@ def detect(parsed: Parsed) -> str | None:
         return "azure-role-assignments"
     if all(_is_federated(x) for x in items):
         return "azure-federated-credentials"
+    if all(_is_app_role_assignment(x) for x in items):
+        return "azure-app-role-assignments"
+    if all(_is_directory_role_assignment(x) for x in items):
+        return "azure-directory-role-assignments"
     return None

@@ -8,13 +8,21 @@ that owns the account (from ``projectId`` or the e-mail domain).
 Service accounts that only appear as members of a policy (Google service agents, accounts of
 other projects) become identities too: their grants are real. A grant in a project other than the
 account's own is recorded in ``attributes.cross_project_grants``.
+
+For the escalation graph two more facts are kept on each service account: ``federated_principals``,
+the workload identity pool members (``principal://`` and ``principalSet://``) bound on the account
+itself or on its project, with their role and resource; and ``ancestors``, the folders and
+organization above its project, from the ``folders``/``organization`` fields of Cloud Asset
+Inventory results (absent when no asset export names them), and ``project_number``, which those
+results pair with the project id (policies may name a project either way). Role descriptions (``gcloud iam roles
+describe``) give the grants of the roles they describe their permissions as ``actions``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nhiscan.config import Settings
@@ -68,6 +76,7 @@ _KEY_SHAPE = {
     "disabled": bool,
 }
 _BINDING_SHAPE = {"role": str, "members": [str], "condition": dict}
+_ROLE_SHAPE = {"name": str, "includedPermissions": [str], "title": str, "stage": str}
 _AUDIT_SHAPE = [{"service": str, "auditLogConfigs": [{"logType": str, "exemptedMembers": [str]}]}]
 _ASSET_SHAPE = {"resource": str, "policy": {"bindings": [_BINDING_SHAPE], "auditConfigs": _AUDIT_SHAPE}}
 _OWNER_IN_TEXT = re.compile(r"\b(?:owner|team|contact)\s*[:=]\s*(?P<owner>[\w.@+-]+)", re.IGNORECASE)
@@ -125,6 +134,14 @@ class _Builder:
         self.org_policies: dict[str, dict[str, dict[str, Any]]] = {}
         # resource -> (the export naming it, {(member, role)}) for members that are not service accounts
         self.principals: dict[str, tuple[str, set[tuple[str, str]]]] = {}
+        # resource -> workload identity pool members bound there: (member, role, condition title)
+        self.federated: dict[str, list[tuple[str, str, str]]] = {}
+        # project id -> the folders and organization above it (Cloud Asset Inventory results)
+        self.ancestors: dict[str, list[str]] = {}
+        # project id -> project number, as asset results pair them (policies may name either)
+        self.numbers: dict[str, str] = {}
+        # role name -> its permissions (gcloud iam roles describe)
+        self.roles: dict[str, tuple[str, ...]] = {}
 
     def account(self, email: str, project: str | None = None) -> _SA:
         sa = self.accounts.get(email)
@@ -211,6 +228,13 @@ class _Builder:
         # A whole policy: no auditConfigs means no Data Access logs are configured on this resource.
         self.audit_configs(doc, resource, doc.data.get("auditConfigs") or [])
 
+    def role_list(self, doc: RawDocument) -> None:
+        items = doc.data if isinstance(doc.data, list) else [doc.data]
+        for item in self._each(replace(doc, data=items), "roles", _ROLE_SHAPE, "name"):
+            if item.get("deleted") is True:
+                continue
+            self.roles[str(item["name"])] = tuple(str(p) for p in item.get("includedPermissions") or ())
+
     def org_policy_list(self, doc: RawDocument) -> None:
         for resource, constraints in org_policy.read(doc.data, doc.scope).items():
             self.org_policies.setdefault(resource, {}).update(constraints)
@@ -218,10 +242,27 @@ class _Builder:
     def asset_policies(self, doc: RawDocument) -> None:
         for item in self._each(doc, "results", _ASSET_SHAPE, "resource"):
             resource = short_resource(str(item["resource"]))
+            self.note_ancestors(resource, item)
             policy = item.get("policy") or {}
             self.bindings(resource, policy.get("bindings") or (), "asset-search", doc.path)
             if "auditConfigs" in policy:  # asset results may leave them out: absence says nothing
                 self.audit_configs(doc, resource, policy.get("auditConfigs") or [])
+
+    def note_ancestors(self, resource: str, item: Mapping[str, Any]) -> None:
+        """The folders and organization an asset result lists above its project, and the project's
+        number (results name projects by id or by number; ``project`` is always the number)."""
+        m = _PROJECT_IN_RESOURCE.match(resource)
+        if not m:
+            return
+        project = m.group(1)
+        number = str(item.get("project") or "").removeprefix("projects/")
+        if number.isdigit() and not project.isdigit():
+            self.numbers.setdefault(project, number)
+        above = [str(f) for f in item.get("folders") or () if isinstance(f, str)]
+        if isinstance(item.get("organization"), str) and item["organization"]:
+            above.append(str(item["organization"]))
+        if above:
+            self.ancestors.setdefault(project, above)
 
     def audit_configs(self, doc: RawDocument, resource: str, configs: Any) -> None:
         """A resource's audit configs (which Data Access logs are on, who is exempted)."""
@@ -241,8 +282,15 @@ class _Builder:
                     # people and groups are not inventoried; who they belong to is (NHI3)
                     self.principals.setdefault(resource, (path, set()))[1].add((str(member), role))
                     continue
+                if kind in ("principal", "principalSet") and rest:
+                    cond = condition or {}
+                    title = str(cond.get("title") or cond.get("expression") or "")
+                    self.federated.setdefault(sa_resource_key(resource), []).append(
+                        (str(member), role, title)
+                    )
+                    continue
                 if kind != "serviceAccount" or not rest:
-                    continue  # principals of workload pools, allUsers, ...: not service accounts
+                    continue  # allUsers, allAuthenticatedUsers, ...: not service accounts
                 sa = self.account(rest)
                 grant = Grant(
                     role=role,
@@ -292,6 +340,15 @@ class _Builder:
                 attributes["default_service_account"] = True
             if cross:
                 attributes["cross_project_grants"] = cross
+            federated = self.federated_of(sa, rec)
+            if federated:
+                attributes["federated_principals"] = federated
+            number = self.numbers.get(sa.project)
+            if number:
+                attributes["project_number"] = number
+            above = self.ancestors.get(sa.project) or (self.ancestors.get(number) if number else None)
+            if sa.project and above:
+                attributes["ancestors"] = list(above)
             if scope and (policies := org_policy.merged_for(scope, self.org_policies)) is not None:
                 attributes["org_policies"] = policies
             out.append(
@@ -304,11 +361,45 @@ class _Builder:
                     owner=owner,
                     tags=labels,
                     credentials=tuple(sorted(sa.keys.values(), key=lambda c: c.id)),
-                    grants=tuple(sa.grants[k] for k in sorted(sa.grants)),
+                    grants=tuple(self.with_permissions(sa.grants[k]) for k in sorted(sa.grants)),
                     attributes=attributes,
                 )
             )
         return out
+
+    def with_permissions(self, grant: Grant) -> Grant:
+        """The grant with its role's permissions as actions, when a role description gave them."""
+        permissions = self.roles.get(grant.role or "")
+        return replace(grant, actions=permissions) if permissions and not grant.actions else grant
+
+    def federated_of(self, sa: _SA, rec: Mapping[str, Any]) -> list[dict[str, str]]:
+        """Workload identity pool members bound on the account or on its project."""
+        if not self.federated:
+            return []
+        keys = [
+            f"projects/{p}/serviceAccounts/{x}"
+            for p in dict.fromkeys((sa.project, "-"))
+            for x in (sa.email, rec.get("uniqueId"))
+            if p and x
+        ]
+        if sa.project:
+            keys.append(f"projects/{sa.project}")
+        if self.numbers.get(sa.project):
+            keys.append(f"projects/{self.numbers[sa.project]}")
+        return [
+            {"member": member, "role": role, "resource": key, **({"condition": cond} if cond else {})}
+            for key in keys
+            for member, role, cond in self.federated.get(key, ())
+        ]
+
+
+def sa_resource_key(resource: str) -> str:
+    """A service account's resource name as policies and asset results write it, in one form:
+    ``projects/P/serviceAccounts/EMAIL_OR_UNIQUE_ID`` (other resources unchanged)."""
+    return resource.removeprefix("//iam.googleapis.com/").strip("/")
+
+
+_PROJECT_IN_RESOURCE = re.compile(r"^(?://[a-z.]+/)?projects/([^/]+)(?:/|$)")
 
 
 def _member_facts(builder: _Builder) -> list[Observation]:
@@ -339,6 +430,7 @@ _HANDLERS = {
     "gcp-iam-policy": _Builder.policy,
     "gcp-asset-iam-policies": _Builder.asset_policies,
     "gcp-org-policies": _Builder.org_policy_list,
+    "gcp-roles": _Builder.role_list,
 }
 
 

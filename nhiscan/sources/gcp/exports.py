@@ -8,10 +8,14 @@ Kinds:
   gcp-org-policies           `gcloud resource-manager org-policies list --project P --format=json`
                              (names no project) or `gcloud org-policies list --project P
                              --format=json` / `describe` (v2: each policy names its resource)
+  gcp-roles                  `gcloud iam roles describe ROLE [--project P | --organization O]
+                             --format=json` (one role, or a list of them): the permissions of a
+                             custom (or predefined) role, which bindings name only by role
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from nhiscan.sources.gcp import org_policy
@@ -44,6 +48,15 @@ def _is_asset_policy(item: dict[str, Any]) -> bool:
     return "resource" in item and isinstance(item.get("policy"), dict) and "assetType" in item
 
 
+_ROLE_NAME = re.compile(r"^(?:(?:projects|organizations)/[^/]+/)?roles/[^/]+$")
+
+
+def _is_role(item: dict[str, Any]) -> bool:
+    return bool(_ROLE_NAME.match(str(item.get("name", "")))) and isinstance(
+        item.get("includedPermissions"), list
+    )
+
+
 def _is_policy(data: dict[str, Any]) -> bool:
     bindings = data.get("bindings")
     if not isinstance(bindings, list) or not ("etag" in data or "version" in data):
@@ -58,6 +71,8 @@ def detect(parsed: Parsed) -> str | None:
     if isinstance(data, dict):
         if _is_policy(data):
             return "gcp-iam-policy"
+        if _is_role(data):
+            return "gcp-roles"
         # The REST form of the service-account and key lists wraps them.
         if isinstance(data.get("accounts"), list) and _all_dicts(data["accounts"]):
             return "gcp-service-accounts" if all(_is_sa(x) for x in data["accounts"]) else None
@@ -73,4 +88,6 @@ def detect(parsed: Parsed) -> str | None:
             return "gcp-service-account-keys"
         if all(_is_asset_policy(x) for x in data):
             return "gcp-asset-iam-policies"
+        if all(_is_role(x) for x in data):
+            return "gcp-roles"
     return None

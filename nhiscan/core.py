@@ -37,8 +37,8 @@ def _collect_inventory(config: ScanConfig) -> tuple[Inventory, list[SourceError]
     inventory = mark_agents(inventory, config.settings)
     if config.shard is not None:
         # after marking, which reads the whole estate (a leak in one repository marks an identity
-        # of another account), so a shard's records are what the unsharded run says about them
-        # live Azure: a job lists its subscriptions' role assignments, whose principals belong to the
+        # of another account), so a shard's records are what the unsharded run says about them.
+        # Live Azure: a job lists its subscriptions' role assignments, whose principals belong to the
         # tenant's shard; the grants it saw go with the inventory, and the merge adds them
         partial = ("azure",) if config.azure_subscriptions else ()
         inventory = shard_inventory(inventory, config.shard, partial)

@@ -13,13 +13,16 @@ on the command line (GitHub Actions: ``--shard ${{ matrix.shard }}/N``). docs/sc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from nhiscan.errors import NhiscanError
-from nhiscan.model import Inventory, Location, LogConfig
+from nhiscan.model import Grant, Identity, Inventory, Location, LogConfig
 
 INDEX_VARIABLES = ("JOB_COMPLETION_INDEX", "NHISCAN_SHARD_INDEX")
 MAX_SHARDS = 100_000
@@ -89,15 +92,79 @@ def _log_scope(cfg: LogConfig) -> str:
     return cfg.scope
 
 
-def shard_inventory(inv: Inventory, shard: Shard) -> Inventory:
+def shard_inventory(inv: Inventory, shard: Shard, partial: Collection[str] = ()) -> Inventory:
     """The part of a collected inventory this shard holds: identities by their scope (account,
     project, subscription, cluster), sources by their scope (else their path), secrets and
     observations by their repository, logging records by the scope they describe (see
-    ``_log_scope``). Every record is in exactly one shard."""
+    ``_log_scope``). Every record is in exactly one shard.
+
+    ``partial``: providers whose grants this shard collected only in part (live Azure: the role
+    assignments of its own subscriptions, while its identities belong to the tenant's shard). Their
+    identities of other shards that hold grants here are kept as ``partial_identities``, and the
+    merge adds those grants to the identity (``complete_partials``)."""
     return Inventory(
         sources=tuple(s for s in inv.sources if shard.owns(s.scope or s.path)),
         identities=tuple(i for i in inv.identities if shard.owns(i.scope)),
         secrets=tuple(s for s in inv.secrets if shard.owns(_place(s.location))),
         observations=tuple(o for o in inv.observations if shard.owns(_place(o.location))),
         logging=tuple(c for c in inv.logging if shard.owns(_log_scope(c))),
+        partial_identities=tuple(
+            i for i in inv.identities if i.provider in partial and i.grants and not shard.owns(i.scope)
+        ),
+    )
+
+
+def _azure_grant_key(g: Grant) -> tuple[str, ...]:
+    from nhiscan.sources.azure import assignment_key
+
+    return assignment_key(g)
+
+
+# The order of an identity's grants, per provider, that does not depend on which shard read which:
+# the same key the provider's normalizer sorts by.
+_GRANT_ORDER: Mapping[str, Callable[[Grant], Any]] = {"azure": _azure_grant_key}
+
+
+def complete_partials(identities: Sequence[Identity], partials: Sequence[Identity]) -> list[Identity]:
+    """Identities with the grants other shards collected for them (``partial_identities``), as one
+    unsharded collection would have them: each grant once, in the provider's order. An identity no
+    shard held whole (e.g. a principal that is only named by role assignments) is taken as the
+    first shard that saw it saw it."""
+    extra: dict[str, list[Identity]] = {}
+    for p in partials:
+        extra.setdefault(p.id, []).append(p)
+    out: list[Identity] = []
+    for ident in identities:
+        views = extra.pop(ident.id, None)
+        out.append(_merged(ident, views) if views else ident)
+    for views in extra.values():
+        out.append(_merged(views[0], views[1:]) if len(views) > 1 else views[0])
+    return out
+
+
+def _merged(ident: Identity, views: Sequence[Identity]) -> Identity:
+    grants = {grant_identity(g): g for g in ident.grants}
+    for view in views:
+        for g in view.grants:
+            grants.setdefault(grant_identity(g), g)
+    order = _GRANT_ORDER.get(ident.provider)
+    merged = sorted(grants.values(), key=order) if order is not None else list(grants.values())
+    return dataclasses.replace(ident, grants=tuple(merged))
+
+
+def grant_identity(g: Grant) -> tuple[Any, ...]:
+    """What makes two grants the same grant (a condition is a mapping: compared as its JSON)."""
+    condition = json.dumps(g.condition, sort_keys=True, default=str) if g.condition is not None else None
+    return (
+        g.effect,
+        g.actions,
+        g.not_actions,
+        g.resources,
+        g.not_resources,
+        g.scope,
+        g.via,
+        g.inherited_from,
+        g.role,
+        g.boundary,
+        condition,
     )

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from nhiscan.errors import NhiscanError
-from nhiscan.shard import Shard, parse_shard, shard_of
+from nhiscan.model import Grant, Identity, Inventory
+from nhiscan.model.serialize import inventory_from_dict, inventory_to_dict
+from nhiscan.shard import Shard, complete_partials, parse_shard, shard_inventory, shard_of
+from nhiscan.sources.azure import assignment_key
 from tests.conftest import AS_OF, FIXTURES, run_cli
 
 
@@ -167,3 +170,72 @@ def test_logging_records_go_with_the_scope_they_describe() -> None:
                 assert "acme-prod" in scopes
     org = next(p for p in parts if any(c.scope == "organizations/4242" for c in p.logging))
     assert org is parts[shard_of("organizations/4242", 7)]
+
+
+def _sp(pid: str, tenant: str, *grants: Grant, **attrs: object) -> Identity:
+    return Identity(
+        id=pid,
+        provider="azure",
+        kind="azure-service-principal",
+        name=pid,
+        scope=tenant,
+        grants=grants,
+        attributes=dict(attrs),
+    )
+
+
+def _ra(scope: str, role: str, condition: str | None = None) -> Grant:
+    return Grant(
+        role=role,
+        scope=scope,
+        resources=(scope,),
+        via="role-assignment",
+        condition={"expression": condition} if condition else None,
+    )
+
+
+def test_a_shard_keeps_the_grants_it_saw_for_other_shards_identities() -> None:
+    tenant = "tenant-a"
+    home = shard_of(tenant, 2)
+    other = Shard(1 - home, 2)
+    inv = Inventory(
+        identities=(
+            _sp("sp-1", tenant, _ra("/subscriptions/s2", "Reader")),
+            _sp("sp-2", tenant),  # no grant here: the tenant's shard has it whole
+        )
+    )
+    assert shard_inventory(inv, other).partial_identities == ()  # only for the providers named
+    kept = shard_inventory(inv, other, ("azure",))
+    assert kept.identities == ()
+    assert [i.id for i in kept.partial_identities] == ["sp-1"]
+    assert shard_inventory(inv, Shard(home, 2), ("azure",)).partial_identities == ()
+
+
+def test_complete_partials_adds_each_grant_once_in_the_provider_order() -> None:
+    mg = _ra("/providers/Microsoft.Management/managementGroups/mg", "Owner", "x == 1")
+    whole = _sp("sp-1", "t", _ra("/subscriptions/s1", "Reader"), mg, credentialed=True)
+    seen_b = _sp("sp-1", "t", mg, _ra("/subscriptions/s2", "Contributor"))
+    seen_c = _sp("sp-1", "t", _ra("/subscriptions/s0", "Reader"))
+    orphan_b = _sp("orphan", "t", _ra("/subscriptions/s2", "Owner"), in_service_principal_list=False)
+    orphan_c = _sp("orphan", "t", _ra("/subscriptions/s3", "Owner"), in_service_principal_list=False)
+    out = complete_partials([whole], [seen_b, orphan_b, seen_c, orphan_c])
+    assert [i.id for i in out] == ["sp-1", "orphan"]
+    merged, orphan = out
+    assert [g.scope for g in merged.grants] == [
+        "/providers/Microsoft.Management/managementGroups/mg",
+        "/subscriptions/s0",
+        "/subscriptions/s1",
+        "/subscriptions/s2",
+    ]
+    assert merged.attributes == {"credentialed": True}  # the whole identity's own facts
+    assert [g.scope for g in orphan.grants] == ["/subscriptions/s2", "/subscriptions/s3"]
+    # the same order as one normalizer that read every subscription gives
+    assert list(merged.grants) == sorted(merged.grants, key=assignment_key)
+
+
+def test_partial_identities_round_trip_through_the_inventory_document() -> None:
+    inv = Inventory(partial_identities=(_sp("sp-1", "t", _ra("/subscriptions/s2", "Reader")),))
+    doc = inventory_to_dict(inv)
+    assert [i["id"] for i in doc["partial_identities"]] == ["sp-1"]
+    assert inventory_from_dict(json.loads(json.dumps(doc))).partial_identities == inv.partial_identities
+    assert "partial_identities" not in inventory_to_dict(Inventory())  # unsharded documents unchanged

@@ -224,6 +224,9 @@ class Inventory:
     secrets: tuple[Secret, ...] = ()
     observations: tuple[Observation, ...] = ()
     logging: tuple[LogConfig, ...] = ()
+    # In one shard's inventory only (nhiscan.shard): identities of another shard's scope as this
+    # shard saw them, for the grants its scopes hold for them; merging shards adds those grants.
+    partial_identities: tuple[Identity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -366,7 +366,7 @@ def inventory_document(
     from nhiscan.model.identity_text import GrantTexts
 
     texts = GrantTexts()
-    return {
+    doc: dict[str, Any] = {
         "schema": INVENTORY_SCHEMA,
         "generator": f"nhiscan {version}".strip(),
         "as_of": dt_out(as_of),
@@ -376,6 +376,11 @@ def inventory_document(
         "observations": Lazy(observation_out(o) for o in inv.observations),
         "log_configs": Lazy(log_config_out(c) for c in inv.logging),
     }
+    if inv.partial_identities:  # a shard's view of other shards' identities (nhiscan.shard)
+        doc["partial_identities"] = Lazy(
+            texts.identity(i) if encoded else identity_out(i) for i in inv.partial_identities
+        )
+    return doc
 
 
 def inventory_to_dict(inv: Inventory, as_of: datetime | None = None, version: str = "") -> dict[str, Any]:
@@ -395,6 +400,7 @@ def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
         secrets=tuple(secret_in(s, forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
         logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
+        partial_identities=tuple(identity_in(i) for i in d.get("partial_identities") or ()),
     )
 
 

@@ -90,6 +90,8 @@ class ProviderResult:
     secrets: list[Secret] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     logging: list[LogConfig] = field(default_factory=list)
+    # read from shard inventories: identities of other shards, for the grants they hold (nhiscan.shard)
+    partial_identities: list[Identity] = field(default_factory=list)
 
 
 class ProviderModule(Protocol):
@@ -437,6 +439,7 @@ def normalize_all(
         merged.secrets.extend(result.secrets)
         merged.observations.extend(result.observations)
         merged.logging.extend(result.logging)
+        merged.partial_identities.extend(result.partial_identities)
     return merged
 
 
@@ -480,6 +483,17 @@ def _exc_text(exc: Exception) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
+_RESULT_LISTS = (
+    "identities",
+    "sources",
+    "errors",
+    "secrets",
+    "observations",
+    "logging",
+    "partial_identities",
+)
+
+
 def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
     """Everything the config names, read and normalized. Failures are collected, never raised."""
     from nhiscan.sources.feedback import Feedback
@@ -508,7 +522,7 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
                     own_digests[doc.path] = doc.sha256
                 part = _normalize_guarded(doc.provider, [doc], config.settings)
                 del doc
-                for name in ("identities", "sources", "errors", "secrets", "observations", "logging"):
+                for name in _RESULT_LISTS:
                     getattr(own, name).extend(getattr(part, name))
                 feedback.update(task, description=f"reading inputs: {len(own.identities):,} identities")
             feedback.update(task, advance=1)
@@ -534,6 +548,10 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
         sources.extend(repo.sources)
         errors.extend(repo.errors)
     identities = _dedupe(result.identities)
+    if result.partial_identities:  # shards merged: the grants other shards' scopes hold
+        from nhiscan.shard import complete_partials
+
+        identities = complete_partials(identities, result.partial_identities)
     digests = {d.path: d.sha256 for d in docs if d.sha256} | own_digests
     inventory = Inventory(
         sources=tuple(

@@ -26,11 +26,10 @@ account's logging record) into the per-account ``state``; ``identities`` and
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from nhiscan.config import Settings
+from nhiscan.gcpause import cyclic_gc_paused
 from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.aws import cloudtrail
 from nhiscan.sources.aws.credential_report import load_report
@@ -108,26 +107,8 @@ def load(st: State, doc: RawDocument) -> None:
         st.error(doc.path, f"cannot read {doc.kind} export: {exc}")
 
 
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building the (acyclic) model.
-
-    Normalizing a large account allocates millions of small containers; each allocation burst
-    triggers collections that walk every live object, which made normalization superlinear in
-    the account's size. Nothing built here forms reference cycles (refcounting frees it all), so
-    pausing is safe; the previous state is restored on the way out.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         st = State(settings)
         for doc in docs:
             load(st, doc)

@@ -28,6 +28,7 @@ from typing import Any
 
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
+from nhiscan.shard import grant_identity
 from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.azure import diagnostics
 from nhiscan.sources.shape import TIME, check, label
@@ -298,7 +299,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
         result.sources.append(SourceRef(doc.kind, doc.scope, doc.path))
     result.logging.extend(diagnostics.configs(found))
 
-    grants: dict[str, list[Grant]] = {}
+    grants: dict[str, dict[tuple[Any, ...], Grant]] = {}
     seen_principals: dict[str, dict[str, Any]] = {}
     for a in assignments:
         if str(a.get("principalType") or "ServicePrincipal").casefold() in _HUMAN_PRINCIPALS:
@@ -311,10 +312,10 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
         g = Grant(
             role=_role_name(a), scope=scope, resources=(scope,), via="role-assignment", condition=condition
         )
-        bucket = grants.setdefault(pid, [])
-        if g not in bucket:
-            bucket.append(g)
+        grants.setdefault(pid, {}).setdefault(grant_identity(g), g)
         seen_principals.setdefault(pid, a)
+    # one order whatever order the subscriptions were read in: a merge of shards gives the same
+    ordered = {pid: sorted(found.values(), key=assignment_key) for pid, found in grants.items()}
 
     identities: list[Identity] = []
     known: set[str] = set()
@@ -324,7 +325,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
             continue
         known.add(oid)
         app = apps.get(str(sp.get("appId")))
-        identity = _identity(sp, app, grants.get(oid, []), tenant, _federation_of(app, federated))
+        identity = _identity(sp, app, ordered.get(oid, []), tenant, _federation_of(app, federated))
         extra: dict[str, Any] = dict(entra.get(oid, {}))
         owners = _owners(app, sp)
         if owners:
@@ -343,7 +344,7 @@ def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult
                 kind="azure-service-principal",
                 name=str(a.get("principalName") or pid),
                 scope=tenant,
-                grants=tuple(grants[pid]),
+                grants=tuple(ordered[pid]),
                 attributes={"in_service_principal_list": False, "principal_type": a.get("principalType")},
             )
         )
@@ -372,6 +373,11 @@ def _owners(app: Mapping[str, Any] | None, sp: Mapping[str, Any]) -> list[dict[s
             kind = str(owner.get("@odata.type") or "").rsplit(".", 1)[-1] or "unknown"
             out.append({"id": oid, "type": kind, "of": where})
     return out
+
+
+def assignment_key(g: Grant) -> tuple[str, ...]:
+    """The order of a principal's role assignments: by scope, role and condition."""
+    return (g.scope.lower(), g.scope, g.role or "", str((g.condition or {}).get("expression") or ""))
 
 
 def _federated_app(doc: RawDocument) -> str | None:

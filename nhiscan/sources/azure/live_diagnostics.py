@@ -16,19 +16,12 @@ one error naming its source; the rest of the scan is kept.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from nhiscan.model import SourceError
 from nhiscan.sources import RawDocument
 from nhiscan.sources.azure.diagnostics import KIND
-from nhiscan.sources.azure.live import (
-    PROVIDER,
-    AzureCallError,
-    Clients,
-    _body_error,
-    describe_failure,
-    status_failure,
-)
+from nhiscan.sources.azure.live import PROVIDER
+from nhiscan.sources.azure.live_clients import AzureCallError, Clients, rest_list
 
 ACTIVITY_API_VERSION = "2021-05-01-preview"
 ENTRA_API_VERSION = "2017-04-01"
@@ -45,29 +38,11 @@ def arm_list(
     client: Any, clients: Clients, path: str, api_version: str, what: str, permission: str
 ) -> list[dict[str, Any]]:
     """Every item of an ARM list, following ``nextLink`` only to the same host."""
-    from azure.core.rest import HttpRequest
-
     base = clients.endpoints.arm
-    url: str | None = f"{base}{path}"
-    params: dict[str, str] | None = {"api-version": api_version}
-    items: list[dict[str, Any]] = []
-    while url:
-        if urlsplit(url).netloc != urlsplit(base).netloc:
-            raise AzureCallError("failed", f"{what}: refusing to follow a nextLink to another host ({url})")
-        try:
-            response = client.send_request(HttpRequest("GET", url, params=params))
-        except Exception as exc:
-            raise describe_failure(exc, what, permission, clients.retry.total) from None
-        if response.status_code != 200:
-            raise status_failure(
-                response.status_code, _body_error(response), what, permission, clients.retry.total
-            )
-        body = response.json()
-        listed = body.get("value") if isinstance(body, dict) else None
-        items.extend(dict(x) for x in listed or () if isinstance(x, dict))
-        url = body.get("nextLink") if isinstance(body, dict) else None
-        params = None  # the next link carries the query
-    return items
+    params = {"api-version": api_version}
+    return rest_list(
+        client, clients, base, path, params, link_key="nextLink", what=what, permission=permission
+    )
 
 
 def read_settings(

@@ -238,8 +238,13 @@ class ProjectCollector:
         retry: Any = None,
         timeout: float | None = None,
         feedback: Any = None,
+        whole: bool = True,
     ) -> None:
         self.clients = clients
+        # not whole: another shard's project (``--shard``), read for its service accounts and IAM
+        # policy only (the bindings it holds on this shard's accounts, and where each account
+        # belongs); its keys and organization policies are that shard's (docs/scale.md)
+        self.whole = whole
         self.feedback = feedback  # progress display (nhiscan.sources.feedback.Feedback), or None
         self.project = project
         self.label = f"gcp:{project}"
@@ -325,10 +330,11 @@ class ProjectCollector:
             except GcpCallError as exc:
                 org_error = exc
 
-        names = [str(a["name"]) for a in accounts if a.get("name")]
+        names = [str(a["name"]) for a in accounts if a.get("name")] if self.whole else []
         self._status("keys and IAM policy", total=len(names) + 2)
         with ThreadPoolExecutor(max_workers=self.key_workers, thread_name_prefix="nhiscan-gcp") as pool:
-            futures = [pool.submit(get_policy), pool.submit(get_org_policies)]
+            futures = [pool.submit(get_policy)]
+            futures += [pool.submit(get_org_policies)] if self.whole else []
             futures += [pool.submit(keys_of, name) for name in names]
             for fut in as_completed(futures):
                 fut.result()
@@ -338,7 +344,7 @@ class ProjectCollector:
             # A denial stops the other accounts' calls, so how many failed says nothing there.
             extra = "" if category in ("denied", "credentials") else f" ({count} of {len(accounts)} accounts)"
             self._error(failure.message + extra)
-        if not any(c in failures for c in ("denied", "credentials")):
+        if self.whole and not any(c in failures for c in ("denied", "credentials")):
             # Keys of every account that answered (an account that failed is an error above).
             keys.sort(key=lambda k: str(k.get("name")))
             self._doc("gcp-service-account-keys", keys)
@@ -467,8 +473,12 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
         if not valid_project_id(p)
     ]
     projects = [p for p in projects if valid_project_id(p)]
-    if config.shard is not None:  # `inventory --shard I/N`: this job's projects only (nhiscan.shard)
-        projects = [p for p in projects if config.shard.owns(p)]
+    shard = config.shard
+    # `inventory --shard I/N`: this job's projects whole, every other project's service accounts and
+    # IAM policy only (no keys, no organization policies): a binding in any project on a service
+    # account of this shard is a grant this shard must see, and each account's project decides
+    # which shard holds it (docs/scale.md)
+    mine = set(projects) if shard is None else {p for p in projects if shard.owns(p)}
     if not projects:
         return [], errors
     try:
@@ -481,7 +491,9 @@ def collect_live(config: ScanConfig) -> tuple[list[RawDocument], list[SourceErro
     try:
         with Feedback(config.progress) as feedback:
             results = collect_projects(
-                clients, projects, collector=lambda c, p: ProjectCollector(c, p, feedback=feedback)
+                clients,
+                projects,
+                collector=lambda c, p: ProjectCollector(c, p, feedback=feedback, whole=p in mine),
             )
     finally:
         clients.close()

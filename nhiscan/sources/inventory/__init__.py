@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from nhiscan import secret_ids
 from nhiscan.config import Settings
 from nhiscan.errors import content_free
+from nhiscan.gcpause import cyclic_gc_paused
 from nhiscan.model import Grant, SourceError, SourceRef
 from nhiscan.model.serialize import identity_in, log_config_in, observation_in, secret_in, source_in
 from nhiscan.sources import ProviderResult, RawDocument
-from nhiscan.sources.aws import _cyclic_gc_paused  # the model built here is acyclic too
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ def _records(
 
 
 def normalize(docs: Sequence[RawDocument], settings: Settings) -> ProviderResult:
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         return _normalize(docs)
 
 
@@ -65,6 +65,7 @@ def _normalize(docs: Sequence[RawDocument]) -> ProviderResult:
         shared: dict[tuple[Any, ...], Grant] = {}  # equal statements read into one Grant
         read = functools.partial(identity_in, grants=shared)
         result.identities.extend(_records(doc, "identities", read, result))
+        result.partial_identities.extend(_records(doc, "partial_identities", read, result))
         # run:N labels are the file's own: keep them apart from every other file's and this run's
         result.secrets.extend(
             replace(s, hash=secret_ids.file_local(s.hash, doc.path))

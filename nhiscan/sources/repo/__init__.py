@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 from nhiscan import secret_ids
@@ -53,6 +54,11 @@ class Job:
     data: bytes | None = None
     size: int = 0
     source: str = ""  # what an error names (default: repository/rel; a file PATH names itself)
+    # A history change (history.FileChange): its commit's author date, and where each run of its
+    # added lines sits in the file (text line starts[i] is file line lines[i]).
+    author_date: datetime | None = None
+    starts: tuple[int, ...] = ()
+    lines: tuple[int, ...] = ()
 
 
 @dataclass
@@ -133,6 +139,8 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             keep_suppressed=keep_suppressed,
             own_output=own,
         )
+        if job.starts:
+            found, hidden = _in_history(job, found), _in_history(job, hidden)
         res.secrets.extend(found)
         res.suppressed.extend(hidden)
         if job.commit is None and configs.is_config_file(rel):
@@ -154,8 +162,25 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
     return res
 
 
+def _in_history(job: Job, secrets: list[Secret]) -> list[Secret]:
+    """Secrets found in a history change, placed at their line in the commit's file, dated."""
+    from nhiscan.sources.repo.history import file_line
+
+    return [
+        replace(
+            s,
+            location=replace(
+                s.location,
+                line=file_line(job.starts, job.lines, s.location.line) if s.location.line else None,
+                author_date=job.author_date,
+            ),
+        )
+        for s in secrets
+    ]
+
+
 # -- orchestration --------------------------------------------------------------------------------
-def _batches(jobs: Sequence[Job]) -> Iterator[list[Job]]:
+def _batches(jobs: Iterable[Job]) -> Iterator[list[Job]]:
     batch: list[Job] = []
     size = 0
     for job in jobs:
@@ -220,9 +245,37 @@ class _Runner:
                 advance(res.bytes)
                 yield res
             return
+        futures = [self._submit(batch) for batch in _batches(jobs)]
+        for fut in futures:
+            res = self._result(fut, source)
+            advance(res.bytes)
+            yield res
+
+    def run_stream(self, batches: Iterable[list[Job]], source: str) -> Iterator[BatchResult]:
+        """Results of a stream of batches of unknown length, in order, holding at most two batches
+        per worker at once: in this process until PARALLEL_MIN_BYTES have been scanned, then (with
+        more than one core) in the pool."""
+        from collections import deque
+
+        done = 0
+        window: deque[Future[BatchResult]] = deque()
+        for batch in batches:
+            if self.workers <= 1 or done < PARALLEL_MIN_BYTES:
+                res = scan_jobs(self._local_scanner(), batch, self.keep_suppressed)
+                done += res.bytes
+                yield res
+                continue
+            window.append(self._submit(batch))
+            if len(window) >= 2 * self.workers:
+                yield self._result(window.popleft(), source)
+        while window:
+            yield self._result(window.popleft(), source)
+
+    def _submit(self, batch: list[Job]) -> Future[BatchResult]:
         from nhiscan.lifecycle import spawning
 
-        with spawning():  # workers start with interrupts blocked (see nhiscan.lifecycle)
+        # workers start (on the first submissions) with interrupts blocked (see nhiscan.lifecycle)
+        with spawning():
             if self._pool is None:
                 import multiprocessing
 
@@ -232,22 +285,18 @@ class _Runner:
                     initializer=_worker_init,
                     initargs=(os.getpid(), secret_ids.run_key()),
                 )
-            pool = self._pool
-            futures: list[Future[BatchResult]] = [
-                pool.submit(_worker_scan, batch, self.keep_suppressed) for batch in _batches(jobs)
-            ]
-        for fut in futures:
-            try:
-                res = fut.result()
-            except BrokenProcessPool:
-                self._close_pool(kill=True)  # a new pool for the next PATH
-                raise InputError(
-                    source,
-                    "a secret-scanning worker process ended unexpectedly (killed, or out of memory); "
-                    "not fully scanned",
-                ) from None
-            advance(res.bytes)
-            yield res
+            return self._pool.submit(_worker_scan, batch, self.keep_suppressed)
+
+    def _result(self, fut: Future[BatchResult], source: str) -> BatchResult:
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            self._close_pool(kill=True)  # a new pool for the next PATH
+            raise InputError(
+                source,
+                "a secret-scanning worker process ended unexpectedly (killed, or out of memory); "
+                "not fully scanned",
+            ) from None
 
 
 def _workers() -> int:
@@ -390,34 +439,8 @@ def _scan_history(
     result: ProviderResult,
     tree_hashes: set[str],
 ) -> None:
-    from nhiscan.sources.repo.history import index_history, read_blobs
+    from nhiscan.sources.repo.history_scan import scan_history
 
-    index = index_history(root)
-    origins = {o.blob: o for o in index.blobs if skip_reason(o.path, exclude) is None}
-    jobs: list[Job] = []
-    total = 0
-    too_big: set[str] = set()
-    for blob, data in read_blobs(root, list(origins), MAX_FILE_BYTES):
-        if data is None:
-            too_big.add(f"{origins[blob].path}@{origins[blob].commit[:12]}")
-            continue
-        o = origins[blob]
-        jobs.append(
-            Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data), repository_name=name)
-        )
-        total += len(data)
-    advance = task(f"history {arg} ({index.commits} commits)", total)
-    seen: set[tuple[str, str]] = set()
-    for res in runner.run(jobs, total, advance, arg):
-        for s in res.secrets:
-            # Still in the work tree: reported there, not again from history.
-            if s.hash in tree_hashes or (s.hash, s.location.path) in seen:
-                continue
-            seen.add((s.hash, s.location.path))
-            result.secrets.append(s)
-        result.secrets.extend(res.suppressed)
-    result.sources.append(
-        SourceRef(
-            kind="git-history", scope=f"{index.commits} commits", path=arg, skipped=tuple(sorted(too_big))
-        )
+    scan_history(
+        root, arg, name, lambda rel: skip_reason(rel, exclude) is not None, runner, task, result, tree_hashes
     )

@@ -1,0 +1,101 @@
+"""`scan --history`: the lines every commit added (history.py), scanned like work-tree files.
+
+Each (commit, file) change is one text for the same engine the work tree goes through (batches in
+the same worker pool, streamed: at most two batches per worker wait at any time). A secret is
+reported once per repository, at the commit that first added it (the oldest, parents before
+children), with that commit's author date, the number of commits that added it, and whether the
+same value is still in the scanned tree (``in_tree``: found by the work-tree scan of the same PATH).
+
+What is kept while the history streams past: the ids of the file versions already read (see
+history.py) and one record per distinct secret found. Nothing else grows with the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nhiscan.display import printable
+from nhiscan.errors import InputError
+from nhiscan.model import Secret, SourceRef
+from nhiscan.sources import ProviderResult
+from nhiscan.sources.repo import Job, _batches, _Runner
+from nhiscan.sources.repo.gitsafe import dotgit_outside
+from nhiscan.sources.repo.history import HistoryStats, count_commits, stream_history
+from nhiscan.sources.repo.walker import MAX_FILE_BYTES, git_toplevel
+
+
+@dataclass
+class _Record:
+    secret: Secret
+    commits: int
+    last_commit: str
+
+
+def _note(records: dict[tuple[str, str], _Record], found: list[Secret]) -> None:
+    for s in found:
+        key = (s.hash, s.type)
+        commit = s.location.commit or ""
+        rec = records.get(key)
+        if rec is None:
+            records[key] = _Record(s, 1, commit)
+        elif rec.last_commit != commit:
+            rec.commits += 1
+            rec.last_commit = commit
+
+
+def scan_history(
+    root: Path,
+    arg: str,
+    name: str,
+    skip_path: Callable[[str], bool],
+    runner: _Runner,
+    task: Callable[[str, int], Callable[[int], None]],
+    result: ProviderResult,
+    tree_hashes: set[str],
+) -> None:
+    top = git_toplevel(root)
+    outside = dotgit_outside(top) if top is not None else None
+    if outside is not None:
+        raise InputError(
+            arg, f"--history: its .git file points outside the tree ({printable(outside)}); not followed"
+        )
+    advance = task(f"history {arg} (commits)", count_commits(root))
+    stats = HistoryStats()
+
+    def jobs() -> Iterator[Job]:
+        counted = 0
+        for change in stream_history(root, stats, skip_path, MAX_FILE_BYTES):
+            if stats.commits != counted:
+                advance(stats.commits - counted)
+                counted = stats.commits
+            yield Job(
+                str(root),
+                change.path,
+                arg,
+                commit=change.commit,
+                repository_name=name,
+                data=change.text,
+                size=len(change.text),
+                author_date=change.author_date,
+                starts=change.starts,
+                lines=change.lines,
+            )
+
+    found: dict[tuple[str, str], _Record] = {}
+    hidden: dict[tuple[str, str], _Record] = {}
+    for res in runner.run_stream(_batches(jobs()), arg):
+        _note(found, res.secrets)
+        _note(hidden, res.suppressed)
+    for records in (found, hidden):
+        for rec in records.values():
+            s = rec.secret
+            loc = replace(s.location, in_tree=s.hash in tree_hashes, commits=rec.commits)
+            result.secrets.append(replace(s, location=loc))
+    skipped = list(stats.skipped)
+    if stats.skipped_count > len(skipped):
+        skipped.append(f"({stats.skipped_count - len(skipped)} more not listed)")
+    result.sources.append(
+        SourceRef(kind="git-history", scope=f"{stats.commits} commits", path=arg, skipped=tuple(skipped))
+    )

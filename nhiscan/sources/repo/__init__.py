@@ -103,6 +103,11 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
 
     assert isinstance(scanner, Scanner)
     res = BatchResult()
+    if jobs and jobs[0].commit is not None:  # git history changes (history_scan.py)
+        from nhiscan.sources.repo.history_jobs import scan_history_jobs
+
+        scan_history_jobs(scanner, jobs, res, keep_suppressed)
+        return res
     for job in jobs:
         data = job.data
         rel = printable(job.rel)  # what findings and errors show; job.rel is what is opened
@@ -139,8 +144,6 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
             keep_suppressed=keep_suppressed,
             own_output=own,
         )
-        if job.starts:
-            found, hidden = _in_history(job, found), _in_history(job, hidden)
         res.secrets.extend(found)
         res.suppressed.extend(hidden)
         if job.commit is None and configs.is_config_file(rel):
@@ -160,23 +163,6 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
                 for o in scanned.observations
             )
     return res
-
-
-def _in_history(job: Job, secrets: list[Secret]) -> list[Secret]:
-    """Secrets found in a history change, placed at their line in the commit's file, dated."""
-    from nhiscan.sources.repo.history import file_line
-
-    return [
-        replace(
-            s,
-            location=replace(
-                s.location,
-                line=file_line(job.starts, job.lines, s.location.line) if s.location.line else None,
-                author_date=job.author_date,
-            ),
-        )
-        for s in secrets
-    ]
 
 
 # -- orchestration --------------------------------------------------------------------------------

@@ -155,9 +155,9 @@ def _unquote(raw: bytes) -> bytes:
 
 
 def count_commits(root: Path) -> int:
-    """How many commits any ref reaches (what the progress display counts against)."""
+    """How many commits any ref reaches that touch ``root`` (a subdirectory: its part only)."""
     proc = subprocess.run(
-        git_argv(root, "rev-list", "--all", "--count"),
+        git_argv(root, "rev-list", "--all", "--count", "--", "."),
         capture_output=True,
         check=False,
         stdin=subprocess.DEVNULL,

@@ -61,7 +61,8 @@ def scan_history(
         raise InputError(
             arg, f"--history: its .git file points outside the tree ({printable(outside)}); not followed"
         )
-    advance = task(f"history {arg} (commits)", count_commits(root))
+    commits = count_commits(root)
+    advance = task(f"history {arg} ({commits} commits)", commits)
     stats = HistoryStats()
 
     def jobs() -> Iterator[Job]:
@@ -97,5 +98,5 @@ def scan_history(
     if stats.skipped_count > len(skipped):
         skipped.append(f"({stats.skipped_count - len(skipped)} more not listed)")
     result.sources.append(
-        SourceRef(kind="git-history", scope=f"{stats.commits} commits", path=arg, skipped=tuple(skipped))
+        SourceRef(kind="git-history", scope=f"{commits} commits", path=arg, skipped=tuple(skipped))
     )

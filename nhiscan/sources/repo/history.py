@@ -5,11 +5,13 @@ lines each commit added (no context, no removed lines are kept). Each (commit, f
 lines becomes one ``FileChange``: those lines as one text, and where each run of them sits in the
 new file, so a secret's line number is its line in that commit's version of the file.
 
-Each distinct content is read once: a file version (blob) already met on an earlier commit (a
-cherry-pick, a revert, the same file on two branches) is skipped. Every line of such a version was
-already an added line somewhere earlier (every version is reached from an empty file through the
-diffs that produced it), so nothing is lost. The seen versions are the only thing kept across
-commits: a set of 20-byte object ids (about 90 bytes each in memory: 9 MB for 100,000 versions).
+Each file version is read once per path: a (path, content) already met on an earlier commit (a
+cherry-pick, a revert, a merge, the same file on two branches) is skipped. Every line of such a
+version was already an added line somewhere earlier (every version is reached from an empty file
+through the diffs that produced it), so nothing is lost; the same content under another path is
+read again, so each commit that adds a secret somewhere is counted. The seen versions are the only
+thing kept across commits: a set of 20-byte digests of (path, object id), about 90 bytes each in
+memory (9 MB for 100,000 versions).
 
 Bounded buffers: the output is read in 1 MiB pieces; a line longer than ``max_line`` is skipped as
 it streams past (never held), and a file change whose added text passes ``max_change`` is cut
@@ -28,6 +30,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import blake2b
 from pathlib import Path
 from typing import IO
 
@@ -302,6 +305,8 @@ def parse_log(
             target = _unquote(line[4:])
             if target.startswith(b"b/") and not submodule:
                 path = target[2:].decode("utf-8", "surrogateescape")
+                if blob is not None:  # one key per (path, content): 20 bytes
+                    blob = blake2b(blob + b"\0" + target, digest_size=20).digest()
                 if not skip_path(path) and (blob is None or blob not in seen):
                     change = _Change(lines.too_long)
         # anything else (blank lines, mode lines, "Binary files ... differ") carries nothing

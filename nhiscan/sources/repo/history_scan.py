@@ -2,8 +2,8 @@
 
 Each (commit, file) change is one text for the same engine the work tree goes through (batches in
 the same worker pool, streamed: at most two batches per worker wait at any time). A secret is
-reported once per repository, at the commit that first added it (the oldest, parents before
-children), with that commit's author date, the number of commits that added it, and whether the
+reported once per repository, at the commit that first added it (the earliest authored; parents
+are read before their children), with that commit's author date, the number of commits that added it, and whether the
 same value is still in the scanned tree (``in_tree``: found by the work-tree scan of the same PATH).
 
 What is kept while the history streams past: the ids of the file versions already read (see
@@ -40,9 +40,15 @@ def _note(records: dict[tuple[str, str], _Record], found: list[Secret]) -> None:
         rec = records.get(key)
         if rec is None:
             records[key] = _Record(s, 1, commit)
-        elif rec.last_commit != commit:
+            continue
+        if rec.last_commit != commit:
             rec.commits += 1
             rec.last_commit = commit
+        # Commits on unrelated branches come in no particular order: the first is the earliest
+        # authored (on equal dates, the first one read: parents are read before their children).
+        new, old = s.location.author_date, rec.secret.location.author_date
+        if new is not None and old is not None and new < old:
+            rec.secret = s
 
 
 def scan_history(

@@ -15,7 +15,7 @@ import os
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nhiscan.display import printable
 from nhiscan.model import Secret
@@ -44,7 +44,8 @@ def _alone(rel: str, text: str) -> bool:
         from detect_secrets.transformers import get_transformers
 
         yaml = eager = False
-        for t in get_transformers():
+        transformers: list[Any] = list(get_transformers())
+        for t in transformers:
             if type(t).__name__ == "YAMLTransformer":
                 yaml = yaml or bool(t.should_parse_file(f"x{ext}"))
             elif t.is_eager:

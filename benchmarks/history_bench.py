@@ -16,7 +16,8 @@
    prints the medians of wall time, CPU time (user + system, with every process each one started
    and waited for), peak memory, and the ratios. Peak memory is the largest
    sum of the resident sizes of the tool and every process it started (git, worker processes),
-   sampled every 50 ms from /proc; the largest single process (``ru_maxrss``) is printed too.
+   sampled every 50 ms from /proc; the largest single process (``ru_maxrss``: usually git) and
+   nhiscan's main process alone are printed too.
 
 Fails (exit 1) when nhiscan takes more than twice gitleaks' time or more than 500 MiB of memory
 on any repository, or misses a planted credential that is still in the synthetic history.
@@ -154,8 +155,8 @@ def make_repo(dest: Path, commits: int, files: int, seed: int = 12) -> dict[str,
     return {value: (path, sha[f":{mark}"]) for value, (path, mark) in planted.items()}
 
 
-def _tree_rss(root_pid: int) -> int:
-    """Resident bytes of ``root_pid`` and all its descendants now."""
+def _tree_rss(root_pid: int) -> tuple[int, int]:
+    """Resident bytes of ``root_pid`` and all its descendants now, and of ``root_pid`` alone."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -177,7 +178,7 @@ def _tree_rss(root_pid: int) -> int:
         pid = todo.pop()
         total += rss.get(pid, 0)
         todo.extend(children.get(pid, []))
-    return total
+    return total, rss.get(root_pid, 0)
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
@@ -185,13 +186,14 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
     out = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
-    peak = 0
+    peak = main_peak = 0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, main_peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            tree, main = _tree_rss(proc.pid)
+            peak, main_peak = max(peak, tree), max(main_peak, main)
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -212,6 +214,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, floa
         "seconds": wall,
         "peak_tree_mib": peak / MIB,
         "max_process_mib": usage.ru_maxrss / 1024,
+        "main_process_mib": main_peak / MIB,
         "cpu": usage.ru_utime + usage.ru_stime,  # with every process it waited for (git, workers)
         "stdout": text,  # type: ignore[dict-item]
     }
@@ -222,6 +225,9 @@ def commit_count(repo: Path) -> int:
         ["git", "-C", str(repo), "rev-list", "--all", "--count"], capture_output=True, text=True
     )
     return int(out.stdout.strip() or 0)
+
+
+KEYS = ("seconds", "cpu", "peak_tree_mib", "max_process_mib", "main_process_mib")
 
 
 def compare(
@@ -252,14 +258,8 @@ def compare(
             )
             gl_runs.append(measure([gitleaks, "git", str(repo), *quiet, "-f", "json", "-r", str(report)]))
             gl_findings = json.loads(report.read_text() or "[]")
-    nh = {
-        k: statistics.median(float(r[k]) for r in nh_runs)
-        for k in ("seconds", "cpu", "peak_tree_mib", "max_process_mib")
-    }
-    gl = {
-        k: statistics.median(float(r[k]) for r in gl_runs)
-        for k in ("seconds", "cpu", "peak_tree_mib", "max_process_mib")
-    }
+    nh = {k: statistics.median(float(r[k]) for r in nh_runs) for k in KEYS}
+    gl = {k: statistics.median(float(r[k]) for r in gl_runs) for k in KEYS}
     result = json.loads(str(nh_runs[-1]["stdout"]))
     hist = [f for f in result["findings"] if (f.get("location") or {}).get("commit")]
     row: dict[str, object] = {
@@ -277,6 +277,7 @@ def compare(
         "cpu_ratio": round(nh["cpu"] / max(gl["cpu"], 0.01), 2),
         "nhiscan_peak_mib": round(nh["peak_tree_mib"]),
         "nhiscan_max_process_mib": round(nh["max_process_mib"]),
+        "nhiscan_main_process_mib": round(nh["main_process_mib"]),
         "gitleaks_peak_mib": round(gl["peak_tree_mib"]),
         "gitleaks_max_process_mib": round(gl["max_process_mib"]),
         "memory_ratio": round(nh["peak_tree_mib"] / max(gl["peak_tree_mib"], 1.0), 2),

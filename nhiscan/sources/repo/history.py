@@ -157,10 +157,27 @@ def _unquote(raw: bytes) -> bytes:
     return bytes(out)
 
 
-def count_commits(root: Path) -> int:
-    """How many commits any ref reaches that touch ``root`` (a subdirectory: its part only)."""
+def below_top(root: Path) -> bool:
+    """Whether ``root`` is a directory below the top of its git work tree."""
+    return bool(_git_out(root, "rev-parse", "--show-prefix"))
+
+
+def _git_out(root: Path, *args: str) -> bytes:
     proc = subprocess.run(
-        git_argv(root, "rev-list", "--all", "--count", "--", "."),
+        git_argv(root, *args),
+        capture_output=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env=git_env(LC_ALL="C"),
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else b""
+
+
+def count_commits(root: Path, subdir: bool) -> int:
+    """How many commits any ref reaches (that touch ``root`` when it is a subdirectory)."""
+    limit = ["--full-history", "--", "."] if subdir else []
+    proc = subprocess.run(
+        git_argv(root, "rev-list", "--all", "--count", *limit),
         capture_output=True,
         check=False,
         stdin=subprocess.DEVNULL,
@@ -172,6 +189,7 @@ def count_commits(root: Path) -> int:
 
 def stream_history(
     root: Path,
+    subdir: bool,
     stats: HistoryStats,
     skip_path: Callable[[str], bool],
     max_change: int,
@@ -183,7 +201,7 @@ def stream_history(
     seen: set[bytes] = set()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            _log_argv(root),
+            _log_argv(root, subdir),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -205,7 +223,12 @@ def stream_history(
             raise InputError(str(root), f"git log failed: {text[-1] if text else code}")
 
 
-def _log_argv(root: Path) -> list[str]:
+def _log_argv(root: Path, subdir: bool) -> list[str]:
+    # A PATH below the top of the work tree reads its part of the history only (pathspec "."),
+    # with paths relative to it like the work-tree scan; every commit that touches it is read
+    # (--full-history: no simplification drops a side branch). At the top, no pathspec: git need
+    # not compare trees to decide which commits to show.
+    limit = ["--full-history", "--relative", "--", "."] if subdir else []
     return git_argv(
         root,
         "log",
@@ -227,9 +250,7 @@ def _log_argv(root: Path) -> list[str]:
         "--src-prefix=a/",
         "--dst-prefix=b/",
         "--root",
-        "--relative",
-        "--",
-        ".",
+        *limit,
     )
 
 

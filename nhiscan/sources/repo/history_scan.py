@@ -22,7 +22,7 @@ from nhiscan.model import Secret, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import Job, _batches, _Runner
 from nhiscan.sources.repo.gitsafe import dotgit_outside
-from nhiscan.sources.repo.history import HistoryStats, count_commits, stream_history
+from nhiscan.sources.repo.history import HistoryStats, below_top, count_commits, stream_history
 from nhiscan.sources.repo.walker import MAX_FILE_BYTES, git_toplevel
 
 
@@ -67,13 +67,14 @@ def scan_history(
         raise InputError(
             arg, f"--history: its .git file points outside the tree ({printable(outside)}); not followed"
         )
-    commits = count_commits(root)
+    subdir = below_top(root)
+    commits = count_commits(root, subdir)
     advance = task(f"history {arg} ({commits} commits)", commits)
     stats = HistoryStats()
 
     def jobs() -> Iterator[Job]:
         counted = 0
-        for change in stream_history(root, stats, skip_path, MAX_FILE_BYTES):
+        for change in stream_history(root, subdir, stats, skip_path, MAX_FILE_BYTES):
             if stats.commits != counted:
                 advance(stats.commits - counted)
                 counted = stats.commits

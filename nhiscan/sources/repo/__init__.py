@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nhiscan import secret_ids
 from nhiscan.config import ScanConfig
@@ -27,6 +28,9 @@ from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
 from nhiscan.sources.repo.naming import repository_names
 from nhiscan.sources.repo.own_outputs import nhiscan_output
+
+if TYPE_CHECKING:
+    from nhiscan.sources.repo.history_scan import HistoryStart
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
     OutsideTree,
@@ -358,6 +362,30 @@ def _scan_one(
         raise InputError(arg, "path not found") from None
     except OSError as exc:  # e.g. inside a directory that may not be searched
         raise InputError(arg, f"cannot read: {exc.strerror}") from None
+    history = None
+    if config.history and stat.S_ISDIR(st.st_mode):
+        from nhiscan.sources.repo.history_scan import start_history
+
+        history = start_history(root)  # git starts now: it works while the tree is scanned
+    try:
+        _scan_tree(root, st, arg, name, exclude, config, runner, task, result, history)
+    finally:
+        if history is not None:
+            history.close()
+
+
+def _scan_tree(
+    root: Path,
+    st: os.stat_result,
+    arg: str,
+    name: str,
+    exclude: Sequence[str],
+    config: ScanConfig,
+    runner: _Runner,
+    task: Callable[[str, int], Callable[[int], None]],
+    result: ProviderResult,
+    history: HistoryStart | None,
+) -> None:
     too_big: list[str] = []
     links_out: list[str] = []
     if stat.S_ISREG(st.st_mode):
@@ -409,24 +437,10 @@ def _scan_one(
             commit=git_head(root) if in_git else None,
         )
     )
-    if config.history and root.is_dir():
+    if history is not None:
         if not in_git:
             raise InputError(arg, "--history needs a git repository")
-        _scan_history(root, arg, name, exclude, runner, task, result, tree_hashes)
+        from nhiscan.sources.repo.history_scan import scan_history
 
-
-def _scan_history(
-    root: Path,
-    arg: str,
-    name: str,
-    exclude: Sequence[str],
-    runner: _Runner,
-    task: Callable[[str, int], Callable[[int], None]],
-    result: ProviderResult,
-    tree_hashes: set[str],
-) -> None:
-    from nhiscan.sources.repo.history_scan import scan_history
-
-    scan_history(
-        root, arg, name, lambda rel: skip_reason(rel, exclude) is not None, runner, task, result, tree_hashes
-    )
+        skip = lambda rel: skip_reason(rel, exclude) is not None  # noqa: E731
+        scan_history(history, root, arg, name, skip, runner, task, result, tree_hashes)

@@ -23,21 +23,26 @@ Git runs with every program a repository could make it start turned off (gitsafe
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import tempfile
+import threading
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
 from pathlib import Path
-from typing import IO
+from typing import Protocol
 
 from nhiscan.errors import InputError
 from nhiscan.sources.repo.gitsafe import git_argv, git_env
 
 CHUNK = 1 << 20
+# How much of git's output may wait, read ahead, while the work tree is scanned.
+READ_AHEAD = 32 << 20
 MAX_LINE = 1 << 20
 _MARK = b"\x01nhiscan-commit "
 _HUNK = re.compile(rb"@@+ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -87,18 +92,22 @@ class HistoryStats:
             self.skipped.append(f"{path}@{commit[:12]}: {why}")
 
 
+class _Reader(Protocol):
+    def read1(self, size: int = -1, /) -> bytes: ...
+
+
 class _Lines:
     """The lines of a byte stream (without their newline), never holding more than one piece plus
     ``max_line`` bytes: a longer line is replaced by its first byte (so a hunk's line count stays
     right) and counted in ``too_long``."""
 
-    def __init__(self, stream: IO[bytes], max_line: int) -> None:
+    def __init__(self, stream: _Reader, max_line: int) -> None:
         self.stream = stream
         self.max_line = max_line
         self.too_long = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        read = getattr(self.stream, "read1", self.stream.read)
+        read = self.stream.read1
         tail = b""
         skipping = False  # inside a too-long line: drop bytes up to its end
         while True:
@@ -187,40 +196,105 @@ def count_commits(root: Path, subdir: bool) -> int:
     return int(out) if proc.returncode == 0 and out.isdigit() else 0
 
 
-def stream_history(
-    root: Path,
-    subdir: bool,
-    stats: HistoryStats,
-    skip_path: Callable[[str], bool],
-    max_change: int,
-    max_line: int = MAX_LINE,
-) -> Iterator[FileChange]:
-    """The file changes of every commit any ref reaches, oldest first, each new content once.
+class GitLog:
+    """The `git log -p` of a repository, started at once and read ahead by a thread into at most
+    ``budget`` bytes (so git works while the work tree is being scanned); ``changes`` parses it."""
 
-    Raises InputError (naming ``root``) when git fails; stopping early ends the git process."""
-    seen: set[bytes] = set()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
+    def __init__(self, root: Path, subdir: bool, budget: int = READ_AHEAD) -> None:
+        self.root = root
+        self.budget = budget
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._error = ""
+        self.proc = subprocess.Popen(
             _log_argv(root, subdir),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=err,
+            stderr=self._err,
             env=git_env(LC_ALL="C"),
         )
-        assert proc.stdout is not None
+        self._chunks: deque[bytes] = deque()
+        self._held = 0
+        self._eof = False
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._pump, daemon=True, name="nhiscan-git-log")
+        self._thread.start()
+
+    def _pump(self) -> None:
+        out = self.proc.stdout
+        assert isinstance(out, io.BufferedReader)
+        try:
+            while True:
+                data = out.read1(CHUNK)  # the GIL is released while it waits
+                with self._cond:
+                    while self._held >= self.budget and not self._closed:
+                        self._cond.wait()
+                    if self._closed or not data:
+                        break
+                    self._chunks.append(data)
+                    self._held += len(data)
+                    self._cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def read1(self, size: int = -1) -> bytes:
+        del size
+        with self._cond:
+            while not self._chunks and not self._eof:
+                self._cond.wait()
+            if not self._chunks:
+                return b""
+            data = self._chunks.popleft()
+            self._held -= len(data)
+            self._cond.notify_all()
+            return data
+
+    def close(self) -> int:
+        """Ends git if it still runs; its exit code."""
+        with self._cond:
+            self._closed = True
+            self._chunks.clear()
+            self._cond.notify_all()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self._thread.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        code = self.proc.wait()
+        if not self._err.closed:
+            self._err.seek(0)
+            lines = self._err.read(1 << 16).decode("utf-8", "replace").strip().splitlines()
+            self._error = lines[-1] if lines else ""
+            self._err.close()
+        return code
+
+    def error(self) -> str:
+        """git's last line on stderr (after ``close``)."""
+        return self._error
+
+    def changes(
+        self,
+        stats: HistoryStats,
+        skip_path: Callable[[str], bool],
+        max_change: int,
+        max_line: int = MAX_LINE,
+    ) -> Iterator[FileChange]:
+        """The file changes of every commit any ref reaches, oldest first, each (path, content)
+        once. Raises InputError (naming the repository) when git fails; ends git when left early."""
+        seen: set[bytes] = set()
         finished = False
         try:
-            yield from parse_log(_Lines(proc.stdout, max_line), stats, seen, skip_path, max_change)
+            yield from parse_log(_Lines(self, max_line), stats, seen, skip_path, max_change)
             finished = True
         finally:
-            if not finished and proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
-            code = proc.wait()
+            if not finished:
+                self.close()
+        code = self.close()
         if code != 0:
-            err.seek(0)
-            text = err.read(1 << 16).decode("utf-8", "replace").strip().splitlines()
-            raise InputError(str(root), f"git log failed: {text[-1] if text else code}")
+            raise InputError(str(self.root), f"git log failed: {self.error() or code}")
 
 
 def _log_argv(root: Path, subdir: bool) -> list[str]:

@@ -22,7 +22,7 @@ from nhiscan.model import Secret, SourceRef
 from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import Job, _batches, _Runner
 from nhiscan.sources.repo.gitsafe import dotgit_outside
-from nhiscan.sources.repo.history import HistoryStats, below_top, count_commits, stream_history
+from nhiscan.sources.repo.history import GitLog, HistoryStats, below_top, count_commits
 from nhiscan.sources.repo.walker import MAX_FILE_BYTES, git_toplevel
 
 
@@ -51,7 +51,34 @@ def _note(records: dict[tuple[str, str], _Record], found: list[Secret]) -> None:
             rec.secret = s
 
 
+@dataclass
+class HistoryStart:
+    """A history read started before the work-tree scan (git works meanwhile), or why not."""
+
+    log: GitLog | None = None
+    subdir: bool = False
+    error: str | None = None
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+
+def start_history(root: Path) -> HistoryStart:
+    top = git_toplevel(root)
+    if top is None:
+        return HistoryStart()  # the caller reports that --history needs a git repository
+    outside = dotgit_outside(top)
+    if outside is not None:
+        return HistoryStart(
+            error=f"--history: its .git file points outside the tree ({printable(outside)}); not followed"
+        )
+    subdir = below_top(root)
+    return HistoryStart(GitLog(root, subdir), subdir)
+
+
 def scan_history(
+    start: HistoryStart,
     root: Path,
     arg: str,
     name: str,
@@ -61,20 +88,18 @@ def scan_history(
     result: ProviderResult,
     tree_hashes: set[str],
 ) -> None:
-    top = git_toplevel(root)
-    outside = dotgit_outside(top) if top is not None else None
-    if outside is not None:
-        raise InputError(
-            arg, f"--history: its .git file points outside the tree ({printable(outside)}); not followed"
-        )
-    subdir = below_top(root)
-    commits = count_commits(root, subdir)
+    if start.error is not None:
+        raise InputError(arg, start.error)
+    log = start.log
+    if log is None:
+        raise InputError(arg, "--history needs a git repository")
+    commits = count_commits(root, start.subdir)
     advance = task(f"history {arg} ({commits} commits)", commits)
     stats = HistoryStats()
 
     def jobs() -> Iterator[Job]:
         counted = 0
-        for change in stream_history(root, subdir, stats, skip_path, MAX_FILE_BYTES):
+        for change in log.changes(stats, skip_path, MAX_FILE_BYTES):
             if stats.commits != counted:
                 advance(stats.commits - counted)
                 counted = stats.commits

@@ -135,3 +135,30 @@ def test_history_reads_each_file_version_once_and_branches_too(tmp_path: Path) -
     (loc,) = [f["location"] for f in _history(res.json())]
     # the picked commit adds the same file version at the same path: not read again, not counted
     assert loc["commit"] in (side, picked) and loc["commits"] == 1 and loc["in_tree"] is True
+
+
+def test_history_lines_and_quoted_paths(tmp_path: Path) -> None:
+    """Two runs of lines added by one commit to one file each keep their line in that version;
+    a path git quotes in its output (spaces, quotes, non-ASCII, a tab) is reported as it is named."""
+    rng = random.Random(99)
+    first, second, third = ("glpat-" + _rand(rng, 20) for _ in range(3))
+    odd = 'config dir/na\u00efve "q"\tx.env'
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    body = [f"line_{i} = {i}\n" for i in range(30)]
+    (repo / "settings.py").write_text("".join(body))
+    _commit(repo, 1, "initial")
+    body.insert(25, f'SECOND = "{second}"\n')
+    body.insert(4, f'FIRST = "{first}"\n')
+    (repo / "settings.py").write_text("".join(body))
+    (repo / "config dir").mkdir()
+    (repo / odd).write_text(f"# old\n\nTOKEN={third}\n")
+    c2 = _commit(repo, 2, "two places")
+    res = run_cli("scan", str(repo), "--history", "--format", "json", "--fail-on", "none", timeout=180)
+    assert res.code == 0, res.stderr
+    hist = sorted(
+        (f["location"]["path"], f["location"]["line"], f["location"]["commit"]) for f in _history(res.json())
+    )
+    shown = odd.replace("\t", "\\t")  # as every path is shown: control characters escaped
+    assert hist == sorted([("settings.py", 5, c2), ("settings.py", 27, c2), (shown, 3, c2)]), hist

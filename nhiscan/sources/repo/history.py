@@ -397,7 +397,10 @@ def parse_log(
         elif line.startswith((b"new file mode ", b"new mode ")):
             submodule = submodule or line.endswith(_SUBMODULE)
         elif line.startswith(b"+++ "):
-            target = _unquote(line[4:])
+            # git ends a name holding a space with a tab (for patch(1)); a name that itself ends
+            # with a tab is quoted, so one trailing tab is never part of the name
+            raw = line[4:-1] if line.endswith(b"\t") else line[4:]
+            target = _unquote(raw)
             if target.startswith(b"b/") and not submodule:
                 path = target[2:].decode("utf-8", "surrogateescape")
                 if blob is not None:  # one key per (path, content): 20 bytes

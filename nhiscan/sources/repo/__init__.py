@@ -243,14 +243,17 @@ class _Runner:
 
     def run_stream(self, batches: Iterable[list[Job]], source: str) -> Iterator[BatchResult]:
         """Results of a stream of batches of unknown length, in order, holding at most two batches
-        per worker at once: in this process until PARALLEL_MIN_BYTES have been scanned, then (with
-        more than one core) in the pool."""
+        per worker at once: in this process until PARALLEL_MIN_BYTES have been scanned, then in
+        the pool when there is one already, or more than two cores (the stream's producer, git,
+        and this process keep two cores busy: starting workers for it would cost more than it
+        saves)."""
         from collections import deque
 
         done = 0
+        pool = self._pool is not None or self.workers > 2
         window: deque[Future[BatchResult]] = deque()
         for batch in batches:
-            if self.workers <= 1 or done < PARALLEL_MIN_BYTES:
+            if not pool or self.workers <= 1 or done < PARALLEL_MIN_BYTES:
                 res = scan_jobs(self._local_scanner(), batch, self.keep_suppressed)
                 done += res.bytes
                 yield res

@@ -13,10 +13,15 @@ read again, so each commit that adds a secret somewhere is counted. The seen ver
 thing kept across commits: a set of 20-byte digests of (path, object id), about 90 bytes each in
 memory (9 MB for 100,000 versions).
 
-Bounded buffers: the output is read in 1 MiB pieces; a line longer than ``max_line`` is skipped as
-it streams past (never held), and a file change whose added text passes ``max_change`` is cut
-there; both are named in the scan's notes. Merge commits are read against their first parent
-(``--diff-merges=first-parent``), so a conflict resolution that added a line is read too.
+Bounded buffers: git starts before the work tree is scanned and a thread reads its output ahead,
+in 1 MiB pieces, holding at most ``READ_AHEAD`` bytes (git then waits); a line longer than
+``max_line`` is skipped as it streams past (never held), and a file change whose added text passes
+``max_change`` is cut there; both are named in the scan's notes.
+
+Merge commits are not diffed (``--diff-merges=off``): what they bring was read on the branches
+merged; only a line that a conflict resolution itself wrote is not read (diffing merges against
+their first parent reads the merged branches a second time: twice the output on a repository that
+merges pull requests).
 
 Git runs with every program a repository could make it start turned off (gitsafe.py).
 """
@@ -318,7 +323,7 @@ def _log_argv(root: Path, subdir: bool) -> list[str]:
         "--no-textconv",
         "--no-renames",
         "--no-show-signature",
-        "--diff-merges=first-parent",
+        "--diff-merges=off",
         "--diff-filter=AM",
         "--full-index",
         "--src-prefix=a/",

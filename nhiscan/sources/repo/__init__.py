@@ -1,8 +1,9 @@
 """Repository scanning: secrets (detect-secrets engine, see engine.py), CI and agent configs.
 
 ``scan_paths(config)`` walks each PATH (walker.py), scans every text file for secrets and hands
-CI/agent configuration files to ``configs``; with ``config.history`` it also scans every blob of
-the git history once (history.py). Files are scanned in a pool of worker processes (one per core)
+CI/agent configuration files to ``configs``; with ``config.history`` it also scans the lines
+every commit added (history.py, history_scan.py), streamed from a git log started before the
+work-tree scan. Files are scanned in a pool of worker processes (one per core)
 when there is enough to do; each worker configures detect-secrets once for its lifetime.
 """
 
@@ -28,9 +29,6 @@ from nhiscan.sources import ProviderResult
 from nhiscan.sources.repo import configs
 from nhiscan.sources.repo.naming import repository_names
 from nhiscan.sources.repo.own_outputs import nhiscan_output
-
-if TYPE_CHECKING:
-    from nhiscan.sources.repo.history_scan import HistoryStart
 from nhiscan.sources.repo.walker import (
     MAX_FILE_BYTES,
     OutsideTree,
@@ -40,6 +38,9 @@ from nhiscan.sources.repo.walker import (
     read_inside,
     skip_reason,
 )
+
+if TYPE_CHECKING:
+    from nhiscan.sources.repo.history_scan import HistoryStart
 
 # Below this much text, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024

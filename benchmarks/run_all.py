@@ -27,6 +27,7 @@ QUICK: dict[str, list[str]] = {
     "azure_live_bench": ["--quick"],
     "cloud_exports": ["--n", "500"],
     "diff_bench": ["--sizes", "500,2000", "--runs", "1"],
+    "history_bench": ["--commits", "2000", "--files", "300", "--rounds", "1"],
     "hostile_bench": ["--line-sizes", "100,400", "--limit", "30"],
     "gcp_live_bench": ["--accounts", "100", "--projects", "4", "--project-accounts", "20"],
     "k8s_live_bench": ["--sizes", "100,1000"],

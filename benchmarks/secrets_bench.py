@@ -194,9 +194,22 @@ def bench_history(commits: int) -> dict:  # type: ignore[type-arg]
             check=True,
         ).stdout
     )
-    from nhiscan.sources.repo.history import index_history
-
-    blobs = len(index_history(repo).blobs)
+    listed = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "rev-list",
+            "--all",
+            "--objects",
+            "--filter=object:type=blob",
+            "--filter-print-omitted",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    blobs = sum(1 for line in listed.splitlines() if not line.startswith("~")) - n_commits
     dt, result = run_nhiscan(repo, ["--history"])
     hist = [f for f in result["findings"] if (f.get("location") or {}).get("commit")]
     print(f"\n== --history: {n_commits} commits, {blobs} unique blobs")

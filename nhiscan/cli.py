@@ -217,7 +217,13 @@ def _report_skipped(report: Report) -> None:
     limit = MAX_FILE_BYTES // (1024 * 1024)
     for src in report.inventory.sources:
         for files, what in (
-            (src.skipped, f"file(s) over {limit} MiB not scanned for secrets"),
+            (
+                src.skipped,
+                "file change(s) in git history not fully read (a line over 1 MiB, or added text "
+                f"over {limit} MiB)"
+                if src.kind == "git-history"
+                else f"file(s) over {limit} MiB not scanned for secrets",
+            ),
             (
                 src.nhiscan_files,
                 "file(s) written by nhiscan (reports, baselines, inventories), scanned without "

@@ -58,7 +58,14 @@ K8sOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--k8s-context", metavar="NAME", help="Kubernetes context (live)."),
 ]
-HistoryOpt = Annotated[bool, typer.Option("--history", help="Also scan every commit of git repositories.")]
+HistoryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--history",
+        help="Also scan what every commit of git repositories added (each secret once, at its first "
+        "commit, with its author date and whether it is still in the tree).",
+    ),
+]
 AsOfOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--as-of", metavar="YYYY-MM-DD", help="Evaluate ages as of this date (default: now)."),

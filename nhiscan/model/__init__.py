@@ -71,6 +71,11 @@ class Location:
     # The repository's stable name (its git remote's name, else its top-level directory name): the
     # same in a developer's checkout and in CI, so fingerprints rest on it rather than on the path.
     repository_name: str | None = None
+    # History finds only: the author date of ``commit`` (the commit that first added the secret),
+    # whether the same secret value is still in the scanned tree, and in how many commits it was added.
+    author_date: datetime | None = None
+    in_tree: bool | None = None
+    commits: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

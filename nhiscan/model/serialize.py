@@ -57,6 +57,12 @@ def location_out(loc: Location | None) -> dict[str, Any] | None:
         out["repository"] = loc.repository
     if loc.repository_name:
         out["repository_name"] = loc.repository_name
+    if loc.author_date is not None:
+        out["author_date"] = dt_out(loc.author_date)
+    if loc.in_tree is not None:
+        out["in_tree"] = loc.in_tree
+    if loc.commits is not None:
+        out["commits"] = loc.commits
     return out
 
 
@@ -74,7 +80,20 @@ def location_in(data: Mapping[str, Any] | None) -> Location | None:
         commit=_opt_str(data.get("commit"), "location.commit"),
         repository=_opt_str(data.get("repository"), "location.repository"),
         repository_name=_opt_str(data.get("repository_name"), "location.repository_name"),
+        author_date=dt_in(data.get("author_date"), "location.author_date"),
+        in_tree=None
+        if data.get("in_tree") is None
+        else bool_in(data.get("in_tree"), "location.in_tree", False),
+        commits=_opt_count(data.get("commits"), "location.commits"),
     )
+
+
+def _opt_count(value: Any, field_name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{field_name}: expected a count")
+    return value
 
 
 def credential_out(c: Credential) -> dict[str, Any]:

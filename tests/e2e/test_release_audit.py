@@ -457,8 +457,16 @@ def test_history_of_a_subdirectory_stays_inside_it(tmp_path: Path) -> None:
 
     res, data = scan_json(str(top / "services" / "web"), "--history", "--as-of", AS_OF)
     assert res.code == 1, res.stderr
-    places = {(f["location"]["path"], bool(f["location"].get("commit"))) for f in data["findings"]}
-    assert places == {("app/settings.py", False), ("deploy/ci-deployer-key.json", True)}
+    places = {
+        (f["location"]["path"], bool(f["location"].get("commit")), f["location"].get("in_tree"))
+        for f in data["findings"]
+    }
+    # the settings secret is still in the tree: a work-tree finding, and its history find says so
+    assert places == {
+        ("app/settings.py", False, None),
+        ("app/settings.py", True, True),
+        ("deploy/ci-deployer-key.json", True, False),
+    }
     history = next(s for s in data["sources"] if s["kind"] == "git-history")
     assert history["scope"] == "2 commits"  # of 3: the last one only touches infra/
 

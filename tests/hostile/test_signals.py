@@ -119,7 +119,9 @@ def test_signal_during_history_scan(
     (repo / "README.md").write_text("nothing here now\n")
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "cleanup"], check=True)
-    proc = start("--history", str(repo))
+    # A history stream goes to worker processes when there are more than two (with two, git and
+    # the main process already keep both cores busy) or when the work-tree scan started them.
+    proc = start("--history", str(repo), env={"NHISCAN_WORKERS": "3"})
     cleanup.append(proc)
     wait_for_workers(proc, 2, cpu=1.0, timeout=180)
     code, err, _ = signal_and_watch(proc, signal.SIGTERM, group=False)

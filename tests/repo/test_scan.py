@@ -96,12 +96,15 @@ def test_history_reports_removed_secret_with_introducing_commit(git_repo: Path) 
 
     found = scan(git_repo, history=True)
     hist = [s for s in found if s.location.commit]
-    by_path = {s.location.path: s for s in hist}
-    assert set(by_path) == {"deploy.py", "side.txt"}, [(s.type, s.location) for s in found]
-    assert by_path["deploy.py"].location.commit == introducing
-    assert by_path["deploy.py"].location.line == 1
-    # The key still in the work tree is reported once, from the tree.
-    assert sum(1 for s in found if s.type == "AWS access key id") == 1
+    assert {s.location.path for s in hist} == {"deploy.py", "side.txt"}, [(s.type, s.location) for s in found]
+    (token,) = [s for s in hist if s.location.path == "deploy.py" and s.type != "AWS access key id"]
+    assert (token.location.commit, token.location.line, token.location.in_tree) == (introducing, 1, False)
+    # The key still in the work tree: reported from the tree, and from history as still there.
+    keys = sorted((s for s in found if s.type == "AWS access key id"), key=lambda s: bool(s.location.commit))
+    assert [(k.location.commit, k.location.in_tree, k.location.line) for k in keys] == [
+        (None, None, 3),
+        (introducing, True, 2),
+    ]
 
 
 def test_cli_json_never_contains_secret_values(tmp_path: Path) -> None:

@@ -61,7 +61,14 @@ def secret_hit(secret: Secret, lines: list[int]) -> Hit:
     loc = secret.location
     where = f"{loc.path}:{loc.line}" if loc.line else loc.path
     if loc.commit:
-        where += f" in commit {loc.commit[:12]} (git history)"
+        where += f" in commit {loc.commit[:12]} (git history"
+        if loc.author_date is not None:
+            where += f", {loc.author_date.date().isoformat()}"
+        if loc.commits and loc.commits > 1:
+            where += f", added in {loc.commits} commits"
+        if loc.in_tree is not None:
+            where += ", still in the tree" if loc.in_tree else ", no longer in the tree"
+        where += ")"
     more = f" and {len(lines) - 1} more line(s)" if len(lines) > 1 else ""
     links = {k: str(secret.attributes[k]) for k in LINK_ATTRIBUTES if k in secret.attributes}
     extra = "".join(f", {k} {v}" for k, v in links.items() if k in ("key_id", "client_email", "client_id"))

@@ -1,8 +1,9 @@
 """Repository scanning: secrets (detect-secrets engine, see engine.py), CI and agent configs.
 
 ``scan_paths(config)`` walks each PATH (walker.py), scans every text file for secrets and hands
-CI/agent configuration files to ``configs``; with ``config.history`` it also scans every blob of
-the git history once (history.py). Files are scanned in a pool of worker processes (one per core)
+CI/agent configuration files to ``configs``; with ``config.history`` it also scans the lines
+every commit added (history.py, history_scan.py), streamed from a git log started before the
+work-tree scan. Files are scanned in a pool of worker processes (one per core)
 when there is enough to do; each worker configures detect-secrets once for its lifetime.
 """
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nhiscan import secret_ids
 from nhiscan.config import ScanConfig
@@ -36,6 +39,9 @@ from nhiscan.sources.repo.walker import (
     skip_reason,
 )
 
+if TYPE_CHECKING:
+    from nhiscan.sources.repo.history_scan import HistoryStart
+
 # Below this much text, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 BATCH_BYTES = 512 * 1024
@@ -53,6 +59,11 @@ class Job:
     data: bytes | None = None
     size: int = 0
     source: str = ""  # what an error names (default: repository/rel; a file PATH names itself)
+    # A history change (history.FileChange): its commit's author date, and where each run of its
+    # added lines sits in the file (text line starts[i] is file line lines[i]).
+    author_date: datetime | None = None
+    starts: tuple[int, ...] = ()
+    lines: tuple[int, ...] = ()
 
 
 @dataclass
@@ -97,6 +108,11 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
 
     assert isinstance(scanner, Scanner)
     res = BatchResult()
+    if jobs and jobs[0].commit is not None:  # git history changes (history_scan.py)
+        from nhiscan.sources.repo.history_jobs import scan_history_jobs
+
+        scan_history_jobs(scanner, jobs, res, keep_suppressed)
+        return res
     for job in jobs:
         data = job.data
         rel = printable(job.rel)  # what findings and errors show; job.rel is what is opened
@@ -155,7 +171,7 @@ def scan_jobs(scanner: object, jobs: Sequence[Job], keep_suppressed: bool = Fals
 
 
 # -- orchestration --------------------------------------------------------------------------------
-def _batches(jobs: Sequence[Job]) -> Iterator[list[Job]]:
+def _batches(jobs: Iterable[Job]) -> Iterator[list[Job]]:
     batch: list[Job] = []
     size = 0
     for job in jobs:
@@ -220,9 +236,40 @@ class _Runner:
                 advance(res.bytes)
                 yield res
             return
+        futures = [self._submit(batch) for batch in _batches(jobs)]
+        for fut in futures:
+            res = self._result(fut, source)
+            advance(res.bytes)
+            yield res
+
+    def run_stream(self, batches: Iterable[list[Job]], source: str) -> Iterator[BatchResult]:
+        """Results of a stream of batches of unknown length, in order, holding at most two batches
+        per worker at once: in this process until PARALLEL_MIN_BYTES have been scanned, then in
+        the pool when there is one already, or more than two cores (the stream's producer, git,
+        and this process keep two cores busy: starting workers for it would cost more than it
+        saves)."""
+        from collections import deque
+
+        done = 0
+        pool = self._pool is not None or self.workers > 2
+        window: deque[Future[BatchResult]] = deque()
+        for batch in batches:
+            if not pool or self.workers <= 1 or done < PARALLEL_MIN_BYTES:
+                res = scan_jobs(self._local_scanner(), batch, self.keep_suppressed)
+                done += res.bytes
+                yield res
+                continue
+            window.append(self._submit(batch))
+            if len(window) >= 2 * self.workers:
+                yield self._result(window.popleft(), source)
+        while window:
+            yield self._result(window.popleft(), source)
+
+    def _submit(self, batch: list[Job]) -> Future[BatchResult]:
         from nhiscan.lifecycle import spawning
 
-        with spawning():  # workers start with interrupts blocked (see nhiscan.lifecycle)
+        # workers start (on the first submissions) with interrupts blocked (see nhiscan.lifecycle)
+        with spawning():
             if self._pool is None:
                 import multiprocessing
 
@@ -232,22 +279,18 @@ class _Runner:
                     initializer=_worker_init,
                     initargs=(os.getpid(), secret_ids.run_key()),
                 )
-            pool = self._pool
-            futures: list[Future[BatchResult]] = [
-                pool.submit(_worker_scan, batch, self.keep_suppressed) for batch in _batches(jobs)
-            ]
-        for fut in futures:
-            try:
-                res = fut.result()
-            except BrokenProcessPool:
-                self._close_pool(kill=True)  # a new pool for the next PATH
-                raise InputError(
-                    source,
-                    "a secret-scanning worker process ended unexpectedly (killed, or out of memory); "
-                    "not fully scanned",
-                ) from None
-            advance(res.bytes)
-            yield res
+            return self._pool.submit(_worker_scan, batch, self.keep_suppressed)
+
+    def _result(self, fut: Future[BatchResult], source: str) -> BatchResult:
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            self._close_pool(kill=True)  # a new pool for the next PATH
+            raise InputError(
+                source,
+                "a secret-scanning worker process ended unexpectedly (killed, or out of memory); "
+                "not fully scanned",
+            ) from None
 
 
 def _workers() -> int:
@@ -323,6 +366,30 @@ def _scan_one(
         raise InputError(arg, "path not found") from None
     except OSError as exc:  # e.g. inside a directory that may not be searched
         raise InputError(arg, f"cannot read: {exc.strerror}") from None
+    history = None
+    if config.history and stat.S_ISDIR(st.st_mode):
+        from nhiscan.sources.repo.history_scan import start_history
+
+        history = start_history(root)  # git starts now: it works while the tree is scanned
+    try:
+        _scan_tree(root, st, arg, name, exclude, config, runner, task, result, history)
+    finally:
+        if history is not None:
+            history.close()
+
+
+def _scan_tree(
+    root: Path,
+    st: os.stat_result,
+    arg: str,
+    name: str,
+    exclude: Sequence[str],
+    config: ScanConfig,
+    runner: _Runner,
+    task: Callable[[str, int], Callable[[int], None]],
+    result: ProviderResult,
+    history: HistoryStart | None,
+) -> None:
     too_big: list[str] = []
     links_out: list[str] = []
     if stat.S_ISREG(st.st_mode):
@@ -376,50 +443,10 @@ def _scan_one(
             commit=git_head(root) if in_git else None,
         )
     )
-    if config.history and root.is_dir():
+    if history is not None:
         if not in_git:
             raise InputError(arg, "--history needs a git repository")
-        _scan_history(root, arg, name, exclude, runner, task, result, tree_hashes)
+        from nhiscan.sources.repo.history_scan import scan_history
 
-
-def _scan_history(
-    root: Path,
-    arg: str,
-    name: str,
-    exclude: Sequence[str],
-    runner: _Runner,
-    task: Callable[[str, int], Callable[[int], None]],
-    result: ProviderResult,
-    tree_hashes: set[str],
-) -> None:
-    from nhiscan.sources.repo.history import index_history, read_blobs
-
-    index = index_history(root)
-    origins = {o.blob: o for o in index.blobs if skip_reason(o.path, exclude) is None}
-    jobs: list[Job] = []
-    total = 0
-    too_big: set[str] = set()
-    for blob, data in read_blobs(root, list(origins), MAX_FILE_BYTES):
-        if data is None:
-            too_big.add(f"{origins[blob].path}@{origins[blob].commit[:12]}")
-            continue
-        o = origins[blob]
-        jobs.append(
-            Job(str(root), o.path, arg, commit=o.commit, data=data, size=len(data), repository_name=name)
-        )
-        total += len(data)
-    advance = task(f"history {arg} ({index.commits} commits)", total)
-    seen: set[tuple[str, str]] = set()
-    for res in runner.run(jobs, total, advance, arg):
-        for s in res.secrets:
-            # Still in the work tree: reported there, not again from history.
-            if s.hash in tree_hashes or (s.hash, s.location.path) in seen:
-                continue
-            seen.add((s.hash, s.location.path))
-            result.secrets.append(s)
-        result.secrets.extend(res.suppressed)
-    result.sources.append(
-        SourceRef(
-            kind="git-history", scope=f"{index.commits} commits", path=arg, skipped=tuple(sorted(too_big))
-        )
-    )
+        skip = lambda rel: skip_reason(rel, exclude) is not None  # noqa: E731
+        scan_history(history, root, arg, name, skip, runner, task, result, tree_hashes)

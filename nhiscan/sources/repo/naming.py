@@ -22,6 +22,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from nhiscan.sources.repo.gitsafe import git_argv, git_env
 from nhiscan.sources.repo.walker import git_toplevel
 
 _URL_TAIL = re.compile(r"([^/:\\]+?)(?:\.git)?/*$")
@@ -31,11 +32,12 @@ def origin_url(top: Path) -> str | None:
     """The ``origin`` remote's URL of the checkout at ``top`` (git reads config only: no hook runs)."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(top), "config", "--get", "remote.origin.url"],
+            git_argv(top, "config", "--get", "remote.origin.url"),
             capture_output=True,
             text=True,
             check=False,
             stdin=subprocess.DEVNULL,
+            env=git_env(),
         )
     except OSError:
         return None

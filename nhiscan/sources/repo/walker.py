@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nhiscan.sources.repo.gitsafe import git_argv, git_env
+
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 VENDORED_DIRS = frozenset(
@@ -126,11 +128,12 @@ def _rev_parse(path: Path, *args: str) -> str:
     """What `git rev-parse ARGS` prints in the work tree at ``path`` ("" when git fails)."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", *args],
+            git_argv(path, "rev-parse", *args),
             capture_output=True,
             text=True,
             check=True,
             stdin=subprocess.DEVNULL,
+            env=git_env(),
         )
     except (OSError, subprocess.CalledProcessError):
         return ""
@@ -151,10 +154,11 @@ def git_head(path: Path) -> str | None:
 def _ignored(root: Path) -> bool:
     """Whether git ignores the directory itself (then it was named on purpose: walk it)."""
     proc = subprocess.run(
-        ["git", "-C", str(root), "check-ignore", "-q", "."],
+        git_argv(root, "check-ignore", "-q", "."),
         capture_output=True,
         check=False,
         stdin=subprocess.DEVNULL,
+        env=git_env(),
     )
     return proc.returncode == 0
 
@@ -298,11 +302,11 @@ def list_files(root: Path, exclude: Iterable[str] = ()) -> Listing:
     top = git_toplevel(root)
     if top is not None and not _ignored(root):
         proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z"],
+            git_argv(root, "ls-files", "-co", "--exclude-standard", "-z"),
             capture_output=True,
             check=False,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "LC_ALL": "C"},
+            env=git_env(LC_ALL="C"),
         )
         if proc.returncode == 0:
             col = _Collector(root, True, excl)

@@ -274,7 +274,10 @@ def load_detectors(directory: Path | None = None) -> tuple[Detector, ...]:
     out: dict[str, Detector] = {}
     for path in sorted(base.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            # libyaml when present: the catalogue is read at every start (trusted, bundled data)
+            data = yaml.load(
+                path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            )
         except yaml.YAMLError as exc:
             raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("detectors"), list):

@@ -259,6 +259,9 @@ _PUBLISHERS: tuple[tuple[str, re.Pattern[str], tuple[str, ...], str], ...] = (
         "NuGet trusted publishing",
     ),
 )
+# Every command above has one of these words (matched alike, case-insensitively): a script
+# without any is not looked at further.
+_PUBLISH_WORDS = re.compile(r"publish|upload|push|release", re.I)
 # A flag given `${{ secrets.X }}` (quoted or not) on the command line.
 _SECRET_ARG = r"[=\s]+[\"']?\$\{\{\s*secrets\."
 _NUGET_KEY_FLAG = re.compile(r"(\s-k|--api-key)" + _SECRET_ARG, re.I)
@@ -326,10 +329,14 @@ def _publish_token(wf: Workflow, job: Job, step: Step) -> Iterator[Observation]:
     if step.run is None:
         return
     script = str(step.run.value)
-    env = _env_secret_names(wf.env, job.env, step.env)
+    if _PUBLISH_WORDS.search(script) is None:
+        return
+    env: dict[str, list[str]] | None = None
     for registry, command, names, alt in _PUBLISHERS:
         if not command.search(script):
             continue
+        if env is None:
+            env = _env_secret_names(wf.env, job.env, step.env)
         refs = [r for n in names for r in env.get(n, [])]
         if registry == "NuGet" and _NUGET_KEY_FLAG.search(script):
             refs += secret_names_in(script)

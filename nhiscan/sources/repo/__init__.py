@@ -76,11 +76,14 @@ def _worker_init(parent: int, run_key: bytes) -> None:
     from nhiscan.lifecycle import worker_started
 
     worker_started(parent)  # first: dies with the main process, leaves Ctrl-C to it
-    from nhiscan.sources.repo.engine import process_scanner
+    from nhiscan.sources.repo.deferred_imports import requests_deferred
 
-    # One run, one key: equal secrets get equal run ids whichever process found them.
-    secret_ids.set_run_key(run_key)
-    _WORKER["scanner"] = process_scanner()
+    with requests_deferred():  # detect-secrets' plugins without `requests` until one needs it
+        from nhiscan.sources.repo.engine import process_scanner
+
+        # One run, one key: equal secrets get equal run ids whichever process found them.
+        secret_ids.set_run_key(run_key)
+        _WORKER["scanner"] = process_scanner()
 
 
 def _worker_scan(jobs: Sequence[Job], keep_suppressed: bool) -> BatchResult:
@@ -205,9 +208,12 @@ class _Runner:
 
     def _local_scanner(self) -> object:
         if self._local is None:
-            from nhiscan.sources.repo.engine import ds_session
+            from nhiscan.sources.repo.deferred_imports import requests_deferred
 
-            self._local = self._stack.enter_context(ds_session())
+            with requests_deferred():  # detect-secrets' plugins without `requests` until one needs it
+                from nhiscan.sources.repo.engine import ds_session
+
+                self._local = self._stack.enter_context(ds_session())
         return self._local
 
     def run(

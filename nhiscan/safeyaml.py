@@ -28,7 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.errors import content_free
 
-_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Implicit tags of plain scalars, by text: workflows repeat the same values (`ubuntu-latest`,
 # `true`, `${{ secrets.GITHUB_TOKEN }}`) thousands of times. Bounded in entries and text size.
@@ -50,17 +50,32 @@ class _Loader(_Base):  # type: ignore[misc]
         return None
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit[0] and len(value) <= _TAG_TEXT_MAX:
-            tag = _TAGS.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(_TAGS) >= _TAGS_MAX:
-                    _TAGS.clear()
-                _TAGS[value] = tag
+        if kind is not ScalarNode:
+            return _COLLECTION_TAGS.get(kind) or super().resolve(kind, value, implicit)
+        if not implicit[0]:
+            return _STR_TAG  # quoted, or tagged `!`: what the resolver gives without path resolvers
+        tag = _TAGS.get(value)
+        if tag is not None:
             return tag
-        return super().resolve(kind, value, implicit)
+        if value and value[0] not in _FIRST_CHARS and not _ANY_FIRST:
+            return _STR_TAG  # no implicit type starts with this character
+        tag = super().resolve(kind, value, implicit)
+        if len(value) <= _TAG_TEXT_MAX:
+            if len(_TAGS) >= _TAGS_MAX:
+                _TAGS.clear()
+            _TAGS[value] = tag
+        return tag
 
 
+_STR_TAG: str = _Base.DEFAULT_SCALAR_TAG
+_COLLECTION_TAGS: dict[type, str] = {
+    SequenceNode: _Base.DEFAULT_SEQUENCE_TAG,
+    MappingNode: _Base.DEFAULT_MAPPING_TAG,
+}
+# The first characters of implicitly typed scalars (bool, int, float, null, timestamp, merge...);
+# a resolver registered for any first character (key None) turns this shortcut off.
+_FIRST_CHARS: frozenset[str | None] = frozenset(_Base.yaml_implicit_resolvers)
+_ANY_FIRST = None in _FIRST_CHARS
 _LOADER: type = _Base if getattr(_Base, "yaml_path_resolvers", None) else _Loader
 
 # A document may expand to this many nodes whatever its size ...

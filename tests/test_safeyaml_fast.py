@@ -91,6 +91,10 @@ DOCS = {
     "an application tag": "a: !vault secret\nb: 1\n",
     "a python tag": "a: !!python/name:os.system x\n",
     "implicit types, plain and quoted": "a: true\nb: 'true'\nc: 0x1f\nd: 1.5\ne: ~\nf: 2024-01-01\ng: on\n",
+    "every first character of an implicit type": (
+        "a: yes\nb: No\nc: .inf\nd: -1\ne: +1.5e3\nf: =\ng: ~\nh: 'x'\ni: \"\"\nj:\nk: 0o17\n"
+        "l: 1_000\nm: .NaN\nn: OFF\no: Y\np: 2001-12-14t21:59:43.10-05:00\nq: !!str 12\nr: ! 12\n"
+    ),
     "several documents": "a: 1\na: 2\n---\nb: 1\nb: 2\n---\n",
     "complex keys": "? [a, b]\n: 1\n? {c: d}\n: 2\n",
     "an empty text": "",

@@ -76,6 +76,21 @@ def pairs(node: Node | None, _depth: int = 0) -> Iterator[tuple[str, ScalarNode,
             yield k, kn, v
 
 
+def value_map(node: Node | None) -> dict[str, Node]:
+    """``{key: value for key, _, value in pairs(node)}``, without a generator for the common
+    mapping that has no merge key."""
+    if not isinstance(node, MappingNode):
+        return {}
+    out: dict[str, Node] = {}
+    for k, v in node.value:
+        if not isinstance(k, ScalarNode):
+            continue
+        if k.tag == MERGE_TAG or (k.value == "<<" and not k.style):
+            return {key: value for key, _, value in pairs(node)}
+        out[str(k.value)] = v
+    return out
+
+
 def _own_last(node: MappingNode, key: str) -> tuple[ScalarNode, Node] | bool | None:
     """The key's last own (key node, value) in a mapping; False when it is not there but merge
     keys are (then :func:`pairs` must expand them); None when it is not there at all."""

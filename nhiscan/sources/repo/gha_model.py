@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from nhiscan.sources.repo._yaml import get, get_pair, items, line, pairs, scalar, scalars_below
+from nhiscan.sources.repo._yaml import get, get_pair, items, line, pairs, scalar, scalars_below, value_map
 
 SYSTEM = "GitHub Actions"
 
@@ -197,7 +197,7 @@ def build(path: str, doc: Node) -> Workflow | None:
     for job_id, kn, node in pairs(get(doc, "jobs")):
         steps: list[Step] = []
         for i, s in enumerate(items(get(node, "steps"))):
-            keys = {k: v for k, _, v in pairs(s)}  # one pass over the step's mapping
+            keys = value_map(s)  # one pass over the step's mapping
             raw = (scalar(keys.get("uses")) or "").strip()
             run = keys.get("run")
             step_id = scalar(keys.get("id"))

@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nhiscan import secret_ids
 from nhiscan.config import ScanConfig
@@ -35,6 +34,9 @@ from nhiscan.sources.repo.walker import (
     read_inside,
     skip_reason,
 )
+
+if TYPE_CHECKING:  # the pool's modules (multiprocessing) load only when a scan needs workers
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # Below this much text, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
@@ -226,6 +228,9 @@ class _Runner:
                 advance(res.bytes)
                 yield res
             return
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         from nhiscan.lifecycle import spawning
 
         with spawning():  # workers start with interrupts blocked (see nhiscan.lifecycle)

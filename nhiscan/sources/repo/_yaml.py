@@ -163,12 +163,13 @@ def scalars_below(node: Node | None, _depth: int = 0) -> list[ScalarNode]:
         if isinstance(current, SequenceNode):
             children = current.value
         elif isinstance(current, MappingNode):
-            value = current.value
-            # a merge key's value is "<<" or its tag the merge tag: a cheap look first
-            if any((k.tag == MERGE_TAG or k.value == "<<") and _is_merge(k) for k, _ in value):
-                children = [v for _, _, v in pairs(current)]
-            else:
-                children = [v for k, v in value if isinstance(k, ScalarNode)]
+            children = []
+            for k, v in current.value:
+                if isinstance(k, ScalarNode):
+                    if k.tag == MERGE_TAG or (k.value == "<<" and not k.style):
+                        children = [v for _, _, v in pairs(current)]  # merge keys expanded
+                        break
+                    children.append(v)
         else:
             continue
         depth += 1

@@ -1,9 +1,9 @@
 """GitHub Actions workflow scanning: nhiscan vs zizmor on the same real workflow files, side by side.
 
-    python benchmarks/ci_bench.py [CORPUS] [--from-git GITDIR ...] [--runs 5] [--zizmor PATH]
+    python benchmarks/ci_bench.py [CORPUS] [--from-git GITDIR ...] [--runs 5] [--zizmor PATH] [--ref REF]
 
-CORPUS (default benchmarks/.work/workflow-corpus) holds one directory per project, each with its
-`.github/workflows/*.yml`. --from-git fills it first from git repositories (bare or not): the
+CORPUS (default $NHISCAN_WORKFLOW_CORPUS, else benchmarks/.work/workflow-corpus) holds one
+directory per project, each with its `.github/workflows/*.yml`. --from-git fills it first from git repositories (bare or not): the
 workflow files of each one's HEAD, in CORPUS/<name>/.github/workflows. Other projects' files are
 only ever read from there, never committed here.
 
@@ -12,7 +12,10 @@ only ever read from there, never committed here.
    of nhiscan) alternately --runs times after one untimed warm-up run of each, with bytecode
    caching allowed (as in a normal install), and prints the median wall and CPU seconds of each and
    their ratios. Fails (exit 1) when nhiscan uses more than --max-ratio times zizmor's CPU time (on
-   a shared machine wall time measures the other load as much as the tools).
+   a shared machine wall time measures the other load as much as the tools). --ref REF also
+   times the `nhiscan scan` of git commit REF (its tree extracted with `git archive`, run by the
+   same console script with that tree first on PYTHONPATH) in the same alternation, so a change's
+   before and after are measured side by side with zizmor in one run.
 2. Secret scanning per MB, in one process: the corpus's YAML against as many MB of Python source
    (the standard library's), each through the same scanner nhiscan uses. Fails when YAML costs more
    than --max-yaml-ratio times Python per MB.
@@ -34,7 +37,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT / "benchmarks" / ".work" / "workflow-corpus"
+DEFAULT_CORPUS = Path(
+    os.environ.get("NHISCAN_WORKFLOW_CORPUS") or ROOT / "benchmarks" / ".work" / "workflow-corpus"
+)
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
@@ -80,11 +85,11 @@ def workflow_files(corpus: Path) -> list[Path]:
 _ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, children included) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=_ENV)
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env or _ENV)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -93,24 +98,56 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 Timing = tuple[float, float]  # median wall seconds, median CPU seconds
 
 
-def side_by_side(corpus: Path, zizmor: str | None, runs: int) -> tuple[Timing, Timing | None]:
+def side_by_side(
+    corpus: Path, zizmor: str | None, runs: int, ref_tree: Path | None = None
+) -> tuple[Timing, Timing | None, Timing | None]:
+    """Medians of nhiscan (this tree), zizmor and nhiscan at --ref, run alternately."""
     with tempfile.TemporaryDirectory() as tmp:
         nhiscan = [str(BIN / "nhiscan"), "scan", str(corpus), "--format", "json", "-o", f"{tmp}/r.json"]
         theirs_cmd = [zizmor, "--offline", "--no-progress", str(corpus)] if zizmor else None
+        ref_env = {**_ENV, "PYTHONPATH": str(ref_tree)} if ref_tree else None
         ours: list[tuple[float, float]] = []
         theirs: list[tuple[float, float]] = []
-        timed(nhiscan)  # warm-up, untimed: bytecode cache and file cache for both tools
+        before: list[tuple[float, float]] = []
+        timed(nhiscan)  # warm-up, untimed: bytecode cache and file cache for every contestant
         if theirs_cmd:
             timed(theirs_cmd)
+        if ref_env:
+            timed(nhiscan, ref_env)
         for _ in range(runs):
             ours.append(timed(nhiscan))
             if theirs_cmd:
                 theirs.append(timed(theirs_cmd))
+            if ref_env:
+                before.append(timed(nhiscan, ref_env))
 
-    def med(xs: list[tuple[float, float]]) -> Timing:
+    def med(xs: list[tuple[float, float]]) -> Timing | None:
+        if not xs:
+            return None
         return statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs)
 
-    return med(ours), (med(theirs) if theirs else None)
+    mine = med(ours)
+    assert mine is not None
+    return mine, med(theirs), med(before)
+
+
+def extract_ref(ref: str, dest: Path) -> Path | None:
+    """The tree of commit ``ref`` (git archive) under ``dest``; None when git cannot give it."""
+    tar = dest / "ref.tar"
+    with tar.open("wb") as out:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", ref],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    if done.returncode != 0:
+        return None
+    import tarfile
+
+    with tarfile.open(tar) as archive:
+        archive.extractall(dest / "tree", filter="data")
+    return dest / "tree"
 
 
 def secrets_per_mb(corpus: Path) -> tuple[float, float, float, float]:
@@ -154,6 +191,7 @@ def main() -> int:
     parser.add_argument("--zizmor", default=os.environ.get("ZIZMOR") or shutil.which("zizmor"))
     parser.add_argument("--max-ratio", type=float, default=1.0)
     parser.add_argument("--max-yaml-ratio", type=float, default=1.0)
+    parser.add_argument("--ref", default=None, help="also time nhiscan at this git commit (before/after)")
     args = parser.parse_args()
     corpus = Path(args.corpus)
     if args.from_git:
@@ -166,8 +204,16 @@ def main() -> int:
     size = sum(p.stat().st_size for p in files) / 1e6
     print(f"corpus: {len(files)} workflow files of {projects} projects, {size:.2f} MB")
     failed = False
-    (ours, ours_cpu), theirs = side_by_side(corpus, args.zizmor, args.runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        ref_tree = extract_ref(args.ref, Path(tmp)) if args.ref else None
+        if args.ref and ref_tree is None:
+            print(f"--ref {args.ref}: git archive cannot give it; not timed")
+        (ours, ours_cpu), theirs, before = side_by_side(corpus, args.zizmor, args.runs, ref_tree)
     print(f"nhiscan scan: {ours:.2f} s wall, {ours_cpu:.2f} s CPU (medians of {args.runs})")
+    if before is not None:
+        print(
+            f"nhiscan scan at {args.ref}: {before[0]:.2f} s wall, {before[1]:.2f} s CPU (medians of {args.runs})"
+        )
     if theirs is None:
         print("zizmor: not found (--zizmor PATH or $ZIZMOR); no comparison")
     else:
@@ -175,6 +221,8 @@ def main() -> int:
         print(f"zizmor --offline: {wall:.2f} s wall, {cpu:.2f} s CPU (medians of {args.runs})")
         ratio = ours_cpu / cpu
         print(f"nhiscan / zizmor: {ours / wall:.2f}x wall, {ratio:.2f}x CPU")
+        if before is not None:
+            print(f"nhiscan at {args.ref} / zizmor: {before[0] / wall:.2f}x wall, {before[1] / cpu:.2f}x CPU")
         # CPU seconds decide: on a shared machine wall time measures the other load as much as the tool.
         if ratio > args.max_ratio:
             print(f"FAIL: nhiscan uses more than {args.max_ratio}x zizmor's CPU time")

@@ -28,7 +28,55 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.errors import content_free
 
-_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Implicit tags of plain scalars, by text: workflows repeat the same values (`ubuntu-latest`,
+# `true`, `${{ secrets.GITHUB_TOKEN }}`) thousands of times. Bounded in entries and text size.
+_TAGS: dict[str, str] = {}
+_TAGS_MAX = 16384
+_TAG_TEXT_MAX = 128
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """The safe loader (libyaml's when installed) with the resolver's per-node work made cheap:
+    the tag of a plain scalar is looked up by its text, and the path resolvers (PyYAML's
+    ``add_path_resolver``; none are registered, else :data:`_LOADER` is the plain loader) are not
+    entered and left at every node."""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return _COLLECTION_TAGS.get(kind) or super().resolve(kind, value, implicit)
+        if not implicit[0]:
+            return _STR_TAG  # quoted, or tagged `!`: what the resolver gives without path resolvers
+        tag = _TAGS.get(value)
+        if tag is not None:
+            return tag
+        if value and value[0] not in _FIRST_CHARS and not _ANY_FIRST:
+            return _STR_TAG  # no implicit type starts with this character
+        tag = super().resolve(kind, value, implicit)
+        if len(value) <= _TAG_TEXT_MAX:
+            if len(_TAGS) >= _TAGS_MAX:
+                _TAGS.clear()
+            _TAGS[value] = tag
+        return tag
+
+
+_STR_TAG: str = _Base.DEFAULT_SCALAR_TAG
+_COLLECTION_TAGS: dict[type, str] = {
+    SequenceNode: _Base.DEFAULT_SEQUENCE_TAG,
+    MappingNode: _Base.DEFAULT_MAPPING_TAG,
+}
+# The first characters of implicitly typed scalars (bool, int, float, null, timestamp, merge...);
+# a resolver registered for any first character (key None) turns this shortcut off.
+_FIRST_CHARS: frozenset[str | None] = frozenset(_Base.yaml_implicit_resolvers)
+_ANY_FIRST = None in _FIRST_CHARS
+_LOADER: type = _Base if getattr(_Base, "yaml_path_resolvers", None) else _Loader
 
 # A document may expand to this many nodes whatever its size ...
 MIN_EXPANDED = 200_000
@@ -104,7 +152,7 @@ def compose(text: str, fmt: str = "YAML") -> Composed:
 
 def _compose(text: str, fmt: str) -> Composed:
     try:
-        docs = [doc for doc in yaml.compose_all(text, Loader=_Loader) if doc is not None]
+        docs = [doc for doc in yaml.compose_all(text, Loader=_LOADER) if doc is not None]
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (its code is not shown)
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -126,8 +174,11 @@ def _compose(text: str, fmt: str) -> Composed:
     clip = max(MIN_EXPANDED, EXPANSION_FACTOR * (len(text) + 2)) + 1
     duplicates: list[DuplicateKey] = []
     tags: list[bool | None] = []
+    # An alias (`*name`) needs an anchor (`&name`) written before it: a text without one of the
+    # two characters has no node reached twice, and the walk for shared nodes can be skipped.
+    aliases = "&" in text and "*" in text
     for doc in docs:
-        found, safe = _check(doc, fmt, clip)
+        found, safe = _check(doc, fmt, clip, aliases)
         duplicates.extend(found)
         tags.append(safe)
     return Composed(docs, duplicates, tuple(tags))
@@ -144,11 +195,13 @@ def _children(node: Node) -> list[Node]:
 _SAFE_TAGS = frozenset([*yaml.SafeLoader.yaml_constructors, MERGE_TAG, "tag:yaml.org,2002:value"])
 
 
-def _check(doc: Node, fmt: str, clip: int) -> tuple[list[DuplicateKey], bool | None]:
+def _check(doc: Node, fmt: str, clip: int, aliases: bool = True) -> tuple[list[DuplicateKey], bool | None]:
     """As :func:`_check_expansion`; a document in which no node is reached twice (no alias, by
     far the common case) expands to exactly its written nodes and cannot refer to itself, so one
     light pass that also looks for duplicate keys (and tags the safe loader cannot build) is all
-    it needs."""
+    it needs. ``aliases`` False: the text cannot hold an alias (see :func:`_compose`)."""
+    if not aliases:
+        return _check_tree(doc), _safe_tags(doc)
     seen: set[int] = set()
     duplicates: list[DuplicateKey] = []
     safe = True
@@ -172,6 +225,55 @@ def _check(doc: Node, fmt: str, clip: int) -> tuple[list[DuplicateKey], bool | N
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
     return duplicates, safe
+
+
+def _check_tree(doc: Node) -> list[DuplicateKey]:
+    """The duplicate keys of a tree without shared nodes, in :func:`_check`'s order: the same
+    depth-first walk, which only needs to enter collections (scalars have no keys)."""
+    duplicates: list[DuplicateKey] = []
+    stack: list[Node] = [doc]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if isinstance(node, MappingNode):
+            pairs = node.value
+            names = []
+            for k, v in pairs:
+                if isinstance(k, ScalarNode):
+                    names.append(k.value)
+                else:
+                    push(k)
+                if not isinstance(v, ScalarNode):
+                    push(v)
+            if len(set(names)) != len(names):
+                duplicates.extend(_duplicates(node))
+        elif isinstance(node, SequenceNode):
+            for c in node.value:
+                if not isinstance(c, ScalarNode):
+                    push(c)
+    return duplicates
+
+
+def _safe_tags(doc: Node) -> bool:
+    """Whether every node of a tree without shared nodes has a tag the safe loader builds."""
+    stack: list[Node] = [doc]
+    pop, extend = stack.pop, stack.extend
+    safe = _SAFE_TAGS
+    while stack:
+        node = pop()
+        if node.tag not in safe:
+            return False
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                if k.tag not in safe or v.tag not in safe:
+                    return False
+                if not isinstance(k, ScalarNode):
+                    stack.append(k)
+                if not isinstance(v, ScalarNode):
+                    stack.append(v)
+        elif isinstance(node, SequenceNode):
+            extend(node.value)
+    return True
 
 
 def _check_expansion(doc: Node, fmt: str, clip: int) -> list[DuplicateKey]:

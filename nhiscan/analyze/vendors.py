@@ -15,7 +15,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +86,8 @@ def load(settings: Settings) -> VendorList:
         return VendorList(
             parse(data, chosen), str(meta.get("source") or chosen), str(meta.get("retrieved") or ""), chosen
         )
+    from importlib import resources  # here: importing it costs more than most scans need
+
     raw = resources.files("nhiscan.analyze").joinpath("data/known_aws_accounts.json").read_text("utf-8")
     data = json.loads(raw)
     return VendorList(parse(data, "bundled known vendors"), str(data["source"]), str(data["retrieved"]))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,7 +37,9 @@ from nhiscan.sources.repo.walker import (
     skip_reason,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the pool's modules (multiprocessing) load only when a scan needs workers
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from nhiscan.sources.repo.history_scan import HistoryStart
 
 # Below this much text, starting worker processes costs more than it saves.
@@ -87,11 +87,14 @@ def _worker_init(parent: int, run_key: bytes) -> None:
     from nhiscan.lifecycle import worker_started
 
     worker_started(parent)  # first: dies with the main process, leaves Ctrl-C to it
-    from nhiscan.sources.repo.engine import process_scanner
+    from nhiscan.sources.repo.deferred_imports import requests_deferred
 
-    # One run, one key: equal secrets get equal run ids whichever process found them.
-    secret_ids.set_run_key(run_key)
-    _WORKER["scanner"] = process_scanner()
+    with requests_deferred():  # detect-secrets' plugins without `requests` until one needs it
+        from nhiscan.sources.repo.engine import process_scanner
+
+        # One run, one key: equal secrets get equal run ids whichever process found them.
+        secret_ids.set_run_key(run_key)
+        _WORKER["scanner"] = process_scanner()
 
 
 def _worker_scan(jobs: Sequence[Job], keep_suppressed: bool) -> BatchResult:
@@ -221,9 +224,12 @@ class _Runner:
 
     def _local_scanner(self) -> object:
         if self._local is None:
-            from nhiscan.sources.repo.engine import ds_session
+            from nhiscan.sources.repo.deferred_imports import requests_deferred
 
-            self._local = self._stack.enter_context(ds_session())
+            with requests_deferred():  # detect-secrets' plugins without `requests` until one needs it
+                from nhiscan.sources.repo.engine import ds_session
+
+                self._local = self._stack.enter_context(ds_session())
         return self._local
 
     def run(
@@ -266,6 +272,8 @@ class _Runner:
             yield self._result(window.popleft(), source)
 
     def _submit(self, batch: list[Job]) -> Future[BatchResult]:
+        from concurrent.futures import ProcessPoolExecutor
+
         from nhiscan.lifecycle import spawning
 
         # workers start (on the first submissions) with interrupts blocked (see nhiscan.lifecycle)
@@ -282,6 +290,8 @@ class _Runner:
             return self._pool.submit(_worker_scan, batch, self.keep_suppressed)
 
     def _result(self, fut: Future[BatchResult], source: str) -> BatchResult:
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return fut.result()
         except BrokenProcessPool:

@@ -65,12 +65,30 @@ def pairs(node: Node | None, _depth: int = 0) -> Iterator[tuple[str, ScalarNode,
                 merged.extend(pairs(src, _depth + 1))
         else:
             own[str(k.value)] = (k, v)
-    yield from ((k, kn, v) for k, (kn, v) in own.items())
+    for k, (kn, v) in own.items():
+        yield k, kn, v
+    if not merged:
+        return
     seen = set(own)
     for k, kn, v in merged:
         if k not in seen:
             seen.add(k)
             yield k, kn, v
+
+
+def value_map(node: Node | None) -> dict[str, Node]:
+    """``{key: value for key, _, value in pairs(node)}``, without a generator for the common
+    mapping that has no merge key."""
+    if not isinstance(node, MappingNode):
+        return {}
+    out: dict[str, Node] = {}
+    for k, v in node.value:
+        if not isinstance(k, ScalarNode):
+            continue
+        if k.tag == MERGE_TAG or (k.value == "<<" and not k.style):
+            return {key: value for key, _, value in pairs(node)}
+        out[str(k.value)] = v
+    return out
 
 
 def _own_last(node: MappingNode, key: str) -> tuple[ScalarNode, Node] | bool | None:
@@ -122,31 +140,42 @@ def is_mapping(node: Node | None) -> bool:
 
 def walk_scalars(node: Node | None, _depth: int = 0) -> Iterator[ScalarNode]:
     """Every scalar value (not keys) below a node, in document order (merge keys expanded)."""
+    return iter(scalars_below(node, _depth))
+
+
+def scalars_below(node: Node | None, _depth: int = 0) -> list[ScalarNode]:
+    """What :func:`walk_scalars` yields, as a list: one iterative walk (no generator per node)."""
+    if isinstance(node, ScalarNode):
+        return [node]
+    out: list[ScalarNode] = []
     if node is None:
-        return
+        return out
     stack: list[tuple[Node, int]] = [(node, _depth)]
+    pop, push, add = stack.pop, stack.append, out.append
     while stack:
-        current, depth = stack.pop()
+        current, depth = pop()
         if isinstance(current, ScalarNode):
-            yield current
+            add(current)
             continue
         if depth >= 50:
             continue
+        children: list[Node]
         if isinstance(current, SequenceNode):
             children = current.value
         elif isinstance(current, MappingNode):
-            if any(_is_merge(k) for k, _ in current.value):
-                children = [v for _, _, v in pairs(current)]
-            else:
-                children = [v for k, v in current.value if isinstance(k, ScalarNode)]
+            children = []
+            for k, v in current.value:
+                if isinstance(k, ScalarNode):
+                    if k.tag == MERGE_TAG or (k.value == "<<" and not k.style):
+                        children = [v for _, _, v in pairs(current)]  # merge keys expanded
+                        break
+                    children.append(v)
         else:
             continue
-        stack.extend((c, depth + 1) for c in reversed(children))
-
-
-def scalars_below(node: Node | None) -> list[ScalarNode]:
-    """What :func:`walk_scalars` yields, as a list."""
-    return list(walk_scalars(node))
+        depth += 1
+        for c in reversed(children):
+            push((c, depth))
+    return out
 
 
 def _is_merge(k: Node) -> bool:

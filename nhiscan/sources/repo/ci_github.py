@@ -179,10 +179,13 @@ def _scan_job(wf: Workflow, job: Job) -> Iterator[Observation]:
             callee=callee,
         )
 
+    outer: set[str] | None = None  # env names holding secrets at workflow and job level
     for step in job.steps:
         yield from _static_cloud_step(path, job.job_id, step)
         if step.run is not None:
-            env_secrets = _secret_env_names(wf.env, job.env, step.env)
+            if outer is None:
+                outer = _secret_env_names(wf.env, job.env)
+            env_secrets = outer | _secret_env_names(step.env)
             yield from _echoed(path, job.job_id, step.label, step.run, env_secrets)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from nhiscan.sources.repo._yaml import get, get_pair, items, line, pairs, scalar, scalars_below
+from nhiscan.sources.repo._yaml import get, get_pair, items, line, pairs, scalar, scalars_below, value_map
 
 SYSTEM = "GitHub Actions"
 
@@ -59,10 +59,29 @@ def secret_refs(text: str) -> Iterator[re.Match[str]]:
 
 def secret_names_in(text: str) -> list[str]:
     """Names of the secrets a text references, GITHUB_TOKEN left out (it is the job's own token)."""
+    if len(text) > _NAMES_TEXT_MAX:
+        return list(_secret_names(text))
+    found = _NAMES.get(text)
+    if found is None:
+        found = _secret_names(text)
+        if len(_NAMES) >= _NAMES_MAX:
+            _NAMES.clear()
+        _NAMES[text] = found
+    return list(found)
+
+
+# The checks look at the same scalars several times (a job's secrets, each env block of each step,
+# run scripts): each distinct short text is searched once. Bounded in entries and in text size.
+_NAMES: dict[str, tuple[str, ...]] = {}
+_NAMES_MAX = 8192
+_NAMES_TEXT_MAX = 4096
+
+
+def _secret_names(text: str) -> tuple[str, ...]:
     if _SECRETS_WORD.search(text) is None:
-        return []
+        return ()
     names = [m.group(2) or m.group(3) for m in secret_refs(text)]
-    return [n for n in names if n.upper() != "GITHUB_TOKEN"]
+    return tuple(n for n in names if n.upper() != "GITHUB_TOKEN")
 
 
 # Scopes of the GITHUB_TOKEN (`permissions:` keys).
@@ -178,7 +197,7 @@ def build(path: str, doc: Node) -> Workflow | None:
     for job_id, kn, node in pairs(get(doc, "jobs")):
         steps: list[Step] = []
         for i, s in enumerate(items(get(node, "steps"))):
-            keys = {k: v for k, _, v in pairs(s)}  # one pass over the step's mapping
+            keys = value_map(s)  # one pass over the step's mapping
             raw = (scalar(keys.get("uses")) or "").strip()
             run = keys.get("run")
             step_id = scalar(keys.get("id"))

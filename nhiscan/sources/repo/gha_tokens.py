@@ -259,6 +259,16 @@ _PUBLISHERS: tuple[tuple[str, re.Pattern[str], tuple[str, ...], str], ...] = (
         "NuGet trusted publishing",
     ),
 )
+# Words each command above contains: in an ASCII script (where case-insensitive matching is
+# plain lower-casing), one of them must occur for the command's regex to match.
+_PUBLISH_NEEDS = {
+    "PyPI": ("upload", "publish"),
+    "npm": ("publish",),
+    "RubyGems": ("push", "release"),
+    "crates.io": ("publish",),
+    "NuGet": ("push",),
+}
+_PUBLISH_WORDS = tuple({w for words in _PUBLISH_NEEDS.values() for w in words})
 # A flag given `${{ secrets.X }}` (quoted or not) on the command line.
 _SECRET_ARG = r"[=\s]+[\"']?\$\{\{\s*secrets\."
 _NUGET_KEY_FLAG = re.compile(r"(\s-k|--api-key)" + _SECRET_ARG, re.I)
@@ -326,10 +336,17 @@ def _publish_token(wf: Workflow, job: Job, step: Step) -> Iterator[Observation]:
     if step.run is None:
         return
     script = str(step.run.value)
-    env = _env_secret_names(wf.env, job.env, step.env)
+    low = script.lower() if script.isascii() else None
+    if low is not None and not any(w in low for w in _PUBLISH_WORDS):
+        return
+    env: dict[str, list[str]] | None = None
     for registry, command, names, alt in _PUBLISHERS:
+        if low is not None and not any(w in low for w in _PUBLISH_NEEDS[registry]):
+            continue
         if not command.search(script):
             continue
+        if env is None:
+            env = _env_secret_names(wf.env, job.env, step.env)
         refs = [r for n in names for r in env.get(n, [])]
         if registry == "NuGet" and _NUGET_KEY_FLAG.search(script):
             refs += secret_names_in(script)

@@ -554,11 +554,8 @@ def main() -> None:
     # of the run time for 50,000 identities (benchmarks/aws_scale.py). Collecting less often keeps
     # the scan linear in size; peak memory is the same, as almost nothing here forms cycles.
     gc.set_threshold(100_000, 50, 100)
-    from nhiscan.cli_fast import run_directly, scan_arguments
-
-    fast = scan_arguments(sys.argv[1:])  # a plain `scan` command line: no Typer conversion
     try:
-        code = run_directly(scan, fast) if fast is not None else app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except SystemExit:
         # click's answer to a closed stdout (while printing help): exit 1 after muting stdout
         if "PacifyFlushWrapper" in type(sys.stdout).__name__:

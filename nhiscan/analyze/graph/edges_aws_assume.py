@@ -1,0 +1,287 @@
+"""AWS role assumption: A -> role R when A may call ``sts:AssumeRole`` on R and R's trust admits A.
+
+AWS's rules, as applied here (IAM User Guide, "Policy evaluation logic" and "Cross-account
+policy evaluation logic"):
+
+- **Same account, trust names the principal's ARN** (``arn:aws:iam::111122223333:user/ci``, a role
+  ARN, or one of the role's ``assumed-role`` session ARNs): the trust alone grants the call; the
+  identity policy need not allow it. An explicit Deny of ``sts:AssumeRole`` on R in the principal's
+  policies or permissions boundary still blocks it, and a role named by its role ARN is still
+  capped by its permissions boundary (a user is not).
+- **Trust names the account** (``arn:aws:iam::111122223333:root`` or ``111122223333``) or every
+  principal (``*``): the trust delegates to the account, so the principal's identity policy must
+  allow ``sts:AssumeRole`` on R's ARN too (explicit Deny and permissions boundaries applied by
+  ``aws_policy``).
+- **Cross-account**: always both, the trust (naming the principal or its account) and the identity
+  policy.
+- Service principals (``Service``) and federated principals (``Federated``: OIDC, SAML) are not
+  identity-to-identity edges here; CI workflows get theirs from ``edges_ci``.
+
+A condition in the trust (or a conditioned Allow in the identity policy) that cannot be decided from
+the export makes the edge ``conditional``, with the condition said. ``condition_verdict`` is the
+single hook where evaluation of known values (dates, account and organization ids) plugs in: it
+answers ``allow`` (the condition holds: a plain edge), ``deny`` (no edge) or ``unknown``.
+
+Linear in the inventory: roles are indexed by ARN and by (account, name), principals by ARN, and
+each role's trust is read once. An account-wide or ``*`` trust is matched only against the
+identities that hold an ``sts:AssumeRole`` Allow at all (grouped by account), so an identity whose
+policy says ``sts:AssumeRole`` on ``*`` is never crossed with every role and every statement: only
+with the roles whose trust names its account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from nhiscan.analyze.aws_policy import any_action, evaluate_split, resource_matches, split_grants
+from nhiscan.analyze.graph.edge import Edge
+from nhiscan.model import Grant, Identity, Inventory, Trust
+
+KIND = "aws-assume-role"
+ACTION = "sts:AssumeRole"
+_ACCOUNT = re.compile(r"\A\d{12}\Z")
+_ARN = re.compile(r"\Aarn:aws[a-z-]*:(iam|sts)::(\d{12}):(.+)\Z")
+
+
+def condition_verdict(
+    conditions: Mapping[str, Any], source: Identity, role: Identity, as_of: datetime
+) -> str:
+    """``allow``, ``deny`` or ``unknown`` for a trust statement's Condition block and this caller.
+
+    The hook for evaluating conditions whose values the export knows (``aws:CurrentTime`` against
+    ``as_of``, ``aws:PrincipalAccount``, ``aws:ResourceAccount``, ``aws:PrincipalOrgID``): this
+    module decides nothing itself and keeps every condition as ``conditional``.
+    """
+    del conditions, source, role, as_of
+    return "unknown"
+
+
+def say_condition(conditions: Mapping[str, Any]) -> str:
+    """A Condition block for people, without its values: ``StringEquals sts:ExternalId``."""
+    parts = []
+    for op, body in conditions.items():
+        if op == "nhiscan:NotPrincipal":
+            parts.append("NotPrincipal (every principal except those listed)")
+            continue
+        keys = ", ".join(str(k) for k in body) if isinstance(body, Mapping) else ""
+        parts.append(f"{op} {keys}".strip())
+    return "; ".join(parts)
+
+
+@dataclass
+class _Admits:
+    """What one role's trust admits to ``sts:AssumeRole``, each with its conditions (None: none)."""
+
+    arns: dict[str, list[Mapping[str, Any] | None]] = field(default_factory=dict)
+    accounts: dict[str, list[Mapping[str, Any] | None]] = field(default_factory=dict)
+    anyone: list[Mapping[str, Any] | None] = field(default_factory=list)
+    deny_anyone: list[Mapping[str, Any] | None] = field(default_factory=list)
+    deny_accounts: dict[str, list[Mapping[str, Any] | None]] = field(default_factory=dict)
+    deny_arns: dict[str, list[Mapping[str, Any] | None]] = field(default_factory=dict)
+
+
+def _assume_action(t: Trust) -> bool:
+    return not t.actions or any_action(tuple(t.actions), ACTION)
+
+
+def _read_trust(role: Identity, role_names: Mapping[tuple[str, str], str]) -> _Admits:
+    out = _Admits()
+    for t in role.trusts:
+        if not _assume_action(t):
+            continue
+        deny = t.effect.lower() == "deny"
+        cond: Mapping[str, Any] | None = dict(t.conditions) if t.conditions else None
+        if t.principal_type == "*" or (t.principal_type == "AWS" and t.principal == "*"):
+            (out.deny_anyone if deny else out.anyone).append(cond)
+            continue
+        if t.principal_type != "AWS":
+            continue  # Service, Federated, CanonicalUser: not identity-to-identity
+        p = str(t.principal).strip()
+        if _ACCOUNT.match(p):
+            (out.deny_accounts if deny else out.accounts).setdefault(p, []).append(cond)
+            continue
+        m = _ARN.match(p)
+        if not m:
+            continue  # a unique id (AROA...): the named principal was deleted
+        service, account, rest = m.groups()
+        if rest == "root":
+            (out.deny_accounts if deny else out.accounts).setdefault(account, []).append(cond)
+            continue
+        if service == "sts" and rest.startswith("assumed-role/"):
+            name = rest.split("/")[1] if rest.count("/") >= 1 else ""
+            arn = role_names.get((account, name))
+            if arn is None:
+                continue
+            p = arn
+        (out.deny_arns if deny else out.arns).setdefault(p, []).append(cond)
+    return out
+
+
+@dataclass
+class _Principal:
+    ident: Identity
+    account: str
+    own: tuple[Grant, ...]
+    boundary: tuple[Grant, ...]
+    patterns: tuple[str, ...]  # Resource patterns of the Allows that name sts:AssumeRole
+
+
+def _principal(ident: Identity) -> _Principal:
+    own, boundary = split_grants(ident.grants)
+    patterns: list[str] = []
+    for g in own:
+        if g.effect.lower() != "allow":
+            continue
+        if g.actions:
+            if not any_action(g.actions, ACTION):
+                continue
+        elif not g.not_actions or any_action(g.not_actions, ACTION):
+            continue
+        patterns.extend(("*",) if g.not_resources else g.resources)
+    return _Principal(ident, _account(ident), own, boundary, tuple(dict.fromkeys(patterns)))
+
+
+def _account(ident: Identity) -> str:
+    m = _ARN.match(ident.id)
+    return m.group(2) if m else ident.scope
+
+
+def _explicit_deny(grants: Sequence[Grant], resource: str) -> bool:
+    from nhiscan.analyze.aws_policy import statement_matches
+
+    return any(
+        g.effect.lower() == "deny" and not g.condition and statement_matches(g, ACTION, resource)
+        for g in grants
+    )
+
+
+def _worst(conds: list[Mapping[str, Any] | None]) -> Mapping[str, Any] | None | bool:
+    """Of several statements admitting the same principal: None when one has no condition,
+    else the first conditions (False when the list is empty)."""
+    if not conds:
+        return False
+    if any(c is None for c in conds):
+        return None
+    return conds[0]
+
+
+def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
+    aws = [i for i in inventory.identities if i.provider == "aws"]
+    roles = [i for i in aws if i.kind == "aws-iam-role" and i.trusts]
+    if not roles:
+        return
+    files = {s.scope: s.path for s in inventory.sources if s.kind == "aws-gaad" and s.scope}
+    role_names = {(_account(r), r.name): r.id for r in aws if r.kind == "aws-iam-role"}
+    principals: dict[str, _Principal] = {}
+    capable: dict[str, list[_Principal]] = {}  # account -> principals with an sts:AssumeRole Allow
+    for ident in aws:
+        if ident.kind not in ("aws-iam-user", "aws-iam-role"):
+            continue
+        p = principals[ident.id] = _principal(ident)
+        if p.patterns:
+            capable.setdefault(p.account, []).append(p)
+    everyone_capable = [p for ps in capable.values() for p in ps]
+    for role in roles:
+        admits = _read_trust(role, role_names)
+        account = _account(role)
+        path = files.get(account) or files.get(role.scope)
+        done: set[str] = set()
+        # 1. principals the trust names by ARN
+        for arn in sorted(admits.arns):
+            p = principals.get(arn)
+            if p is None or arn == role.id:
+                continue
+            done.add(arn)
+            e = _edge(p, role, admits, _worst(admits.arns[arn]), f"names {arn}", path, as_of, direct=True)
+            if e is not None:
+                yield e
+        # 2. principals of the accounts it names, and of every account for "*": identity policy needed
+        groups: list[tuple[str, list[_Principal], list[Mapping[str, Any] | None]]] = [
+            (f"names account {acct}", capable.get(acct, []), conds)
+            for acct, conds in sorted(admits.accounts.items())
+        ]
+        if admits.anyone:
+            groups.append(("admits every principal (*)", everyone_capable, admits.anyone))
+        for how, candidates, conds in groups:
+            for p in candidates:
+                if p.ident.id in done or p.ident.id == role.id:
+                    continue
+                if not any(resource_matches(pat, role.id) for pat in p.patterns):
+                    continue
+                e = _edge(p, role, admits, _worst(conds), how, path, as_of, direct=False)
+                if e is not None:
+                    done.add(p.ident.id)
+                    yield e
+
+
+def _edge(
+    p: _Principal,
+    role: Identity,
+    admits: _Admits,
+    cond: Mapping[str, Any] | None | bool,
+    how: str,
+    path: str | None,
+    as_of: datetime,
+    *,
+    direct: bool,
+) -> Edge | None:
+    if cond is False:
+        return None
+    same_account = p.account == _account(role)
+    conditions: list[str] = []
+    # the trust's own condition
+    if isinstance(cond, Mapping):
+        verdict = condition_verdict(cond, p.ident, role, as_of)
+        if verdict == "deny":
+            return None
+        if verdict != "allow":
+            conditions.append(f"trust condition {say_condition(cond)}")
+    # the trust's Deny statements
+    for deny_conds in (
+        admits.deny_anyone,
+        admits.deny_accounts.get(p.account, []),
+        admits.deny_arns.get(p.ident.id, []),
+    ):
+        for dc in deny_conds:
+            if dc is None:
+                return None
+            verdict = condition_verdict(dc, p.ident, role, as_of)
+            if verdict == "allow":
+                return None
+            if verdict == "unknown":
+                conditions.append(f"unless the trust's Deny applies ({say_condition(dc)})")
+    # the caller's side
+    decision = evaluate_split(p.own, p.boundary, ACTION, role.id)
+    trust_text = f"trust policy of {role.name} {how}"
+    if direct and same_account:
+        if _explicit_deny((*p.own, *p.boundary), role.id):
+            return None
+        if p.ident.kind == "aws-iam-role" and p.boundary:
+            cap = evaluate_split(p.boundary, (), ACTION, role.id)
+            if not cap:
+                return None
+            if cap.conditional:
+                conditions.append("the permissions boundary allows sts:AssumeRole only under a condition")
+        if decision:
+            via = f"{ACTION} on {role.id} allowed by {', '.join(decision.via)}; {trust_text}"
+        else:
+            via = f"{trust_text} (same account: no identity policy needed)"
+    else:
+        if not decision:
+            return None
+        if decision.conditional:
+            conditions.append("the identity policy allows sts:AssumeRole only under a condition")
+        via = f"{ACTION} on {role.id} allowed by {', '.join(decision.via)}; {trust_text}"
+    return Edge(
+        source=p.ident.id,
+        target=role.id,
+        kind=KIND,
+        via=via,
+        path=path,
+        conditional=bool(conditions),
+        condition="; ".join(conditions),
+    )

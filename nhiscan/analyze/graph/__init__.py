@@ -32,7 +32,7 @@ from typing import Any
 
 from nhiscan.analyze.graph.edge import Edge
 from nhiscan.analyze.privilege import LEVELS, Privilege, assess
-from nhiscan.model import Identity, Inventory
+from nhiscan.model import Identity, Inventory, Reachable
 
 BUILDERS: tuple[str, ...] = ("aws_assume", "secrets")
 # Benchmark switch only (benchmarks/graph_bench.py): build an empty graph, to measure its cost.
@@ -137,6 +137,10 @@ class Graph:
         if ident is None:
             return node
         return f"{ident.kind} {ident.name}" + (f" ({ident.scope})" if ident.scope else "")
+
+    def short(self, node: str) -> str:
+        ident = self.identities.get(node)
+        return ident.name if ident is not None else node
 
     # ---- searches
     def reverse_search(self, targets: Iterable[str], blocked: Mapping[str, Any] | None = None) -> _Tree:
@@ -269,12 +273,26 @@ def build(
         if priv is None:
             priv = cache[ident.id] = assess(ident, memo)
         levels[ident.id] = priv.level
+        if priv.level == "escalation" and ident.provider == "aws" and _assume_only(ident, memo):
+            # sts:AssumeRole on *: its real reach is the roles whose trust admits the identity,
+            # which are this graph's edges; on its own it is only a write permission
+            levels[ident.id] = "write"
     if os.environ.get(DISABLE_ENV):
         return Graph(inventory.identities, (), levels)
     edges: list[Edge] = []
     for name in builders:
         edges.extend(_builder(name)(inventory, as_of))
     return Graph(inventory.identities, edges, levels)
+
+
+def _assume_only(ident: Identity, memo: dict[str, Any]) -> bool:
+    from nhiscan.analyze.privilege_aws import escalation_paths
+
+    paths = escalation_paths(ident, memo)
+    return bool(paths) and all(p.name == ASSUME_ANY_ROLE for p, _ in paths)
+
+
+ASSUME_ANY_ROLE = "assume-any-role"
 
 
 def graph_for(inventory: Inventory, as_of: datetime, memo: dict[str, Any]) -> Graph:
@@ -300,3 +318,14 @@ def describe(path: Iterable[Edge], graph: Graph | None = None) -> str:
     for e in hops:
         parts.append(f"-[{e.kind}{' (conditional)' if e.conditional else ''}]-> {name(e.target)}")
     return " ".join(parts)
+
+
+def reachable(inventory: Inventory, as_of: datetime, memo: dict[str, Any]) -> dict[str, Reachable]:
+    """Every identity's reachable privilege and escalation path, as the result carries them."""
+    graph = graph_for(inventory, as_of, memo)
+    everything = graph.reach_all()
+    out: dict[str, Reachable] = {}
+    for ident in inventory.identities:
+        r = everything.get(ident.id) or Reach(graph.level(ident.id))
+        out[ident.id] = Reachable(r.level, tuple(hop_out(e) for e in r.path))
+    return out

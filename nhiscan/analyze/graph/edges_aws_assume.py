@@ -159,7 +159,7 @@ def _explicit_deny(grants: Sequence[Grant], resource: str) -> bool:
     )
 
 
-def _worst(conds: list[Mapping[str, Any] | None]) -> Mapping[str, Any] | None | bool:
+def _worst(conds: list[Mapping[str, Any] | None]) -> Mapping[str, Any] | bool | None:
     """Of several statements admitting the same principal: None when one has no condition,
     else the first conditions (False when the list is empty)."""
     if not conds:
@@ -192,11 +192,11 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
         done: set[str] = set()
         # 1. principals the trust names by ARN
         for arn in sorted(admits.arns):
-            p = principals.get(arn)
-            if p is None or arn == role.id:
+            named = principals.get(arn)
+            if named is None or arn == role.id:
                 continue
             done.add(arn)
-            e = _edge(p, role, admits, _worst(admits.arns[arn]), f"names {arn}", path, as_of, direct=True)
+            e = _edge(named, role, admits, _worst(admits.arns[arn]), f"names {arn}", path, as_of, direct=True)
             if e is not None:
                 yield e
         # 2. principals of the accounts it names, and of every account for "*": identity policy needed
@@ -222,7 +222,7 @@ def _edge(
     p: _Principal,
     role: Identity,
     admits: _Admits,
-    cond: Mapping[str, Any] | None | bool,
+    cond: Mapping[str, Any] | bool | None,
     how: str,
     path: str | None,
     as_of: datetime,

@@ -122,7 +122,7 @@ class Graph:
             self.into.setdefault(e.target, []).append(e)
         self.edge_count = len(seen)
         self._admin: _Tree | None = None
-        self._reach: dict[str, Reach] | None = None
+        self._reach: dict[str, tuple[str, _Tree | None]] | None = None
 
     # ---- facts
     def level(self, node: str) -> str:
@@ -191,27 +191,33 @@ class Graph:
             return self.path_to_admin(source)
         return self.reverse_search((target,)).path(source)
 
-    def reach_all(self) -> dict[str, Reach]:
-        """Every node's reachable privilege: one pruned reverse search per level, highest first."""
+    def _levels_reached(self) -> dict[str, tuple[str, _Tree | None]]:
+        """Every node's reachable level and the search that found it: one pruned reverse search
+        per level, highest first (paths are read from the searches on demand)."""
         if self._reach is not None:
             return self._reach
-        reach: dict[str, Reach] = {}
+        reach: dict[str, tuple[str, _Tree | None]] = {}
         for level in REACH_LEVELS:
             holders = [n for n, lv in self.levels.items() if lv == level and n not in reach]
             if not holders:
                 continue
             tree = self.reverse_search(holders, blocked=reach)
             for node in tree.dist:
-                path = tree.path(node) or ()
-                reach[node] = Reach(level, path[-1].target if path else None, path)
-        for node in self.nodes():
-            if node not in reach:
-                reach[node] = Reach(self.level(node))
+                reach[node] = (level, tree)
         self._reach = reach
         return reach
 
     def reach(self, node: str) -> Reach:
-        return self.reach_all().get(node) or Reach(self.level(node))
+        """The highest privilege ``node`` reaches, and the shortest path there."""
+        hit = self._levels_reached().get(node)
+        if hit is None or hit[1] is None:
+            return Reach(self.level(node))
+        path = hit[1].path(node) or ()
+        return Reach(hit[0], path[-1].target if path else None, path)
+
+    def reach_all(self) -> dict[str, Reach]:
+        """Every node's reachable privilege (the paths' total length is the output's size)."""
+        return {node: self.reach(node) for node in self.nodes()}
 
     def reachable_from(self, source: str) -> dict[str, tuple[Edge, ...]]:
         """Every node ``source`` reaches (itself excluded), each with its shortest path."""
@@ -323,9 +329,8 @@ def describe(path: Iterable[Edge], graph: Graph | None = None) -> str:
 def reachable(inventory: Inventory, as_of: datetime, memo: dict[str, Any]) -> dict[str, Reachable]:
     """Every identity's reachable privilege and escalation path, as the result carries them."""
     graph = graph_for(inventory, as_of, memo)
-    everything = graph.reach_all()
     out: dict[str, Reachable] = {}
     for ident in inventory.identities:
-        r = everything.get(ident.id) or Reach(graph.level(ident.id))
+        r = graph.reach(ident.id)
         out[ident.id] = Reachable(r.level, tuple(hop_out(e) for e in r.path))
     return out

@@ -78,7 +78,9 @@ def render_table(
     graph: Graph, rows: Sequence[PathRow], *, source: str | None, target: str | None, width: int | None = None
 ) -> str:
     buf = io.StringIO()
-    console = Console(file=buf, no_color=True, width=width or 160, highlight=False, soft_wrap=False)
+    from nhiscan.report.table_format import _pipe_width
+
+    console = Console(file=buf, no_color=True, width=width or _pipe_width(), highlight=False, soft_wrap=False)
     console.print(Text(printable(_title(graph, source, target, len(rows)))))
     if not rows:
         return buf.getvalue()

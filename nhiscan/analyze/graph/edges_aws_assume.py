@@ -23,10 +23,11 @@ single hook where evaluation of known values (dates, account and organization id
 answers ``allow`` (the condition holds: a plain edge), ``deny`` (no edge) or ``unknown``.
 
 Linear in the inventory: roles are indexed by ARN and by (account, name), principals by ARN, and
-each role's trust is read once. An account-wide or ``*`` trust is matched only against the
-identities that hold an ``sts:AssumeRole`` Allow at all (grouped by account), so an identity whose
-policy says ``sts:AssumeRole`` on ``*`` is never crossed with every role and every statement: only
-with the roles whose trust names its account.
+each role's trust is read once, recording which accounts it names. A principal whose policy names
+exact role ARNs costs one lookup per ARN; one whose policy holds a pattern (``*``,
+``role/team-*``) is matched only against the roles whose trust names its account or every
+principal, so an identity allowed ``sts:AssumeRole`` on ``*`` is never crossed with every role and
+every statement: only with the roles that could admit it.
 """
 
 from __future__ import annotations
@@ -177,45 +178,62 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     files = {s.scope: s.path for s in inventory.sources if s.kind == "aws-gaad" and s.scope}
     role_names = {(_account(r), r.name): r.id for r in aws if r.kind == "aws-iam-role"}
     principals: dict[str, _Principal] = {}
-    capable: dict[str, list[_Principal]] = {}  # account -> principals with an sts:AssumeRole Allow
+    capable: list[_Principal] = []  # principals with an sts:AssumeRole Allow
     for ident in aws:
         if ident.kind not in ("aws-iam-user", "aws-iam-role"):
             continue
         p = principals[ident.id] = _principal(ident)
         if p.patterns:
-            capable.setdefault(p.account, []).append(p)
-    everyone_capable = [p for ps in capable.values() for p in ps]
+            capable.append(p)
+    # 1. each role's trust read once; principals it names by ARN
+    admitted: dict[str, tuple[Identity, _Admits, str | None]] = {}
+    trusting: dict[str, list[str]] = {}  # account -> roles whose trust names the account
+    anyone: list[str] = []  # roles whose trust admits every principal
+    done: set[tuple[str, str]] = set()
     for role in roles:
         admits = _read_trust(role, role_names)
-        account = _account(role)
-        path = files.get(account) or files.get(role.scope)
-        done: set[str] = set()
-        # 1. principals the trust names by ARN
+        path = files.get(_account(role)) or files.get(role.scope)
+        admitted[role.id] = (role, admits, path)
+        for acct in admits.accounts:
+            trusting.setdefault(acct, []).append(role.id)
+        if admits.anyone:
+            anyone.append(role.id)
         for arn in sorted(admits.arns):
             named = principals.get(arn)
             if named is None or arn == role.id:
                 continue
-            done.add(arn)
+            done.add((arn, role.id))
             e = _edge(named, role, admits, _worst(admits.arns[arn]), f"names {arn}", path, as_of, direct=True)
             if e is not None:
                 yield e
-        # 2. principals of the accounts it names, and of every account for "*": identity policy needed
-        groups: list[tuple[str, list[_Principal], list[Mapping[str, Any] | None]]] = [
-            (f"names account {acct}", capable.get(acct, []), conds)
-            for acct, conds in sorted(admits.accounts.items())
-        ]
-        if admits.anyone:
-            groups.append(("admits every principal (*)", everyone_capable, admits.anyone))
-        for how, candidates, conds in groups:
-            for p in candidates:
-                if p.ident.id in done or p.ident.id == role.id:
-                    continue
-                if not any(resource_matches(pat, role.id) for pat in p.patterns):
-                    continue
-                e = _edge(p, role, admits, _worst(conds), how, path, as_of, direct=False)
-                if e is not None:
-                    done.add(p.ident.id)
-                    yield e
+    # 2. principals whose policy allows sts:AssumeRole, against the roles that trust their account
+    # (or everyone): an exact ARN in the policy is one lookup; a pattern is matched against those
+    # roles only, never against every role of the inventory
+    for p in capable:
+        if any(_wild(pat) for pat in p.patterns):
+            candidates = [*trusting.get(p.account, ()), *anyone]
+        else:
+            candidates = [arn for arn in p.patterns if arn in admitted]
+        for role_id in dict.fromkeys(candidates):
+            if (p.ident.id, role_id) in done or p.ident.id == role_id:
+                continue
+            role, admits, path = admitted[role_id]
+            if not any(resource_matches(pat, role_id) for pat in p.patterns):
+                continue
+            conds = admits.accounts.get(p.account)
+            how = f"names account {p.account}"
+            if conds is None or (
+                admits.anyone and _worst(admits.anyone) is None and _worst(conds) is not None
+            ):
+                conds, how = admits.anyone, "admits every principal (*)"
+            e = _edge(p, role, admits, _worst(conds), how, path, as_of, direct=False)
+            if e is not None:
+                done.add((p.ident.id, role_id))
+                yield e
+
+
+def _wild(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern or "${" in pattern
 
 
 def _edge(

@@ -187,7 +187,9 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
             capable.append(p)
     # 1. each role's trust read once; principals it names by ARN
     admitted: dict[str, tuple[Identity, _Admits, str | None]] = {}
-    trusting: dict[str, list[str]] = {}  # account -> roles whose trust names the account
+    # account -> roles whose trust names the account: in that account, and in others
+    trusting_same: dict[str, list[str]] = {}
+    trusting_other: dict[str, list[str]] = {}
     anyone: list[str] = []  # roles whose trust admits every principal
     done: set[tuple[str, str]] = set()
     for role in roles:
@@ -195,7 +197,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
         path = files.get(_account(role)) or files.get(role.scope)
         admitted[role.id] = (role, admits, path)
         for acct in admits.accounts:
-            trusting.setdefault(acct, []).append(role.id)
+            (trusting_same if acct == _account(role) else trusting_other).setdefault(acct, []).append(role.id)
         if admits.anyone:
             anyone.append(role.id)
         for arn in sorted(admits.arns):
@@ -209,15 +211,23 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     # 2. principals whose policy allows sts:AssumeRole, against the roles that trust their account
     # (or everyone): an exact ARN in the policy is one lookup; a pattern is matched against those
     # roles only, never against every role of the inventory
+    memo: dict[str, Any] = {}  # privilege evaluation, per distinct statement (privilege_aws)
     for p in capable:
         if any(_wild(pat) for pat in p.patterns):
-            candidates = [*trusting.get(p.account, ()), *anyone]
+            # an admin of the account can already become every identity in it (it can rewrite any
+            # trust policy): only its roles in other accounts are edges worth having
+            own_account = not _is_admin(p.ident, memo)
+            same = trusting_same.get(p.account, []) if own_account else []
+            candidates = [*same, *trusting_other.get(p.account, ()), *anyone]
         else:
+            own_account = True
             candidates = [arn for arn in p.patterns if arn in admitted]
         for role_id in dict.fromkeys(candidates):
             if (p.ident.id, role_id) in done or p.ident.id == role_id:
                 continue
             role, admits, path = admitted[role_id]
+            if not own_account and _account(role) == p.account:
+                continue
             if not any(resource_matches(pat, role_id) for pat in p.patterns):
                 continue
             conds = admits.accounts.get(p.account)
@@ -230,6 +240,12 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
             if e is not None:
                 done.add((p.ident.id, role_id))
                 yield e
+
+
+def _is_admin(ident: Identity, memo: dict[str, Any]) -> bool:
+    from nhiscan.analyze.privilege_aws import assess
+
+    return assess(ident, memo).level == "admin"
 
 
 def _wild(pattern: str) -> bool:

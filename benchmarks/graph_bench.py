@@ -54,7 +54,9 @@ def add_assume_role(gaad: Path) -> None:
                     "PolicyName": "hop",
                     "PolicyDocument": {
                         "Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn[k + 1]}],
+                        "Statement": [
+                            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn[k + 1]}
+                        ],
                     },
                 }
             )

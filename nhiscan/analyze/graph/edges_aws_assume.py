@@ -38,7 +38,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nhiscan.analyze.aws_policy import any_action, evaluate_split, resource_matches, split_grants
+from nhiscan.analyze.aws_policy import (
+    DENIED,
+    Decision,
+    any_action,
+    resource_matches,
+    split_grants,
+)
 from nhiscan.analyze.graph.edge import Edge
 from nhiscan.model import Grant, Identity, Inventory, Trust
 
@@ -126,24 +132,88 @@ def _read_trust(role: Identity, role_names: Mapping[tuple[str, str], str]) -> _A
 class _Principal:
     ident: Identity
     account: str
-    own: tuple[Grant, ...]
-    boundary: tuple[Grant, ...]
+    own: tuple[Grant, ...]  # the statements that could name sts:AssumeRole (the others cannot matter)
+    boundary: tuple[Grant, ...]  # the same of the permissions boundary
+    has_boundary: bool
     patterns: tuple[str, ...]  # Resource patterns of the Allows that name sts:AssumeRole
 
+    def decide(self, resource: str) -> Decision:
+        """aws_policy.evaluate_split for sts:AssumeRole on ``resource``, over the statements that
+        name the action (exact ARNs compared as strings, patterns matched as aws_policy does)."""
+        decision = _evaluate(self.own, resource)
+        if not decision.allowed or not self.has_boundary:
+            return decision
+        cap = _evaluate(self.boundary, resource)
+        if not cap.allowed:
+            return DENIED
+        return Decision(True, decision.conditional or cap.conditional, decision.via)
 
-def _principal(ident: Identity) -> _Principal:
+
+def _on(patterns: tuple[str, ...], resource: str) -> bool:
+    if "*" in patterns:
+        return True
+    if not any(_wild(p) for p in patterns):
+        return resource in patterns
+    return any(resource_matches(p, resource) for p in patterns)
+
+
+def _evaluate(grants: tuple[Grant, ...], resource: str) -> Decision:
+    """aws_policy's evaluation of one statement set (explicit Deny first), for statements already
+    known to name sts:AssumeRole."""
+    plain: list[str] = []
+    cond: list[str] = []
+    for g in grants:
+        hit = not _on(g.not_resources, resource) if g.not_resources else _on(g.resources, resource)
+        if not hit:
+            continue
+        if g.effect.lower() == "deny":
+            if not g.condition:
+                return DENIED
+            continue
+        (cond if g.condition else plain).append(g.via)
+    if plain:
+        return Decision(True, False, tuple(dict.fromkeys(plain)))
+    if cond:
+        return Decision(True, True, tuple(dict.fromkeys(cond)))
+    return DENIED
+
+
+def _could_name(pattern: str) -> bool:
+    """Whether an Action pattern could match sts:AssumeRole, from its service part alone."""
+    service = pattern.split(":", 1)[0]
+    return service.lower() == "sts" or any(c in service for c in "*?$")
+
+
+def _names_assume(patterns: tuple[str, ...], cache: dict[tuple[str, ...], bool]) -> bool:
+    """any_action(patterns, sts:AssumeRole), without compiling the action lists of statements
+    that name no STS action (a managed policy of hundreds of actions would be compiled for nothing)."""
+    hit = cache.get(patterns)
+    if hit is None:
+        hit = cache[patterns] = any(_could_name(p) for p in patterns) and any_action(patterns, ACTION)
+    return hit
+
+
+def _relevant(g: Grant, cache: dict[tuple[str, ...], bool]) -> bool:
+    if g.actions:
+        return _names_assume(g.actions, cache)
+    return bool(g.not_actions) and not _names_assume(g.not_actions, cache)
+
+
+def _principal(ident: Identity, cache: dict[tuple[str, ...], bool]) -> _Principal:
     own, boundary = split_grants(ident.grants)
+    own_rel = tuple(g for g in own if _relevant(g, cache))
     patterns: list[str] = []
-    for g in own:
-        if g.effect.lower() != "allow":
-            continue
-        if g.actions:
-            if not any_action(g.actions, ACTION):
-                continue
-        elif not g.not_actions or any_action(g.not_actions, ACTION):
-            continue
-        patterns.extend(("*",) if g.not_resources else g.resources)
-    return _Principal(ident, _account(ident), own, boundary, tuple(dict.fromkeys(patterns)))
+    for g in own_rel:
+        if g.effect.lower() == "allow":
+            patterns.extend(("*",) if g.not_resources else g.resources)
+    return _Principal(
+        ident,
+        _account(ident),
+        own_rel,
+        tuple(g for g in boundary if _relevant(g, cache)),
+        bool(boundary),
+        tuple(dict.fromkeys(patterns)),
+    )
 
 
 def _account(ident: Identity) -> str:
@@ -152,10 +222,10 @@ def _account(ident: Identity) -> str:
 
 
 def _explicit_deny(grants: Sequence[Grant], resource: str) -> bool:
-    from nhiscan.analyze.aws_policy import statement_matches
-
     return any(
-        g.effect.lower() == "deny" and not g.condition and statement_matches(g, ACTION, resource)
+        g.effect.lower() == "deny"
+        and not g.condition
+        and (not _on(g.not_resources, resource) if g.not_resources else _on(g.resources, resource))
         for g in grants
     )
 
@@ -177,13 +247,14 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
         return
     files = {s.scope: s.path for s in inventory.sources if s.kind == "aws-gaad" and s.scope}
     role_names = {(_account(r), r.name): r.id for r in aws if r.kind == "aws-iam-role"}
+    cache: dict[tuple[str, ...], bool] = {}
+    by_id = {i.id: i for i in aws if i.kind in ("aws-iam-user", "aws-iam-role")}
     principals: dict[str, _Principal] = {}
     capable: list[_Principal] = []  # principals with an sts:AssumeRole Allow
-    for ident in aws:
-        if ident.kind not in ("aws-iam-user", "aws-iam-role"):
-            continue
-        p = principals[ident.id] = _principal(ident)
+    for ident in by_id.values():
+        p = _principal(ident, cache)
         if p.patterns:
+            principals[ident.id] = p
             capable.append(p)
     # 1. each role's trust read once; principals it names by ARN
     admitted: dict[str, tuple[Identity, _Admits, str | None]] = {}
@@ -202,6 +273,8 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
             anyone.append(role.id)
         for arn in sorted(admits.arns):
             named = principals.get(arn)
+            if named is None and arn in by_id:
+                named = principals[arn] = _principal(by_id[arn], cache)
             if named is None or arn == role.id:
                 continue
             done.add((arn, role.id))
@@ -228,7 +301,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
             role, admits, path = admitted[role_id]
             if not own_account and _account(role) == p.account:
                 continue
-            if not any(resource_matches(pat, role_id) for pat in p.patterns):
+            if not _on(p.patterns, role_id):
                 continue
             conds = admits.accounts.get(p.account)
             how = f"names account {p.account}"
@@ -289,13 +362,13 @@ def _edge(
             if verdict == "unknown":
                 conditions.append(f"unless the trust's Deny applies ({say_condition(dc)})")
     # the caller's side
-    decision = evaluate_split(p.own, p.boundary, ACTION, role.id)
+    decision = p.decide(role.id)
     trust_text = f"trust policy of {role.name} {how}"
     if direct and same_account:
         if _explicit_deny((*p.own, *p.boundary), role.id):
             return None
-        if p.ident.kind == "aws-iam-role" and p.boundary:
-            cap = evaluate_split(p.boundary, (), ACTION, role.id)
+        if p.ident.kind == "aws-iam-role" and p.has_boundary:
+            cap = _evaluate(p.boundary, role.id)
             if not cap:
                 return None
             if cap.conditional:

@@ -29,6 +29,7 @@ QUICK: dict[str, list[str]] = {
     "diff_bench": ["--sizes", "500,2000", "--runs", "1"],
     "history_bench": ["--commits", "2000", "--files", "300", "--rounds", "1"],
     "hostile_bench": ["--line-sizes", "100,400", "--limit", "30"],
+    "graph_bench": ["--size", "5000"],
     "gcp_live_bench": ["--accounts", "100", "--projects", "4", "--project-accounts", "20"],
     "k8s_live_bench": ["--sizes", "100,1000"],
     "secrets_bench": ["--size-mb", "4", "--commits", "300"],

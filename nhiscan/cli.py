@@ -34,6 +34,7 @@ from nhiscan.cli_options import (
     PathsArg,
     ShardOpt,
 )
+from nhiscan.cli_paths import paths_command
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -488,6 +489,7 @@ def report(
 
 # `nhiscan diff` lives in its own module (cli_diff.py); registered here to keep the commands' order.
 app.command("diff")(diff_command)
+app.command("paths")(paths_command)
 
 
 @baseline_app.command("create")

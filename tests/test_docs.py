@@ -269,7 +269,7 @@ def test_every_option_in_the_readme_exists_somewhere() -> None:
 def test_invocation_parser_sees_the_commands() -> None:
     invocations = nhiscan_invocations(read(README))
     names = {command_of(w, cli_commands()) for w in invocations}
-    assert {"scan", "inventory", "rules", "report", "diff", "baseline create"} <= names
+    assert {"scan", "inventory", "rules", "report", "diff", "paths", "baseline create"} <= names
 
 
 def test_every_diff_option_is_documented() -> None:
@@ -279,6 +279,18 @@ def test_every_diff_option_is_documented() -> None:
     assert not missing, f"diff options not documented in README 'nhiscan diff': {missing}"
     documented = set(re.findall(r"^\| `(--[a-z][a-z0-9-]*)", section, re.M))
     assert documented == options
+
+
+def test_every_paths_option_is_documented() -> None:
+    section = readme_section("nhiscan paths")
+    options = long_options(cli_commands()["paths"]) - {"--help"}
+    missing = sorted(o for o in options if f"`{o}" not in section)
+    assert not missing, f"paths options not documented in README 'nhiscan paths': {missing}"
+    documented = set(re.findall(r"`(--[a-z][a-z0-9-]*)", section))
+    assert documented <= options, f"documented but not paths options: {sorted(documented - options)}"
+    scan_options = long_options(cli_commands()["scan"])
+    shared = options - {"--to", "--format", "--output", "--help"}
+    assert shared <= scan_options, "paths takes the same inputs as scan"
 
 
 # -- the quick start ------------------------------------------------------------------------------

@@ -125,13 +125,16 @@ def run_rules(
     settings: Settings,
     catalog: tuple[Rule, ...] | None = None,
     progress: bool = False,
+    memo: dict[str, Any] | None = None,
 ) -> list[Finding]:
+    """Every enabled rule's findings; ``memo`` holds the scan's derived analyses (privilege, the
+    escalation graph), shared with the caller when given."""
     from nhiscan.sources.feedback import Feedback
 
     rules = catalog if catalog is not None else load_catalog()
     validate_settings(settings, rules)
     checks = registry()
-    memo: dict[str, Any] = {}
+    memo = {} if memo is None else memo
     findings: dict[str, Finding] = {}
     enabled = [r for r in rules if r.id not in settings.disabled]
     with Feedback(progress) as feedback:  # on a terminal only: rules done, time left
@@ -191,9 +194,10 @@ def analyze(
     ``waive`` maps fingerprint -> waiver record, or is a function giving a finding's record (see
     nhiscan.waivers). A record with ``expired: true`` is attached but does not waive.
     """
+    memo: dict[str, Any] = {}
     findings = [
         _waived(f, rec) if (rec := inline_waiver(f)) else f
-        for f in run_rules(inventory, as_of, settings, progress=progress)
+        for f in run_rules(inventory, as_of, settings, progress=progress, memo=memo)
     ]
     if waive:
         table = waive
@@ -201,7 +205,10 @@ def analyze(
         findings = [
             _waived(f, rec) if not f.waived and (rec := match(f)) is not None else f for f in findings
         ]
-    risks = score_identities(inventory, findings, load_catalog())
+    from nhiscan.analyze.graph import reachable
+
+    reach = reachable(inventory, as_of, memo)
+    risks = score_identities(inventory, findings, load_catalog(), reach)
     from nhiscan.analyze.logging import posture
 
     return Report(
@@ -212,6 +219,7 @@ def analyze(
         errors=tuple(errors),
         tool_version=__version__,
         logging=posture(inventory),
+        reach=reach,
     )
 
 

@@ -262,6 +262,16 @@ class Risk:
 
 
 @dataclass(frozen=True, slots=True)
+class Reachable:
+    """The highest privilege an identity reaches through the escalation graph, and the shortest path
+    there (hops as the JSON result writes them: from, to, kind, via, file, conditional, condition;
+    empty when the identity's own privilege is the highest it reaches)."""
+
+    level: str
+    path: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     as_of: datetime
     inventory: Inventory
@@ -271,6 +281,8 @@ class Report:
     tool_version: str = ""
     # The per-provider logging posture (analyze/logging.py): what is logged and what is not.
     logging: Mapping[str, Any] = field(default_factory=dict)
+    # Per identity id: its reachable privilege and escalation path (analyze/graph).
+    reach: Mapping[str, Reachable] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Severity}

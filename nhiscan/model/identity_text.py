@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nhiscan.model import Grant, Identity, Risk
+from nhiscan.model import Grant, Identity, Reachable, Risk
 from nhiscan.model.jsonstream import COMPACT, Encoded
 from nhiscan.model.serialize import grant_out, identity_out
 
@@ -26,9 +26,9 @@ class GrantTexts:
             self._texts[id(g)] = (g, text)
         return text
 
-    def identity(self, i: Identity, risk: Risk | None = None) -> Encoded:
-        """``COMPACT(identity_out(i, risk))``, byte for byte."""
-        out = identity_out(i, risk, grants=False)
+    def identity(self, i: Identity, risk: Risk | None = None, *, reach: Reachable | None = None) -> Encoded:
+        """``COMPACT(identity_out(i, risk, reach=reach))``, byte for byte."""
+        out = identity_out(i, risk, grants=False, reach=reach)
         tail = {"trusts": out.pop("trusts"), "attributes": out.pop("attributes")}
         head = COMPACT(out)
         grants = ", ".join(self.grant(g) for g in i.grants)

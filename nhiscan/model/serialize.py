@@ -25,6 +25,7 @@ from nhiscan.model import (
     Location,
     LogConfig,
     Observation,
+    Reachable,
     Report,
     Risk,
     Secret,
@@ -191,7 +192,9 @@ def trust_in(d: Mapping[str, Any]) -> Trust:
     )
 
 
-def identity_out(i: Identity, risk: Risk | None = None, *, grants: bool = True) -> dict[str, Any]:
+def identity_out(
+    i: Identity, risk: Risk | None = None, *, grants: bool = True, reach: Reachable | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": i.id,
         "provider": i.provider,
@@ -206,6 +209,9 @@ def identity_out(i: Identity, risk: Risk | None = None, *, grants: bool = True) 
         out["risk_score"] = risk.score
         out["risk_level"] = risk.level
         out["risk_factors"] = list(risk.factors)
+    if reach is not None:
+        out["reachable_privilege"] = reach.level
+        out["escalation_path"] = [dict(h) for h in reach.path]
     out.update(
         {
             "created": dt_out(i.created),
@@ -519,7 +525,9 @@ def report_document(report: Report, *, encoded: bool = False) -> dict[str, Any]:
         "tool": {"name": "nhiscan", "version": report.tool_version},
         "as_of": dt_out(report.as_of),
         "sources": Lazy(source_out(s) for s in inv.sources),
-        "identities": Lazy(out(i, report.risks.get(i.id)) for i in inv.identities),
+        "identities": Lazy(
+            out(i, report.risks.get(i.id), reach=report.reach.get(i.id)) for i in inv.identities
+        ),
         "findings": Lazy(finding_out(f) for f in report.findings),
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
         "observations": Lazy(observation_out(o) for o in inv.observations),
@@ -554,9 +562,12 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
     forms = secret_ids.LegacyForms() if _legacy_secrets(d) else None
     identities = []
     risks: dict[str, Risk] = {}
+    reach: dict[str, Reachable] = {}
     for raw in d.get("identities") or ():
         ident = identity_in(raw)
         identities.append(ident)
+        if isinstance(raw.get("reachable_privilege"), str):
+            reach[ident.id] = reachable_in(raw)
         if "risk_score" in raw:
             risks[ident.id] = Risk(
                 score=int(raw["risk_score"]),
@@ -581,6 +592,21 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         errors=tuple(SourceError(str(e["source"]), str(e["message"])) for e in d.get("errors") or ()),
         tool_version=str((d.get("tool") or {}).get("version", "")),
         logging=_logging_in(d.get("logging")),
+        reach=reach,
+    )
+
+
+_HOP_FIELDS = ("from", "to", "kind", "via", "file", "conditional", "condition")
+
+
+def reachable_in(raw: Mapping[str, Any]) -> Reachable:
+    """An identity's ``reachable_privilege`` and ``escalation_path`` as a saved result has them."""
+    hops = raw.get("escalation_path") or []
+    if not isinstance(hops, list) or not all(isinstance(h, Mapping) for h in hops):
+        raise ValueError("escalation_path: expected a list of hops")
+    return Reachable(
+        str(raw["reachable_privilege"]),
+        tuple({k: h.get(k) for k in _HOP_FIELDS} for h in hops),
     )
 
 

@@ -267,6 +267,19 @@ def _executive(report: Report, active: list[Finding], idents: dict[str, Identity
     }
 
 
+def _escalation_hops(report: Report, ident_id: str, by_id: dict[str, Identity]) -> list[dict[str, Any]]:
+    """An identity's escalation path as the report draws it: each hop with the names people know."""
+    reach = report.reach.get(ident_id)
+    if reach is None:
+        return []
+
+    def name(node: Any) -> str:
+        ident = by_id.get(str(node))
+        return identity_label(ident) if ident is not None else str(node)
+
+    return [{**hop, "from_name": name(hop.get("from")), "to_name": name(hop.get("to"))} for hop in reach.path]
+
+
 def _context(report: Report) -> dict[str, Any]:
     idents = identities_by_id(report)
     infos = rule_infos(report.findings)
@@ -307,6 +320,7 @@ def _context(report: Report) -> dict[str, Any]:
     for f in active:
         if f.identity_id:
             per_identity.setdefault(f.identity_id, []).append(f)
+    by_id = {i.id: i for i in report.inventory.identities}
     ordered = sorted(
         report.inventory.identities,
         key=lambda i: (-(report.risks[i.id].score if i.id in report.risks else 0), i.id),
@@ -320,6 +334,8 @@ def _context(report: Report) -> dict[str, Any]:
             "grants": [_grant_text(g) for g in i.grants if not g.boundary]
             + [_grant_text(g) for g in i.grants if g.boundary],
             "creds": [(c, _cred_state(c, report.as_of)) for c in i.credentials],
+            "reach": report.reach.get(i.id),
+            "path": _escalation_hops(report, i.id, by_id),
         }
         for i in ordered
     ]

@@ -6,7 +6,8 @@ when it was last used, and carries the identity's blast radius. Severity follows
 holding the leak can do today:
 
 - critical: the credential is active (or possibly active) and the identity is privileged
-  (admin-equivalent or able to escalate);
+  (admin-equivalent or able to escalate), itself or through the identities it can become (the
+  escalation graph: "this leaked key reaches admin in 3 hops via ...");
 - high: the credential is active (or possibly active);
 - medium: the credential exists but is disabled;
 - low: the identity is known but the leaked key is no longer among its credentials (deleted or
@@ -20,6 +21,9 @@ from typing import Any
 
 from nhiscan.analyze.checks import CheckContext, Hit, check
 from nhiscan.analyze.correlate import ACTIVE, INACTIVE, NOT_FOUND, UNVERIFIED, Leak, correlate
+from nhiscan.analyze.graph import Graph, Reach, describe, graph_for, higher, hop_out
+from nhiscan.analyze.graph.edge import Edge
+from nhiscan.analyze.graph.edges_secrets import node_id
 from nhiscan.analyze.power import blast_radius
 from nhiscan.model import Severity
 from nhiscan.model.serialize import dt_out, location_out
@@ -43,7 +47,11 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
         ident, cred = leak.identity, leak.credential
         power = blast_radius(ctx, ident)
         live = leak.status in (ACTIVE, UNVERIFIED)
-        if live and power.privileged:
+        g = graph_for(ctx.inventory, ctx.as_of, ctx.memo)
+        reach, path = _reach(g, leak) if live else (Reach(power.level), ())
+        beyond = reach.path and higher(reach.level, power.level)
+        privileged = power.privileged or (bool(beyond) and reach.level in ("admin", "escalation"))
+        if live and privileged:
             severity = Severity.CRITICAL
         elif live:
             severity = Severity.HIGH
@@ -62,6 +70,11 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             NOT_FOUND: "no longer among the identity's credentials (deleted or rotated)",
         }[leak.status]
         radius = f"; privilege: {power.level}" if power.level not in ("unknown", "none") else ""
+        if beyond:
+            radius += (
+                f"; this leaked key reaches {reach.level} in {len(path)} hops via {describe(path, g)}"
+                + (" (conditional)" if any(e.conditional for e in path) else "")
+            )
         evidence: dict[str, Any] = {
             "locations": [location_out(loc) for loc in locs],
             "repositories": repos,
@@ -75,6 +88,8 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             "matched_on": list(leak.matched_on),
             "privilege": power.level,
             "privilege_reasons": list(power.reasons),
+            "reachable_privilege": reach.level if beyond else power.level,
+            "escalation_path": [hop_out(e) for e in path] if beyond else [],
         }
         what = f"{cred.kind} {cred.id.rsplit('/', 1)[-1]}" if cred else "a credential"
         yield Hit(
@@ -84,7 +99,13 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             severity=severity,
             severity_reason=(
                 "the credential still works and the identity "
-                + ("is admin-equivalent" if power.level == "admin" else "can escalate its privileges")
+                + (
+                    "is admin-equivalent"
+                    if power.level == "admin"
+                    else "can escalate its privileges"
+                    if power.privileged
+                    else f"reaches {reach.level} in {reach.hops} hop(s)"
+                )
                 if severity is Severity.CRITICAL
                 else ""
             ),
@@ -96,3 +117,16 @@ def leaked_credential_linked(ctx: CheckContext) -> Iterator[Hit]:
             key=cred.id if cred else "unidentified-credential",
             location_in_fingerprint=False,
         )
+
+
+def _reach(g: Graph, leak: Leak) -> tuple[Reach, tuple[Edge, ...]]:
+    """The identity's reachable privilege, and the path from the leaked key (its first hop: the
+    key to its identity) when the identity reaches beyond its own privilege."""
+    reach = g.reach(leak.identity.id)
+    if not reach.path:
+        return reach, ()
+    for secret in leak.secrets:
+        for e in g.out.get(node_id(secret.fingerprint_id), ()):
+            if e.target == leak.identity.id:
+                return reach, (e, *reach.path)
+    return reach, reach.path

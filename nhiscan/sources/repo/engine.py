@@ -39,6 +39,7 @@ from nhiscan.sources.repo.ds_text import (
 )
 from nhiscan.sources.repo.lines import LineAnalyzer, LineState
 from nhiscan.sources.repo.prefilter import Prefilter, min_run, transform_may_matter
+from nhiscan.sources.repo.textindex import TextIndex
 from nhiscan.sources.repo.yaml_values import transformed_lines
 
 DS_PLUGINS_FILE = str(Path(__file__).with_name("ds_plugins.py"))
@@ -157,14 +158,16 @@ class Scanner:
             return []
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        # One index of the text's runs answers both detector sets' literal tests.
+        index = TextIndex(text)
         # nhiscan's own detector catalogue (rules/detectors/): every syntax, one prefilter pass.
         catalogue = [
-            RawSecret(TYPE_PREFIX + h.detector.id, h.line, h.value) for h in self._catalogue.scan(text)
+            RawSecret(TYPE_PREFIX + h.detector.id, h.line, h.value) for h in self._catalogue.scan(text, index)
         ]
-        return catalogue + self._scan_ds(filename, text)
+        return catalogue + self._scan_ds(filename, text, index)
 
-    def _scan_ds(self, filename: str, text: str) -> list[RawSecret]:
-        raw_hits = self.prefilter.candidates(text)
+    def _scan_ds(self, filename: str, text: str, index: TextIndex | None = None) -> list[RawSecret]:
+        raw_hits = self.prefilter.candidates(text, index)
         if not raw_hits and not transform_may_matter(self.prefilter, text):
             # Nothing in the text, nor in any quoted form a config transformer could produce.
             return []

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nhiscan.sources.repo.textindex import TextIndex
+
 _KEYWORDS = (
     "api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|"
     "client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena"
@@ -34,10 +36,7 @@ _KEYWORDS = (
 # HMAC, SoftLayer): a keyword ending in key/pwd/pw/password/pass/token, an optional quote and
 # bracket, spaces and one of = : := => :: (or spaces), an optional quote, then the value: at least
 # 24 characters of [a-z0-9_-] (case-folded) for every one of those plugins.
-_ASSIGNED_RUN = (
-    r"(?:key|pwd|pw|password|pass|token)[\"'\]]{0,2}[ =:>]+[\"']?[a-z0-9_\-]{24}"
-    r"|cloudant\.com|api.softlayer.com/soap/"
-)
+_ASSIGNED = r"[\"'\]]{0,2}[ =:>]+[\"']?[a-z0-9_\-]{24}"
 _AWS_ASSIGNED = r"aws.{0,20}?(?:key|pwd|pw|password|pass|token).{0,20}?['\"][0-9a-z/+]{40}['\"]"
 
 # Necessary conditions for detect-secrets' own plugins, line by line: (regex, applies to case-folded
@@ -77,55 +76,68 @@ _DS_HINTS: dict[str, tuple[tuple[str, bool], ...]] = {
 
 _GITLAB = ("glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-")
 
-# The whole-text gates: (literals, regex, case-folded, plugins covered). A gate is only searched when
-# one of its literals occurs in the text (a C-speed substring test); its matches mark candidate
-# lines for its plugins, which then check their own hints above on those lines only.
-_BUILTIN_GATES: tuple[tuple[tuple[str, ...], str, bool, tuple[str, ...]], ...] = (
+# The whole-text gates: (alternatives, case-folded, plugins covered). Each alternative is a literal
+# that every match of its regex holds and the regex (starting with the literal where it can: the
+# regex engine then skips to the literal's occurrences); it is only searched when its literal
+# occurs in the text (TextIndex). Matches mark candidate lines for the gate's plugins, which then
+# check their own hints above on those lines only.
+_Alternatives = tuple[tuple[str, str], ...]
+_BUILTIN_GATES: tuple[tuple[_Alternatives, bool, tuple[str, ...]], ...] = (
     (
-        ("A3T", "ABIA", "ACCA", "AKIA", "ASIA"),
-        r"(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA)[0-9A-Z]{16}",
+        (
+            ("A3T", r"A3T[A-Z0-9][0-9A-Z]{16}"),
+            *tuple((p, p + r"[0-9A-Z]{16}") for p in ("ABIA", "ACCA", "AKIA", "ASIA")),
+        ),
         False,
         ("AWSKeyDetector",),
     ),
-    (("aws",), _AWS_ASSIGNED, True, ("AWSKeyDetector",)),
-    (("AKC", "AP"), r"AKC[a-zA-Z0-9]{10}|AP[\dABCDEF][a-zA-Z0-9]{8}", False, ("ArtifactoryDetector",)),
-    (("AccountKey=",), r"AccountKey=", False, ("AzureStorageKeyDetector",)),
-    (("://",), r"://[^{}\s]+:[^{}\s]+@", False, ("BasicAuthDetector",)),
-    ((".",), r"\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}", False, ("DiscordBotTokenDetector",)),
+    ((("aws", _AWS_ASSIGNED),), True, ("AWSKeyDetector",)),
     (
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
-        r"gh[pousr]_[A-Za-z0-9_]{36}",
+        (("AKC", r"AKC[a-zA-Z0-9]{10}"), ("AP", r"AP[\dABCDEF][a-zA-Z0-9]{8}")),
+        False,
+        ("ArtifactoryDetector",),
+    ),
+    ((("AccountKey=", r"AccountKey="),), False, ("AzureStorageKeyDetector",)),
+    ((("://", r"://[^{}\s]+:[^{}\s]+@"),), False, ("BasicAuthDetector",)),
+    (((".", r"\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27}"),), False, ("DiscordBotTokenDetector",)),
+    (
+        tuple((f"gh{c}_", f"gh{c}_[A-Za-z0-9_]{{36}}") for c in "pousr"),
         False,
         ("GitHubTokenDetector",),
     ),
     (
-        (*_GITLAB, "GR1348941"),
-        r"gl(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-|GR1348941",
+        tuple((p, re.escape(p)) for p in (*_GITLAB, "GR1348941")),
         False,
         ("GitLabTokenDetector",),
     ),
-    ((".",), r"\.\d{1,3}\.\d{1,3}\.", False, ("IPPublicDetector",)),
-    (("eyJ",), r"eyJ", False, ("JwtTokenDetector",)),
-    (("-us",), r"-us\d", False, ("MailchimpDetector",)),
-    ((":_authToken=",), r":_authToken=", False, ("NpmDetector",)),
-    (("T3BlbkFJ",), r"T3BlbkFJ", False, ("OpenAIDetector",)),
+    (((".", r"\.\d{1,3}\.\d{1,3}\."),), False, ("IPPublicDetector",)),
+    ((("eyJ", r"eyJ"),), False, ("JwtTokenDetector",)),
+    ((("-us", r"-us\d"),), False, ("MailchimpDetector",)),
+    (((":_authToken=", r":_authToken="),), False, ("NpmDetector",)),
+    ((("T3BlbkFJ", r"T3BlbkFJ"),), False, ("OpenAIDetector",)),
     (
-        ("PRIVATE KEY", "PuTTY-User-Key-File-2"),
-        r"PRIVATE KEY|PuTTY-User-Key-File-2",
+        (("PRIVATE KEY", r"PRIVATE KEY"), ("PuTTY-User-Key-File-2", r"PuTTY-User-Key-File-2")),
         False,
         ("PrivateKeyDetector",),
     ),
-    (("pypi-AgE",), r"pypi-AgE", False, ("PypiTokenDetector",)),
-    (("SG.",), r"SG\.", False, ("SendGridDetector",)),
-    (("sq0csp-",), r"sq0csp-", False, ("SquareOAuthDetector",)),
-    (("k_live_",), r"[rs]k_live_", False, ("StripeDetector",)),
-    ((":",), r":[0-9A-Za-z_-]{35}", False, ("TelegramBotTokenDetector",)),
-    (("AC", "SK"), r"(?:AC|SK)[a-z0-9]{32}", False, ("TwilioKeyDetector",)),
-    (("key", "pass", "pwd", "secret", "contrase"), _KEYWORDS, True, ("KeywordDetector",)),
-    (("xox", "hooks.slack.com"), r"xox[abposr]-|hooks\.slack\.com", True, ("SlackDetector",)),
+    ((("pypi-AgE", r"pypi-AgE"),), False, ("PypiTokenDetector",)),
+    ((("SG.", r"SG\."),), False, ("SendGridDetector",)),
+    ((("sq0csp-", r"sq0csp-"),), False, ("SquareOAuthDetector",)),
+    ((("rk_live_", r"rk_live_"), ("sk_live_", r"sk_live_")), False, ("StripeDetector",)),
+    (((":", r":[0-9A-Za-z_-]{35}"),), False, ("TelegramBotTokenDetector",)),
+    ((("AC", r"AC[a-z0-9]{32}"), ("SK", r"SK[a-z0-9]{32}")), False, ("TwilioKeyDetector",)),
+    # every keyword holds one of these stems; the plugin's hint (_KEYWORDS) then picks the lines
+    (tuple((s, s) for s in ("key", "pass", "pwd", "secret", "contrase")), True, ("KeywordDetector",)),
+    ((("xox", r"xox[abposr]-"), ("hooks.slack.com", r"hooks\.slack\.com")), True, ("SlackDetector",)),
     (
-        ("key", "pw", "pass", "token", "cloudant", "softlayer"),
-        _ASSIGNED_RUN,
+        (
+            ("key", "key" + _ASSIGNED),
+            ("pw", "pwd?" + _ASSIGNED),
+            ("pass", "pass(?:word)?" + _ASSIGNED),
+            ("token", "token" + _ASSIGNED),
+            ("cloudant.com", r"cloudant\.com"),
+            ("softlayer", r"api.softlayer.com/soap/"),
+        ),
         True,
         ("CloudantDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "SoftlayerDetector"),
     ),
@@ -136,8 +148,7 @@ _ENTROPY_PLUGINS = ("Base64HighEntropyString", "HexHighEntropyString")
 
 @dataclass(frozen=True)
 class Gate:
-    literals: tuple[str, ...]
-    regex: re.Pattern[str]
+    alternatives: tuple[tuple[str, re.Pattern[str]], ...]  # (required literal or "", regex)
     folded: bool
     plugins: tuple[int, ...]  # indices in the plugin list
 
@@ -204,11 +215,11 @@ class Prefilter:
         self.every_line: tuple[int, ...] = ()
         hints: list[tuple[re.Pattern[str] | None, re.Pattern[str] | None]] = []
         gated: set[int] = set()
-        for literals, regex, fold, covered in _BUILTIN_GATES:
+        for alternatives, fold, covered in _BUILTIN_GATES:
             ids = tuple(i for name in covered for i in index.get(name, ()))
             if ids:
-                flags = re.IGNORECASE if fold else 0
-                self.gates.append(Gate(literals, re.compile(regex, flags), fold, ids))
+                compiled = tuple((lit, re.compile(regex)) for lit, regex in alternatives)
+                self.gates.append(Gate(compiled, fold, ids))
                 gated.update(ids)
         every: list[int] = []
         for i, plugin in enumerate(plugins):
@@ -235,7 +246,8 @@ class Prefilter:
                     (folded if fold else plain).append(regex)
             elif hasattr(plugin, "prefilter"):
                 fold = bool(getattr(plugin, "prefilter_casefold", False))
-                self.gates.append(Gate((), re.compile(str(plugin.prefilter)), fold, (i,)))
+                literal = str(getattr(plugin, "prefilter_literal", ""))
+                self.gates.append(Gate(((literal, re.compile(str(plugin.prefilter))),), fold, (i,)))
             else:
                 every.append(i)  # no known condition: every line
             hints.append(
@@ -248,24 +260,22 @@ class Prefilter:
         self.hints = tuple(hints)
 
     # -- candidate lines -------------------------------------------------------------------------
-    def candidates(self, text: str) -> dict[int, set[int]]:
+    def candidates(self, text: str, index: TextIndex | None = None) -> dict[int, set[int]]:
         """1-based line number -> indices of the plugins that may fire on that line."""
+        ix = index if index is not None and index.text is text else TextIndex(text)
         found: dict[int, set[int]] = {}
         if self.every_line:
             everyone = set(self.every_line)
             for n in range(1, text.count("\n") + 2):
                 found[n] = set(everyone)
-        folded_text: str | None = None
         for gate in self.gates:
-            if gate.folded:
-                if folded_text is None:
-                    folded_text = text.casefold()
-                haystack = folded_text
-            else:
-                haystack = text
-            if gate.literals and not any(lit in haystack for lit in gate.literals):
-                continue
-            for line in _match_lines(haystack, gate.regex):
+            fold = 2 if gate.folded else 0
+            lines: set[int] = set()
+            for literal, regex in gate.alternatives:
+                if literal and not ix.contains(literal, fold):
+                    continue
+                lines.update(_match_lines(ix.casefold() if gate.folded else text, regex))
+            for line in lines:
                 found.setdefault(line, set()).update(gate.plugins)
         if self.entropy:
             raw = text.encode("utf-8", "surrogatepass")

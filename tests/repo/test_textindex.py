@@ -6,6 +6,9 @@ import random
 import string
 import sys
 
+import pytest
+
+from nhiscan.sources.repo import textindex
 from nhiscan.sources.repo.textindex import FOLDS_TO_ASCII, RUN_CHARS, TextIndex
 
 
@@ -19,7 +22,10 @@ def test_folds_to_ascii_is_every_such_character() -> None:
     assert found == FOLDS_TO_ASCII
 
 
-def test_contains_agrees_with_substring_search() -> None:
+@pytest.mark.parametrize("small", [0, 1 << 20])
+def test_contains_agrees_with_substring_search(small: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways (the runs; small texts searched directly) answer as a search of the text would."""
+    monkeypatch.setattr(textindex, "SMALL_TEXT", small)
     rng = random.Random(3)
     alphabet = "aAkKeEyY:_-./~+ \n\"'=\u00e9\u212a\u017f\u00df" + string.digits
     literals = ["key", "kEy", "ey", "a:b", "://", "k_e", "ss", "s", "~+", "e\u00e9", "y=", "ke"]

@@ -275,7 +275,7 @@ def load_detectors(directory: Path | None = None) -> tuple[Detector, ...]:
     out: dict[str, Detector] = {}
     for path in sorted(base.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
         except yaml.YAMLError as exc:
             raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("detectors"), list):
@@ -291,6 +291,9 @@ def load_detectors(directory: Path | None = None) -> tuple[Detector, ...]:
 def detector_by_id(did: str) -> Detector | None:
     return {d.id: d for d in load_detectors()}.get(did)
 
+
+# libyaml's safe loader when PyYAML has it (every scan process loads the catalogue).
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 TYPE_PREFIX = "nhiscan:"  # RawSecret.type of a catalogue finding: "nhiscan:<detector id>"
 

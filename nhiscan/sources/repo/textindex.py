@@ -33,6 +33,8 @@ def _run_table() -> bytes:
 
 
 TABLE = _run_table()
+# Texts shorter than this answer literal tests by searching the text itself.
+SMALL_TEXT = 16384
 
 
 class TextIndex:
@@ -48,6 +50,7 @@ class TextIndex:
         self._casefold: str | None = None
         self._memo: dict[tuple[str, int], bool] = {}
         self._plain_fold: bool | None = None
+        self._small = len(text) < SMALL_TEXT
 
     @property
     def blob(self) -> str:
@@ -68,6 +71,8 @@ class TextIndex:
     def contains(self, literal: str, fold: int = 0) -> bool:
         """Whether ``literal`` occurs in the text (fold 0), in ``text.lower()`` (1) or in
         ``text.casefold()`` (2)."""
+        if self._small:  # a few kilobytes: searching the text costs less than building the runs
+            return literal in self._haystack(fold)
         key = (literal, fold)
         known = self._memo.get(key)
         if known is not None:

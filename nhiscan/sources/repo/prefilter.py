@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 import math
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,7 @@ _BUILTIN_GATES: tuple[tuple[_Alternatives, bool, tuple[str, ...]], ...] = (
     ),
 )
 
+_ASSIGNED_PLUGINS = ("CloudantDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "SoftlayerDetector")
 _ENTROPY_PLUGINS = ("Base64HighEntropyString", "HexHighEntropyString")
 
 
@@ -258,6 +260,7 @@ class Prefilter:
             )
         self.every_line = tuple(every)
         self.hints = tuple(hints)
+        self.assigned_runs = any(n in index for n in _ASSIGNED_PLUGINS)
 
     # -- candidate lines -------------------------------------------------------------------------
     def candidates(self, text: str, index: TextIndex | None = None) -> dict[int, set[int]]:
@@ -346,6 +349,21 @@ def _entropy_lines(raw: bytes, gate: EntropyGate) -> list[int]:
 
 
 # -- config transformers ------------------------------------------------------------------------------
+# A transformer writes ``key: "value"`` from a key and a value the text may hold on different lines
+# (YAML's value below its key): the assignment the IBM / Cloudant / SoftLayer gate needs may only
+# exist after the transform. Such a text is transformed when it holds one of their keywords and a
+# run of 24 of their value characters anywhere.
+_ASSIGNED_LITERALS = ("key", "pw", "pass", "token", "cloudant", "softlayer")
+_ASSIGNED_TABLE = _table(string.ascii_lowercase + string.digits + "_-")
+
+
+def _loose_assigned(text: str) -> bool:
+    folded = text.casefold()
+    if not any(lit in folded for lit in _ASSIGNED_LITERALS):
+        return False
+    return b"a" * 24 in folded.encode("utf-8", "surrogatepass").translate(_ASSIGNED_TABLE)
+
+
 # More '=' than this in one run of the entropy charset: the transformers are run (a prefilter may
 # only ever let more through).
 _MAX_EQUALS = 16
@@ -361,6 +379,8 @@ def transform_may_matter(prefilter: Prefilter, text: str) -> bool:
     so without a run of the minimal length whose entropy exceeds the limit nothing can fire.
     """
     raw = text.encode("utf-8", "surrogatepass")
+    if prefilter.assigned_runs and _loose_assigned(text):
+        return True
     for eg in prefilter.entropy:
         data = raw.translate(_table(eg.charset))
         needle = b"a" * eg.min_len

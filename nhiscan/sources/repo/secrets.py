@@ -351,6 +351,12 @@ def to_secrets(
             attrs["inline_ignore_marker"] = marker.marker
         if reason is None and raw.type == "Secret Keyword" and _SECRETS_KEYWORD.match(_line(lines, line)):
             reason = "GitHub Actions `secrets: inherit` keyword"
+        if reason is None and raw.type == "Secret Keyword":
+            reason = not_a_password(value)
+        if reason is None and raw.type == "Telegram Bot Token" and _longer_number(value, line_text):
+            reason = "digits of a longer number (an ARN's account id), not a bot id"
+        if reason is None and raw.type == "Private Key" and not _key_material(lines, line):
+            reason = "private key marker without key material (a pattern, a placeholder)"
         if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
             reason = "AWS documentation example key"
         if reason is None and is_own_value(value, _line(lines, line)):
@@ -516,3 +522,62 @@ def generic_evidence(raw_type: str, value: str, before: str, rel_path: str) -> t
     if name is not None:
         return f"assigned to a credential-like name ({name.group(0)})", None
     return "", "high-entropy string without credential evidence (no credential-like name)"
+
+
+# -- values a keyword assignment holds that are not passwords ---------------------------------------
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+# Pieces of an identifier: a capitalised or lower-case word, an upper-case word, or a short number.
+_WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|\d{1,2}")
+_SEPARATORS = re.compile(r"[_\-. ]+")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_CREDENTIAL_WORD = re.compile(r"(?i)pass|pwd|pswd|secret|key|token|cred")
+
+
+def not_a_password(value: str) -> str | None:
+    """Why a value assigned to a password-like name is not a password (or None).
+
+    A date and time, a sentence (a description written where a value goes), a value of four
+    characters or fewer, or an identifier made of words (``secret_key``, ``MyPassword``,
+    ``FROM_CREDS_FILE_2``: a name or a test stand-in, with no random part).
+    """
+    v = value.strip()
+    if _ISO_TIME.fullmatch(v):
+        return "a date and time, not a credential"
+    words = v.split()
+    if len(words) >= 4 and all(w.strip(".,;:()").isalpha() for w in words):
+        return "a sentence (documentation), not a credential"
+    if len(v) <= 4:
+        return "too short for a credential (a stand-in value)"
+    pieces = [p for p in _SEPARATORS.split(v) if p]
+    tokens: list[str] = []
+    for piece in pieces:
+        found = _WORD.findall(piece)
+        if "".join(found) != piece:
+            return None  # other characters: not an identifier
+        tokens.extend(found)
+    letters = [t for t in tokens if not t.isdigit()]
+    if not letters or len(letters) > 6 or len(v) > 48 or sum(map(len, letters)) / len(letters) < 3:
+        return None
+    if not all(_VOWEL.search(t) or (t.isupper() and len(t) <= 4) for t in letters):
+        return None  # a piece without a vowel (Xqzt): random, not a word
+    if any(t.isdigit() for t in tokens[:-1]):
+        return None  # digits inside (hunter2hunter2, 53cr37): chosen, not a name
+    if len(tokens) == 1 and not _CREDENTIAL_WORD.search(v):
+        return None  # one plain word: a person's password as likely as a name
+    return "an identifier made of words (a name or a stand-in), not a credential"
+
+
+def _longer_number(value: str, line: str) -> bool:
+    """Whether the digits a bot token starts with continue a longer number on the line."""
+    pos = line.find(value)
+    return pos > 0 and line[pos - 1].isdigit()
+
+
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/]{40}")
+
+
+def _key_material(lines: Sequence[str], line: int) -> bool:
+    """Whether base64 key material follows a private key marker (on its line or the next few)."""
+    window = "\n".join(lines[max(0, line - 1) : line + 4]).replace("\\n", "\n")
+    start = window.find("PRIVATE KEY")
+    return start >= 0 and _KEY_BODY.search(window, start) is not None

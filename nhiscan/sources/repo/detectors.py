@@ -22,6 +22,7 @@ import base64
 import binascii
 import bisect
 import functools
+import itertools
 import re
 import string
 import zlib
@@ -346,9 +347,8 @@ class CatalogueScanner:
         ctx_len = self._ctx_len
         # Each distinct run of token characters once (listed and deduplicated in C, first
         # occurrences in text order): a JSON model repeats its long names thousands of times.
-        for run in ix.runs:
-            if len(run) < _MIN_RUN:
-                continue
+        # the runs of at least _MIN_RUN characters, picked in C
+        for run in itertools.compress(ix.runs, map((_MIN_RUN - 1).__lt__, map(len, ix.runs))):
             cands = by2.get(run[:2])
             if cands is not None:
                 for prefix, det in cands:

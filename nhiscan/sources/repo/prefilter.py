@@ -166,6 +166,7 @@ class EntropyGate:
     min_len: int
     distinct: int  # fewest distinct characters whose entropy can exceed the limit
     limit: float
+    plain_table: bytes  # run character -> a, newline kept, anything else (quotes too) -> space
 
 
 def _table(run_chars: str, quote_chars: str = "") -> bytes:
@@ -241,6 +242,7 @@ class Prefilter:
                         n,
                         min_distinct(limit),
                         limit,
+                        _table(charset),
                     )
                 )
             elif i in gated:
@@ -382,7 +384,7 @@ def transform_may_matter(prefilter: Prefilter, text: str) -> bool:
     if prefilter.assigned_runs and _loose_assigned(text):
         return True
     for eg in prefilter.entropy:
-        data = raw.translate(_table(eg.charset))
+        data = raw.translate(eg.plain_table)
         needle = b"a" * eg.min_len
         pos = data.find(needle)
         # The next space and newline at or after pos, each found once per occurrence (a

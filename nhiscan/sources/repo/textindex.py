@@ -72,7 +72,9 @@ class TextIndex:
         """Whether ``literal`` occurs in the text (fold 0), in ``text.lower()`` (1) or in
         ``text.casefold()`` (2)."""
         if self._small:  # a few kilobytes: searching the text costs less than building the runs
-            return literal in self._haystack(fold)
+            if fold == 0:
+                return literal in self.text
+            return literal in (self.lower() if fold == 1 else self.casefold())
         key = (literal, fold)
         known = self._memo.get(key)
         if known is not None:

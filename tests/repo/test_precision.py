@@ -60,3 +60,12 @@ def test_private_key_marker_without_material_is_not_a_key() -> None:
     body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
     pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n{body}\n-----END PRIVATE KEY-----\n"
     assert _reported("key.pem", pem) == ["private key"]
+
+
+def test_sample_password_in_a_local_url_is_not_reported() -> None:
+    sample = 'engine = create_engine("postgresql://scott:tiger@localhost/test")\n'
+    assert _reported("app.py", sample) == []
+    leaked = 'engine = create_engine("postgresql://app:tiger@db.prod.internal.net/app")\n'
+    assert _reported("app.py", leaked) != []
+    chosen = 'engine = create_engine("postgresql://scott:Ti9er-x7Q@localhost/test")\n'
+    assert _reported("app.py", chosen) != []

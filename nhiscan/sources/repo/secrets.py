@@ -353,6 +353,8 @@ def to_secrets(
             reason = "GitHub Actions `secrets: inherit` keyword"
         if reason is None and raw.type == "Secret Keyword":
             reason = not_a_password(value)
+        if reason is None and raw.type in ("Basic Auth Credentials", _URL_PASSWORD):
+            reason = sample_url_password(value, line_text)
         if reason is None and raw.type == "Telegram Bot Token" and _longer_number(value, line_text):
             reason = "digits of a longer number (an ARN's account id), not a bot id"
         if reason is None and raw.type == "Private Key" and not _key_material(lines, line):
@@ -581,3 +583,25 @@ def _key_material(lines: Sequence[str], line: int) -> bool:
     window = "\n".join(lines[max(0, line - 1) : line + 4]).replace("\\n", "\n")
     start = window.find("PRIVATE KEY")
     return start >= 0 and _KEY_BODY.search(window, start) is not None
+
+
+_URL_PASSWORD = catalogue.TYPE_PREFIX + "url-password"
+_LOCAL_HOST = re.compile(
+    r"(?i)(?:localhost|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|\[?::1\]?|"
+    r"[^.\s]*|(?:[\w-]+\.)*example\.(?:com|org|net)|[\w-]+\.(?:local|test|invalid|example))"
+)
+
+
+def sample_url_password(value: str, line: str) -> str | None:
+    """Why a password in a URL is a sample (or None): one lower-case word (``scott:tiger``,
+    ``user:pass``) for a host that is not a network name (localhost, a private address, a bare
+    service or placeholder name such as ``host`` or ``mysql80``, an example domain)."""
+    if not (value.isalpha() and value.islower() and len(value) <= 10):
+        return None
+    at = line.find(":" + value + "@")
+    if at < 0:
+        return None
+    host = re.split(r"[/?:'\"\s<>\\`),;]", line[at + len(value) + 2 :], maxsplit=1)[0]
+    if _LOCAL_HOST.fullmatch(host):
+        return "sample password in a URL (one lower-case word, a local or placeholder host)"
+    return None

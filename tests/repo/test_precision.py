@@ -67,5 +67,7 @@ def test_sample_password_in_a_local_url_is_not_reported() -> None:
     assert _reported("app.py", sample) == []
     leaked = 'engine = create_engine("postgresql://app:tiger@db.prod.internal.net/app")\n'
     assert _reported("app.py", leaked) != []
-    chosen = 'engine = create_engine("postgresql://scott:Ti9er-x7Q@localhost/test")\n'
-    assert _reported("app.py", chosen) != []
+    placeholder_host = 'url = "dbtype://username:apples%2Foranges@hostspec/database"\n'
+    assert _reported("test_url.py", placeholder_host) == []
+    deployed = 'DATABASE_URL = "postgresql://app:Ti9er-x7Q@db.example-corp.io:5432/app"\n'
+    assert _reported("settings.py", deployed) != []

@@ -593,15 +593,14 @@ _LOCAL_HOST = re.compile(
 
 
 def sample_url_password(value: str, line: str) -> str | None:
-    """Why a password in a URL is a sample (or None): one lower-case word (``scott:tiger``,
-    ``user:pass``) for a host that is not a network name (localhost, a private address, a bare
-    service or placeholder name such as ``host`` or ``mysql80``, an example domain)."""
-    if not (value.isalpha() and value.islower() and len(value) <= 10):
-        return None
+    """Why a password in a URL is a sample (or None): the URL names a host that is not a network
+    name (localhost, a private address, a bare service or placeholder name such as ``host``,
+    ``hostspec`` or ``mysql80``, an example domain): documentation, tests and development
+    defaults (``scott:tiger@localhost``), never a deployed service's credential."""
     at = line.find(":" + value + "@")
     if at < 0:
         return None
     host = re.split(r"[/?:'\"\s<>\\`),;]", line[at + len(value) + 2 :], maxsplit=1)[0]
     if _LOCAL_HOST.fullmatch(host):
-        return "sample password in a URL (one lower-case word, a local or placeholder host)"
+        return "sample password in a URL (a local or placeholder host)"
     return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nhiscan.sources.repo.engine import ds_session
-from nhiscan.sources.repo.secrets import not_a_password, to_secrets
+from nhiscan.sources.repo.evidence import not_a_password
+from nhiscan.sources.repo.secrets import to_secrets
 
 
 @pytest.mark.parametrize(

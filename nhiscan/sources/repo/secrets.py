@@ -19,6 +19,16 @@ from nhiscan import secret_ids
 from nhiscan.model import Location, Secret
 from nhiscan.sources.repo import detectors as catalogue
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
+from nhiscan.sources.repo.evidence import (
+    BEFORE_WINDOW,
+    URL_PASSWORD,
+    generic_evidence,
+    key_material,
+    line_head,
+    longer_number,
+    not_a_password,
+    sample_url_password,
+)
 from nhiscan.sources.repo.inline_ignore import Ignore, parse_ignore
 from nhiscan.sources.repo.own_outputs import OwnOutput
 
@@ -333,7 +343,9 @@ def to_secrets(
             reason = is_placeholder(value)
         if reason is None and category == "generic" and not raw.type.startswith(catalogue.TYPE_PREFIX):
             # what precedes the value on its line (a bounded window: a line may hold thousands)
-            before = line_text[max(0, column - _BEFORE) : column] if column >= 0 else _line_head(line_text)
+            before = (
+                line_text[max(0, column - BEFORE_WINDOW) : column] if column >= 0 else line_head(line_text)
+            )
             evidence, reason = generic_evidence(raw.type, value, before, rel_path)
             if evidence:
                 attrs["evidence"] = evidence
@@ -353,11 +365,11 @@ def to_secrets(
             reason = "GitHub Actions `secrets: inherit` keyword"
         if reason is None and raw.type == "Secret Keyword":
             reason = not_a_password(value)
-        if reason is None and raw.type in ("Basic Auth Credentials", _URL_PASSWORD):
+        if reason is None and raw.type in ("Basic Auth Credentials", URL_PASSWORD):
             reason = sample_url_password(value, line_text)
-        if reason is None and raw.type == "Telegram Bot Token" and _longer_number(value, line_text):
+        if reason is None and raw.type == "Telegram Bot Token" and longer_number(value, line_text):
             reason = "digits of a longer number (an ARN's account id), not a bot id"
-        if reason is None and raw.type == "Private Key" and not _key_material(lines, line):
+        if reason is None and raw.type == "Private Key" and not key_material(lines, line):
             reason = "private key marker without key material (a pattern, a placeholder)"
         if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
             reason = "AWS documentation example key"
@@ -470,137 +482,4 @@ _NEXT_LINE = re.compile(r"pragma:\s*allowlist[ -]nextline[ -]secret")
 def _catalogue_detector(raw_type: str) -> catalogue.Detector | None:
     if raw_type.startswith(catalogue.TYPE_PREFIX):
         return catalogue.detector_by_id(raw_type[len(catalogue.TYPE_PREFIX) :])
-    return None
-
-
-# -- evidence for generic findings -----------------------------------------------------------------
-# A generic (keyword, URL or entropy) finding is reported only with evidence that the value is a
-# credential; checksums, digests, commit ids and identifiers are not.
-_LOCK_FILES = (
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "go.sum", "poetry.lock",
-    "cargo.lock", "pipfile.lock", "composer.lock", "gemfile.lock", "uv.lock", "pdm.lock", "flake.lock",
-    "packages.lock.json", "podfile.lock", "mix.lock", "pubspec.lock", "gradle.lockfile", "bun.lock",
-)  # fmt: skip
-_CREDENTIAL_NAME = re.compile(
-    r"(?i)(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_\-.]?key|access[_\-.]?key|private[_\-.]?key|"
-    r"auth|credential|cred|apikey|client[_\-.]?secret|signing|bearer|session|cookie|salt|contrase)"
-)
-_DIGEST_CONTEXT = re.compile(
-    r"(?i)(?:integrity|checksum|digest|sha(?:1|224|256|384|512)|md5|hash|etag|fingerprint|"
-    r"commit|revision|\brev\b|\bref\b|nonce|sri)"
-)
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_ID_NAME = re.compile(r"(?i)(?:\bid\b|_id\b|[a-z]Id\b|uuid|guid)")
-
-
-_BEFORE = 160
-
-
-def _line_head(line: str) -> str:
-    return line[:_BEFORE]
-
-
-def generic_evidence(raw_type: str, value: str, before: str, rel_path: str) -> tuple[str, str | None]:
-    """(evidence that a generic finding is a credential, or why it is not one); ``before`` is what
-    precedes the value on its line (a bounded window)."""
-    base = rel_path.rsplit("/", 1)[-1].lower()
-    if base in _LOCK_FILES or base.endswith(".lock"):
-        return "", "checksum or pin in a lock file"
-    if re.search(r"(?:sha(?:1|256|384|512)[-:]|[a-z0-9]+:sha256:)$", before) or re.search(
-        r"(?i)\bsha(?:1|256|384|512)[-:]\s*$", before
-    ):
-        return "", "digest (algorithm-prefixed hash)"
-    if raw_type == "Basic Auth Credentials":
-        return "password in a URL's user info", None
-    name = _CREDENTIAL_NAME.search(before)
-    digest_name = _DIGEST_CONTEXT.search(before)
-    if _HEX.fullmatch(value) and len(value) in (32, 40, 56, 64, 96, 128) and digest_name and not name:
-        return "", "hash, checksum or commit id"
-    if _UUID.fullmatch(value) and _ID_NAME.search(before) and not name:
-        return "", "identifier (UUID named as an id)"
-    if raw_type == "Secret Keyword":
-        return "assigned to a credential-like name", None
-    if name is not None:
-        return f"assigned to a credential-like name ({name.group(0)})", None
-    return "", "high-entropy string without credential evidence (no credential-like name)"
-
-
-# -- values a keyword assignment holds that are not passwords ---------------------------------------
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
-# Pieces of an identifier: a capitalised or lower-case word, an upper-case word, or a short number.
-_WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|\d{1,2}")
-_SEPARATORS = re.compile(r"[_\-. ]+")
-_VOWEL = re.compile(r"[aeiouyAEIOUY]")
-_CREDENTIAL_WORD = re.compile(r"(?i)pass|pwd|pswd|secret|key|token|cred")
-
-
-def not_a_password(value: str) -> str | None:
-    """Why a value assigned to a password-like name is not a password (or None).
-
-    A date and time, a sentence (a description written where a value goes), a value of four
-    characters or fewer, or an identifier made of words (``secret_key``, ``MyPassword``,
-    ``FROM_CREDS_FILE_2``: a name or a test stand-in, with no random part).
-    """
-    v = value.strip()
-    if _ISO_TIME.fullmatch(v):
-        return "a date and time, not a credential"
-    words = v.split()
-    if len(words) >= 4 and all(w.strip(".,;:()").isalpha() for w in words):
-        return "a sentence (documentation), not a credential"
-    if len(v) <= 4:
-        return "too short for a credential (a stand-in value)"
-    pieces = [p for p in _SEPARATORS.split(v) if p]
-    tokens: list[str] = []
-    for piece in pieces:
-        found = _WORD.findall(piece)
-        if "".join(found) != piece:
-            return None  # other characters: not an identifier
-        tokens.extend(found)
-    letters = [t for t in tokens if not t.isdigit()]
-    if not letters or len(letters) > 6 or len(v) > 48 or sum(map(len, letters)) / len(letters) < 3:
-        return None
-    if not all(_VOWEL.search(t) or (t.isupper() and len(t) <= 4) for t in letters):
-        return None  # a piece without a vowel (Xqzt): random, not a word
-    if any(t.isdigit() for t in tokens[:-1]):
-        return None  # digits inside (hunter2hunter2, 53cr37): chosen, not a name
-    if len(tokens) == 1 and not _CREDENTIAL_WORD.search(v):
-        return None  # one plain word: a person's password as likely as a name
-    return "an identifier made of words (a name or a stand-in), not a credential"
-
-
-def _longer_number(value: str, line: str) -> bool:
-    """Whether the digits a bot token starts with continue a longer number on the line."""
-    pos = line.find(value)
-    return pos > 0 and line[pos - 1].isdigit()
-
-
-_KEY_BODY = re.compile(r"[A-Za-z0-9+/]{40}")
-
-
-def _key_material(lines: Sequence[str], line: int) -> bool:
-    """Whether base64 key material follows a private key marker (on its line or the next few)."""
-    window = "\n".join(lines[max(0, line - 1) : line + 4]).replace("\\n", "\n")
-    start = window.find("PRIVATE KEY")
-    return start >= 0 and _KEY_BODY.search(window, start) is not None
-
-
-_URL_PASSWORD = catalogue.TYPE_PREFIX + "url-password"
-_LOCAL_HOST = re.compile(
-    r"(?i)(?:localhost|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|\[?::1\]?|"
-    r"[^.\s]*|(?:[\w-]+\.)*example\.(?:com|org|net)|[\w-]+\.(?:local|test|invalid|example))"
-)
-
-
-def sample_url_password(value: str, line: str) -> str | None:
-    """Why a password in a URL is a sample (or None): the URL names a host that is not a network
-    name (localhost, a private address, a bare service or placeholder name such as ``host``,
-    ``hostspec`` or ``mysql80``, an example domain): documentation, tests and development
-    defaults (``scott:tiger@localhost``), never a deployed service's credential."""
-    at = line.find(":" + value + "@")
-    if at < 0:
-        return None
-    host = re.split(r"[/?:'\"\s<>\\`),;]", line[at + len(value) + 2 :], maxsplit=1)[0]
-    if _LOCAL_HOST.fullmatch(host):
-        return "sample password in a URL (a local or placeholder host)"
     return None

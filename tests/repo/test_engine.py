@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nhiscan.sources.repo.detectors import TYPE_PREFIX
-from nhiscan.sources.repo.engine import _min_run, ds_session
+from nhiscan.sources.repo.engine import ds_session
+from nhiscan.sources.repo.prefilter import min_run as _min_run
 from tests.repo.corpus import generate
 
 ALNUM = string.ascii_letters + string.digits
@@ -153,7 +154,7 @@ def test_eager_ini_skip_only_where_configparser_fails() -> None:
     from detect_secrets.transformers.config import EagerConfigFileTransformer
     from detect_secrets.transformers.exceptions import ParsingError
 
-    from nhiscan.sources.repo.engine import _may_be_headerless_ini
+    from nhiscan.sources.repo.ds_text import may_be_headerless_ini as _may_be_headerless_ini
 
     rng = random.Random(5)
     pieces = [

@@ -22,6 +22,7 @@ import base64
 import binascii
 import bisect
 import functools
+import itertools
 import re
 import string
 import zlib
@@ -33,6 +34,7 @@ from typing import Any
 import yaml
 
 from nhiscan.errors import NhiscanError
+from nhiscan.sources.repo.textindex import RUN_CHARS, TextIndex
 
 CATEGORIES = {
     "cloud-key": "cloud-key",
@@ -59,7 +61,7 @@ _KEYS = {
 _REQUIRED = ("id", "name", "category", "severity", "nhi", "regex", "examples")
 
 # Characters a token is made of: the run split keeps these, and a match must not continue into them.
-_RUN_CHARS = string.ascii_letters + string.digits + "_-.~+/"
+_RUN_CHARS = RUN_CHARS
 _MIN_RUN = 12
 _LEFT = r"(?<![A-Za-z0-9_\-])"
 _RIGHT = r"(?![A-Za-z0-9_\-])"
@@ -298,14 +300,6 @@ TYPE_PREFIX = "nhiscan:"  # RawSecret.type of a catalogue finding: "nhiscan:<det
 
 
 # -- scanning -------------------------------------------------------------------------------------
-def _run_table() -> bytes:
-    out = bytearray(b" " * 256)
-    for c in _RUN_CHARS:
-        out[ord(c)] = ord(c)
-    return bytes(out)
-
-
-_TABLE = _run_table()
 _TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
 
 
@@ -343,24 +337,24 @@ class CatalogueScanner:
                     for n in lengths:
                         self._ctx_len.setdefault(n, []).append(det)
 
-    def scan(self, text: str) -> list[Hit]:
+    def scan(self, text: str, index: TextIndex | None = None) -> list[Hit]:
         if not text:
             return []
+        ix = index if index is not None and index.text is text else TextIndex(text)
         picked: dict[str, Detector] = {}
         values: dict[str, tuple[Detector, set[str]]] = {}
-        data = text.encode("utf-8", "surrogatepass").translate(_TABLE)
         by2 = self._by2
         ctx_len = self._ctx_len
-        for run in data.split():
-            n = len(run)
-            if n < _MIN_RUN:
-                continue
+        # Each distinct run of token characters once (listed and deduplicated in C, first
+        # occurrences in text order): a JSON model repeats its long names thousands of times.
+        # the runs of at least _MIN_RUN characters, picked in C
+        for run in itertools.compress(ix.runs, map((_MIN_RUN - 1).__lt__, map(len, ix.runs))):
             cands = by2.get(run[:2])
             if cands is not None:
                 for prefix, det in cands:
                     if run.startswith(prefix):
                         picked[det.id] = det
-            dets = ctx_len.get(n)
+            dets = ctx_len.get(len(run))
             if dets is not None:
                 word = run.decode("ascii")
                 for det in dets:
@@ -368,24 +362,18 @@ class CatalogueScanner:
                     if det.value.fullmatch(word):
                         values.setdefault(det.id, (det, set()))[1].add(word)
         low: str | None = None
+
+        def occurs(literal: str, fold: bool) -> bool:
+            return ix.contains(literal, 1 if fold else 0)
+
         # Detectors picked by a keyword: searched only around the keyword's occurrences.
         around: dict[str, tuple[Detector, list[tuple[str, bool]]]] = {}
         for literal, fold, det in self._infix:
-            if det.id in picked:
-                continue
-            if fold:
-                if low is None:
-                    low = text.lower()
-                if literal in low:
-                    around.setdefault(det.id, (det, []))[1].append((literal, True))
-            elif literal in text:
-                around.setdefault(det.id, (det, []))[1].append((literal, False))
-        if self._ctx_names:
-            if low is None:
-                low = text.lower()
-            for stem, det in self._ctx_names:
-                if stem in low:
-                    around.setdefault(det.id, (det, []))[1].append((stem, True))
+            if det.id not in picked and occurs(literal, fold):
+                around.setdefault(det.id, (det, []))[1].append((literal, fold))
+        for stem, det in self._ctx_names:
+            if occurs(stem, True):
+                around.setdefault(det.id, (det, []))[1].append((stem, True))
         hits: list[Hit] = []
         lines = _Lines(text)
         for det in picked.values():
@@ -396,16 +384,14 @@ class CatalogueScanner:
             if did in picked:
                 continue
             if any(fold for _, fold in literals) and low is None:
-                low = text.lower()
+                low = ix.lower()
             folded = low if low is not None and len(low) == len(text) else None
             for lo, hi in _windows(text, folded, literals):
                 hits.extend(self._matches(det, text, lo, hi, lines))
         for det, words in values.values():
             if det.id in picked:
                 continue
-            if low is None:
-                low = text.lower()
-            if not any(stem in low for stem in self._stems[det.id]):
+            if not any(occurs(stem, True) for stem in self._stems[det.id]):
                 continue  # none of its names is in the text: the value cannot follow one
             for word in words:
                 hits.extend(self._near(det, word, text, lines))

@@ -7,7 +7,8 @@ both tools on the same plugin set.
 
 Each class carries ``prefilter``: a regex that every line the plugin can fire on must contain (a
 necessary condition, usually the literal prefix of the token), used by nhiscan's whole-file pass,
-and ``prefilter_casefold`` when that regex applies to the case-folded text.
+and ``prefilter_casefold`` when that regex applies to the case-folded text; ``prefilter_literal``
+is a literal every match holds (the regex is only searched in texts that hold it).
 """
 
 import re
@@ -24,6 +25,7 @@ class AnthropicKeyDetector(RegexBasedDetector):
 
     secret_type = "Anthropic API Key"
     prefilter = r"sk-ant-"
+    prefilter_literal = "sk-ant-"
     prefilter_casefold = False
     denylist = (re.compile(_B + r"(sk-ant-(?:api|admin)\d\d-[A-Za-z0-9_\-]{80,120})" + _E),)
 
@@ -33,6 +35,7 @@ class OpenAIProjectKeyDetector(RegexBasedDetector):
 
     secret_type = "OpenAI Project Key"
     prefilter = r"sk-(?:proj|svcacct|admin)-"
+    prefilter_literal = "sk-"
     prefilter_casefold = False
     denylist = (re.compile(_B + r"(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,250})" + _E),)
 
@@ -42,6 +45,7 @@ class HuggingFaceTokenDetector(RegexBasedDetector):
 
     secret_type = "Hugging Face Token"
     prefilter = r"hf_"
+    prefilter_literal = "hf_"
     prefilter_casefold = False
     denylist = (re.compile(_B + r"(hf_[A-Za-z]{34})" + _E),)
 
@@ -51,6 +55,7 @@ class AzureClientSecretDetector(RegexBasedDetector):
 
     secret_type = "Azure AD Client Secret"
     prefilter = r"\dQ~"
+    prefilter_literal = "Q~"
     prefilter_casefold = False
     denylist = (
         re.compile(
@@ -64,6 +69,7 @@ class GitHubFineGrainedTokenDetector(RegexBasedDetector):
 
     secret_type = "GitHub Fine-Grained Token"
     prefilter = r"github_pat_"
+    prefilter_literal = "github_pat_"
     prefilter_casefold = False
     denylist = (re.compile(_B + r"(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})" + _E),)
 
@@ -73,6 +79,7 @@ class NpmAccessTokenDetector(RegexBasedDetector):
 
     secret_type = "npm Access Token"
     prefilter = r"npm_"
+    prefilter_literal = "npm_"
     prefilter_casefold = False
     denylist = (re.compile(_B + r"(npm_[A-Za-z0-9]{36})" + _E),)
 
@@ -82,6 +89,7 @@ class AWSSecretAccessKeyDetector(RegexBasedDetector):
 
     secret_type = "AWS Secret Access Key"
     prefilter = r"secret_?access_?key"
+    prefilter_literal = "secret"
     prefilter_casefold = True
     denylist = (
         re.compile(

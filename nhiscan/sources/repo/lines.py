@@ -130,8 +130,11 @@ class LineAnalyzer:
             limit = float(entropy.entropy_limit)
             charset = str(entropy.charset)
             own = type(entropy).calculate_shannon_entropy is not self._entropy.calculate_shannon_entropy
+            distinct = _min_distinct(limit)
             for m in entropy.regex.finditer(line):
                 value = m.group(2)
+                if len(set(value)) < distinct:
+                    continue  # its entropy is at most log2 of its distinct characters: not over
                 # The hex plugin adjusts all-digit values in its own method: use it (16 characters).
                 if (entropy.calculate_shannon_entropy(value) if own else _shannon(charset, value)) > limit:
                     yield value, m.start(2)
@@ -210,6 +213,13 @@ def _anchored(regex: re.Pattern[str], line: str, starts: list[int]) -> Iterator[
         if m is not None:
             yield m
             floor = m.end() if m.end() > start else start + 1
+
+
+@functools.lru_cache(maxsize=8)
+def _min_distinct(limit: float) -> int:
+    from nhiscan.sources.repo.prefilter import min_distinct
+
+    return min_distinct(limit)
 
 
 def _shannon(charset: str, data: str) -> float:

@@ -20,6 +20,16 @@ from nhiscan.inline_ignore import Ignore, parse_ignore
 from nhiscan.model import Location, Secret
 from nhiscan.sources.repo import detectors as catalogue
 from nhiscan.sources.repo.engine import RawSecret, sha1_hex
+from nhiscan.sources.repo.evidence import (
+    BEFORE_WINDOW,
+    URL_PASSWORD,
+    generic_evidence,
+    key_material,
+    line_head,
+    longer_number,
+    not_a_password,
+    sample_url_password,
+)
 from nhiscan.sources.repo.own_outputs import OwnOutput
 
 # detect-secrets type -> (nhiscan type, provider, category). Categories pick the rule:
@@ -333,7 +343,9 @@ def to_secrets(
             reason = is_placeholder(value)
         if reason is None and category == "generic" and not raw.type.startswith(catalogue.TYPE_PREFIX):
             # what precedes the value on its line (a bounded window: a line may hold thousands)
-            before = line_text[max(0, column - _BEFORE) : column] if column >= 0 else _line_head(line_text)
+            before = (
+                line_text[max(0, column - BEFORE_WINDOW) : column] if column >= 0 else line_head(line_text)
+            )
             evidence, reason = generic_evidence(raw.type, value, before, rel_path)
             if evidence:
                 attrs["evidence"] = evidence
@@ -346,11 +358,17 @@ def to_secrets(
             )
         marker = markers[line]
         if marker is not None:
-            attrs["inline_ignore"] = ",".join(marker.rules) or "*"
-            attrs["inline_ignore_reason"] = marker.reason
-            attrs["inline_ignore_marker"] = marker.marker
+            attrs.update(marker.evidence())
         if reason is None and raw.type == "Secret Keyword" and _SECRETS_KEYWORD.match(_line(lines, line)):
             reason = "GitHub Actions `secrets: inherit` keyword"
+        if reason is None and raw.type == "Secret Keyword":
+            reason = not_a_password(value)
+        if reason is None and raw.type in ("Basic Auth Credentials", URL_PASSWORD):
+            reason = sample_url_password(value, line_text)
+        if reason is None and raw.type == "Telegram Bot Token" and longer_number(value, line_text):
+            reason = "digits of a longer number (an ARN's account id), not a bot id"
+        if reason is None and raw.type == "Private Key" and not key_material(lines, line):
+            reason = "private key marker without key material (a pattern, a placeholder)"
         if reason is None and raw.type.startswith("AWS") and value.endswith(("EXAMPLE", "EXAMPLEKEY")):
             reason = "AWS documentation example key"
         if reason is None and is_own_value(value, _line(lines, line)):
@@ -463,56 +481,3 @@ def _catalogue_detector(raw_type: str) -> catalogue.Detector | None:
     if raw_type.startswith(catalogue.TYPE_PREFIX):
         return catalogue.detector_by_id(raw_type[len(catalogue.TYPE_PREFIX) :])
     return None
-
-
-# -- evidence for generic findings -----------------------------------------------------------------
-# A generic (keyword, URL or entropy) finding is reported only with evidence that the value is a
-# credential; checksums, digests, commit ids and identifiers are not.
-_LOCK_FILES = (
-    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "go.sum", "poetry.lock",
-    "cargo.lock", "pipfile.lock", "composer.lock", "gemfile.lock", "uv.lock", "pdm.lock", "flake.lock",
-    "packages.lock.json", "podfile.lock", "mix.lock", "pubspec.lock", "gradle.lockfile", "bun.lock",
-)  # fmt: skip
-_CREDENTIAL_NAME = re.compile(
-    r"(?i)(?:pass(?:wd|word|phrase)?|pwd|secret|token|api[_\-.]?key|access[_\-.]?key|private[_\-.]?key|"
-    r"auth|credential|cred|apikey|client[_\-.]?secret|signing|bearer|session|cookie|salt|contrase)"
-)
-_DIGEST_CONTEXT = re.compile(
-    r"(?i)(?:integrity|checksum|digest|sha(?:1|224|256|384|512)|md5|hash|etag|fingerprint|"
-    r"commit|revision|\brev\b|\bref\b|nonce|sri)"
-)
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_ID_NAME = re.compile(r"(?i)(?:\bid\b|_id\b|[a-z]Id\b|uuid|guid)")
-
-
-_BEFORE = 160
-
-
-def _line_head(line: str) -> str:
-    return line[:_BEFORE]
-
-
-def generic_evidence(raw_type: str, value: str, before: str, rel_path: str) -> tuple[str, str | None]:
-    """(evidence that a generic finding is a credential, or why it is not one); ``before`` is what
-    precedes the value on its line (a bounded window)."""
-    base = rel_path.rsplit("/", 1)[-1].lower()
-    if base in _LOCK_FILES or base.endswith(".lock"):
-        return "", "checksum or pin in a lock file"
-    if re.search(r"(?:sha(?:1|256|384|512)[-:]|[a-z0-9]+:sha256:)$", before) or re.search(
-        r"(?i)\bsha(?:1|256|384|512)[-:]\s*$", before
-    ):
-        return "", "digest (algorithm-prefixed hash)"
-    if raw_type == "Basic Auth Credentials":
-        return "password in a URL's user info", None
-    name = _CREDENTIAL_NAME.search(before)
-    digest_name = _DIGEST_CONTEXT.search(before)
-    if _HEX.fullmatch(value) and len(value) in (32, 40, 56, 64, 96, 128) and digest_name and not name:
-        return "", "hash, checksum or commit id"
-    if _UUID.fullmatch(value) and _ID_NAME.search(before) and not name:
-        return "", "identifier (UUID named as an id)"
-    if raw_type == "Secret Keyword":
-        return "assigned to a credential-like name", None
-    if name is not None:
-        return f"assigned to a credential-like name ({name.group(0)})", None
-    return "", "high-entropy string without credential evidence (no credential-like name)"

@@ -1,0 +1,105 @@
+"""Whether a literal occurs in a text, answered from the text's distinct runs of token characters.
+
+Secret detectors test dozens of literals per file (prefixes, URL parts, context names); most are
+absent, and each absent one costs a full pass over the text. A literal made only of token
+characters can only occur inside one run of them, so it occurs in the text exactly when it occurs
+in the text's *distinct* runs joined by spaces: listed, deduplicated and joined in C, a fraction of
+a JSON model's or a YAML manifest's size. Case-insensitive tests use the lower-cased runs unless
+the text holds one of the few characters that lower- or case-fold into ASCII token characters
+(``FOLDS_TO_ASCII``: then the folded text itself is searched). A literal holding other characters
+is searched in the text, once each of its pieces of token characters is found in the runs.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+# Characters a token is made of (detectors.py splits texts into runs of these).
+RUN_CHARS = string.ascii_letters + string.digits + "_-.~+/"
+_RUN_SET = frozenset(RUN_CHARS)
+_NOT_RUN = re.compile(r"[^A-Za-z0-9_\-.~+/]+")
+# Every non-ASCII character whose str.lower() or str.casefold() holds an ASCII token character
+# (tests/repo/test_textindex.py recomputes the list from the running Python's Unicode tables).
+FOLDS_TO_ASCII = "\u00df\u0130\u0149\u017f\u01f0\u1e96\u1e97\u1e98\u1e99\u1e9a\u1e9e\u212a\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06"
+_FOLDS = re.compile(f"[{FOLDS_TO_ASCII}]")
+
+
+def _run_table() -> bytes:
+    out = bytearray(b" " * 256)
+    for c in RUN_CHARS:
+        out[ord(c)] = ord(c)
+    return bytes(out)
+
+
+TABLE = _run_table()
+# Texts shorter than this answer literal tests by searching the text itself.
+SMALL_TEXT = 16384
+
+
+class TextIndex:
+    """One text: its bytes translated to runs (``data``), its distinct runs, literal tests."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode("utf-8", "surrogatepass").translate(TABLE)
+        self.runs: list[bytes] = list(dict.fromkeys(self.data.split()))  # text order, once each
+        self._blob: str | None = None
+        self._blob_low: str | None = None
+        self._lower: str | None = None
+        self._casefold: str | None = None
+        self._memo: dict[tuple[str, int], bool] = {}
+        self._plain_fold: bool | None = None
+        self._small = len(text) < SMALL_TEXT
+
+    @property
+    def blob(self) -> str:
+        if self._blob is None:
+            self._blob = b" ".join(self.runs).decode("ascii")
+        return self._blob
+
+    def lower(self) -> str:
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
+
+    def casefold(self) -> str:
+        if self._casefold is None:
+            self._casefold = self.text.casefold()
+        return self._casefold
+
+    def contains(self, literal: str, fold: int = 0) -> bool:
+        """Whether ``literal`` occurs in the text (fold 0), in ``text.lower()`` (1) or in
+        ``text.casefold()`` (2)."""
+        if self._small:  # a few kilobytes: searching the text costs less than building the runs
+            if fold == 0:
+                return literal in self.text
+            return literal in (self.lower() if fold == 1 else self.casefold())
+        key = (literal, fold)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        if not literal:
+            answer = True
+        elif _RUN_SET.issuperset(literal):
+            answer = self._in_runs(literal, fold)
+        else:
+            # each piece of token characters first (cheap, usually absent), then the literal
+            pieces = [p for p in _NOT_RUN.split(literal) if p]
+            answer = all(self._in_runs(p, fold) for p in pieces) and literal in self._haystack(fold)
+        self._memo[key] = answer
+        return answer
+
+    def _haystack(self, fold: int) -> str:
+        return self.text if fold == 0 else self.lower() if fold == 1 else self.casefold()
+
+    def _in_runs(self, piece: str, fold: int) -> bool:
+        if fold == 0:
+            return piece in self.blob
+        if self._plain_fold is None:
+            self._plain_fold = self.text.isascii() or _FOLDS.search(self.text) is None
+        if not self._plain_fold:
+            return piece in self._haystack(fold)
+        if self._blob_low is None:
+            self._blob_low = self.blob.lower()
+        return piece in self._blob_low

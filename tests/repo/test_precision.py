@@ -34,6 +34,9 @@ def test_names_dates_sentences_and_stand_ins_are_not_passwords(value: str) -> No
         "h]6EszR}vJ*m",
         "OtxrzxIsfpFjA7SwPzILwy8Bw21TLhquhboDYROV",
         "XqztWbcdRmnpKlvsFgthJkwzQrtsMnbv",
+        "Password1",
+        "Welcome2024",
+        "SummerPassword7",
     ],
 )
 def test_chosen_and_random_values_stay_passwords(value: str) -> None:

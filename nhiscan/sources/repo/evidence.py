@@ -104,6 +104,8 @@ def not_a_password(value: str) -> str | None:
         return None  # a piece without a vowel (Xqzt): random, not a word
     if any(t.isdigit() for t in tokens[:-1]):
         return None  # digits inside (hunter2hunter2, 53cr37): chosen, not a name
+    if tokens[-1].isdigit() and len(pieces) == 1:
+        return None  # a word with a number on it (Password1, Welcome2024): a chosen password
     if len(tokens) == 1 and not _CREDENTIAL_WORD.search(v):
         return None  # one plain word: a person's password as likely as a name
     return "an identifier made of words (a name or a stand-in), not a credential"

@@ -31,8 +31,12 @@ write) gets no edges: it already holds every privilege an edge could give.
 Cost is linear in the inventory: identities, roles by trusted service, policies and groups are
 indexed once (``edges_aws_eval.Index``), each distinct statement is matched once against the
 technique actions (a bit mask) so identities without any of them cost one mask, and a Resource
-pattern selects its targets by prefix. A wildcard that would give more than ``EDGE_CAP`` (200)
-edges of one technique from one identity keeps the most privileged targets (admin first).
+pattern selects its targets by prefix. A wildcard that would give more than ``EDGE_CAP`` (32)
+edges of one technique from one identity keeps the most privileged targets (admin first); and an
+identity with more than ``EDGE_CAP`` edges in all keeps one edge per target (the surest: decided
+before conditional), at most ``EDGE_CAP`` targets, most privileged first. A path needs one edge per
+pair, and an estate where thousands of identities may pass any of thousands of roles to four kinds
+of Lambda call would otherwise hold millions of edges that answer no further question.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from typing import Any
 
 from nhiscan.analyze.graph import edges_aws_compute, edges_aws_iam
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.edges_aws_eval import ADMIN_RANK, Actor, Index, mask_of
+from nhiscan.analyze.graph.edges_aws_eval import ADMIN_RANK, EDGE_CAP, Actor, Index, mask_of
 from nhiscan.model import Inventory
 
 ACTIONS: tuple[str, ...] = tuple(
@@ -88,4 +92,19 @@ def _from(
         out.extend(edges_aws_compute.compute_edges(index, trusts, actor, local))
     if has & edges_aws_iam.WRITES:
         out.extend(edges_aws_iam.self_edges(index, actor, has, out))
-    yield from out
+    yield from _bounded(index, out)
+
+
+def _bounded(index: Index, out: list[Edge]) -> list[Edge]:
+    """One identity's edges, at most ``EDGE_CAP`` targets when it has more than that many edges."""
+    if len(out) <= EDGE_CAP:
+        return out
+    best: dict[str, Edge] = {}
+    for e in out:
+        cur = best.get(e.target)
+        if cur is None or (e.conditional, e.kind) < (cur.conditional, cur.kind):
+            best[e.target] = e
+    ranked = sorted(
+        best.values(), key=lambda e: (e.source != e.target, -index.rank(e.target), e.conditional, e.target)
+    )
+    return ranked[:EDGE_CAP]

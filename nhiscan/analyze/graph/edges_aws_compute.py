@@ -329,6 +329,7 @@ class TrustIndex:
         self.index = index
         self._by_service: dict[str, list[tuple[Identity, str]]] = {}
         self._trusted: dict[str, dict[str, str]] = {}
+        self._in: dict[tuple[str, str, bool], list[tuple[Identity, str]]] = {}
 
     def roles(self, service: str) -> list[tuple[Identity, str]]:
         """(role, condition of its trust: "" when none) for roles trusting ``service``, ranked."""
@@ -350,6 +351,19 @@ class TrustIndex:
     def trusted(self, service: str) -> dict[str, str]:
         self.roles(service)
         return self._trusted[service]
+
+    def roles_in(self, service: str, account: str, profile_only: bool) -> list[tuple[Identity, str]]:
+        """``roles(service)`` of one account, and only those with an instance profile when asked:
+        filtered once per scan, so an identity never walks the roles it could not use."""
+        key = (service, account, profile_only)
+        got = self._in.get(key)
+        if got is None:
+            got = self._in[key] = [
+                (r, c)
+                for r, c in self.roles(service)
+                if r.scope == account and (not profile_only or r.attributes.get("instance_profiles"))
+            ]
+        return got
 
 
 def _trusts(role: Identity, service: str, index: Index) -> str | None:
@@ -413,16 +427,20 @@ def _targets(
     trusted = trusts.trusted(tech.service)
     if not trusted:
         return
+    can_profile: bool | None = None
+    if tech.profile:
+        can_profile = all(actor.can_somewhere(a) for a in PROFILE_ACTIONS)
+    # a role without an instance profile is usable only by one who can make and attach one
+    profile_only = bool(tech.profile) and not (can_profile and tech.passrole)
     roles: Iterator[Identity]
     if tech.passrole:
         everything, _ = actor.patterns("iam:PassRole")
         if everything:
-            roles = (r for r, _ in trusts.roles(tech.service))
+            roles = (r for r, _ in trusts.roles_in(tech.service, me.scope, profile_only))
         else:
             roles = (r for r in index.candidates(actor, "iam:PassRole", "role") if r.id in trusted)
     else:
-        roles = (r for r, _ in trusts.roles(tech.service))
-    can_profile: bool | None = None
+        roles = (r for r, _ in trusts.roles_in(tech.service, me.scope, profile_only))
     count = 0
     for role in roles:
         if role.id == me.id or role.scope != me.scope:
@@ -436,9 +454,7 @@ def _targets(
             edge_via.append(f"iam:PassRole on {role.id} ({passed.via})")
             edge_conds.append(passed.condition)
         if tech.profile and not role.attributes.get("instance_profiles"):
-            if can_profile is None:
-                can_profile = all(actor.can_somewhere(a) for a in PROFILE_ACTIONS)
-            if not can_profile or not tech.passrole:
+            if profile_only:
                 continue
             edge_via.append(" + ".join(PROFILE_ACTIONS))
         condition = join_conditions(*edge_conds, existing and f"only if {existing}")

@@ -33,8 +33,9 @@ from nhiscan.analyze.graph import conditions
 from nhiscan.analyze.graph.conditions import glob
 from nhiscan.model import Grant, Identity, Inventory
 
-# At most this many edges of one technique from one identity (the most privileged targets first).
-EDGE_CAP = 200
+# At most this many edges of one technique from one identity (the most privileged targets first);
+# past it, one identity's edges are also kept to one per target (edges_aws._bounded).
+EDGE_CAP = 32
 ADMIN_RANK = 5
 _RANK = {"admin": ADMIN_RANK, "escalation": 4, "write": 3, "read": 2, "none": 1}
 

@@ -133,21 +133,9 @@ def side_by_side(
 
 def extract_ref(ref: str, dest: Path) -> Path | None:
     """The tree of commit ``ref`` (git archive) under ``dest``; None when git cannot give it."""
-    tar = dest / "ref.tar"
-    with tar.open("wb") as out:
-        done = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "--format=tar", ref],
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-    if done.returncode != 0:
-        return None
-    import tarfile
+    from same_findings import extract  # beside this script (its folder is on sys.path)
 
-    with tarfile.open(tar) as archive:
-        archive.extractall(dest / "tree", filter="data")
-    return dest / "tree"
+    return dest / "tree" if extract(ref, dest) else None
 
 
 def secrets_per_mb(corpus: Path) -> tuple[float, float, float, float]:

@@ -35,6 +35,7 @@ from nhiscan.cli_options import (
     ShardOpt,
 )
 from nhiscan.cli_paths import paths_command
+from nhiscan.cli_values import Command, Group
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="nhiscan",
+    cls=Group,
     help="Inventory and audit non-human identities: cloud service accounts, keys, roles, tokens and "
     "leaked secrets, scored and mapped to the OWASP NHI Top 10 (2025).",
     no_args_is_help=True,
@@ -52,7 +54,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-baseline_app = typer.Typer(help="Create baselines so CI fails only on new findings.", no_args_is_help=True)
+baseline_app = typer.Typer(
+    cls=Group, help="Create baselines so CI fails only on new findings.", no_args_is_help=True
+)
 app.add_typer(baseline_app, name="baseline")
 
 FORMATS = ("table", "json", "sarif", "csv", "markdown", "html")
@@ -278,7 +282,7 @@ def _check_choice(option: str, value: str | None, choices: tuple[str, ...]) -> N
         _fail(f"{option}: {value!r} is not one of {', '.join(choices)}")
 
 
-@app.command()
+@app.command(cls=Command)
 def scan(
     paths: PathsArg = None,
     input: InputOpt = None,
@@ -361,7 +365,7 @@ def scan(
     raise typer.Exit(exit_code(report, _fail_on(fail_on, cfg.settings.fail_on)))
 
 
-@app.command()
+@app.command(cls=Command)
 def inventory(
     paths: PathsArg = None,
     input: InputOpt = None,
@@ -408,7 +412,7 @@ def inventory(
     raise typer.Exit(2 if errors else 0)
 
 
-@app.command()
+@app.command(cls=Command)
 def rules(
     rule_id: Annotated[
         Optional[str],  # noqa: UP045
@@ -432,7 +436,7 @@ def rules(
     _write(text, None)
 
 
-@app.command()
+@app.command(cls=Command)
 def report(
     scan_json: Annotated[
         Path, typer.Argument(metavar="SCAN.json", help="A result saved with --format json.")
@@ -488,11 +492,11 @@ def report(
 
 
 # `nhiscan diff` lives in its own module (cli_diff.py); registered here to keep the commands' order.
-app.command("diff")(diff_command)
-app.command("paths")(paths_command)
+app.command("diff", cls=Command)(diff_command)
+app.command("paths", cls=Command)(paths_command)
 
 
-@baseline_app.command("create")
+@baseline_app.command("create", cls=Command)
 def baseline_create(
     paths: PathsArg = None,
     input: InputOpt = None,

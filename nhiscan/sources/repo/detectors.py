@@ -94,15 +94,25 @@ class Detector:
     category: str
     severity: str
     nhi: str
-    regex: re.Pattern[str]
+    source: str  # the regex the scan runs (the file's, bounded or with its context around it)
     prefixes: tuple[str, ...]
     keywords: tuple[str, ...]
     names: tuple[str, ...]
-    value: re.Pattern[str] | None  # context detectors: the value's own shape
+    value_source: str | None  # context detectors: the value's own shape
     group: int
     checksum: str | None
     examples: tuple[Example, ...]
     bounded: bool = False
+
+    # Compiled on first use: a scan runs a few of the catalogue's regexes (those its prefilter
+    # picks), and compiling all of them cost every run more than the scan of a small repository.
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.source)
+
+    @functools.cached_property
+    def value(self) -> re.Pattern[str] | None:
+        return None if self.value_source is None else re.compile(self.value_source)
 
     @property
     def rule_category(self) -> str:
@@ -249,7 +259,7 @@ def parse_detector(data: Any, where: str) -> Detector:
         )
     if not any(e.positive for e in examples) or all(e.positive for e in examples):
         raise _fail(where, "needs at least one positive and one negative example")
-    return Detector(
+    det = Detector(
         id=did,
         name=str(data["name"]),
         service=data.get("service"),
@@ -257,22 +267,39 @@ def parse_detector(data: Any, where: str) -> Detector:
         category=category,
         severity=severity,
         nhi=str(data["nhi"]),
-        regex=regex,
+        source=full,
         prefixes=prefixes,
         keywords=keywords,
         names=names,
-        value=value_re if names else None,
+        value_source=source if names else None,
         group=group,
         checksum=checksum,
         examples=tuple(examples),
         bounded=not names and bool(data.get("bounded", group == 0)),
     )
+    # validated by compiling them: keep the compiled forms (the cached properties' values)
+    det.__dict__["regex"] = regex
+    det.__dict__["value"] = value_re if names else None
+    return det
 
 
 @functools.lru_cache(maxsize=4)
 def load_detectors(directory: Path | None = None) -> tuple[Detector, ...]:
-    """Every detector of the catalogue, validated. Raises NhiscanError naming the file and detector."""
-    base = directory or detectors_dir()
+    """Every detector of the catalogue, validated. Raises NhiscanError naming the file and detector.
+
+    The bundled catalogue comes from its precompiled form (detectors_data.py) when that was built
+    from exactly these files (same digest), else from the files themselves."""
+    if directory is None:
+        from nhiscan.sources.repo import detectors_cache
+
+        cached = detectors_cache.load(detectors_dir())
+        if cached is not None:
+            return cached
+    return read_detectors(directory or detectors_dir())
+
+
+def read_detectors(base: Path) -> tuple[Detector, ...]:
+    """The catalogue in the YAML files of ``base``, each detector validated."""
     out: dict[str, Detector] = {}
     for path in sorted(base.glob("*.yaml")):
         try:

@@ -64,3 +64,30 @@ def test_scan_through_the_cli_does_not_load_requests(tmp_path: Path) -> None:
     assert out.stdout.split() == ["1", "False"]  # the token is found (exit 1), requests never loaded
     result = json.loads((tmp_path / "r.json").read_text())
     assert [s["location"]["path"] for s in result["secrets"]] == [".env"]
+
+
+MP_PROBE = """
+import sys
+from nhiscan.sources.repo import _Runner
+with _Runner(1, False) as runner:
+    scanner = runner._local_scanner()
+    found = scanner.scan_text("deploy.yml", "aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\n")
+    print("found", len(found) > 0)
+    print("loaded while scanning", "multiprocessing" in sys.modules)
+import multiprocessing
+from detect_secrets.core import secrets_collection
+print("through detect-secrets", secrets_collection.mp.cpu_count() == multiprocessing.cpu_count())
+print("real after", sys.modules["multiprocessing"] is multiprocessing, hasattr(multiprocessing, "Pool"))
+"""
+
+
+def test_scan_without_multiprocessing_then_the_real_package() -> None:
+    """detect-secrets' module-level `import multiprocessing` (its own pool, never used by nhiscan)
+    is deferred too; a use through detect-secrets, or any later import, gets the real package."""
+    out = subprocess.run([sys.executable, "-c", MP_PROBE], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "found True",
+        "loaded while scanning False",
+        "through detect-secrets True",
+        "real after True True",
+    ]

@@ -11,6 +11,11 @@ at import time they only name ``requests.Response`` in annotations; any other us
 through them (``requests.exceptions``, ``requests.get``) imports the real package then and is
 answered by it. The stand-in is in ``sys.modules`` only while the block runs: any other code
 (an SDK, later) that imports ``requests`` gets the real package.
+
+``multiprocessing`` gets the same treatment (:class:`_Deferred`): detect-secrets imports it at
+module level for its own multi-process file scan, which nhiscan never runs (it scans with its own
+pool, loaded only for large inputs); importing it (with socket, pickle and their kin) cost each run
+about 10 ms of CPU.
 """
 
 from __future__ import annotations
@@ -40,16 +45,31 @@ class _DeferredRequests(types.ModuleType):
         return getattr(real, name)
 
 
+class _Deferred(types.ModuleType):
+    """A module every attribute of which comes from the real one, imported on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # import machinery probing a module: not a use of it
+            raise AttributeError(name)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        return getattr(real, name)
+
+
 @contextmanager
 def requests_deferred() -> Iterator[None]:
-    """Inside: ``import requests`` gives the stand-in, unless the real package is loaded already."""
-    if "requests" in sys.modules:
-        yield
-        return
-    stand_in = _DeferredRequests("requests")
-    sys.modules["requests"] = stand_in
+    """Inside: ``import requests`` and ``import multiprocessing`` give stand-ins, unless the real
+    package is loaded already."""
+    stand_ins = {
+        name: cls(name)
+        for name, cls in (("requests", _DeferredRequests), ("multiprocessing", _Deferred))
+        if name not in sys.modules
+    }
+    sys.modules.update(stand_ins)
     try:
         yield
     finally:
-        if sys.modules.get("requests") is stand_in:
-            del sys.modules["requests"]
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]

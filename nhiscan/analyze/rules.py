@@ -215,13 +215,16 @@ def load_catalog(directory: Path | None = None) -> tuple[Rule, ...]:
     base = directory or rules_dir()
     if not base.is_dir():
         raise NhiscanError(f"rule catalog not found at {base}")
-    frameworks = _load_frameworks(base / "frameworks")
+    # the bundled catalog's files already parsed, when rules_data.py was built from these very files
+    parsed = None
+    if directory is None:
+        from nhiscan.analyze import rules_cache
+
+        parsed = rules_cache.load(base)
+    frameworks = _load_frameworks(base / "frameworks", parsed)
     rules: dict[str, Rule] = {}
     for path in sorted(base.glob("*.yaml")):
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER)
-        except yaml.YAMLError as exc:
-            raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+        data = parsed[path.name] if parsed is not None else _read_yaml(path)
         rule = parse_rule(data, str(path))
         if rule.id != path.stem:
             raise NhiscanError(f"{path}: rule id {rule.id!r} must match the file name")
@@ -237,16 +240,24 @@ def load_catalog(directory: Path | None = None) -> tuple[Rule, ...]:
 OWASP_KEY = "owasp:"  # prefix under which a framework's OWASP NHI mappings sit in _load_frameworks
 
 
-def _load_frameworks(directory: Path) -> dict[str, dict[str, list[str]]]:
-    """framework name -> {rule id: controls, "owasp:NHIx:2025": controls}."""
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER)
+    except yaml.YAMLError as exc:
+        raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+
+
+def _load_frameworks(
+    directory: Path, parsed: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, list[str]]]:
+    """framework name -> {rule id: controls, "owasp:NHIx:2025": controls}. ``parsed``: the
+    catalog's files already parsed (rules_cache), by name relative to the catalog."""
     out: dict[str, dict[str, list[str]]] = {}
     if not directory.is_dir():
         return out
     for path in sorted(directory.glob("*.yaml")):
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_CATALOG_LOADER) or {}
-        except yaml.YAMLError as exc:
-            raise NhiscanError(f"{path}: invalid YAML: {exc}") from None
+        key = f"{directory.name}/{path.name}"
+        data = (parsed[key] if parsed is not None else _read_yaml(path)) or {}
         if not isinstance(data, Mapping):
             raise NhiscanError(f"{path}: a framework file must hold a mapping")
         name = str(data.get("framework") or path.stem)

@@ -489,8 +489,8 @@ def _name_stems(det: Detector) -> tuple[str, ...]:
 def _value_lengths(det: Detector) -> tuple[int, ...] | None:
     """The lengths a context detector's value can have, when every character of it is a run
     character (else None: the detector is picked by its names)."""
-    assert det.value is not None
-    src = det.value.pattern
+    assert det.value_source is not None
+    src = det.value_source  # its source: the regex itself is compiled only if a scan needs it
     if re.search(r"[:!=@]", src.replace("\\-", "")):
         return None
     total_lo = total_hi = 0

@@ -43,11 +43,10 @@ class _Loader(_Base):  # type: ignore[misc]
     ``add_path_resolver``; none are registered, else :data:`_LOADER` is the plain loader) are not
     entered and left at every node."""
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
+    # Called around every node: C callables that do nothing of consequence (their results are
+    # ignored) cost the composer no Python frame per node, as a method returning None would.
+    descend_resolver: Any = {}.get  # (parent node, index) -> looked up in an empty dict: None/index
+    ascend_resolver = tuple  # () -> the empty tuple
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not ScalarNode:

@@ -59,15 +59,20 @@ def secret_refs(text: str) -> Iterator[re.Match[str]]:
 
 def secret_names_in(text: str) -> list[str]:
     """Names of the secrets a text references, GITHUB_TOKEN left out (it is the job's own token)."""
+    return list(_names_of(text))
+
+
+def _names_of(text: str) -> tuple[str, ...]:
+    """:func:`secret_names_in` as the shared tuple (memoised for short texts)."""
     if len(text) > _NAMES_TEXT_MAX:
-        return list(_secret_names(text))
+        return _secret_names(text)
     found = _NAMES.get(text)
     if found is None:
         found = _secret_names(text)
         if len(_NAMES) >= _NAMES_MAX:
             _NAMES.clear()
         _NAMES[text] = found
-    return list(found)
+    return found
 
 
 # The checks look at the same scalars several times (a job's secrets, each env block of each step,
@@ -182,10 +187,16 @@ def secrets_below(node: Node | None) -> list[str]:
 
 
 def secrets_in(scalars: list[ScalarNode]) -> list[str]:
-    found: list[str] = []
+    found: set[str] = set()
+    known = _NAMES.get
     for s in scalars:
-        found += secret_names_in(str(s.value))
-    return sorted(set(found))
+        text = str(s.value)
+        names = known(text)  # the memo first: most scalars of a workflow repeat
+        if names is None:
+            names = _names_of(text)
+        if names:
+            found.update(names)
+    return sorted(found)
 
 
 def build(path: str, doc: Node) -> Workflow | None:

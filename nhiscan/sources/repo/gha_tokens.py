@@ -260,15 +260,16 @@ _PUBLISHERS: tuple[tuple[str, re.Pattern[str], tuple[str, ...], str], ...] = (
     ),
 )
 # Words each command above contains: in an ASCII script (where case-insensitive matching is
-# plain lower-casing), one of them must occur for the command's regex to match.
-_PUBLISH_NEEDS = {
-    "PyPI": ("upload", "publish"),
-    "npm": ("publish",),
-    "RubyGems": ("push", "release"),
-    "crates.io": ("publish",),
-    "NuGet": ("push",),
+# plain lower-casing), all the words of one of a registry's groups must occur for its regex to
+# match (`git push` alone, in many scripts, no longer costs a search for `gem push`).
+_PUBLISH_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "PyPI": (("twine", "upload"), ("publish",)),
+    "npm": (("npm", "publish"), ("yarn", "publish")),  # pnpm contains npm
+    "RubyGems": (("gem", "push"), ("rake", "release")),
+    "crates.io": (("cargo", "publish"),),
+    "NuGet": (("nuget", "push"),),
 }
-_PUBLISH_WORDS = tuple({w for words in _PUBLISH_NEEDS.values() for w in words})
+_PUBLISH_WORDS = ("upload", "publish", "push", "release")  # one word of every group above
 # A flag given `${{ secrets.X }}` (quoted or not) on the command line.
 _SECRET_ARG = r"[=\s]+[\"']?\$\{\{\s*secrets\."
 _NUGET_KEY_FLAG = re.compile(r"(\s-k|--api-key)" + _SECRET_ARG, re.I)
@@ -341,7 +342,7 @@ def _publish_token(wf: Workflow, job: Job, step: Step) -> Iterator[Observation]:
         return
     env: dict[str, list[str]] | None = None
     for registry, command, names, alt in _PUBLISHERS:
-        if low is not None and not any(w in low for w in _PUBLISH_NEEDS[registry]):
+        if low is not None and not any(all(w in low for w in group) for group in _PUBLISH_NEEDS[registry]):
             continue
         if not command.search(script):
             continue

@@ -24,12 +24,14 @@ from __future__ import annotations
 import base64
 import re
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.safeyaml import YamlProblem, compose
+from nhiscan.sources.repo import yaml_lines
 
 _COMMENT = re.compile(r"(\s+#[\S ]*)")
 
@@ -124,6 +126,16 @@ def _items(doc: Node) -> list[_Item]:
 
 
 def transformed_lines(text: str) -> list[str]:
+    """detect-secrets' transformed lines of a YAML text: from the line scan of
+    :mod:`yaml_lines` when it can decide the text, else from the libyaml parse."""
+    items = yaml_lines.scan(text)
+    if items is None:
+        return parsed_lines(text)
+    return _render(items, text)
+
+
+def parsed_lines(text: str) -> list[str]:
+    """detect-secrets' transformed lines of a YAML text, from nhiscan's libyaml parse."""
     try:
         composed = compose(text)
     except YamlProblem:
@@ -140,6 +152,13 @@ def transformed_lines(text: str) -> list[str]:
         items = sorted(_items(docs[0]), key=lambda item: item.line_number)
     except (yaml.YAMLError, RecursionError):
         raise ValueError("YAML that does not construct") from None
+    return _render(items, text)
+
+
+def _render(items: Sequence[_Item | yaml_lines.Item], text: str) -> list[str]:
+    """The transformer's lines from its items in line order: blank lines up to each value's
+    line, the value quoted (inner quotes escaped), a trailing comment of the key's line kept;
+    an item seen before (through an alias) once."""
     source = text.splitlines()
     lines: list[str] = []
     seen: set[Any] = set()

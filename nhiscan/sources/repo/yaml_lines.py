@@ -1,0 +1,479 @@
+"""detect-secrets' YAML items from one linear scan of the lines, for the YAML that occurs in practice.
+
+:mod:`yaml_values` reproduces detect-secrets' YAML transformer from a libyaml parse of the whole
+file. Most YAML is a handful of line shapes, and for those the transformer's items (key, string
+value, line of the key) can be read off the lines directly:
+
+* block mappings and sequences (``key: value``, ``- item``, ``- key: value``, a sequence written
+  at its parent key's indentation), comment and blank lines, a ``---`` first line;
+* values that are plain, single- or double-quoted scalars on their line, with an optional anchor
+  (``&name``) or ``!!str`` tag and a trailing comment; block scalars (``|``, ``>``, with ``+``/``-``
+  chomping) read with PyYAML's own indentation, folding and chomping rules;
+* flow sequences and mappings of scalars written on one line (``[a, "b"]``, ``{k: v, k2: 'w'}``);
+* keys plain or quoted, typed by PyYAML's resolver (``on:`` is the boolean true) so a key written
+  twice is seen as PyYAML sees it.
+
+A file is scanned this way only if every line is one of these shapes and the indentation nests as
+YAML requires; then the file is valid YAML whose items are exactly these. Anything else (a multi-line
+plain or quoted scalar, an alias, a merge key, a complex key, other tags, tabs outside block
+scalars, a second document, a key written twice, characters YAML rejects) makes :func:`scan`
+return None and the caller parses the file instead. The scan costs one pass over the lines with a
+few regular expression matches on each: linear in the text, whatever its nesting or line lengths.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+import yaml
+from yaml.nodes import ScalarNode
+
+
+class Item(NamedTuple):
+    key: str
+    value: str
+    line_number: int
+
+
+class _Undecided(Exception):
+    """The line scan cannot decide this text: parse it."""
+
+
+# How often each path was taken (the benchmarks report it).
+STATS = {"line_scan": 0, "parsed": 0}
+
+_STR = "tag:yaml.org,2002:str"
+# Characters a YAML reader rejects or reads as a line break other than \n (PyYAML's reader and
+# Python's splitlines would then disagree with a split on \n), and the byte-order mark.
+_UNDECIDED_CHARS = re.compile(
+    "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+# A plain scalar in block context: it does not start with an indicator (``-?:`` only when followed
+# by a space), holds no ``: `` and no `` #``, and ends before trailing spaces.
+_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))(?:[^\s:#]|:(?=\S)|(?<=\S)#| +(?=[^\s:#]|:\S))*"
+_DQ = r"\"((?:[^\"\\]|\\.)*)\""
+_SQ = r"'((?:[^']|'')*)'"
+_KEY = re.compile(rf"(?:{_DQ}|{_SQ}|({_PLAIN})) *:(?= |$) *")
+_PLAIN_VALUE = re.compile(_PLAIN)
+_CONTINUATION = re.compile(r"(?:[^\s:#]|:(?=\S))(?:[^\s:#]|:(?=\S)|(?<=\S)#| +(?=[^\s:#]|:\S))*")
+_DQ_VALUE = re.compile(_DQ)
+_SQ_VALUE = re.compile(_SQ)
+_TAIL = re.compile(r"(?: +#.*| *)")
+_ANCHOR = re.compile(r"&[0-9A-Za-z_-]+(?: +|$)")
+_BLOCK_HEADER = re.compile(r"([|>])([+-]?)(?: +#.*| *)")
+# Flow collections on one line: scalars without any indicator, or quoted.
+_FLOW_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|-(?=[^\s,\[\]{}]))[^,\[\]{}:#?]*"
+_FLOW_SCALAR = re.compile(rf" *(?:{_DQ}|{_SQ}|({_FLOW_PLAIN}))")
+_FLOW_SEP = re.compile(r" *(,|\]|\}|:(?= ))")
+_ESCAPES = {
+    "0": "\0",
+    "a": "\x07",
+    "b": "\x08",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\x0b",
+    "f": "\x0c",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+    "L": "\u2028",
+    "P": "\u2029",
+}
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
+
+_RESOLVERS: dict[Any, list[tuple[str, re.Pattern[str]]]] = yaml.SafeLoader.yaml_implicit_resolvers
+_TAGS: dict[str, str] = {}
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _tag(value: str) -> str:
+    """The tag PyYAML's resolver gives a plain scalar."""
+    tag = _TAGS.get(value)
+    if tag is None:
+        tag = _STR
+        for t, regexp in _RESOLVERS.get(value[0] if value else "", []) + _RESOLVERS.get(None, []):
+            if regexp.match(value):
+                tag = t
+                break
+        if len(value) <= 64:
+            if len(_TAGS) > 4096:
+                _TAGS.clear()
+            _TAGS[value] = tag
+    return tag
+
+
+def _ident(key: str, plain: bool) -> Any:
+    """The key as PyYAML's safe constructor builds it (what makes two keys the same)."""
+    if not plain:
+        return key
+    tag = _tag(key)
+    if tag == _STR:
+        return key
+    if tag not in _CONSTRUCTOR.yaml_constructors or tag.endswith((":merge", ":value")):
+        raise _Undecided
+    try:
+        ident = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, key))
+        hash(ident)
+    except Exception:  # noqa: BLE001 - whatever PyYAML would do with it, the parse decides
+        raise _Undecided from None
+    return ident
+
+
+def _unescape(body: str) -> str:
+    if "\\" not in body:
+        return body
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        if len(code) > 1:
+            n = int(code[1:], 16)
+            if 0xD800 <= n <= 0xDFFF or n > 0x10FFFF:
+                raise _Undecided
+            return chr(n)
+        if code not in _ESCAPES:
+            raise _Undecided
+        return _ESCAPES[code]
+
+    return _ESCAPE.sub(one, body)
+
+
+def _scalar_value(rest: str) -> tuple[str | None, bool, bool]:
+    """(value, is a string, may continue) of a scalar that starts ``rest`` and ends its line (with
+    its comment); value None for an empty (null) value. A plain scalar without a comment may
+    continue on the lines below (:func:`_plain_continued`)."""
+    if not rest or rest[0] == "#":
+        return None, False, False
+    tagged = False
+    if rest[0] == "!":
+        if not rest.startswith("!!str "):
+            raise _Undecided
+        rest = rest[6:].lstrip(" ")
+        tagged = True
+        if not rest or rest[0] == "#":
+            raise _Undecided
+    c = rest[0]
+    if c == '"':
+        m = _DQ_VALUE.match(rest)
+        if m is None:
+            raise _Undecided
+        value, is_str = _unescape(m.group(1)), True
+    elif c == "'":
+        m = _SQ_VALUE.match(rest)
+        if m is None:
+            raise _Undecided
+        value, is_str = m.group(1).replace("''", "'"), True
+    else:
+        m = _PLAIN_VALUE.match(rest)
+        if m is None:
+            raise _Undecided
+        value = m.group(0)
+        if value == "=" or value == "<<":
+            raise _Undecided
+        is_str = tagged or _tag(value) == _STR
+        tail = rest[m.end() :]
+        if not tail.strip(" "):
+            return value, is_str, not tagged
+    if not _TAIL.fullmatch(rest, m.end()):
+        raise _Undecided
+    return value, is_str, False
+
+
+def _plain_continued(lines: list[str], j: int, first: str, parent_indent: int) -> tuple[str, int]:
+    """A plain scalar whose first line (``first``, no comment) ends line ``j - 1``, continued on
+    the lines below indented deeper than its collection, as PyYAML's scanner folds it (a line
+    break is a space, n empty lines are n line breaks). Returns (value, next line to read)."""
+    n = len(lines)
+    chunks = [first]
+    k = j
+    breaks = 0
+    while k < n:
+        ln = lines[k]
+        s = ln.lstrip(" ")
+        if not s:
+            if k == n - 1:
+                break
+            breaks += 1
+            k += 1
+            continue
+        if s[0] == "#" or len(ln) - len(s) <= parent_indent:
+            break
+        m = _CONTINUATION.match(s)
+        if m is None or "\t" in ln:
+            raise _Undecided
+        chunks.append("\n" * breaks if breaks else " ")
+        chunks.append(m.group(0))
+        breaks = 0
+        k += 1
+        tail = s[m.end() :]
+        if tail.strip(" "):
+            if not _TAIL.fullmatch(tail):
+                raise _Undecided
+            break  # a comment ends the scalar
+    if len(chunks) == 1:
+        return first, j
+    return "".join(chunks), k
+
+
+def _flow(rest: str, key_line: int, out: list[Item]) -> None:
+    """A flow sequence or mapping of scalars, all on this line; its mapping pairs go to ``out``."""
+    closing = "]" if rest[0] == "[" else "}"
+    mapping = closing == "}"
+    pos = 1
+    seen: set[Any] = set()
+    pairs: list[Item] = []
+    while True:
+        if rest.startswith(closing, pos) or rest[pos:].lstrip(" ").startswith(closing):
+            pos = rest.index(closing, pos) + 1
+            break
+        m = _FLOW_SCALAR.match(rest, pos)
+        if m is None:
+            raise _Undecided
+        first = _flow_text(m)
+        s = _FLOW_SEP.match(rest, m.end())
+        if s is None:
+            raise _Undecided
+        if mapping:
+            if s.group(1) != ":":
+                raise _Undecided
+            v = _FLOW_SCALAR.match(rest, s.end() + 1)
+            if v is None:
+                raise _Undecided
+            value = _flow_text(v)
+            ident = _ident(first, m.group(3) is not None)
+            if ident in seen:
+                raise _Undecided
+            seen.add(ident)
+            if v.group(3) is None or _tag(value) == _STR:
+                pairs.append(Item(first, value, key_line))
+            s = _FLOW_SEP.match(rest, v.end())
+            if s is None or s.group(1) == ":":
+                raise _Undecided
+        elif s.group(1) == ":":
+            raise _Undecided
+        pos = s.end()
+        if s.group(1) != ",":
+            if s.group(1) != closing:
+                raise _Undecided
+            break
+    if not _TAIL.fullmatch(rest, pos):
+        raise _Undecided
+    out.extend(pairs)
+
+
+def _flow_text(m: re.Match[str]) -> str:
+    if m.group(1) is not None:
+        return _unescape(m.group(1))
+    if m.group(2) is not None:
+        return m.group(2).replace("''", "'")
+    value = m.group(3).rstrip(" ")
+    if value in ("=", "<<"):
+        raise _Undecided
+    return value
+
+
+def _block_scalar(lines: list[str], start: int, header: re.Match[str], parent_indent: int) -> tuple[str, int]:
+    """A block scalar whose header ends line ``start - 1``: (its value, index of the first line
+    after it), as PyYAML's scanner reads it (indentation found from the first non-empty line)."""
+    folded = header.group(1) == ">"
+    chomping = {"": None, "+": True, "-": False}[header.group(2)]
+    n = len(lines)
+    last = n - 1  # the last element has no line break after it
+    j = start
+    breaks = 0
+    max_indent = 0
+    while j < n:
+        ln = lines[j]
+        sp = len(ln) - len(ln.lstrip(" "))
+        if sp > max_indent:
+            max_indent = sp
+        if sp == len(ln) and j < last:
+            breaks += 1
+            j += 1
+            continue
+        break
+    indent = max(parent_indent + 1, 1, max_indent)
+    chunks: list[str] = []
+    line_break = ""
+    while j < n:
+        ln = lines[j]
+        if len(ln) <= indent or ln[:indent].strip(" "):
+            break  # less indented (or the end of the text): the scalar ends
+        chunks.append("\n" * breaks)
+        content = ln[indent:]
+        leading_non_space = content[0] not in " \t"
+        chunks.append(content)
+        line_break = "\n" if j < last else ""
+        j += 1
+        breaks = 0
+        while j < last and len(lines[j]) <= indent and not lines[j].strip(" "):
+            breaks += 1
+            j += 1
+        if j < n and len(lines[j]) > indent and not lines[j][:indent].strip(" "):
+            if folded and line_break == "\n" and leading_non_space and lines[j][indent] not in " \t":
+                if not breaks:
+                    chunks.append(" ")
+            else:
+                chunks.append(line_break)
+        else:
+            break
+    if chomping is not False:
+        chunks.append(line_break)
+    if chomping is True:
+        chunks.append("\n" * breaks)
+    return "".join(chunks), j
+
+
+def scan(text: str) -> list[Item] | None:
+    """detect-secrets' YAML items of ``text`` in line order (ties in document order), or None when
+    the line scan cannot decide the text."""
+    if _UNDECIDED_CHARS.search(text):
+        STATS["parsed"] += 1
+        return None
+    try:
+        items = _scan(text.split("\n"))
+    except _Undecided:
+        STATS["parsed"] += 1
+        return None
+    STATS["line_scan"] += 1
+    return items
+
+
+def _scan(lines: list[str]) -> list[Item]:
+    out: list[Item] = []
+    # Open collections, innermost last: [indent, is a mapping, keys seen, a sequence written at its
+    # parent key's indentation]
+    frames: list[list[Any]] = []
+    pending = -1  # indentation of the key or entry whose value may follow on deeper lines
+    pending_map = False
+    pending_number = 0
+    started = False
+    ended = False
+    rooted = False
+    pending_key: str | None = None
+    n = len(lines)
+    j = 0
+    key_match = _KEY.match
+    while j < n:
+        ln = lines[j]
+        number = j + 1
+        j += 1
+        s = ln.lstrip(" ")
+        if not s or s[0] == "#":
+            continue
+        if "\t" in ln:
+            raise _Undecided
+        i = len(ln) - len(s)
+        if ended:
+            raise _Undecided  # content after the document's end: another document
+        if i == 0 and s[0] in "-." and s[:3] in ("---", "..."):
+            if not _TAIL.fullmatch(s, 3) or (started and s[0] == "-"):
+                raise _Undecided
+            started = True
+            ended = s[0] == "."
+            continue
+        started = True
+        while frames and frames[-1][0] > i:
+            frames.pop()
+        is_entry = s[0] == "-" and (len(s) == 1 or s[1] == " ")
+        if pending >= 0 and i > pending and not is_entry and key_match(s) is None:
+            # the value of the key (or entry) above, written on the lines below it
+            j = _value(lines, j, s, pending, pending_number, pending_key, out)
+            pending = -1
+            continue
+        if pending >= 0 and (i > pending or (i == pending and pending_map and is_entry)):
+            frames.append([i, not is_entry, {}, i == pending])
+        elif not frames:
+            if rooted:
+                raise _Undecided  # a second root node: not one document
+            rooted = True
+            frames.append([i, not is_entry, {}, False])
+        else:
+            top = frames[-1]
+            if top[0] != i:
+                raise _Undecided  # deeper than its collection: a continuation line, or misindented
+            if not top[1] and not is_entry:
+                if not top[3]:
+                    raise _Undecided
+                frames.pop()
+                if not frames or frames[-1][0] != i or not frames[-1][1]:
+                    raise _Undecided
+            elif top[1] and is_entry:
+                raise _Undecided
+        pending = -1
+        frame = frames[-1]
+        col = i
+        if is_entry:
+            rest = s[1:].lstrip(" ")
+            col = i + len(s) - len(rest)
+            if not rest or rest[0] == "#":
+                pending, pending_map, pending_key, pending_number = i, False, None, number
+                continue
+            if rest[0] == "-" and (len(rest) == 1 or rest[1] == " "):
+                raise _Undecided  # a sequence in a sequence entry
+            key = key_match(rest)
+            if key is None:
+                j = _value(lines, j, rest, i, number, None, out)
+                continue
+            frame = [col, True, {}, False]
+            frames.append(frame)
+            s = rest
+        else:
+            key = key_match(s)
+            if key is None:
+                raise _Undecided
+        dq, sq, plain = key.groups()
+        name = plain if plain is not None else (_unescape(dq) if dq is not None else sq.replace("''", "'"))
+        if len(name) > 1000 or (plain is not None and name == "<<"):
+            raise _Undecided
+        ident = _ident(name, plain is not None)
+        keys = frame[2]
+        if ident in keys:
+            raise _Undecided  # a key written twice: its last value at its first place
+        keys[ident] = None
+        rest = s[key.end() :]
+        if not rest or rest[0] == "#":
+            pending, pending_map, pending_key, pending_number = col, True, name, number
+            continue
+        j = _value(lines, j, rest, col, number, name, out)
+    return out
+
+
+def _value(lines: list[str], j: int, rest: str, indent: int, number: int, key: str | None, out: list[Item]) -> int:
+    """Reads the value ``rest`` of a mapping key (``key``) or sequence entry (None) at line
+    ``number``; a block scalar also takes the lines below. Returns the next line to read."""
+    c = rest[0]
+    if c == "&":
+        m = _ANCHOR.match(rest)
+        if m is None:
+            raise _Undecided
+        rest = rest[m.end() :]
+        if not rest or rest[0] == "#":
+            raise _Undecided  # an anchored collection below: rare, let the parser decide
+        c = rest[0]
+    if c in "|>":
+        header = _BLOCK_HEADER.fullmatch(rest)
+        if header is None:
+            raise _Undecided
+        value, j = _block_scalar(lines, j, header, indent)
+        if key is not None:
+            out.append(Item(key, value, number))
+        return j
+    if c in "[{":
+        _flow(rest, number, out)
+        return j
+    value, is_str, more = _scalar_value(rest)
+    if more and value is not None:
+        full, j = _plain_continued(lines, j, value, indent)
+        if full is not value:
+            value = full
+            is_str = _tag(value) == _STR
+    if key is not None and is_str and value is not None:
+        out.append(Item(key, value, number))
+    return j

@@ -51,12 +51,16 @@ _UNDECIDED_CHARS = re.compile(
 )
 # A plain scalar in block context: it does not start with an indicator (``-?:`` only when followed
 # by a space), holds no ``: `` and no `` #``, and ends before trailing spaces.
-_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))(?:[^\s:#]|:(?=\S)|(?<=\S)#| +(?=[^\s:#]|:\S))*"
-_DQ = r"\"((?:[^\"\\]|\\.)*)\""
-_SQ = r"'((?:[^']|'')*)'"
+# Each pattern is written so that a line can be matched in only one way (a run of ordinary
+# characters, then separators each followed by such a run): matching costs time linear in the
+# line, also when it fails.
+_PLAIN_REST = r"[^\s:#]*(?:(?::(?=\S)|(?<=\S)#| +(?=[^\s:#]|:\S))[^\s:#]*)*"
+_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))" + _PLAIN_REST
+_DQ = r"\"([^\"\\]*(?:\\.[^\"\\]*)*)\""
+_SQ = r"'([^']*(?:''[^']*)*)'(?!')"
 _KEY = re.compile(rf"(?:{_DQ}|{_SQ}|({_PLAIN})) *:(?= |$) *")
 _PLAIN_VALUE = re.compile(_PLAIN)
-_CONTINUATION = re.compile(r"(?:[^\s:#]|:(?=\S))(?:[^\s:#]|:(?=\S)|(?<=\S)#| +(?=[^\s:#]|:\S))*")
+_CONTINUATION = re.compile(r"(?:[^\s:#]|:(?=\S))" + _PLAIN_REST)
 _DQ_VALUE = re.compile(_DQ)
 _SQ_VALUE = re.compile(_SQ)
 _TAIL = re.compile(r"(?: +#.*| *)")
@@ -183,6 +187,67 @@ def _scalar_value(rest: str) -> tuple[str | None, bool, bool]:
     if not _TAIL.fullmatch(rest, m.end()):
         raise _Undecided
     return value, is_str, False
+
+
+_SQ_OPEN = re.compile(r"[^']*(?:''[^']*)*")
+_DQ_OPEN = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*')
+
+
+def _quoted_lines(lines: list[str], j: int, rest: str, parent_indent: int) -> tuple[str, int]:
+    """A quoted scalar opened in ``rest`` (line ``j - 1``) and closed on a line below, each of
+    its lines indented deeper than its collection, folded as PyYAML's scanner folds it: spaces
+    around a line break dropped, a break is a space, n empty lines are n breaks, an escaped
+    break (a double-quoted line ending in a backslash) joins without a space. Returns (value,
+    next line to read)."""
+    single = rest[0] == "'"
+    body = _SQ_OPEN if single else _DQ_OPEN
+    parts: list[str] = []
+    seg = rest[1:]
+    k = j
+    n = len(lines)
+    while True:
+        m = body.match(seg)
+        end = m.end() if m else 0
+        if end < len(seg) and seg[end] != "\\":
+            parts.append(seg[:end])
+            tail = seg[end + 1 :]
+            break
+        parts.append(seg)  # no closing quote on this line (or an escaped line break)
+        if k >= n:
+            raise _Undecided
+        seg = lines[k]
+        k += 1
+        if seg.strip(" \t") and ("\t" in seg or len(seg) - len(seg.lstrip(" ")) <= parent_indent):
+            raise _Undecided
+    if not _TAIL.fullmatch(tail):
+        raise _Undecided
+    last = len(parts) - 1
+    pieces: list[tuple[str, bool]] = []
+    for idx, raw in enumerate(parts):
+        if idx:
+            raw = raw.lstrip(" \t")
+        escaped = False
+        if idx < last:
+            stripped = raw.rstrip(" \t")
+            if not single and (len(stripped) - len(stripped.rstrip("\\"))) % 2:
+                if stripped != raw:
+                    raise _Undecided  # an escaped space or tab before the break
+                stripped, escaped = stripped[:-1], True
+            raw = stripped
+        pieces.append((raw.replace("''", "'") if single else _unescape(raw), escaped))
+    chunks = [pieces[0][0]]
+    blanks = 0
+    joined = pieces[0][1]
+    for idx in range(1, len(pieces)):
+        text, escaped = pieces[idx]
+        if not text and not escaped and idx != last:
+            blanks += 1
+            continue
+        chunks.append("\n" * blanks if blanks or joined else " ")
+        chunks.append(text)
+        blanks = 0
+        joined = escaped
+    return "".join(chunks), k
 
 
 def _plain_continued(lines: list[str], j: int, first: str, parent_indent: int) -> tuple[str, int]:
@@ -467,6 +532,11 @@ def _value(lines: list[str], j: int, rest: str, indent: int, number: int, key: s
         return j
     if c in "[{":
         _flow(rest, number, out)
+        return j
+    if c in "'\"" and not (_SQ_VALUE if c == "'" else _DQ_VALUE).match(rest):
+        value, j = _quoted_lines(lines, j, rest, indent)
+        if key is not None:
+            out.append(Item(key, value, number))
         return j
     value, is_str, more = _scalar_value(rest)
     if more and value is not None:

@@ -60,6 +60,7 @@ _DQ = r"\"([^\"\\]*(?:\\.[^\"\\]*)*)\""
 _SQ = r"'([^']*(?:''[^']*)*)'(?!')"
 _KEY = re.compile(rf"(?:{_DQ}|{_SQ}|({_PLAIN})) *:(?= |$) *")
 _PLAIN_VALUE = re.compile(_PLAIN)
+_PLAIN_LINE = re.compile(rf"({_PLAIN})(?: *$| +(#.*))")
 _CONTINUATION = re.compile(r"(?:[^\s:#]|:(?=\S))" + _PLAIN_REST)
 _DQ_VALUE = re.compile(_DQ)
 _SQ_VALUE = re.compile(_SQ)
@@ -447,7 +448,8 @@ def _scan(lines: list[str]) -> list[Item]:
         while frames and frames[-1][0] > i:
             frames.pop()
         is_entry = s[0] == "-" and (len(s) == 1 or s[1] == " ")
-        if pending >= 0 and i > pending and not is_entry and key_match(s) is None:
+        key = None if is_entry else key_match(s)
+        if pending >= 0 and i > pending and not is_entry and key is None:
             # the value of the key (or entry) above, written on the lines below it
             j = _value(lines, j, s, pending, pending_number, pending_key, out)
             pending = -1
@@ -489,15 +491,13 @@ def _scan(lines: list[str]) -> list[Item]:
             frame = [col, True, {}, False]
             frames.append(frame)
             s = rest
-        else:
-            key = key_match(s)
-            if key is None:
-                raise _Undecided
+        elif key is None:
+            raise _Undecided
         dq, sq, plain = key.groups()
         name = plain if plain is not None else (_unescape(dq) if dq is not None else sq.replace("''", "'"))
         if len(name) > 1000 or (plain is not None and name == "<<"):
             raise _Undecided
-        ident = _ident(name, plain is not None)
+        ident = name if plain is None or _TAGS.get(name) == _STR else _ident(name, True)
         keys = frame[2]
         if ident in keys:
             raise _Undecided  # a key written twice: its last value at its first place
@@ -506,11 +506,28 @@ def _scan(lines: list[str]) -> list[Item]:
         if not rest or rest[0] == "#":
             pending, pending_map, pending_key, pending_number = col, True, name, number
             continue
-        j = _value(lines, j, rest, col, number, name, out)
+        m = _PLAIN_LINE.match(rest)
+        if m is None:
+            j = _value(lines, j, rest, col, number, name, out)
+            continue
+        # the common shape, `key: plain value` with or without a comment, read here
+        value = m.group(1)
+        if value == "=" or value == "<<":
+            raise _Undecided
+        if not m.group(2) and j < n:
+            nxt = lines[j]
+            stripped = nxt.lstrip(" ")
+            if not stripped or (len(nxt) - len(stripped) > col and stripped[0] != "#"):
+                value, j = _plain_continued(lines, j, value, col)
+        tag = _TAGS.get(value)
+        if tag == _STR or (tag is None and _tag(value) == _STR):
+            out.append(Item(name, value, number))
     return out
 
 
-def _value(lines: list[str], j: int, rest: str, indent: int, number: int, key: str | None, out: list[Item]) -> int:
+def _value(
+    lines: list[str], j: int, rest: str, indent: int, number: int, key: str | None, out: list[Item]
+) -> int:
     """Reads the value ``rest`` of a mapping key (``key``) or sequence entry (None) at line
     ``number``; a block scalar also takes the lines below. Returns the next line to read."""
     c = rest[0]

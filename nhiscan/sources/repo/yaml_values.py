@@ -172,7 +172,7 @@ def _render(items: Sequence[_Item | yaml_lines.Item], text: str) -> list[str]:
         if isinstance(value, bytes):
             value = base64.b64encode(value).decode()  # the raw base64 text, as written
         at = source[item.line_number - 1] if item.line_number <= len(source) else ""
-        found = _COMMENT.search(at.strip())
+        found = _COMMENT.search(at.strip()) if "#" in at else None
         comment = found.group(0) if found else ""
         quoted = value.replace('"', '\\"')
         lines.append(f'{item.key}: "{quoted}"{comment}')

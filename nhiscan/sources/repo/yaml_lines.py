@@ -126,7 +126,7 @@ def _ident(key: str, plain: bool) -> Any:
     try:
         ident = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, key))
         hash(ident)
-    except Exception:  # noqa: BLE001 - whatever PyYAML would do with it, the parse decides
+    except Exception:  # whatever PyYAML would make of it, the parse decides
         raise _Undecided from None
     return ident
 
@@ -543,17 +543,17 @@ def _value(
         header = _BLOCK_HEADER.fullmatch(rest)
         if header is None:
             raise _Undecided
-        value, j = _block_scalar(lines, j, header, indent)
+        block, j = _block_scalar(lines, j, header, indent)
         if key is not None:
-            out.append(Item(key, value, number))
+            out.append(Item(key, block, number))
         return j
     if c in "[{":
         _flow(rest, number, out)
         return j
     if c in "'\"" and not (_SQ_VALUE if c == "'" else _DQ_VALUE).match(rest):
-        value, j = _quoted_lines(lines, j, rest, indent)
+        quoted, j = _quoted_lines(lines, j, rest, indent)
         if key is not None:
-            out.append(Item(key, value, number))
+            out.append(Item(key, quoted, number))
         return j
     value, is_str, more = _scalar_value(rest)
     if more and value is not None:

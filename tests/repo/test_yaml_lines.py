@@ -17,6 +17,7 @@ import pytest
 
 from nhiscan.sources.repo import yaml_lines
 from nhiscan.sources.repo.detectors import TYPE_PREFIX
+from nhiscan.sources.repo.ds_text import INDIRECT_FILTER
 from nhiscan.sources.repo.engine import ds_session
 from nhiscan.sources.repo.yaml_values import parsed_lines, transformed_lines
 
@@ -101,6 +102,7 @@ DECIDED: dict[str, str] = {
     ),
     "long_value": f"blob: {secret(5000)}\nafter: {_s()}\n",
     "indented_root": f"  key: {_s()}\n  other:\n    deep: {_s()}\n",
+    "indirect_reference": f"secrets: inherit # tool: ignore[rule]\npassword: {_s()}\n",
     "aws": f"aws_access_key_id: AKIA{''.join(R.choice(string.ascii_uppercase) for _ in range(16))}\n",
 }
 
@@ -137,6 +139,12 @@ def _plain_detect_secrets(root: Path) -> set[tuple[str, str, int, str]]:
     os.chdir(root)
     try:
         with ds_session():
+            # the session leaves detect-secrets' indirect-reference filter to nhiscan's Scanner
+            # (same answers); plain detect-secrets runs with it
+            from detect_secrets.settings import get_filters, get_settings
+
+            get_settings().filters.setdefault(INDIRECT_FILTER, {})
+            get_filters.cache_clear()
             for p in sorted(root.iterdir()):
                 out |= {(p.name, s.type, s.line_number, s.secret_hash) for s in scan_file(p.name)}
     finally:

@@ -61,6 +61,7 @@ _SQ = r"'([^']*(?:''[^']*)*)'(?!')"
 _KEY = re.compile(rf"(?:{_DQ}|{_SQ}|({_PLAIN})) *:(?= |$) *")
 _PLAIN_VALUE = re.compile(_PLAIN)
 _PLAIN_LINE = re.compile(rf"({_PLAIN})(?: *$| +(#.*))")
+_KV = re.compile(rf"({_PLAIN}) *: +({_PLAIN})(?: *$| +(#.*))")
 _CONTINUATION = re.compile(r"(?:[^\s:#]|:(?=\S))" + _PLAIN_REST)
 _DQ_VALUE = re.compile(_DQ)
 _SQ_VALUE = re.compile(_SQ)
@@ -455,6 +456,7 @@ def _scan(lines: list[str]) -> list[Item]:
     n = len(lines)
     j = 0
     key_match = _KEY.match
+    kv_match = _KV.match
     while j < n:
         ln = lines[j]
         number = j + 1
@@ -476,6 +478,26 @@ def _scan(lines: list[str]) -> list[Item]:
         started = True
         while frames and frames[-1][0] > i:
             frames.pop()
+        if pending < 0 and frames and frames[-1][0] == i and frames[-1][1]:
+            kv = kv_match(s)
+            if kv is not None:
+                # the most common line, `key: plain value` in the mapping above, read here
+                name, value, comment = kv.groups()
+                if len(name) > 1000 or "<<" in (name, value) or value == "=":
+                    raise _Undecided
+                ident = name if _TAGS.get(name) == _STR else _ident(name, True)
+                keys = frames[-1][2]
+                if ident in keys:
+                    raise _Undecided
+                keys[ident] = None
+                if comment is None and j < n:
+                    nxt = lines[j]
+                    if not nxt or (len(nxt) > i and nxt[i] == " " and not nxt[:i].strip(" ")):
+                        value, j = _plain_continued(lines, j, value, i)
+                tag = _TAGS.get(value)
+                if tag == _STR or (tag is None and _tag(value) == _STR):
+                    out.append(Item(name, value, number))
+                continue
         is_entry = s[0] == "-" and (len(s) == 1 or s[1] == " ")
         key = None if is_entry else key_match(s)
         if pending >= 0 and i > pending and not is_entry and key is None:

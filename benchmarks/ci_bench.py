@@ -173,7 +173,11 @@ def yaml_paths() -> str:
     """How the YAML files of the secret scan were read: line scan, or libyaml parse."""
     from nhiscan.sources.repo.yaml_lines import STATS
 
-    return f"YAML texts read by the line scan (every repeat counted): {STATS['line_scan']}, parsed (line scan undecided): {STATS['parsed']}"
+    return (
+        f"YAML texts read by the line scan (every repeat counted): {STATS['line_scan']}, "
+        f"parsed (line scan undecided): {STATS['parsed']}, "
+        f"parsed as CI/agent configs (parse shared with their checks): {STATS['config_parsed']}"
+    )
 
 
 def main() -> int:

@@ -200,7 +200,9 @@ def yaml_vs_python(yaml_tree: str, python_tree: str, repeats: int) -> bool:
     from nhiscan.sources.repo.yaml_lines import STATS
 
     print(
-        f"YAML texts read by the line scan (every repeat counted): {STATS['line_scan']}, parsed (line scan undecided): {STATS['parsed']}"
+        f"YAML texts read by the line scan (every repeat counted): {STATS['line_scan']}, "
+        f"parsed (line scan undecided): {STATS['parsed']}, "
+        f"parsed as CI/agent configs (parse shared with their checks): {STATS['config_parsed']}"
     )
     print(
         f"{'PASS' if y >= p else 'FAIL'}: YAML secret scanning {'at least' if y >= p else 'below'} Python's MB/s"

@@ -195,10 +195,11 @@ class Scanner:
             if kind == "EagerConfigFileTransformer" and not may_be_headerless_ini(text):
                 continue  # ... and, under the eager header, one whose first entry is not `key = value`
             if kind == "YAMLTransformer":
-                # The same lines from nhiscan's one bounded (libyaml) read of the file; detect-secrets
-                # would parse it again in pure Python, and follow every alias of an alias bomb.
+                # The same lines read off the text's lines (yaml_lines.py), or from nhiscan's one
+                # bounded (libyaml) read of the file; detect-secrets would parse it again in pure
+                # Python, and follow every alias of an alias bomb.
                 try:
-                    return transformed_lines(text)
+                    return transformed_lines(text, filename)
                 except ValueError:
                     continue
             try:

@@ -125,9 +125,17 @@ def _items(doc: Node) -> list[_Item]:
     return out
 
 
-def transformed_lines(text: str) -> list[str]:
+def transformed_lines(text: str, filename: str | None = None) -> list[str]:
     """detect-secrets' transformed lines of a YAML text: from the line scan of
-    :mod:`yaml_lines` when it can decide the text, else from the libyaml parse."""
+    :mod:`yaml_lines` when it can decide the text, else from the libyaml parse. A CI or agent
+    config (``filename``) is parsed: its checks read the same parse next (safeyaml keeps it), so
+    the line scan would only add to the one parse the file costs anyway."""
+    if filename is not None:
+        from nhiscan.sources.repo.configs import is_config_file
+
+        if is_config_file(filename):
+            yaml_lines.STATS["config_parsed"] += 1
+            return parsed_lines(text)
     items = yaml_lines.scan(text)
     if items is None:
         return parsed_lines(text)

@@ -47,9 +47,7 @@ STATS = {"line_scan": 0, "parsed": 0, "config_parsed": 0}
 _STR = "tag:yaml.org,2002:str"
 # Characters a YAML reader rejects or reads as a line break other than \n (PyYAML's reader and
 # Python's splitlines would then disagree with a split on \n), and the byte-order mark.
-_UNDECIDED_CHARS = re.compile(
-    "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+_UNDECIDED_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 # A plain scalar in block context: it does not start with an indicator (``-?:`` only when followed
 # by a space), holds no ``: `` and no `` #``, and ends before trailing spaces.
 # Each pattern is written so that a line can be matched in only one way (a run of ordinary

@@ -25,13 +25,15 @@ import base64
 import re
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.safeyaml import YamlProblem, compose
-from nhiscan.sources.repo import yaml_lines
+
+if TYPE_CHECKING:
+    from nhiscan.sources.repo import yaml_lines
 
 _COMMENT = re.compile(r"(\s+#[\S ]*)")
 
@@ -130,6 +132,8 @@ def transformed_lines(text: str, filename: str | None = None) -> list[str]:
     :mod:`yaml_lines` when it can decide the text, else from the libyaml parse. A CI or agent
     config (``filename``) is parsed: its checks read the same parse next (safeyaml keeps it), so
     the line scan would only add to the one parse the file costs anyway."""
+    from nhiscan.sources.repo import yaml_lines  # its patterns are compiled on first use only
+
     if filename is not None:
         from nhiscan.sources.repo.configs import is_config_file
 

@@ -33,7 +33,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from nhiscan.safeyaml import YamlProblem, compose
 
 if TYPE_CHECKING:
-    from nhiscan.sources.repo import yaml_lines
+    from nhiscan.sources.repo.yaml_scalars import Item as LineItem
 
 _COMMENT = re.compile(r"(\s+#[\S ]*)")
 
@@ -167,7 +167,7 @@ def parsed_lines(text: str) -> list[str]:
     return _render(items, text)
 
 
-def _render(items: Sequence[_Item | yaml_lines.Item], text: str) -> list[str]:
+def _render(items: Sequence[_Item | LineItem], text: str) -> list[str]:
     """The transformer's lines from its items in line order: blank lines up to each value's
     line, the value quoted (inner quotes escaped), a trailing comment of the key's line kept;
     an item seen before (through an alias) once."""

@@ -197,6 +197,16 @@ def yaml_vs_python(yaml_tree: str, python_tree: str, repeats: int) -> bool:
         f"ratio YAML/Python {y / p:.2f}",
         flush=True,
     )
+    from nhiscan.sources.repo.yaml_lines import STATS
+
+    print(
+        f"YAML texts read by the line scan (every repeat counted): {STATS['line_scan']}, "
+        f"parsed (line scan undecided): {STATS['parsed']}, "
+        f"parsed as CI/agent configs (parse shared with their checks): {STATS['config_parsed']}"
+    )
+    print(
+        f"{'PASS' if y >= p else 'FAIL'}: YAML secret scanning {'at least' if y >= p else 'below'} Python's MB/s"
+    )
     return y >= p
 
 

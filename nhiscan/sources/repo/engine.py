@@ -195,10 +195,11 @@ class Scanner:
             if kind == "EagerConfigFileTransformer" and not may_be_headerless_ini(text):
                 continue  # ... and, under the eager header, one whose first entry is not `key = value`
             if kind == "YAMLTransformer":
-                # The same lines from nhiscan's one bounded (libyaml) read of the file; detect-secrets
-                # would parse it again in pure Python, and follow every alias of an alias bomb.
+                # The same lines read off the text's lines (yaml_lines.py), or from nhiscan's one
+                # bounded (libyaml) read of the file; detect-secrets would parse it again in pure
+                # Python, and follow every alias of an alias bomb.
                 try:
-                    return transformed_lines(text)
+                    return transformed_lines(text, filename)
                 except ValueError:
                     continue
             try:
@@ -214,6 +215,8 @@ class Scanner:
         if candidates is None:
             joined = "".join(ln if ln.endswith("\n") else ln + "\n" for ln in lines)
             candidates = self.prefilter.candidates(joined)
+            if joined.count("\n") != len(lines):
+                candidates = _per_element(candidates, lines)
         if not candidates:
             return []
         found: dict[tuple[str, str, int], RawSecret] = {}
@@ -247,6 +250,20 @@ class Scanner:
                     # Every occurrence is kept (detect-secrets' collection later keeps the first).
                     found.setdefault((secret_type, value, number), RawSecret(secret_type, number, value))
         return list(found.values())
+
+
+def _per_element(candidates: dict[int, set[int]], lines: list[str]) -> dict[int, set[int]]:
+    """Candidates of the joined text as numbers of ``lines``' elements: a transformed YAML line
+    holding a block or multi-line value spans several lines of the text (detect-secrets scans it
+    as one line, and numbers the lines after it by element)."""
+    owner: list[int] = []
+    for number, ln in enumerate(lines, 1):
+        owner.extend([number] * (ln.count("\n", 0, len(ln) - 1) + 1))
+    out: dict[int, set[int]] = {}
+    for line, plugins in candidates.items():
+        if line <= len(owner):
+            out.setdefault(owner[line - 1], set()).update(plugins)
+    return out
 
 
 def sha1_hex(value: str) -> str:

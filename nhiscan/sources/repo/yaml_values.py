@@ -24,12 +24,16 @@ from __future__ import annotations
 import base64
 import re
 from collections import deque
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nhiscan.safeyaml import YamlProblem, compose
+
+if TYPE_CHECKING:
+    from nhiscan.sources.repo.yaml_scalars import Item as LineItem
 
 _COMMENT = re.compile(r"(\s+#[\S ]*)")
 
@@ -123,7 +127,27 @@ def _items(doc: Node) -> list[_Item]:
     return out
 
 
-def transformed_lines(text: str) -> list[str]:
+def transformed_lines(text: str, filename: str | None = None) -> list[str]:
+    """detect-secrets' transformed lines of a YAML text: from the line scan of
+    :mod:`yaml_lines` when it can decide the text, else from the libyaml parse. A CI or agent
+    config (``filename``) is parsed: its checks read the same parse next (safeyaml keeps it), so
+    the line scan would only add to the one parse the file costs anyway."""
+    from nhiscan.sources.repo import yaml_lines  # its patterns are compiled on first use only
+
+    if filename is not None:
+        from nhiscan.sources.repo.configs import is_config_file
+
+        if is_config_file(filename):
+            yaml_lines.STATS["config_parsed"] += 1
+            return parsed_lines(text)
+    items = yaml_lines.scan(text)
+    if items is None:
+        return parsed_lines(text)
+    return _render(items, text)
+
+
+def parsed_lines(text: str) -> list[str]:
+    """detect-secrets' transformed lines of a YAML text, from nhiscan's libyaml parse."""
     try:
         composed = compose(text)
     except YamlProblem:
@@ -140,6 +164,13 @@ def transformed_lines(text: str) -> list[str]:
         items = sorted(_items(docs[0]), key=lambda item: item.line_number)
     except (yaml.YAMLError, RecursionError):
         raise ValueError("YAML that does not construct") from None
+    return _render(items, text)
+
+
+def _render(items: Sequence[_Item | LineItem], text: str) -> list[str]:
+    """The transformer's lines from its items in line order: blank lines up to each value's
+    line, the value quoted (inner quotes escaped), a trailing comment of the key's line kept;
+    an item seen before (through an alias) once."""
     source = text.splitlines()
     lines: list[str] = []
     seen: set[Any] = set()
@@ -153,7 +184,7 @@ def transformed_lines(text: str) -> list[str]:
         if isinstance(value, bytes):
             value = base64.b64encode(value).decode()  # the raw base64 text, as written
         at = source[item.line_number - 1] if item.line_number <= len(source) else ""
-        found = _COMMENT.search(at.strip())
+        found = _COMMENT.search(at.strip()) if "#" in at else None
         comment = found.group(0) if found else ""
         quoted = value.replace('"', '\\"')
         lines.append(f'{item.key}: "{quoted}"{comment}')

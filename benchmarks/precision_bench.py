@@ -96,6 +96,11 @@ def _place(f: dict) -> str:  # type: ignore[type-arg]
     return f"{loc.get('path')}:{loc.get('line')}"
 
 
+def _order(f: dict) -> tuple[str, int]:  # type: ignore[type-arg]
+    loc = f.get("location") or {}
+    return str(loc.get("path")), int(loc.get("line") or 0)
+
+
 def severe(doc: dict) -> list[dict]:  # type: ignore[type-arg]
     return [f for f in doc["findings"] if f["severity"] in SEVERE]
 
@@ -127,7 +132,7 @@ def report_tree(tree: str, gitleaks: str | None, verdicts: dict, before: Path | 
         ok = ours["false"] + ours["unreviewed"] <= counted["false"]
         line += f": nhiscan false alarms {'within' if ok else 'OVER'} gitleaks'"
     print(line, flush=True)
-    for f in sorted(rows, key=_place):
+    for f in sorted(rows, key=_order):
         ev = f.get("evidence") or {}
         verdict, note = verdicts.get(("nhiscan", name, _place(f)), ("unreviewed", ""))
         print(f"  {_place(f)} {f['rule_id']} {f['severity']} {ev.get('detector', '')} "
@@ -139,7 +144,7 @@ def report_tree(tree: str, gitleaks: str | None, verdicts: dict, before: Path | 
         print(f"    {n:5d}  {reason}")
     listed = [s for s in suppressed if s["attributes"]["suppressed"].startswith(LISTED_REASONS)]
     print(f"  of them by the sample-password (by place) and placeholder-phrasing rules: {len(listed)}")
-    for s in sorted(listed, key=_place):
+    for s in sorted(listed, key=_order):
         print(f"    {_place(s)} {s['type']} {s['redacted']}: {s['attributes']['suppressed']}")
     if before is not None:
         old = {(f["fingerprint"], _place(f)) for f in severe(nhiscan_json(tree, before))}

@@ -427,6 +427,7 @@ def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
         logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
         partial_identities=tuple(identity_in(i) for i in d.get("partial_identities") or ()),
+        suppressed=tuple(secret_in(s, forms) for s in d.get("suppressed_secrets") or ()),
     )
 
 

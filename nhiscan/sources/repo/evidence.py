@@ -279,26 +279,30 @@ def sample_password(value: str, line: int, place: WrittenPlace) -> str | None:
 
 _PY_TOKEN = re.compile(r"\\.|\"\"\"|'''|[\"'#\n]", re.DOTALL)
 _STRING_PREFIX = re.compile(r"[rRuUbBfF]{0,2}")
+_DOC_INDENT = 200
 
 
 def python_docstrings(lines: Sequence[str]) -> list[tuple[int, int]]:
     """(first, last) line numbers of the triple-quoted strings that stand as statements in Python
     source (docstrings and bare string blocks, not strings assigned or passed): one linear pass over
-    the quotes, comments and escapes."""
+    the quotes, comments and escapes (what precedes a quote on its line is read within a bounded
+    window: a docstring is never indented further)."""
     text = "\n".join(lines)
     spans: list[tuple[int, int]] = []
     line = 1
+    line_start = 0  # where the current line starts in text
     quote = ""  # the open string's quote, "" outside strings
     start_line = 0
     statement = False
     skip_to = -1
     for m in _PY_TOKEN.finditer(text):
         tok = m.group(0)
-        if m.start() < skip_to:
+        if "\n" in tok:
             line += tok.count("\n")
+            line_start = m.end() if tok == "\n" else m.start() + tok.rfind("\n") + 1
+        if m.start() < skip_to:
             continue
         if tok == "\n" or tok.startswith("\\"):
-            line += tok.count("\n")
             if tok == "\n" and len(quote) == 1:
                 quote = ""  # an unterminated one-line string ends with its line
             continue
@@ -314,6 +318,7 @@ def python_docstrings(lines: Sequence[str]) -> list[tuple[int, int]]:
             continue
         quote, start_line = tok, line
         if len(tok) == 3:
-            head = text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip()
+            indent = m.start() - line_start
+            head = text[line_start : m.start()].strip() if indent <= _DOC_INDENT else "-"
             statement = _STRING_PREFIX.fullmatch(head) is not None
     return spans

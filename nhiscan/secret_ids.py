@@ -274,7 +274,7 @@ def relabel(inventory: Inventory) -> Inventory:
                 (_column(s.attributes.get("column")), s.type, s.fingerprint_id),
                 s.hash,
             )
-            for s in inventory.secrets
+            for s in (*inventory.secrets, *inventory.suppressed)
         ]
         + [
             ((False, _place(o.location)), (0, o.rule_id, o.message), str(o.attributes["secret_hash"]))
@@ -284,9 +284,12 @@ def relabel(inventory: Inventory) -> Inventory:
     )
     for _, _, ident in placed:
         labels.setdefault(ident, f"run:{len(labels) + 1}")
-    secrets_out = tuple(
-        dataclasses.replace(s, hash=labels[s.hash], redacted=_relabelled(s.redacted, labels[s.hash]))
-        for s in inventory.secrets
+    secrets_out, suppressed_out = (
+        tuple(
+            dataclasses.replace(s, hash=labels[s.hash], redacted=_relabelled(s.redacted, labels[s.hash]))
+            for s in group
+        )
+        for group in (inventory.secrets, inventory.suppressed)
     )
     observations = tuple(
         dataclasses.replace(
@@ -303,7 +306,9 @@ def relabel(inventory: Inventory) -> Inventory:
         else o
         for o in inventory.observations
     )
-    return dataclasses.replace(inventory, secrets=secrets_out, observations=observations)
+    return dataclasses.replace(
+        inventory, secrets=secrets_out, observations=observations, suppressed=suppressed_out
+    )
 
 
 def file_local(ident: str, path: str) -> str:

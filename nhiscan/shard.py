@@ -106,6 +106,7 @@ def shard_inventory(inv: Inventory, shard: Shard, partial: Collection[str] = ())
         sources=tuple(s for s in inv.sources if shard.owns(s.scope or s.path)),
         identities=tuple(i for i in inv.identities if shard.owns(i.scope)),
         secrets=tuple(s for s in inv.secrets if shard.owns(_place(s.location))),
+        suppressed=tuple(s for s in inv.suppressed if shard.owns(_place(s.location))),
         observations=tuple(o for o in inv.observations if shard.owns(_place(o.location))),
         logging=tuple(c for c in inv.logging if shard.owns(_log_scope(c))),
         partial_identities=tuple(

@@ -229,6 +229,9 @@ class Inventory:
     secrets: tuple[Secret, ...] = ()
     observations: tuple[Observation, ...] = ()
     logging: tuple[LogConfig, ...] = ()
+    # Values found in files that are not credentials (placeholders, samples, checksums...), each
+    # with its reason in attributes["suppressed"]: listed apart, never a finding.
+    suppressed: tuple[Secret, ...] = ()
     # In one shard's inventory only (nhiscan.shard): identities of another shard's scope as this
     # shard saw them, for the grants its scopes hold for them; merging shards adds those grants.
     partial_identities: tuple[Identity, ...] = ()

@@ -398,6 +398,7 @@ def inventory_document(
         "sources": Lazy(source_out(s) for s in inv.sources),
         "identities": Lazy(texts.identity(i) if encoded else identity_out(i) for i in inv.identities),
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
+        "suppressed_secrets": Lazy(secret_out(s) for s in inv.suppressed),
         "observations": Lazy(observation_out(o) for o in inv.observations),
         "log_configs": Lazy(log_config_out(c) for c in inv.logging),
     }
@@ -426,6 +427,7 @@ def inventory_from_dict(d: Mapping[str, Any]) -> Inventory:
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
         logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
         partial_identities=tuple(identity_in(i) for i in d.get("partial_identities") or ()),
+        suppressed=tuple(secret_in(s, forms) for s in d.get("suppressed_secrets") or ()),
     )
 
 
@@ -530,6 +532,7 @@ def report_document(report: Report, *, encoded: bool = False) -> dict[str, Any]:
         ),
         "findings": Lazy(finding_out(f) for f in report.findings),
         "secrets": Lazy(secret_out(s) for s in inv.secrets),
+        "suppressed_secrets": Lazy(secret_out(s) for s in inv.suppressed),
         "observations": Lazy(observation_out(o) for o in inv.observations),
         "errors": [{"source": e.source, "message": e.message} for e in report.errors],
         "logging": dict(report.logging),
@@ -580,6 +583,7 @@ def report_from_dict(d: Mapping[str, Any]) -> Report:
         secrets=tuple(_labelled(secret_in(s, forms), forms) for s in d.get("secrets") or ()),
         observations=tuple(observation_in(o) for o in d.get("observations") or ()),
         logging=tuple(log_config_in(c) for c in d.get("log_configs") or ()),
+        suppressed=tuple(_labelled(secret_in(s, forms), forms) for s in d.get("suppressed_secrets") or ()),
     )
     from nhiscan.analyze.priority import prioritize  # a result saved by an earlier version: same order
 

@@ -537,13 +537,15 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
     result = normalize_all(docs, config.settings, {"inventory": own} if "inventory" in order else None, order)
     errors.extend(result.errors)
     secrets = list(result.secrets)
+    suppressed: list[Secret] = []
     observations = list(result.observations)
     sources = list(result.sources)
     if config.paths:
         from nhiscan.sources.repo import scan_paths
 
-        repo = scan_paths(config)
-        secrets.extend(repo.secrets)
+        repo = scan_paths(config, keep_suppressed=True)
+        secrets.extend(s for s in repo.secrets if not s.attributes.get("suppressed"))
+        suppressed.extend(s for s in repo.secrets if s.attributes.get("suppressed"))
         observations.extend(repo.observations)
         sources.extend(repo.sources)
         errors.extend(repo.errors)
@@ -562,6 +564,7 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
         secrets=tuple(secrets),
         observations=tuple(observations),
         logging=tuple(_dedupe_logging(result.logging)),
+        suppressed=tuple(suppressed),
     )
     return inventory, errors
 

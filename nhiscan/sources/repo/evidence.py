@@ -146,3 +146,179 @@ def sample_url_password(value: str, line: str) -> str | None:
     if _LOCAL_HOST.fullmatch(host):
         return "sample password in a URL (a local or placeholder host)"
     return None
+
+
+# -- placeholder phrasing ---------------------------------------------------------------------------
+# ``yourStrong(!)Password``, ``my-secret``, ``YOUR_API_TOKEN``: a value that says whose credential
+# goes there and what it is names the credential, it is not one. Digits outside the credential word
+# are a chosen part (``MyPassw0rd!`` stays a password).
+_WHOSE = re.compile(r"^(?:your|my|Your|My|YOUR|MY)(?=[A-Z_\-. (])")
+_CREDENTIAL_TERM = re.compile(r"(?i)pass(?:word|wd|phrase)?|pwd|secret|token|api[_\-.]?key|key|credential")
+_HERE = re.compile(r"(?i)(?:^|[_\-. ]|pass(?:word)?|secret|token|key)here$")
+
+
+def placeholder_phrase(value: str) -> str | None:
+    """Why a value is a placeholder by its wording (or None): it starts with ``your``/``my`` and names
+    a credential (``yourStrong(!)Password``, ``my_api_token``), or it ends in ``…here``
+    (``token-here``, ``PASSWORDHERE``), with no digit: a request for a credential, not one."""
+    v = value.strip()
+    if not v or len(v) > 64 or any(c.isdigit() for c in v):
+        return None
+    if _WHOSE.match(v) and _CREDENTIAL_TERM.search(v, 2):
+        return "placeholder phrasing (your…/my… naming a credential)"
+    if _HERE.search(v) and len(v) > 4:
+        return "placeholder phrasing (…here)"
+    return None
+
+
+# -- sample passwords by where they are written -----------------------------------------------------
+# Documentation and tests hold sample database passwords (``password="tiger"``) that no deployed
+# service uses. What is written there is a sample when its value is a lower-case word or a few
+# (pronounceable: a word, not random letters), or when it sits in connection arguments whose host
+# is local or a placeholder (``host="pghost10"``): a deployed service's credential needs a network
+# name. Configuration files (.env, .ini, YAML, ...) outside test directories are never such a place,
+# and a chosen value (``Password1``, ``Welcome2024``: capitals, digits) is never such a word.
+_DOC_SUFFIXES = (".rst", ".md", ".markdown", ".mdx", ".adoc", ".asciidoc", ".rdoc", ".textile", ".pod")
+_CONFIG_SUFFIXES = (
+    ".env", ".ini", ".cfg", ".conf", ".config", ".yaml", ".yml", ".toml", ".properties", ".json", ".xml",
+    ".tfvars", ".tf", ".hcl", ".npmrc", ".pypirc", ".netrc", ".pgpass", ".htpasswd",
+)  # fmt: skip
+_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|testing|__tests__|spec|specs|testdata|test_data)/", re.IGNORECASE)
+_TEST_FILE = re.compile(
+    r"(?:^|/)(?:test_[^/]+|[^/]+_tests?\.[A-Za-z]+|[^/]+\.(?:test|spec)\.[A-Za-z]+|[^/]+Tests?\.[A-Za-z]+|"
+    r"conftest\.py)$"
+)
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--|<!--|;|%|rem\s)", re.IGNORECASE)
+_SAMPLE_WORD = re.compile(r"[a-z]+")
+_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxz]{4,}")
+_HOST_ARG = re.compile(
+    r"""(?<![\w.])["']?(?:\w*[_\-])?(?i:host|hostname|server|dsn|address|addr)["']?\s*(?:=|:|=>)\s*["']?([^"'\s,;)}\]]+)|"""
+    r"""(?<!\S)(?:-S|-h|--host|--hostname|--server)(?:\s+|=)["']?([^"'\s,;)}\]]+)"""
+)
+_HOST_RADIUS = 4
+
+
+def is_test_path(rel_path: str) -> bool:
+    """Whether a path is a test's (a tests/ or spec/ directory, test_*.py, *_test.go, *.spec.ts...)."""
+    return bool(_TEST_DIR.search(rel_path) or _TEST_FILE.search(rel_path))
+
+
+def sample_word(value: str) -> bool:
+    """Whether a value is one to four lower-case words and nothing chosen: letters a-z only in each
+    word, at most 12 each and 32 in all, every word with a vowel and no four consonants in a row (a
+    word, not random letters), separated by punctuation or spaces at most as long as the words
+    (``tiger``, ``foobar``, ``apples/oranges``); no digit, no capital."""
+    v = value.strip()
+    if not v or len(v) > 32 or any(c.isdigit() or c.isupper() for c in v):
+        return False
+    words = _SAMPLE_WORD.findall(v)
+    letters = sum(map(len, words))
+    if not 1 <= len(words) <= 4 or len(v) - letters > letters // 2:
+        return False
+    return all(len(w) <= 12 and _VOWEL.search(w) and not _CONSONANTS.search(w) for w in words)
+
+
+class WrittenPlace:
+    """Where in one file a line is written: documentation, a test, a docstring or a comment (each
+    computed once per file, and only when a candidate asks)."""
+
+    def __init__(self, rel_path: str, lines: Sequence[str]) -> None:
+        self.rel_path = rel_path
+        self._lines = lines
+        low = rel_path.lower()
+        base = low.rsplit("/", 1)[-1]
+        self.doc = low.endswith(_DOC_SUFFIXES)
+        self.test = is_test_path(rel_path)
+        self.config = base.endswith(_CONFIG_SUFFIXES) or base.startswith(".env")
+        self.python = low.endswith((".py", ".pyi"))
+        self._docstrings: list[tuple[int, int]] | None = None
+
+    def kind(self, line: int) -> str | None:
+        """The place a line is written in: documentation, a test, a docstring or a comment (or None:
+        code or configuration)."""
+        if self.doc:
+            return "documentation"
+        if self.test:
+            return "a test"
+        if self.config:
+            return None
+        if self.python and self._in_docstring(line):
+            return "a docstring"
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        if _COMMENT.match(text):
+            return "a comment"
+        return None
+
+    def _in_docstring(self, line: int) -> bool:
+        if self._docstrings is None:
+            self._docstrings = python_docstrings(self._lines)
+        return any(a <= line <= b for a, b in self._docstrings)
+
+    def host_nearby(self, line: int) -> str | None:
+        """A local or placeholder host named by connection arguments within a few lines, or None."""
+        lo = max(0, line - 1 - _HOST_RADIUS)
+        for text in self._lines[lo : line + _HOST_RADIUS]:
+            for m in _HOST_ARG.finditer(text[: BEFORE_WINDOW * 2]):
+                host = re.split(r"[/:?@]", m.group(1) or m.group(2), maxsplit=1)[0]
+                if host and _LOCAL_HOST.fullmatch(host):
+                    return host
+        return None
+
+
+def sample_password(value: str, line: int, place: WrittenPlace) -> str | None:
+    """Why a keyword-assigned value is a sample password by where it is written (or None)."""
+    where = place.kind(line)
+    if where is None:
+        return None
+    if sample_word(value):
+        return f"sample password in {where} (lower-case words, nothing chosen)"
+    if place.host_nearby(line) is not None:
+        return f"sample password in {where} (connection arguments to a local or placeholder host)"
+    return None
+
+
+_PY_TOKEN = re.compile(r"\\.|\"\"\"|'''|[\"'#\n]", re.DOTALL)
+_STRING_PREFIX = re.compile(r"[rRuUbBfF]{0,2}")
+_DOC_INDENT = 200
+
+
+def python_docstrings(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """(first, last) line numbers of the triple-quoted strings that stand as statements in Python
+    source (docstrings and bare string blocks, not strings assigned or passed): one linear pass over
+    the quotes, comments and escapes (what precedes a quote on its line is read within a bounded
+    window: a docstring is never indented further)."""
+    text = "\n".join(lines)
+    spans: list[tuple[int, int]] = []
+    line = 1
+    line_start = 0  # where the current line starts in text
+    quote = ""  # the open string's quote, "" outside strings
+    start_line = 0
+    statement = False
+    skip_to = -1
+    for m in _PY_TOKEN.finditer(text):
+        tok = m.group(0)
+        if "\n" in tok:
+            line += tok.count("\n")
+            line_start = m.end() if tok == "\n" else m.start() + tok.rfind("\n") + 1
+        if m.start() < skip_to:
+            continue
+        if tok == "\n" or tok.startswith("\\"):
+            if tok == "\n" and len(quote) == 1:
+                quote = ""  # an unterminated one-line string ends with its line
+            continue
+        if quote:
+            if tok == quote:
+                if len(quote) == 3 and statement:
+                    spans.append((start_line, line))
+                quote = ""
+            continue
+        if tok == "#":
+            end = text.find("\n", m.start())
+            skip_to = len(text) if end < 0 else end
+            continue
+        quote, start_line = tok, line
+        if len(tok) == 3:
+            indent = m.start() - line_start
+            head = text[line_start : m.start()].strip() if indent <= _DOC_INDENT else "-"
+            statement = _STRING_PREFIX.fullmatch(head) is not None
+    return spans

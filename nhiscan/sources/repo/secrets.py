@@ -23,11 +23,14 @@ from nhiscan.sources.repo.engine import RawSecret, sha1_hex
 from nhiscan.sources.repo.evidence import (
     BEFORE_WINDOW,
     URL_PASSWORD,
+    WrittenPlace,
     generic_evidence,
     key_material,
     line_head,
     longer_number,
     not_a_password,
+    placeholder_phrase,
+    sample_password,
     sample_url_password,
 )
 from nhiscan.sources.repo.own_outputs import OwnOutput
@@ -281,6 +284,7 @@ def to_secrets(
     for line_no, value in by_spot:
         on_line.setdefault(line_no, []).append(value)
     places = _Places()
+    place: WrittenPlace | None = None  # where lines are written, made when a keyword value asks
     markers: dict[int, Ignore | None] = {}
     gcp_sa = bool(_GCP_SA.search(text))
     gcp_key_id = _GCP_KEY_ID.search(text) if gcp_sa else None
@@ -363,6 +367,11 @@ def to_secrets(
             reason = "GitHub Actions `secrets: inherit` keyword"
         if reason is None and raw.type == "Secret Keyword":
             reason = not_a_password(value)
+        if reason is None and category == "generic":
+            reason = placeholder_phrase(value)
+        if reason is None and raw.type == "Secret Keyword":
+            place = place or WrittenPlace(rel_path, lines)
+            reason = sample_password(value, line, place)
         if reason is None and raw.type in ("Basic Auth Credentials", URL_PASSWORD):
             reason = sample_url_password(value, line_text)
         if reason is None and raw.type == "Telegram Bot Token" and longer_number(value, line_text):

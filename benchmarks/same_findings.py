@@ -12,6 +12,11 @@ identical. Speed work (benchmarks/ci_bench.py) uses it on the workflow corpus as
 
     python benchmarks/same_findings.py /path/to/workflow-corpus --ref main
 
+--input DIR (repeatable) compares `nhiscan scan --input DIR` the same way: cloud exports or shard
+inventories, such as an organization `benchmarks/scale.py --sharded 20000 --keep K` generated:
+
+    python benchmarks/same_findings.py --input K/inventories-20000 --input fixtures/aws/acme-prod
+
 Without git or the ref it says so and exits 0, so run_all.py can run it anywhere.
 """
 
@@ -48,9 +53,10 @@ def extract(ref: str, dest: Path) -> bool:
     return True
 
 
-def scan(package_root: Path, path: Path, out: Path) -> int:
+def scan(package_root: Path, path: Path, out: Path, *, as_input: bool = False) -> int:
     env = {**os.environ, "PYTHONPATH": str(package_root), "NHISCAN_WORKERS": "1"}
-    cmd = [sys.executable, "-m", "nhiscan", "scan", str(path), "--format", "json", "-o", str(out)]
+    where = ["--input", str(path)] if as_input else [str(path)]
+    cmd = [sys.executable, "-m", "nhiscan", "scan", *where, "--format", "json", "-o", str(out)]
     cmd += ["--as-of", AS_OF]
     # cwd: a directory without nhiscan.toml or waivers, so only the package differs
     return subprocess.run(
@@ -62,7 +68,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT_PATHS)
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--input", action="append", type=Path, default=[], help="scanned as --input DIR")
     parser.add_argument("--ref", default="main", help="the commit to compare with (default main)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,12 +78,14 @@ def main() -> int:
             print(f"cannot extract {args.ref!r} with git archive; skipped")
             return 0
         different = 0
-        for n, path in enumerate(args.paths):
+        todo = [(p, False) for p in args.paths or ([] if args.input else DEFAULT_PATHS)]
+        todo += [(p, True) for p in args.input]
+        for n, (path, as_input) in enumerate(todo):
             runs = base / f"run{n}"
             runs.mkdir()
             ours, theirs = runs / "this-tree.json", runs / f"{args.ref.replace('/', '_')}.json"
-            code_ours = scan(ROOT, path.resolve(), ours)
-            code_theirs = scan(base / "tree", path.resolve(), theirs)
+            code_ours = scan(ROOT, path.resolve(), ours, as_input=as_input)
+            code_theirs = scan(base / "tree", path.resolve(), theirs, as_input=as_input)
             a = ours.read_text(encoding="utf-8") if ours.exists() else ""
             b = theirs.read_text(encoding="utf-8") if theirs.exists() else ""
             if a == b and code_ours == code_theirs and a:
@@ -84,7 +93,7 @@ def main() -> int:
 
                 doc = json.loads(a)
                 print(
-                    f"same: {path} ({len(doc['findings'])} findings, {len(doc['secrets'])} secrets, "
+                    f"same: {'--input ' if as_input else ''}{path} ({len(doc['findings'])} findings, {len(doc['secrets'])} secrets, "
                     f"{len(doc['errors'])} errors, exit {code_ours})"
                 )
                 continue

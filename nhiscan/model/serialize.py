@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -97,6 +98,14 @@ def _opt_count(value: Any, field_name: str) -> int | None:
     return value
 
 
+def _word(value: Any) -> str:
+    """``str(value)``, one shared object for each distinct value: the few words every record repeats
+    (provider, kind, scope, effect) are then held once, not once per identity read back, and the
+    analysis, which compares them for every identity, reads one string instead of hundreds of
+    thousands of copies scattered over the heap."""
+    return sys.intern(str(value))
+
+
 def credential_out(c: Credential) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": c.id,
@@ -114,7 +123,7 @@ def credential_out(c: Credential) -> dict[str, Any]:
 def credential_in(d: Mapping[str, Any]) -> Credential:
     return Credential(
         id=str(d["id"]),
-        kind=str(d["kind"]),
+        kind=_word(d["kind"]),
         created=dt_in(d.get("created"), "created"),
         last_used=dt_in(d.get("last_used"), "last_used"),
         expires=dt_in(d.get("expires"), "expires"),
@@ -142,12 +151,12 @@ def grant_out(g: Grant) -> dict[str, Any]:
 
 def grant_in(d: Mapping[str, Any]) -> Grant:
     return Grant(
-        effect=str(d.get("effect", "Allow")),
+        effect=_word(d.get("effect", "Allow")),
         actions=_strs(d.get("actions"), "grant.actions"),
         not_actions=_strs(d.get("not_actions"), "grant.not_actions"),
         resources=_strs(d.get("resources"), "grant.resources"),
         not_resources=_strs(d.get("not_resources"), "grant.not_resources"),
-        scope=str(d.get("scope", "")),
+        scope=_word(d.get("scope", "")),
         via=str(d.get("via", "")),
         inherited_from=_opt_str(d.get("inherited_from"), "grant.inherited_from"),
         role=_opt_str(d.get("role"), "grant.role"),
@@ -184,10 +193,10 @@ def trust_out(t: Trust) -> dict[str, Any]:
 
 def trust_in(d: Mapping[str, Any]) -> Trust:
     return Trust(
-        principal_type=str(d["principal_type"]),
+        principal_type=_word(d["principal_type"]),
         principal=str(d["principal"]),
         actions=_strs(d.get("actions"), "trust.actions"),
-        effect=str(d.get("effect", "Allow")),
+        effect=_word(d.get("effect", "Allow")),
         conditions=_dict(d.get("conditions"), "trust.conditions"),
     )
 
@@ -240,13 +249,13 @@ def identity_in(d: Mapping[str, Any], grants: dict[tuple[Any, ...], Grant] | Non
     read_grant = grant_in if grants is None else functools.partial(shared_grant_in, cache=grants)
     return Identity(
         id=str(d["id"]),
-        provider=str(d["provider"]),
-        kind=str(d["kind"]),
+        provider=_word(d["provider"]),
+        kind=_word(d["kind"]),
         name=str(d.get("name") or d["id"]),
-        scope=str(d.get("scope") or ""),
+        scope=_word(d.get("scope") or ""),
         owner=_opt_str(d.get("owner"), "owner"),
         nonhuman=bool_in(d.get("nonhuman"), "nonhuman", True),
-        classification=str(d.get("classification") or ""),
+        classification=_word(d.get("classification") or ""),
         created=dt_in(d.get("created"), "created"),
         last_used=dt_in(d.get("last_used"), "last_used"),
         tags={k: str(v) for k, v in _dict(d.get("tags"), "tags").items()},

@@ -257,3 +257,36 @@ def test_a_group_under_a_path_is_found_by_its_name() -> None:
         "attacker", allow("iam:PutGroupPolicy", arn("group", "eng/ops")), attributes={"groups": ["devs"]}
     )
     assert run(other) == []
+
+
+def test_an_answer_shared_per_account_is_the_answer_per_role() -> None:
+    """Actor.can decides a call held on * alone once per (action, account, service): every role then
+    gets what a per-role evaluation gives, and a statement naming one role (a Deny, an Allow on a
+    pattern) still makes the answer per role."""
+    other = "444455556666"
+    roles = [arn("role", f"r{i}") for i in range(3)] + [arn("role", "r0", other), arn("role", "ops-1")]
+    cases = {
+        "star": user("a", allow("iam:PassRole")),
+        "conditioned": user(
+            "b", allow("iam:PassRole", condition={"StringEquals": {"aws:ResourceAccount": ACCT}})
+        ),
+        "denied one": user("c", allow("iam:PassRole"), deny("iam:PassRole", arn("role", "r1"))),
+        "pattern": user("d", allow("iam:PassRole", arn("role", "ops-*"))),
+        "not resource": user("e", Grant(actions=("iam:PassRole",), not_resources=(arn("role", "r2"),))),
+    }
+    for name, ident in cases.items():
+        shared, fresh = Actor(ident, AS_OF), Actor(ident, AS_OF)
+        for service in ("ec2.amazonaws.com", "lambda.amazonaws.com", None):
+            for r in roles * 2:  # asked twice: the second answer may come from the memo
+                got = shared.can("iam:PassRole", r, service=service)
+                assert got == fresh._can("iam:PassRole", r, service), (name, r, service)
+    star, denied = Actor(cases["star"], AS_OF), Actor(cases["denied one"], AS_OF)
+    assert all(star.can("iam:PassRole", r) for r in roles)
+    assert denied.can("iam:PassRole", arn("role", "r1")) is None
+    assert denied.can("iam:PassRole", arn("role", "r0")) is not None
+    conditioned = Actor(cases["conditioned"], AS_OF)
+    assert conditioned.can("iam:PassRole", arn("role", "r0")) is not None
+    assert conditioned.can("iam:PassRole", arn("role", "r0", other)) is None
+    pattern = Actor(cases["pattern"], AS_OF)
+    assert pattern.can("iam:PassRole", arn("role", "ops-1")) is not None
+    assert pattern.can("iam:PassRole", arn("role", "r0")) is None

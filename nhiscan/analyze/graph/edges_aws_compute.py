@@ -330,6 +330,7 @@ class TrustIndex:
         self._by_service: dict[str, list[tuple[Identity, str]]] = {}
         self._trusted: dict[str, dict[str, str]] = {}
         self._in: dict[tuple[str, str, bool], list[tuple[Identity, str]]] = {}
+        self._by_account: dict[str, dict[str, list[tuple[Identity, str]]]] = {}
 
     def roles(self, service: str) -> list[tuple[Identity, str]]:
         """(role, condition of its trust: "" when none) for roles trusting ``service``, ranked."""
@@ -358,11 +359,15 @@ class TrustIndex:
         key = (service, account, profile_only)
         got = self._in.get(key)
         if got is None:
-            got = self._in[key] = [
-                (r, c)
-                for r, c in self.roles(service)
-                if r.scope == account and (not profile_only or r.attributes.get("instance_profiles"))
-            ]
+            accounts = self._by_account.get(service)
+            if accounts is None:  # split by account once: never one pass over them all per account
+                accounts = self._by_account[service] = {}
+                for r, c in self.roles(service):
+                    accounts.setdefault(r.scope, []).append((r, c))
+            mine = accounts.get(account, [])
+            got = self._in[key] = (
+                [(r, c) for r, c in mine if r.attributes.get("instance_profiles")] if profile_only else mine
+            )
         return got
 
 
@@ -442,22 +447,29 @@ def _targets(
     else:
         roles = (r for r, _ in trusts.roles_in(tech.service, me.scope, profile_only))
     count = 0
+    only_if = existing and f"only if {existing}"
+    # the few distinct conditions of this technique's edges, each joined once
+    joined: dict[tuple[str, str], str] = {}
     for role in roles:
         if role.id == me.id or role.scope != me.scope:
             continue  # compute runs in the caller's account; a role passing itself gains nothing
         edge_via = list(vias)
-        edge_conds = [*conds, trusted[role.id] and f"the trust of {role.name} ({trusted[role.id]})"]
+        trust_text = trusted[role.id] and f"the trust of {role.name} ({trusted[role.id]})"
+        passed_condition = ""
         if tech.passrole:
             passed = actor.can("iam:PassRole", role.id, service=tech.service)
             if passed is None:
                 continue
             edge_via.append(f"iam:PassRole on {role.id} ({passed.via})")
-            edge_conds.append(passed.condition)
+            passed_condition = passed.condition
         if tech.profile and not role.attributes.get("instance_profiles"):
             if profile_only:
                 continue
             edge_via.append(" + ".join(PROFILE_ACTIONS))
-        condition = join_conditions(*edge_conds, existing and f"only if {existing}")
+        key = (trust_text, passed_condition)
+        condition = joined.get(key)
+        if condition is None:
+            condition = joined[key] = join_conditions(*conds, trust_text, passed_condition, only_if)
         yield Edge(
             me.id,
             role.id,

@@ -74,6 +74,16 @@ def _names(g: Grant, action: str) -> bool:
     return bool(g.not_actions) and not any_action(g.not_actions, action)
 
 
+def _resource_blind(g: Grant, action: str) -> bool:
+    """Whether ``statement_matches(g, action, r)`` is the same for every resource ARN ``r``: the
+    statement does not name the action, or names it on ``*`` (or on nothing, or on all but ``*``)."""
+    if not _names(g, action):
+        return True
+    if g.not_resources:
+        return "*" in g.not_resources
+    return not g.resources or "*" in g.resources
+
+
 def statement_matches(g: Grant, action: str, resource: str) -> bool:
     """``aws_policy.statement_matches`` with linear-time matching."""
     if not _names(g, action):
@@ -141,6 +151,10 @@ class Actor:
         self.own, self.boundary = _bind(own, ident), _bind(boundary, ident)
         self._ctx: dict[str, dict[str, Any]] = {}
         self._somewhere: dict[str, Allowed | None] = {}
+        # per action: whether every statement naming it covers any resource alike (``*``), so its
+        # answer on a resource depends only on that resource's account (the conditions' context)
+        self._uniform: dict[str, bool] = {}
+        self._answers: dict[tuple[str, str, str | None], Allowed | None] = {}
 
     def context(self, resource_account: str, service: str | None = None) -> dict[str, Any]:
         key = f"{resource_account}|{service}"
@@ -194,7 +208,26 @@ class Actor:
 
     def can(self, action: str, resource: str = "*", service: str | None = None) -> Allowed | None:
         """Whether the identity may call ``action`` on ``resource`` (Deny, boundary, conditions);
-        ``service``: the service principal a role is passed to (``iam:PassedToService``)."""
+        ``service``: the service principal a role is passed to (``iam:PassedToService``).
+
+        Statements that name the action on ``*`` only answer alike for every resource of one
+        account: the answer is decided once per (action, account, service), not once per target."""
+        if resource == "*":
+            return self._can(action, resource, service)
+        uniform = self._uniform.get(action)
+        if uniform is None:
+            uniform = self._uniform[action] = all(
+                _resource_blind(g, action) for g in (*self.own, *self.boundary)
+            )
+        if not uniform:
+            return self._can(action, resource, service)
+        key = (action, account_of(resource), service)
+        if key in self._answers:
+            return self._answers[key]
+        got = self._answers[key] = self._can(action, resource, service)
+        return got
+
+    def _can(self, action: str, resource: str, service: str | None) -> Allowed | None:
         ctx = self.context(account_of(resource) if resource != "*" else self.ident.scope, service)
         got = self._decide_set(self.own, action, resource, ctx)
         if got is None or not self.boundary:

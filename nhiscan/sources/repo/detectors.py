@@ -35,11 +35,13 @@ import yaml
 
 from nhiscan.errors import NhiscanError
 from nhiscan.sources.repo.near_names import (
+    FindAll,
     NameStretches,
     context_matches,
     context_starts,
     fold_safe,
     name_stem,
+    occurrences,
     overlaps_itself,
     stem_offset,
 )
@@ -386,6 +388,16 @@ class CatalogueScanner:
                 around.setdefault(det.id, (det, []))[1].append((stem, True))
         hits: list[Hit] = []
         lines = _Lines(text)
+        stem_at: dict[str, list[int]] = {}  # a stem's positions in the lower-cased text, found once
+
+        def at(stem: str) -> list[int]:
+            found = stem_at.get(stem)
+            if found is None:
+                assert low is not None
+                # a stem absent from the text's runs costs no pass over the text
+                found = stem_at[stem] = occurrences(low, stem) if ix.contains(stem, 1) else []
+            return found
+
         for det in picked.values():
             literals = [(p, False) for p in det.prefixes]
             for lo, hi in _windows(text, None, literals) if literals else [(0, len(text))]:
@@ -398,7 +410,7 @@ class CatalogueScanner:
             folded = low if low is not None and len(low) == len(text) else None
             windows = _windows(text, folded, literals)
             if det.names and folded is not None and fold_safe(text):
-                hits.extend(self._context_matches(det, text, folded, windows, lines))
+                hits.extend(self._context_matches(det, text, folded, windows, lines, at))
                 continue
             for lo, hi in windows:
                 hits.extend(self._matches(det, text, lo, hi, lines))
@@ -410,26 +422,33 @@ class CatalogueScanner:
             if low is None:
                 low = ix.lower()
             if len(low) == len(text):
-                hits.extend(self._near_words(det, words, text, low, lines))
+                hits.extend(self._near_words(det, words, text, low, lines, at))
                 continue
             for word in words:
                 hits.extend(self._near(det, word, text, lines))
         return hits
 
     def _context_matches(
-        self, det: Detector, text: str, low: str, windows: list[tuple[int, int]], lines: _Lines
+        self,
+        det: Detector,
+        text: str,
+        low: str,
+        windows: list[tuple[int, int]],
+        lines: _Lines,
+        at: FindAll | None = None,
     ) -> Iterator[Hit]:
         """The regex over every window, tried only where a name can start (near_names.py)."""
-        starts = context_starts(low, self._stems[det.id], self._stem_offset[det.id])
+        starts = context_starts(low, self._stems[det.id], self._stem_offset[det.id], at)
         for m in context_matches(det.regex, text, starts, windows):
             yield from self._hit(det, m, lines)
 
     def _near_words(
-        self, det: Detector, words: set[str], text: str, low: str, lines: _Lines
+        self, det: Detector, words: set[str], text: str, low: str, lines: _Lines, at: FindAll | None = None
     ) -> Iterator[Hit]:
         """``_near`` for every word, each searched only in the stretches just after a name's stem
         (near_names.py); a word that can overlap itself keeps ``_near``."""
-        stretches = NameStretches(text, low, self._stems[det.id], _CONTEXT_WINDOW, max(map(len, words)))
+        longest = max(map(len, words))
+        stretches = NameStretches(text, low, self._stems[det.id], _CONTEXT_WINDOW, longest, at)
         for word in words:
             if overlaps_itself(word):
                 yield from self._near(det, word, text, lines)

@@ -22,7 +22,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+
+FindAll = Callable[[str], list[int]]
 
 
 def fold_safe(text: str) -> bool:
@@ -58,21 +60,31 @@ def merge(spans: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
 
 def overlaps_itself(word: str) -> bool:
     """Whether two occurrences of ``word`` can overlap (a proper suffix of it is also a prefix)."""
-    return any(word.startswith(word[k:]) for k in range(1, len(word)))
+    k = word.find(word[:1], 1)  # a suffix that is a prefix starts with the first character
+    while k > 0:
+        if word.startswith(word[k:]):
+            return True
+        k = word.find(word[:1], k + 1)
+    return False
 
 
-def _occurrences(low: str, stem: str) -> Iterator[int]:
+def occurrences(low: str, stem: str) -> list[int]:
+    """Every position of ``stem`` in ``low``, ascending (overlapping ones too)."""
+    out: list[int] = []
     q = low.find(stem)
     while q >= 0:
-        yield q
+        out.append(q)
         q = low.find(stem, q + 1)
+    return out
 
 
-def context_starts(low: str, stems: Iterable[str], reach: int) -> list[int]:
-    """Ascending positions at most ``reach`` characters before an occurrence of a stem."""
+def context_starts(low: str, stems: Iterable[str], reach: int, at: FindAll | None = None) -> list[int]:
+    """Ascending positions at most ``reach`` characters before an occurrence of a stem (``at``:
+    the occurrences of a stem in ``low``, when the caller keeps them)."""
+    find_all = at or (lambda stem: occurrences(low, stem))
     starts: set[int] = set()
     for stem in stems:
-        for q in _occurrences(low, stem):
+        for q in find_all(stem):
             starts.update(range(max(0, q - reach), q + 1))
     return sorted(starts)
 
@@ -100,8 +112,11 @@ class NameStretches:
     """The positions at which some stem ends at most ``window`` characters before (where
     ``stem in text[pos - window:pos].lower()``), and the text around them joined once."""
 
-    def __init__(self, text: str, low: str, stems: Iterable[str], window: int, longest: int) -> None:
-        valid = [(q + len(s), q + window) for s in stems for q in _occurrences(low, s)]
+    def __init__(
+        self, text: str, low: str, stems: Iterable[str], window: int, longest: int, at: FindAll | None = None
+    ) -> None:
+        find_all = at or (lambda stem: occurrences(low, stem))
+        valid = [(q + len(s), q + window) for s in stems for q in find_all(s)]
         self.valid = merge(sorted(valid), 1)
         self.firsts = [a for a, _ in self.valid]
         # each stretch with room for a value of ``longest`` characters starting at its end

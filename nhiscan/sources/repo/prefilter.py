@@ -347,9 +347,14 @@ def _entropy_lines(raw: bytes, gate: EntropyGate) -> list[int]:
     counted = 0
     last = 0
     distinct = gate.distinct
+    rich: dict[bytes, bool] = {}  # a JSON model quotes the same names thousands of times
     for m in gate.runs.finditer(data):
         start, end = m.span()
-        if len(set(raw[start + 1 : end])) < distinct:
+        run = raw[start + 1 : end]
+        enough = rich.get(run)
+        if enough is None:
+            enough = rich[run] = len(set(run)) >= distinct
+        if not enough:
             continue
         line += data.count(b"\n", counted, start)
         counted = start

@@ -93,9 +93,24 @@ def test_may_match_agrees_with_searching_the_text(monkeypatch: pytest.MonkeyPatc
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
         if n % 4 == 0:
             text += "\u0663"  # an Arabic-Indic digit: \d matches it, the runs do not hold it
+        elif n % 4 == 1:
+            text += "\u2014\u00e9"  # not ASCII, no digit
         ix = TextIndex(text)
         for regex in regexes:
             found = regex.search(text) is not None
             assert ix.may_match(regex) or not found, (regex.pattern, text)
-            if text.isascii():
+            if "\u0663" not in text:
                 assert ix.may_match(regex) == found, (regex.pattern, text)
+
+
+def test_lower_and_casefold_are_the_texts() -> None:
+    """The index's lower-cased and case-folded copies are the text's, whichever characters it holds
+    (one copy serves both only where they are equal)."""
+    rng = random.Random(11)
+    alphabet = "aBcK:_\n \u00e9\u00c9\u2014\u00df\u03a3\u03c3\u212a\u017f\u0130\ufb01\u1e9e\u0663"
+    for n in range(500):
+        text = "".join(rng.choice(alphabet[: 8 + n % 12]) for _ in range(rng.randint(0, 40)))
+        ix = TextIndex(text)
+        assert ix.casefold() == text.casefold(), text
+        assert ix.lower() == text.lower(), text
+        assert ix.others() == "".join(c for c in text if not c.isascii())

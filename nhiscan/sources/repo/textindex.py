@@ -39,6 +39,9 @@ def _run_table() -> bytes:
 
 
 TABLE = _run_table()
+_ASCII_BYTES = bytes(range(128))
+_DIGIT = re.compile(r"\d")
+_DIGIT_CLASS = "\\d"
 # Texts shorter than this answer literal tests by searching the text itself.
 SMALL_TEXT = 16384
 
@@ -49,6 +52,7 @@ class TextIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode("utf-8", "surrogatepass").translate(TABLE)
+        self._others: str | None = None  # the text's non-ASCII characters (others())
         self.runs: list[bytes] = list(dict.fromkeys(self.data.split()))  # text order, once each
         self._blob: str | None = None
         self._blob_low: str | None = None
@@ -64,15 +68,31 @@ class TextIndex:
             self._blob = b" ".join(self.runs).decode("ascii")
         return self._blob
 
+    def others(self) -> str:
+        """The text's characters that are not ASCII, in order (most texts have few or none)."""
+        if self._others is None:
+            if self.text.isascii():
+                self._others = ""
+            else:  # ASCII bytes are never part of a longer UTF-8 sequence: what is left decodes
+                raw = self.text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+                self._others = raw.decode("utf-8", "surrogatepass")
+        return self._others
+
     def lower(self) -> str:
         if self._lower is None:
-            self._lower = self.text.lower()
+            if self.text.isascii():  # bytes lower-case through a table: several times faster
+                self._lower = self.text.encode("ascii").lower().decode("ascii")
+            else:
+                self._lower = self.text.lower()
         return self._lower
 
     def casefold(self) -> str:
         if self._casefold is None:
-            # an ASCII text folds as it lower-cases: one copy serves both
-            self._casefold = self.lower() if self.text.isascii() else self.text.casefold()
+            # A text folds as it lower-cases when none of its characters folds otherwise (and no
+            # capital sigma, which lower-cases by its context): one copy serves both.
+            others = set(self.others())
+            same = "\u03a3" not in others and all(c.casefold() == c.lower() for c in others)
+            self._casefold = self.lower() if same else self.text.casefold()
         return self._casefold
 
     def contains(self, literal: str, fold: int = 0) -> bool:
@@ -99,9 +119,9 @@ class TextIndex:
 
     def may_match(self, regex: re.Pattern[str]) -> bool:
         """For a ``runs_only`` regex: False when it cannot match the text, found by searching the
-        text's distinct runs (a fraction of a JSON model). In a text that is not ASCII, ``\\d``
-        may match a digit that is no run character: the answer is then always True."""
-        if self._small or not self.text.isascii():
+        text's distinct runs (a fraction of a JSON model). ``\\d`` may match a digit that is not
+        ASCII, hence no run character: a regex using it answers True for a text holding one."""
+        if self._small or (_DIGIT_CLASS in regex.pattern and _DIGIT.search(self.others())):
             return True
         return regex.search(self.blob) is not None
 

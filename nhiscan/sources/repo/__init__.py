@@ -257,7 +257,6 @@ class _Runner:
         first and this process the smallest, so that both finish at about the same time."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        scanner = self._local_scanner()
         order = sorted(range(len(batches)), key=lambda i: -sum(j.size for j in batches[i]))
         pending = collections.deque(order)
         running: dict[Future[BatchResult], int] = {}
@@ -270,7 +269,9 @@ class _Runner:
                 running[self._submit(batches[i], self.workers - 1)] = i
             if pending:
                 i = pending.pop()
-                done[i] = scan_jobs(scanner, batches[i], self.keep_suppressed)
+                # (detect-secrets is set up here after the first submissions: the pool's spawn
+                # is under way meanwhile)
+                done[i] = scan_jobs(self._local_scanner(), batches[i], self.keep_suppressed)
                 finished = [f for f in running if f.done()]
             else:
                 finished = list(wait(running, return_when=FIRST_COMPLETED).done)

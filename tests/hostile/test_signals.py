@@ -45,7 +45,8 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[byt
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        env={**os.environ, "NO_COLOR": "1", "NHISCAN_WORKERS": "2", **(env or {})},
+        # three scanning processes: the main one and two pool workers
+        env={**os.environ, "NO_COLOR": "1", "NHISCAN_WORKERS": "3", **(env or {})},
     )
 
 
@@ -183,7 +184,7 @@ def test_nohup_keeps_the_scan_running_through_a_hangup(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        env={**os.environ, "NO_COLOR": "1", "NHISCAN_WORKERS": "2"},
+        env={**os.environ, "NO_COLOR": "1", "NHISCAN_WORKERS": "3"},
         preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
     )
     cleanup.append(proc)

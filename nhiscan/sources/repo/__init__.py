@@ -3,12 +3,14 @@
 ``scan_paths(config)`` walks each PATH (walker.py), scans every text file for secrets and hands
 CI/agent configuration files to ``configs``; with ``config.history`` it also scans the lines
 every commit added (history.py, history_scan.py), streamed from a git log started before the
-work-tree scan. Files are scanned in a pool of worker processes (one per core)
-when there is enough to do; each worker configures detect-secrets once for its lifetime.
+work-tree scan. When there is enough to do, files are scanned by this process and a pool of
+worker processes together (one process per core in all); each worker configures detect-secrets
+once for its lifetime.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -235,6 +237,8 @@ class _Runner:
     def run(
         self, jobs: Sequence[Job], total_bytes: int, advance: Callable[[int], None], source: str
     ) -> Iterator[BatchResult]:
+        """Results of the jobs' batches, in order: in this process alone for a small tree or one
+        core, else in this process and a pool of ``workers - 1`` processes together."""
         if self.workers <= 1 or total_bytes < PARALLEL_MIN_BYTES:
             scanner = self._local_scanner()
             for batch in _batches(jobs):
@@ -242,11 +246,42 @@ class _Runner:
                 advance(res.bytes)
                 yield res
             return
-        futures = [self._submit(batch) for batch in _batches(jobs)]
-        for fut in futures:
-            res = self._result(fut, source)
-            advance(res.bytes)
-            yield res
+        yield from self._shared(list(_batches(jobs)), advance, source)
+
+    def _shared(
+        self, batches: list[list[Job]], advance: Callable[[int], None], source: str
+    ) -> Iterator[BatchResult]:
+        """The batches' results in order, scanned by this process and ``workers - 1`` pool workers
+        together: this process starts at once (a spawned worker needs most of a second to import
+        detect-secrets) and is never idle waiting for the pool. The pool takes the largest batches
+        first and this process the smallest, so that both finish at about the same time."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        order = sorted(range(len(batches)), key=lambda i: -sum(j.size for j in batches[i]))
+        pending = collections.deque(order)
+        running: dict[Future[BatchResult], int] = {}
+        done: dict[int, BatchResult] = {}
+        ahead = 2 * (self.workers - 1)  # queued in the pool at any time
+        emitted = 0
+        while pending or running:
+            while len(pending) > 1 and len(running) < ahead:  # the last one for this process
+                i = pending.popleft()
+                running[self._submit(batches[i], self.workers - 1)] = i
+            if pending:
+                i = pending.pop()
+                # (detect-secrets is set up here after the first submissions: the pool's spawn
+                # is under way meanwhile)
+                done[i] = scan_jobs(self._local_scanner(), batches[i], self.keep_suppressed)
+                finished = [f for f in running if f.done()]
+            else:
+                finished = list(wait(running, return_when=FIRST_COMPLETED).done)
+            for fut in finished:
+                done[running.pop(fut)] = self._result(fut, source)
+            while emitted in done:
+                res = done.pop(emitted)
+                emitted += 1
+                advance(res.bytes)
+                yield res
 
     def run_stream(self, batches: Iterable[list[Job]], source: str) -> Iterator[BatchResult]:
         """Results of a stream of batches of unknown length, in order, holding at most two batches
@@ -271,7 +306,7 @@ class _Runner:
         while window:
             yield self._result(window.popleft(), source)
 
-    def _submit(self, batch: list[Job]) -> Future[BatchResult]:
+    def _submit(self, batch: list[Job], size: int | None = None) -> Future[BatchResult]:
         from concurrent.futures import ProcessPoolExecutor
 
         from nhiscan.lifecycle import spawning
@@ -282,7 +317,7 @@ class _Runner:
                 import multiprocessing
 
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers,
+                    max_workers=size or self.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_worker_init,
                     initargs=(os.getpid(), secret_ids.run_key()),

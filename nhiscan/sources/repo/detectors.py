@@ -34,6 +34,17 @@ from typing import Any
 import yaml
 
 from nhiscan.errors import NhiscanError
+from nhiscan.sources.repo.near_names import (
+    FindAll,
+    NameStretches,
+    context_matches,
+    context_starts,
+    fold_safe,
+    name_stem,
+    occurrences,
+    overlaps_itself,
+    stem_offset,
+)
 from nhiscan.sources.repo.textindex import RUN_CHARS, TextIndex
 
 CATEGORIES = {
@@ -347,6 +358,7 @@ class CatalogueScanner:
         self._ctx_len: dict[int, list[Detector]] = {}
         self._ctx_names: list[tuple[str, Detector]] = []
         self._stems = {det.id: _name_stems(det) for det in self.detectors if det.names}
+        self._stem_offset = {det.id: stem_offset(det.names) for det in self.detectors if det.names}
         run = set(_RUN_CHARS)
         for det in self.detectors:
             for p in det.prefixes:
@@ -403,6 +415,16 @@ class CatalogueScanner:
                 around.setdefault(det.id, (det, []))[1].append((stem, True))
         hits: list[Hit] = []
         lines = _Lines(text)
+        stem_at: dict[str, list[int]] = {}  # a stem's positions in the lower-cased text, found once
+
+        def at(stem: str) -> list[int]:
+            found = stem_at.get(stem)
+            if found is None:
+                assert low is not None
+                # a stem absent from the text's runs costs no pass over the text
+                found = stem_at[stem] = occurrences(low, stem) if ix.contains(stem, 1) else []
+            return found
+
         for det in picked.values():
             literals = [(p, False) for p in det.prefixes]
             for lo, hi in _windows(text, None, literals) if literals else [(0, len(text))]:
@@ -410,19 +432,56 @@ class CatalogueScanner:
         for did, (det, literals) in around.items():
             if did in picked:
                 continue
-            if any(fold for _, fold in literals) and low is None:
+            if (det.names or any(fold for _, fold in literals)) and low is None:
                 low = ix.lower()
             folded = low if low is not None and len(low) == len(text) else None
-            for lo, hi in _windows(text, folded, literals):
+            windows = _windows(text, folded, literals)
+            if det.names and folded is not None and fold_safe(text):
+                hits.extend(self._context_matches(det, text, folded, windows, lines, at))
+                continue
+            for lo, hi in windows:
                 hits.extend(self._matches(det, text, lo, hi, lines))
         for det, words in values.values():
             if det.id in picked:
                 continue
             if not any(occurs(stem, True) for stem in self._stems[det.id]):
                 continue  # none of its names is in the text: the value cannot follow one
+            if low is None:
+                low = ix.lower()
+            if len(low) == len(text):
+                hits.extend(self._near_words(det, words, text, low, lines, at))
+                continue
             for word in words:
                 hits.extend(self._near(det, word, text, lines))
         return hits
+
+    def _context_matches(
+        self,
+        det: Detector,
+        text: str,
+        low: str,
+        windows: list[tuple[int, int]],
+        lines: _Lines,
+        at: FindAll | None = None,
+    ) -> Iterator[Hit]:
+        """The regex over every window, tried only where a name can start (near_names.py)."""
+        starts = context_starts(low, self._stems[det.id], self._stem_offset[det.id], at)
+        for m in context_matches(det.regex, text, starts, windows):
+            yield from self._hit(det, m, lines)
+
+    def _near_words(
+        self, det: Detector, words: set[str], text: str, low: str, lines: _Lines, at: FindAll | None = None
+    ) -> Iterator[Hit]:
+        """``_near`` for every word, each searched only in the stretches just after a name's stem
+        (near_names.py); a word that can overlap itself keeps ``_near``."""
+        longest = max(map(len, words))
+        stretches = NameStretches(text, low, self._stems[det.id], _CONTEXT_WINDOW, longest, at)
+        for word in words:
+            if overlaps_itself(word):
+                yield from self._near(det, word, text, lines)
+                continue
+            for pos in stretches.positions(word):
+                yield from self._value_at(det, word, pos, text, lines)
 
     def _matches(self, det: Detector, text: str, lo: int, hi: int, lines: _Lines) -> Iterator[Hit]:
         for m in det.regex.finditer(text, lo, hi):
@@ -444,11 +503,16 @@ class CatalogueScanner:
             if not any(stem in before for stem in stems):
                 pos = text.find(word, pos + len(word))
                 continue  # no name just before this occurrence
-            for m in det.regex.finditer(text, lo, pos + len(word) + 1):
-                if m.start(det.group) == pos:
-                    yield from self._hit(det, m, lines)
-                    break
+            yield from self._value_at(det, word, pos, text, lines)
             pos = text.find(word, pos + len(word))
+
+    def _value_at(self, det: Detector, word: str, pos: int, text: str, lines: _Lines) -> Iterator[Hit]:
+        """The detector's match whose value starts at ``pos``, searched from a name before it."""
+        lo = max(0, pos - _CONTEXT_WINDOW)
+        for m in det.regex.finditer(text, lo, pos + len(word) + 1):
+            if m.start(det.group) == pos:
+                yield from self._hit(det, m, lines)
+                break
 
 
 # How far before and after a keyword a keyword-picked token may start and end.
@@ -483,7 +547,7 @@ def _windows(text: str, low: str | None, literals: list[tuple[str, bool]]) -> li
 def _name_stems(det: Detector) -> tuple[str, ...]:
     """The longest word of each context name: it occurs wherever the name does, whatever separator
     (or none) joins the name's words."""
-    return tuple(sorted({max(re.split(r"[_\-. ]", n), key=len) for n in det.names}))
+    return tuple(sorted({name_stem(n) for n in det.names}))
 
 
 def _value_lengths(det: Detector) -> tuple[int, ...] | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
+from typing import overload
 
 INDIRECT_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
 # detect-secrets' pattern without its leading ``([^\v=!:]*)\s*``: that part may match nothing, so a
@@ -61,12 +63,36 @@ class NamedText(io.StringIO):
         self.name = name
 
 
-def split_lines(text: str) -> list[str]:
+def split_lines(text: str) -> Sequence[str]:
     """Lines as Python's text-mode readlines() gives them (universal newlines, ends kept)."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    parts = text.split("\n")
-    lines = [p + "\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
+    return _Lines(text.split("\n"))
+
+
+class _Lines(Sequence[str]):
+    """The lines of a split text, each with its line end added when read: the scan reads a few
+    candidate lines (and the lines around them) of a JSON model's hundred thousand."""
+
+    def __init__(self, parts: list[str]) -> None:
+        self._parts = parts
+        self._len = len(parts) - (0 if parts[-1] else 1)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _line(self, i: int) -> str:
+        return self._parts[i] + "\n" if i < len(self._parts) - 1 else self._parts[i]
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._line(i) for i in range(*index.indices(self._len))]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError("line index out of range")
+        return self._line(index)

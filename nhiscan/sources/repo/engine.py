@@ -22,7 +22,7 @@ extra plugins (ds_plugins.py) are found, and restores the previous settings on e
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +138,8 @@ class Scanner:
 
         self._plugins = list(get_plugins())
         self._filtered = ds_scan._is_filtered_out
-        self._snippet = get_code_snippet
+        # (it only slices the lines: split_lines' sequence serves as well as a list)
+        self._snippet: Any = get_code_snippet
         self._transformers: list[Any] = list(get_transformers())
         self._parsing_error: type[Exception] = ParsingError
         self.prefilter = Prefilter(self._plugins)
@@ -210,7 +211,7 @@ class Scanner:
         return None
 
     def _scan_lines(
-        self, filename: str, lines: list[str], candidates: dict[int, set[int]] | None
+        self, filename: str, lines: Sequence[str], candidates: dict[int, set[int]] | None
     ) -> list[RawSecret]:
         if candidates is None:
             joined = "".join(ln if ln.endswith("\n") else ln + "\n" for ln in lines)

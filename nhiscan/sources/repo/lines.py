@@ -168,8 +168,9 @@ class LineAnalyzer:
         )
 
 
-# Lines from this long on find the keyword plugin's matches from its keywords' positions.
-_ANCHOR_FROM = 2048
+# Lines from this long on find the keyword plugin's matches from its keywords' positions (the
+# documentation strings of a JSON model are hundreds of characters long).
+_ANCHOR_FROM = 256
 # Every keyword of the keyword plugin (api_?key, db_?pass, password, pwd, secret, contraseña...)
 # contains one of these stems, at most this many characters after the keyword's start.
 _KEYWORD_STEMS = ("key", "pass", "pwd", "secret", "contrase")

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nhiscan.sources.repo.textindex import TextIndex
+from nhiscan.sources.repo.textindex import TextIndex, runs_only
 
 _KEYWORDS = (
     "api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|"
@@ -153,6 +153,9 @@ class Gate:
     alternatives: tuple[tuple[str, re.Pattern[str]], ...]  # (required literal or "", regex)
     folded: bool
     plugins: tuple[int, ...]  # indices in the plugin list
+    # per alternative: every match lies inside one run of token characters (textindex.runs_only),
+    # so the text's distinct runs answer first whether it matches at all
+    in_runs: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,11 @@ class Prefilter:
             ids = tuple(i for name in covered for i in index.get(name, ()))
             if ids:
                 compiled = tuple((lit, re.compile(regex)) for lit, regex in alternatives)
-                self.gates.append(Gate(compiled, fold, ids))
+                in_runs = tuple(
+                    not fold and regex not in (lit, re.escape(lit)) and runs_only(regex)
+                    for lit, regex in alternatives
+                )
+                self.gates.append(Gate(compiled, fold, ids, in_runs))
                 gated.update(ids)
         every: list[int] = []
         for i, plugin in enumerate(plugins):
@@ -276,8 +283,10 @@ class Prefilter:
         for gate in self.gates:
             fold = 2 if gate.folded else 0
             lines: set[int] = set()
-            for literal, regex in gate.alternatives:
+            for k, (literal, regex) in enumerate(gate.alternatives):
                 if literal and not ix.contains(literal, fold):
+                    continue
+                if gate.in_runs and gate.in_runs[k] and not ix.may_match(regex):
                     continue
                 lines.update(_match_lines(ix.casefold() if gate.folded else text, regex))
             for line in lines:
@@ -338,9 +347,14 @@ def _entropy_lines(raw: bytes, gate: EntropyGate) -> list[int]:
     counted = 0
     last = 0
     distinct = gate.distinct
+    rich: dict[bytes, bool] = {}  # a JSON model quotes the same names thousands of times
     for m in gate.runs.finditer(data):
         start, end = m.span()
-        if len(set(raw[start + 1 : end])) < distinct:
+        run = raw[start + 1 : end]
+        enough = rich.get(run)
+        if enough is None:
+            enough = rich[run] = len(set(run)) >= distinct
+        if not enough:
             continue
         line += data.count(b"\n", counted, start)
         counted = start

@@ -12,8 +12,14 @@ is searched in the text, once each of its pieces of token characters is found in
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
+import sys
+from typing import Any
+
+# the regex parser (its module moved in Python 3.11)
+_PARSER: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
 
 # Characters a token is made of (detectors.py splits texts into runs of these).
 RUN_CHARS = string.ascii_letters + string.digits + "_-.~+/"
@@ -33,6 +39,9 @@ def _run_table() -> bytes:
 
 
 TABLE = _run_table()
+_ASCII_BYTES = bytes(range(128))
+_DIGIT = re.compile(r"\d")
+_DIGIT_CLASS = "\\d"
 # Texts shorter than this answer literal tests by searching the text itself.
 SMALL_TEXT = 16384
 
@@ -43,6 +52,7 @@ class TextIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.data = text.encode("utf-8", "surrogatepass").translate(TABLE)
+        self._others: str | None = None  # the text's non-ASCII characters (others())
         self.runs: list[bytes] = list(dict.fromkeys(self.data.split()))  # text order, once each
         self._blob: str | None = None
         self._blob_low: str | None = None
@@ -58,14 +68,31 @@ class TextIndex:
             self._blob = b" ".join(self.runs).decode("ascii")
         return self._blob
 
+    def others(self) -> str:
+        """The text's characters that are not ASCII, in order (most texts have few or none)."""
+        if self._others is None:
+            if self.text.isascii():
+                self._others = ""
+            else:  # ASCII bytes are never part of a longer UTF-8 sequence: what is left decodes
+                raw = self.text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+                self._others = raw.decode("utf-8", "surrogatepass")
+        return self._others
+
     def lower(self) -> str:
         if self._lower is None:
-            self._lower = self.text.lower()
+            if self.text.isascii():  # bytes lower-case through a table: several times faster
+                self._lower = self.text.encode("ascii").lower().decode("ascii")
+            else:
+                self._lower = self.text.lower()
         return self._lower
 
     def casefold(self) -> str:
         if self._casefold is None:
-            self._casefold = self.text.casefold()
+            # A text folds as it lower-cases when none of its characters folds otherwise (and no
+            # capital sigma, which lower-cases by its context): one copy serves both.
+            others = set(self.others())
+            same = "\u03a3" not in others and all(c.casefold() == c.lower() for c in others)
+            self._casefold = self.lower() if same else self.text.casefold()
         return self._casefold
 
     def contains(self, literal: str, fold: int = 0) -> bool:
@@ -90,6 +117,14 @@ class TextIndex:
         self._memo[key] = answer
         return answer
 
+    def may_match(self, regex: re.Pattern[str]) -> bool:
+        """For a ``runs_only`` regex: False when it cannot match the text, found by searching the
+        text's distinct runs (a fraction of a JSON model). ``\\d`` may match a digit that is not
+        ASCII, hence no run character: a regex using it answers True for a text holding one."""
+        if self._small or (_DIGIT_CLASS in regex.pattern and _DIGIT.search(self.others())):
+            return True
+        return regex.search(self.blob) is not None
+
     def _haystack(self, fold: int) -> str:
         return self.text if fold == 0 else self.lower() if fold == 1 else self.casefold()
 
@@ -103,3 +138,47 @@ class TextIndex:
         if self._blob_low is None:
             self._blob_low = self.blob.lower()
         return piece in self._blob_low
+
+
+# -- regexes whose every match lies inside one run -----------------------------------------------
+_RUN_CODES = frozenset(map(ord, RUN_CHARS))
+
+
+def runs_only(pattern: str) -> bool:
+    """Whether every match of ``pattern`` is made of run characters only (no lookaround, no
+    anchor, no class that admits anything else; ``\\d`` counts, for ASCII texts: see
+    ``TextIndex.may_match``). Such a regex matches the text exactly when it matches the text's
+    distinct runs."""
+    try:
+        return _codes_in_runs(list(_PARSER.parse(pattern)))
+    except (re.error, ValueError, TypeError):  # pragma: no cover - every gate regex compiles
+        return False
+
+
+def _codes_in_runs(items: list[Any]) -> bool:
+    for op, av in items:
+        name = op.name
+        if name == "LITERAL":
+            if av not in _RUN_CODES:
+                return False
+        elif name == "IN":
+            for kind, arg in av:
+                if kind.name == "LITERAL" and arg in _RUN_CODES:
+                    continue
+                if kind.name == "RANGE" and all(c in _RUN_CODES for c in range(arg[0], arg[1] + 1)):
+                    continue
+                if kind.name == "CATEGORY" and arg.name == "CATEGORY_DIGIT":
+                    continue
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _codes_in_runs(list(av[2])):
+                return False
+        elif name == "SUBPATTERN":
+            if av[1] or av[2] or not _codes_in_runs(list(av[3])):  # no flag changes
+                return False
+        elif name == "BRANCH":
+            if not all(_codes_in_runs(list(branch)) for branch in av[1]):
+                return False
+        else:
+            return False
+    return True

@@ -183,6 +183,8 @@ def _oidc_facts(wf: Workflow, job: Job, owner_repo: str | None) -> Iterator[Obse
                 continue
             cloud = "gcp"
             target = step.with_value("service_account") or step.with_value("workload_identity_provider") or ""
+            wip = (step.with_value("workload_identity_provider") or "").strip()
+            audience = step.with_value("audience") or (f"https://iam.googleapis.com/{wip}" if wip else None)
         if not cloud or not target.strip():
             continue
         perm = wf.effective(job)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -131,6 +133,12 @@ def test_values_follow_github_comparison_rules() -> None:
         "f(" * 100_000,
         "a && " * 1_000 + "github.ref == 'refs/heads/main'",
         "github.ref == 'refs/heads/a' || " * 500 + "false",
+        # under the length bound, nested past the interpreter's recursion limit if chains nested
+        "a||" * 1300 + "a",
+        "a && " * 1000 + "a",
+        "x" + ".y" * 2000,
+        "f()" + ".y" * 1300,
+        "1==" * 1300 + "1",
     ],
 )
 def test_hostile_conditions_end_in_linear_time(hostile: str) -> None:
@@ -153,3 +161,77 @@ def _decide(hostile: str) -> None:
     for ref in gha_if.split_ref("refs/heads/*", cond):
         cond.value("push", ref)
     assert time.process_time() - start < 2.0
+
+
+PR_ROLE_WF = """\
+on:
+  push:
+    branches: [main]
+  pull_request:
+permissions:
+  id-token: write
+jobs:
+  preview:
+    runs-on: ubuntu-latest
+    env:
+      ONLY_HERE: ${{{{ github.repository == 'acme/repo' }}}}
+{cond}    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          role-to-assume: arn:aws:iam::318274650912:role/gh-pr
+"""
+
+
+@pytest.mark.parametrize(
+    ("cond", "conditional"),
+    [
+        ("", False),  # the job runs for pull requests: the trust's `pull_request` admits it
+        ("    if: github.event_name == 'pull_request'\n", False),
+        ("    if: github.event_name == 'push'\n", True),  # never a pull_request run
+        ("    if: github.ref == 'refs/heads/main'\n", True),  # pull request refs are refs/pull/N/merge
+        ("    if: vars.PREVIEW == 'on'\n", False),  # unknown: every run kept
+    ],
+)
+def test_the_edge_to_a_pull_request_role_follows_the_jobs_condition(
+    tmp_path: Path, cond: str, conditional: bool
+) -> None:
+    from nhiscan.analyze.graph.edges_ci import edges
+    from nhiscan.config import InputSpec, ScanConfig, Settings
+    from nhiscan.core import collect_inventory
+    from tests.conftest import FIXTURES
+
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "preview.yml").write_text(PR_ROLE_WF.format(cond=cond))
+    gaad = FIXTURES / "rules" / "oidc-trust-too-broad" / "fires" / "gaad.json"
+    config = ScanConfig(
+        as_of=datetime(2026, 11, 1, tzinfo=timezone.utc),
+        inputs=(InputSpec(str(gaad)),),
+        paths=(str(repo),),
+        settings=Settings(),
+    )
+    inventory, errors = collect_inventory(config)
+    assert not errors
+    (edge,) = [e for e in edges(inventory, config.as_of) if e.target.endswith(":role/gh-pr")]
+    assert edge.conditional is conditional, edge.condition
+    if conditional:
+        assert "the trust admits pull_request while the job runs as ref:refs/heads/main" in edge.condition
+
+
+def test_a_hostile_if_through_the_cli_ends_in_time(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    conditions = [
+        "(" * 300_000,
+        "github.ref == 'refs/heads/a' || " * 20_000 + "false",
+        "startsWith(github.ref, 'refs/heads/x') && " * 20_000 + "true",
+    ]
+    for i, cond in enumerate(conditions):
+        text = WF.format(extra=f"    if: ${{{{ {cond} }}}}\n")
+        (repo / ".github" / "workflows" / f"w{i}.yml").write_text(text)
+    start = time.monotonic()
+    res = run_cli("scan", str(repo), "--format", "json", timeout=120)
+    assert time.monotonic() - start < 60
+    assert "Traceback" not in res.stderr and res.code in (0, 1), res.stderr

@@ -111,23 +111,28 @@ class _Parser:
 
     def or_(self) -> Any:
         self._enter()
-        node = self.and_()
+        # chains are flat (n-ary), so evaluating them never recurses once per operand
+        ops = [self.and_()]
         while self.peek() == "||":
             self.take()
-            node = ("||", node, self.and_())
+            ops.append(self.and_())
         self.depth -= 1
-        return node
+        return ops[0] if len(ops) == 1 else ("||", *ops)
 
     def and_(self) -> Any:
-        node = self.cmp()
+        ops = [self.cmp()]
         while self.peek() == "&&":
             self.take()
-            node = ("&&", node, self.cmp())
-        return node
+            ops.append(self.cmp())
+        return ops[0] if len(ops) == 1 else ("&&", *ops)
 
     def cmp(self) -> Any:
         node = self.unary()
+        chained = 0
         while self.peek() in ("==", "!=", "<", "<=", ">", ">="):
+            chained += 1
+            if chained > MAX_DEPTH:
+                raise _Error("comparison chain too long")
             op = self.take()[1]
             node = (op, node, self.unary())
         return node
@@ -175,7 +180,7 @@ class _Parser:
         else:
             raise _Error(f"unexpected {text}")
         while self.peek() in (".", "["):
-            if node[0] != "path":
+            if node[0] not in ("path", "path-of"):
                 node = ("path-of", node)  # property of a call's result: unknown
             if self.take()[1] == ".":
                 kind, text = self.take()
@@ -350,24 +355,20 @@ def _eval(node: Any, run: _Run) -> Any:
     if op == "!":
         t = _truthy(_eval(node[1], run))
         return UNKNOWN if t is UNKNOWN else not t
-    if op == "&&":
-        a = _eval(node[1], run)
-        ta = _truthy(a)
-        if ta is False:
-            return a
-        b = _eval(node[2], run)
-        if ta is True:
-            return b
-        return False if _truthy(b) is False else UNKNOWN
-    if op == "||":
-        a = _eval(node[1], run)
-        ta = _truthy(a)
-        if ta is True:
-            return a
-        b = _eval(node[2], run)
-        if ta is False:
-            return b
-        return True if _truthy(b) is True else UNKNOWN
+    if op in ("&&", "||"):
+        # left to right; an operand that decides (false for &&, true for ||) ends it, unknown ones
+        # make the result unknown unless a later operand decides
+        stop = op == "||"
+        unknown = False
+        value: Any = None
+        for operand in node[1:]:
+            value = _eval(operand, run)
+            t = _truthy(value)
+            if t is stop:
+                return value
+            if t is UNKNOWN:
+                unknown = True
+        return UNKNOWN if unknown else value
     if op in ("==", "!="):
         eq = _equal(_eval(node[1], run), _eval(node[2], run))
         return eq if eq is UNKNOWN or op == "==" else not eq

@@ -421,7 +421,10 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
                 )
             rest = e.rest
             if rest is not None and not any(_overlap(rest, e.like, s) for s in job.subjects):
-                conditions.append(f"the trust admits {rest} while the job runs as {', '.join(job.subjects)}")
+                runs = (
+                    ", ".join(job.subjects) or "nothing (its if: is false for every run its triggers start)"
+                )
+                conditions.append(f"the trust admits {rest} while the job runs as {runs}")
             if not job.id_token:
                 conditions.append("the job's permissions leave out id-token: write")
             if (

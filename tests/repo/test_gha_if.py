@@ -235,3 +235,25 @@ def test_a_hostile_if_through_the_cli_ends_in_time(tmp_path: Path) -> None:
     res = run_cli("scan", str(repo), "--format", "json", timeout=120)
     assert time.monotonic() - start < 60
     assert "Traceback" not in res.stderr and res.code in (0, 1), res.stderr
+
+
+def test_a_job_that_never_runs_says_so_on_its_edge(tmp_path: Path) -> None:
+    from nhiscan.analyze.graph.edges_ci import edges
+    from nhiscan.config import InputSpec, ScanConfig, Settings
+    from nhiscan.core import collect_inventory
+    from tests.conftest import FIXTURES
+
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    text = PR_ROLE_WF.format(cond="    if: github.event_name == 'release'\n")
+    (repo / ".github" / "workflows" / "preview.yml").write_text(text)
+    gaad = FIXTURES / "rules" / "oidc-trust-too-broad" / "fires" / "gaad.json"
+    config = ScanConfig(
+        as_of=datetime(2026, 11, 1, tzinfo=timezone.utc),
+        inputs=(InputSpec(str(gaad)),),
+        paths=(str(repo),),
+        settings=Settings(),
+    )
+    inventory, _ = collect_inventory(config)
+    (edge,) = [e for e in edges(inventory, config.as_of) if e.target.endswith(":role/gh-pr")]
+    assert edge.conditional and "runs as nothing (its if: is false for every run" in edge.condition

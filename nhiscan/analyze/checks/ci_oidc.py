@@ -71,7 +71,8 @@ def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
                 {"any ref (dispatched or called)" if s == "*" else s for m in used for s in m.job.subjects}
             )
             names = sorted({f"{m.job.path} job {m.job.job}" for m in used})
-            message += f"; used by {', '.join(names)}, which run{'s' if len(names) == 1 else ''} as {', '.join(runs)}"
+            said = ", ".join(runs) or "nothing (their if: is false for every run their triggers start)"
+            message += f"; used by {', '.join(names)}, which run{'s' if len(names) == 1 else ''} as {said}"
         # The place to look: the job that names this role (a decided match first), never part of the
         # fingerprint (the same trust with or without the repository scanned is one finding).
         first = min(used, key=lambda m: (m.conditional, m.job.path, m.job.line or 0), default=None)

@@ -219,3 +219,47 @@ def test_detection_by_content(tmp_path: Path) -> None:
     (tmp_path / "pool.json").write_text(json.dumps([pool]))
     with pytest.raises(InputError, match="unrecognised export format"):
         detect(read_parsed(str(tmp_path / "pool.json")))
+
+
+def test_a_provider_named_by_project_id_may_be_the_exported_one() -> None:
+    provider = ci_oidc_gcp.Provider(
+        name="projects/314159265358/locations/global/workloadIdentityPools/github/providers/github-actions",
+        project="314159265358",
+        pool="github",
+        condition=None,
+        mapping={},
+        audiences=(),
+        path="x.json",
+    )
+    same = "projects/314159265358/locations/global/workloadIdentityPools/github/providers/github-actions"
+    assert ci_oidc_gcp.names_provider(same, provider) is True
+    assert ci_oidc_gcp.names_provider("//iam.googleapis.com/" + same, provider) is True
+    by_id = same.replace("314159265358", "acme-deploy")
+    assert ci_oidc_gcp.names_provider(by_id, provider) is None
+    assert ci_oidc_gcp.names_provider(same.replace("314159265358", "271828182845"), provider) is False
+    assert ci_oidc_gcp.names_provider(same.replace("github-actions", "other"), provider) is False
+    assert ci_oidc_gcp.names_provider("${{ vars.WIF_PROVIDER }}", provider) is None
+    assert ci_oidc_gcp.names_provider(None, provider) is False
+
+
+def test_a_job_naming_the_provider_by_project_id_makes_a_conditional_edge(tmp_path: Path) -> None:
+    repo = tmp_path / "deploy"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    text = (CASE / "deploy" / ".github" / "workflows" / "deploy.yml").read_text()
+    (repo / ".github" / "workflows" / "deploy.yml").write_text(
+        text.replace("projects/314159265358/", "projects/acme-deploy/")
+    )
+    config = ScanConfig(
+        as_of=AS_OF,
+        inputs=(
+            InputSpec(str(CASE / "asset-iam-policies.json")),
+            InputSpec(str(CASE / "wif-provider-assets.json")),
+        ),
+        paths=(str(repo),),
+        settings=Settings(),
+    )
+    inventory, errors = collect_inventory(config)
+    assert not errors
+    (edge,) = edges(inventory, AS_OF)
+    assert edge.target == SA and edge.conditional
+    assert "names the provider by project id" in edge.condition

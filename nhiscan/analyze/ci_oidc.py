@@ -396,6 +396,7 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
             if t.kind != cloud_kind or (t.identity.id, p.value) in seen:
                 continue
             names = _names_target(job, t.identity)
+            by_provider: bool | None = True
             if t.gcp is not None:
                 by_provider = ci_oidc_gcp.names_provider(job.provider, t.gcp.provider)
                 names = False if by_provider is False else (None if by_provider is None else names)
@@ -436,6 +437,10 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
             ):
                 conditions.append(
                     f"the job asks for audience {job.audience}, the trust wants {', '.join(t.auds)}"
+                )
+            if by_provider is None and job.provider and "${{" not in job.provider:
+                conditions.append(
+                    f"the job names the provider by project id ({job.provider}), the export by number"
                 )
             if t.undecided:
                 conditions.append(

@@ -429,7 +429,14 @@ def names_provider(job_provider: str | None, provider: Provider) -> bool | None:
     if "${{" in text:
         return None
     text = text.removeprefix("https:").removeprefix("//iam.googleapis.com/").strip("/")
-    return text == provider.name
+    if text == provider.name:
+        return True
+    # The provider named with the project's id instead of its number (the export always writes the
+    # number): the same pool and provider ids may be this provider.
+    mine, theirs = text.split("/"), provider.name.split("/")
+    if len(mine) == len(theirs) == 8 and mine[2:] == theirs[2:] and not mine[1].isdigit():
+        return None
+    return False
 
 
 def known_projects(identities: Iterable[Identity]) -> dict[str, set[str]]:

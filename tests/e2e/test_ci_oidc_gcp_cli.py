@@ -69,6 +69,13 @@ def test_scan_reports_the_binding_with_what_the_job_runs_as() -> None:
     assert f["identity_id"] == SA
     assert f["evidence"]["admits"] == ["any-ref"]
     assert f["evidence"]["subjects"] == ["repo:acme/deploy:*"]
+    assert f["evidence"]["gcp"] == {
+        "provider": "projects/314159265358/locations/global/workloadIdentityPools/github/providers/github-actions",
+        "attribute_condition": "assertion.repository_owner == 'acme'",
+        "member": "principalSet://iam.googleapis.com/projects/314159265358/locations/global/workloadIdentityPools/"
+        "github/attribute.repository/acme/deploy",
+        "role": "roles/iam.workloadIdentityUser",
+    }
     # medium for any ref of one repository, one level up: gh-deploy can become an owner
     assert f["severity"] == "high"
     (w,) = f["evidence"]["workflows"]

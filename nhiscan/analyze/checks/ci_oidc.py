@@ -100,6 +100,18 @@ def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
                 "audiences": list(trust.auds) if trust.auds is not None else None,
                 "privilege": priv.level,
                 **({"undecided": list(trust.undecided)} if trust.undecided else {}),
+                **(
+                    {
+                        "gcp": {
+                            "provider": trust.gcp.provider.name,
+                            "attribute_condition": trust.gcp.provider.condition,
+                            "member": trust.gcp.member,
+                            "role": trust.gcp.role,
+                        }
+                    }
+                    if trust.gcp is not None
+                    else {}
+                ),
                 "workflows": jobs,
             },
             key=trust.where,

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nhiscan.analyze import ci_oidc_gcp
 from nhiscan.model import Identity, Inventory, Trust
 
 FACT_RULE = "oidc-trust-too-broad"
@@ -48,6 +49,7 @@ class WorkflowJob:
     subjects: tuple[str, ...]
     owner_repo: str | None
     id_token: bool
+    provider: str | None = None  # GCP: the workload identity provider the job names
 
     @property
     def node(self) -> str:
@@ -81,6 +83,7 @@ def workflow_jobs(inventory: Inventory) -> list[WorkflowJob]:
                 subjects=tuple(str(s) for s in subjects) if isinstance(subjects, list) else ("*",),
                 owner_repo=str(a["repository"]) if a.get("repository") else None,
                 id_token=a.get("id_token") is not False,
+                provider=str(a["provider"]) if a.get("provider") else None,
             )
         )
     return out
@@ -123,7 +126,11 @@ class GithubTrust:
     subs: tuple[Pattern, ...] | None  # None: no sub condition
     auds: tuple[str, ...] | None  # None: no aud condition
     where: str  # how people name the trust: the provider ARN, or the federated credential's name
-    kind: str  # "aws-trust" | "azure-federated-credential"
+    kind: str  # "aws-trust" | "azure-federated-credential" | "gcp-workload-identity"
+    # GCP: parts of the provider's attribute condition (or the member) that could not be decided;
+    # the patterns are then an upper bound (ci_oidc_gcp.py)
+    undecided: tuple[str, ...] = ()
+    gcp: ci_oidc_gcp.GcpTrust | None = None
 
 
 def _values(conditions: Mapping[str, Any], claim: str) -> tuple[Pattern, ...] | None:
@@ -177,11 +184,32 @@ def github_trusts(identities: Iterable[Identity]) -> Iterator[GithubTrust]:
                 )
 
 
+def all_trusts(inventory: Inventory) -> list[GithubTrust]:
+    """The GitHub trusts of every provider: AWS and Azure from the identities, GCP from the pool
+    providers' facts and the pool members bound on service accounts."""
+    out = list(github_trusts(inventory.identities))
+    for t in ci_oidc_gcp.trusts(inventory):
+        default = f"https://iam.googleapis.com/{t.provider.name}"
+        out.append(
+            GithubTrust(
+                t.identity,
+                tuple(Pattern(v, like) for v, like in t.patterns),
+                t.provider.audiences or (default, f"//iam.googleapis.com/{t.provider.name}"),
+                f"provider {t.provider.name} for {t.member}",
+                "gcp-workload-identity",
+                t.undecided,
+                t,
+            )
+        )
+    return out
+
+
 # --- breadth ----------------------------------------------------------------------------------------
 
 # What a trust admits beyond one pinned branch or environment of one repository, and how bad that
 # is before the identity's privilege is counted.
 BASE = {
+    "any-repository": "critical",
     "org-wide": "high",
     "any-ref": "medium",
     "any-branch": "medium",
@@ -192,6 +220,7 @@ BASE = {
     "no-aud": "low",
 }
 SAYS = {
+    "any-repository": "from any repository of any GitHub user ({value})",
     "org-wide": "from every repository of {owner} ({value})",
     "any-ref": "from any branch, tag, pull request run and environment of {repo}",
     "any-branch": "from any branch of {repo} (anyone who can push a branch)",
@@ -213,6 +242,10 @@ def breadth(trust: GithubTrust) -> list[tuple[str, str]]:
         return out
     for p in trust.subs:
         owner, repo, rest = p.owner, p.repo, p.rest
+        if trust.kind == "gcp-workload-identity" and (owner is None or p.wild(owner) or not owner):
+            # no other rule reports an open GCP provider: it is this rule's worst case
+            out.append(("any-repository", SAYS["any-repository"].format(value=p.value)))
+            continue
         if owner is None or repo is None or p.wild(owner) or not owner:
             continue  # another sub format, or any owner (the other rule's)
         name = f"{owner}/{repo}"
@@ -262,6 +295,13 @@ class Match:
         op = "StringLike" if self.pattern.like else "StringEquals"
         if self.trust.kind == "azure-federated-credential":
             return f"{self.trust.where}: subject {self.pattern.value}"
+        if self.trust.gcp is not None:
+            cond = self.trust.gcp.provider.condition
+            said = f"attribute condition {cond}" if cond else "no attribute condition"
+            return (
+                f"{self.trust.gcp.role} for {self.trust.gcp.member} on {self.trust.identity.id}; "
+                f"provider {self.trust.gcp.provider.name}: {said}"
+            )
         if self.trust.subs is None:
             return (
                 f"trust of {self.trust.identity.name}: {GITHUB_ISSUER} with no sub condition (any repository)"
@@ -301,6 +341,12 @@ def _names_target(job: WorkflowJob, ident: Identity) -> bool | None:
         if "${{" in target:
             return None
         return target.lower() == str(ident.attributes.get("app_id") or "").lower()
+    if job.cloud == "gcp":
+        if "@" not in target:
+            return False  # direct resource access: the job acts as the pool's principal, no account
+        if "${{" in target:
+            return None
+        return target.lower() == ident.id.lower()
     return False
 
 
@@ -330,11 +376,17 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
             repo = e.repo or ""
             by_repo.setdefault("*" if e.wild(repo) else repo.lower(), []).append((t, p, e))
             by_identity.setdefault(t.identity.name.lower(), []).append((t, p, e))
+            if t.kind == "gcp-workload-identity":
+                by_identity.setdefault(t.identity.id.lower(), []).append((t, p, e))
             if t.identity.attributes.get("app_id"):
                 by_identity.setdefault(str(t.identity.attributes["app_id"]).lower(), []).append((t, p, e))
     wild = by_repo.get("*", [])
     for job in jobs:
-        cloud_kind = {"aws": "aws-trust", "azure": "azure-federated-credential"}.get(job.cloud)
+        cloud_kind = {
+            "aws": "aws-trust",
+            "azure": "azure-federated-credential",
+            "gcp": "gcp-workload-identity",
+        }.get(job.cloud)
         if cloud_kind is None:
             continue
         seen: set[tuple[str, str]] = set()
@@ -344,6 +396,10 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
             if t.kind != cloud_kind or (t.identity.id, p.value) in seen:
                 continue
             names = _names_target(job, t.identity)
+            by_provider: bool | None = True
+            if t.gcp is not None:
+                by_provider = ci_oidc_gcp.names_provider(job.provider, t.gcp.provider)
+                names = False if by_provider is False else (None if by_provider is None else names)
             if names is False:
                 continue  # the job names another role (an expression may name any the trust admits)
             owner, repo = e.owner or "", e.repo or ""
@@ -355,7 +411,9 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
                 conditions.append(
                     f"the trust names repository {owner}/{repo}, the checkout is named {job.repository_name}"
                 )
-            if job.owner_repo:
+            if owner.startswith("(owner id "):
+                conditions.append(f"the trust names the repository's owner by id {owner[10:-1]}")
+            elif job.owner_repo:
                 if not _glob(Pattern(owner, e.like), job.owner_repo.split("/", 1)[0]):
                     continue
             elif not (e.like and owner.strip("*?") == ""):
@@ -364,11 +422,14 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
                 )
             rest = e.rest
             if rest is not None and not any(_overlap(rest, e.like, s) for s in job.subjects):
-                conditions.append(f"the trust admits {rest} while the job runs as {', '.join(job.subjects)}")
+                runs = (
+                    ", ".join(job.subjects) or "nothing (its if: is false for every run its triggers start)"
+                )
+                conditions.append(f"the trust admits {rest} while the job runs as {runs}")
             if not job.id_token:
                 conditions.append("the job's permissions leave out id-token: write")
             if (
-                t.kind == "aws-trust"
+                t.kind in ("aws-trust", "gcp-workload-identity")
                 and t.auds is not None
                 and job.audience
                 and "${{" not in job.audience
@@ -376,6 +437,14 @@ def match(jobs: Iterable[WorkflowJob], trusts: Iterable[GithubTrust]) -> Iterato
             ):
                 conditions.append(
                     f"the job asks for audience {job.audience}, the trust wants {', '.join(t.auds)}"
+                )
+            if by_provider is None and job.provider and "${{" not in job.provider:
+                conditions.append(
+                    f"the job names the provider by project id ({job.provider}), the export by number"
+                )
+            if t.undecided:
+                conditions.append(
+                    f"the trust's condition has parts nhiscan cannot decide: {'; '.join(t.undecided)}"
                 )
             seen.add((t.identity.id, p.value))
             yield Match(job, t, p, bool(conditions), "; ".join(conditions))

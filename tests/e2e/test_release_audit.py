@@ -50,7 +50,7 @@ def planted_secrets() -> list[str]:
     Assigned values of credential-named keys, plus every long run mixing upper case, lower case and
     digits (tokens, secret keys, each line of a PEM body, JSON-escaped keys included). AWS access key
     ids are identifiers that nhiscan names on purpose (to link a leak to its IAM user), so they are
-    left out, like references (`${...}`), URLs and placeholders.
+    left out, like GCP resource names (`projects/...`), references (`${...}`), URLs and placeholders.
     """
     files = [p for p in REPOS.rglob("*") if p.is_file() and p.name != "expected-leaks.yaml"]
     files += [p for repo in RULE_REPOS for p in repo.rglob("*") if p.is_file()]
@@ -64,7 +64,9 @@ def planted_secrets() -> list[str]:
         for m in _RANDOM_RUN.finditer(text):
             value = m.group(0).strip("/=")
             mixed = all(re.search(c, value) for c in ("[A-Z]", "[a-z]", "[0-9]"))
-            if mixed and not value.startswith("AKIA"):
+            # GCP resource names (a workload identity provider: projects/N/locations/...) are
+            # identifiers nhiscan names on purpose, like AWS access key ids
+            if mixed and not value.startswith(("AKIA", "projects/")):
                 found.add(value)
     return sorted(found)
 

@@ -1,6 +1,7 @@
 """oidc-trust-too-broad: cloud trusts that admit more GitHub Actions runs than the workflows need.
 
-Reads the GitHub OIDC trusts of the inventory (AWS role trust policies, Azure federated credentials)
+Reads the GitHub OIDC trusts of the inventory (AWS role trust policies, Azure federated credentials,
+GCP workload identity pool providers with the pool members bound on service accounts)
 and the workflow facts of any repository scanned with them (``analyze/ci_oidc.py``). One finding per
 trust statement, naming what it admits beyond a pinned branch or environment, the workflow jobs that
 use it, and the subjects those jobs actually run as. The severity is the breadth's, raised one level
@@ -21,7 +22,7 @@ _ORDER = ("info", "low", "medium", "high", "critical")
 
 @check("oidc_trust_too_broad")
 def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
-    trusts = list(ci_oidc.github_trusts(ctx.inventory.identities))
+    trusts = ci_oidc.all_trusts(ctx.inventory)
     if not trusts:
         return
     users: dict[tuple[str, str], list[ci_oidc.Match]] = {}
@@ -43,6 +44,9 @@ def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
             reasons.append(
                 f"{ident.name} is {'admin-equivalent' if priv.level == 'admin' else 'a privilege-escalation path'}"
             )
+        if trust.undecided and _ORDER.index(severity) > _ORDER.index(ctx.rule.severity.value):
+            # an upper bound only: not raised above the rule's severity on what was not decided
+            severity, reasons = ctx.rule.severity.value, []
         used = users.get((ident.id, trust.where), [])
         jobs = [
             {
@@ -55,12 +59,20 @@ def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
             for m in used
         ]
         message = f"{ident.name} accepts GitHub Actions OIDC tokens " + "; and ".join(d for _, d in wide)
+        if trust.gcp is not None:
+            message += f" (pool member {trust.gcp.member} through provider {trust.gcp.provider.name})"
+        if trust.undecided:
+            message += (
+                f"; undecided: {'; '.join(trust.undecided)} (taken as admitting every token, so this is an "
+                "upper bound)"
+            )
         if used:
             runs = sorted(
                 {"any ref (dispatched or called)" if s == "*" else s for m in used for s in m.job.subjects}
             )
             names = sorted({f"{m.job.path} job {m.job.job}" for m in used})
-            message += f"; used by {', '.join(names)}, which run{'s' if len(names) == 1 else ''} as {', '.join(runs)}"
+            said = ", ".join(runs) or "nothing (their if: is false for every run their triggers start)"
+            message += f"; used by {', '.join(names)}, which run{'s' if len(names) == 1 else ''} as {said}"
         # The place to look: the job that names this role (a decided match first), never part of the
         # fingerprint (the same trust with or without the repository scanned is one finding).
         first = min(used, key=lambda m: (m.conditional, m.job.path, m.job.line or 0), default=None)
@@ -87,6 +99,19 @@ def oidc_trust_too_broad(ctx: CheckContext) -> Iterator[Hit]:
                 "subjects": [p.value for p in trust.subs or ()],
                 "audiences": list(trust.auds) if trust.auds is not None else None,
                 "privilege": priv.level,
+                **({"undecided": list(trust.undecided)} if trust.undecided else {}),
+                **(
+                    {
+                        "gcp": {
+                            "provider": trust.gcp.provider.name,
+                            "attribute_condition": trust.gcp.provider.condition,
+                            "member": trust.gcp.member,
+                            "role": trust.gcp.role,
+                        }
+                    }
+                    if trust.gcp is not None
+                    else {}
+                ),
                 "workflows": jobs,
             },
             key=trust.where,

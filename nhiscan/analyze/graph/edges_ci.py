@@ -1,6 +1,7 @@
 """CI workflow -> the cloud identity its OIDC token can become (kind ``ci-oidc-assume``).
 
-A workflow job that exchanges its GitHub OIDC token for an AWS role (or an Azure application) is a
+A workflow job that exchanges its GitHub OIDC token for an AWS role (or an Azure application, or a
+GCP service account through a workload identity pool) is a
 way into that identity: whoever can make the job run, or push a workflow the trust also admits, acts
 as the role. The source node is ``workflow:<repository_name>:<path>``; ``via`` names the trust
 condition that admits the job. The edge is conditional when the export and the checkout cannot
@@ -26,7 +27,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
     jobs = ci_oidc.workflow_jobs(inventory)
     if not jobs:
         return
-    trusts = list(ci_oidc.github_trusts(inventory.identities))
+    trusts = ci_oidc.all_trusts(inventory)
     # The export each identity came from: the source of its kind for its account / tenant.
     paths: dict[tuple[str, str | None], str] = {}
     for src in inventory.sources:

@@ -37,7 +37,7 @@ from nhiscan.model import (
     SourceRef,
 )
 from nhiscan.sources import ProviderResult, RawDocument
-from nhiscan.sources.gcp import org_policy
+from nhiscan.sources.gcp import org_policy, wif
 from nhiscan.sources.shape import TIME, OneOf, check, label
 from nhiscan.sources.timeparse import parse_time
 
@@ -235,6 +235,16 @@ class _Builder:
                 continue
             self.roles[str(item["name"])] = tuple(str(p) for p in item.get("includedPermissions") or ())
 
+    def wif_providers(self, doc: RawDocument) -> None:
+        """Workload identity pool providers: one fact each (sources/gcp/wif.py)."""
+        for i, item in enumerate(wif.records(doc.data)):
+            try:
+                check(item, wif.SHAPE, nullable=False)
+                self.result.observations.append(wif.fact(item, doc.path))
+            except (ValueError, KeyError, TypeError) as exc:
+                where = f"[{i}]{label(item, 'name')}"
+                self.result.errors.append(SourceError(doc.path, f"{where}: {exc}; skipped"))
+
     def org_policy_list(self, doc: RawDocument) -> None:
         for resource, constraints in org_policy.read(doc.data, doc.scope).items():
             self.org_policies.setdefault(resource, {}).update(constraints)
@@ -431,6 +441,7 @@ _HANDLERS = {
     "gcp-asset-iam-policies": _Builder.asset_policies,
     "gcp-org-policies": _Builder.org_policy_list,
     "gcp-roles": _Builder.role_list,
+    "gcp-workload-identity-providers": _Builder.wif_providers,
 }
 
 

@@ -11,6 +11,10 @@ Kinds:
   gcp-roles                  `gcloud iam roles describe ROLE [--project P | --organization O]
                              --format=json` (one role, or a list of them): the permissions of a
                              custom (or predefined) role, which bindings name only by role
+  gcp-workload-identity-providers  `gcloud iam workload-identity-pools providers list
+                             --location=global --workload-identity-pool=POOL --format=json`, or
+                             `gcloud asset list --asset-types=iam.googleapis.com/WorkloadIdentityPoolProvider
+                             --content-type=resource --format=json` (sources/gcp/wif.py)
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from nhiscan.sources.gcp import org_policy
+from nhiscan.sources.gcp import org_policy, wif
 
 if TYPE_CHECKING:
     from nhiscan.sources import Parsed
@@ -78,6 +82,13 @@ def detect(parsed: Parsed) -> str | None:
             return "gcp-service-accounts" if all(_is_sa(x) for x in data["accounts"]) else None
         if isinstance(data.get("keys"), list) and _all_dicts(data["keys"]):
             return "gcp-service-account-keys" if all(_is_key(x) for x in data["keys"]) else None
+        providers = data.get("workloadIdentityPoolProviders")
+        if (
+            isinstance(providers, list)
+            and _all_dicts(providers)
+            and all(wif.is_provider(x) for x in providers)
+        ):
+            return "gcp-workload-identity-providers"
         if isinstance(data.get("results"), list) and _all_dicts(data["results"]):
             return "gcp-asset-iam-policies" if all(_is_asset_policy(x) for x in data["results"]) else None
         return None
@@ -90,4 +101,6 @@ def detect(parsed: Parsed) -> str | None:
             return "gcp-asset-iam-policies"
         if all(_is_role(x) for x in data):
             return "gcp-roles"
+        if all(wif.is_provider(x) for x in data) or all(wif.is_provider_asset(x) for x in data):
+            return "gcp-workload-identity-providers"
     return None

@@ -22,6 +22,7 @@ from pathlib import Path
 from yaml.nodes import MappingNode, Node
 
 from nhiscan.model import Observation
+from nhiscan.sources.repo import gha_if
 from nhiscan.sources.repo._common import obs
 from nhiscan.sources.repo._yaml import get, line, pairs, scalar, walk_scalars
 from nhiscan.sources.repo.gha_model import SYSTEM, Job, Workflow
@@ -96,33 +97,71 @@ def _filters(value: Node | None, key: str) -> list[str] | None:
 
 
 def job_subjects(wf: Workflow, job: Job) -> list[str]:
-    """The `sub` claims (after ``repo:OWNER/REPO:``) the job's OIDC tokens carry, as glob patterns."""
+    """The `sub` claims (after ``repo:OWNER/REPO:``) the job's OIDC tokens carry, as glob patterns.
+
+    Each trigger gives the runs it starts (event, ref); the job's ``if:`` removes the runs it is
+    false for (``gha_if``: unknown conditions keep them). A job that can never run has none."""
+    cond = gha_if.parse(scalar(get(job.node, "if")))
     env = environment_of(job)
+    runs = _runs(wf)
+    if not runs:
+        return [f"environment:{env}"] if env is not None else ["*"]
+    subjects: list[str] = []
+    for event, ref, subject in runs:
+        if cond is None:
+            subjects.append(subject)
+            continue
+        # a called workflow sees its caller's event: unknown here
+        known = None if event == "workflow_call" else event
+        for part in gha_if.split_ref(ref, cond):
+            if not cond.admits(known, part):
+                continue
+            if subject == "pull_request" or (isinstance(part, gha_if.Glob) and part.pattern == ref):
+                subjects.append(subject)
+            else:
+                subjects.append(f"ref:{part.pattern if isinstance(part, gha_if.Glob) else part}")
     if env is not None:
-        return [f"environment:{env}"]
+        return [f"environment:{env}"] if subjects else []
+    return sorted(set(subjects))
+
+
+def _runs(wf: Workflow) -> list[tuple[str, str, str]]:
+    """(event, ref glob, `sub` after the repository) of each kind of run the triggers start."""
     on = get(wf.doc, "on") or get(wf.doc, "true")
     events: dict[str, Node | None] = {}
     if isinstance(on, MappingNode):
         events = {k: v for k, _, v in pairs(on)}
     else:
         events = {name: None for name in wf.triggers}
-    subjects: list[str] = []
+    runs: list[tuple[str, str, str]] = []
     for event, value in events.items():
         if event in ("pull_request", "pull_request_target"):
-            subjects.append("pull_request")
+            runs.append((event, "refs/pull/*/merge", "pull_request"))
         elif event == "push":
             branches, tags = _filters(value, "branches"), _filters(value, "tags")
             if branches is None and tags is None:
-                subjects += ["ref:refs/heads/*", "ref:refs/tags/*"]
-            subjects += [f"ref:refs/heads/{b}" for b in branches or () if not b.startswith("!")]
-            subjects += [f"ref:refs/tags/{t}" for t in tags or () if not t.startswith("!")]
+                runs += [
+                    (event, "refs/heads/*", "ref:refs/heads/*"),
+                    (event, "refs/tags/*", "ref:refs/tags/*"),
+                ]
+            runs += [
+                (event, f"refs/heads/{b}", f"ref:refs/heads/{b}")
+                for b in branches or ()
+                if not b.startswith("!")
+            ]
+            runs += [
+                (event, f"refs/tags/{t}", f"ref:refs/tags/{t}") for t in tags or () if not t.startswith("!")
+            ]
         elif event == "release":
-            subjects.append("ref:refs/tags/*")
+            runs.append((event, "refs/tags/*", "ref:refs/tags/*"))
         elif event in ("workflow_dispatch", "workflow_call", "repository_dispatch", "merge_group"):
-            subjects.append("*")  # the caller or dispatcher chooses the ref
+            runs.append((event, "refs/*", "*"))  # the caller or dispatcher chooses the ref
         else:  # schedule, workflow_run, issue_comment, ...: the default branch
-            subjects += ["ref:refs/heads/main", "ref:refs/heads/master"]
-    return sorted(set(subjects)) or ["*"]
+            runs += [
+                (event, "refs/heads/main", "ref:refs/heads/main"),
+                (event, "refs/heads/master", "ref:refs/heads/master"),
+            ]
+    return runs
 
 
 def _oidc_facts(wf: Workflow, job: Job, owner_repo: str | None) -> Iterator[Observation]:
@@ -144,6 +183,8 @@ def _oidc_facts(wf: Workflow, job: Job, owner_repo: str | None) -> Iterator[Obse
                 continue
             cloud = "gcp"
             target = step.with_value("service_account") or step.with_value("workload_identity_provider") or ""
+            wip = (step.with_value("workload_identity_provider") or "").strip()
+            audience = step.with_value("audience") or (f"https://iam.googleapis.com/{wip}" if wip else None)
         if not cloud or not target.strip():
             continue
         perm = wf.effective(job)

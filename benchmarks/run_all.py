@@ -22,6 +22,7 @@ ROOT = HERE.parent
 
 # Smaller sizes for a smoke run (--quick); the defaults are the figures the issues ask for.
 QUICK: dict[str, list[str]] = {
+    "assume_bench": ["--size", "5000", "--rounds", "2"],
     "aws_scale": ["--sizes", "500,5000"],
     "aws_live_bench": ["--users", "100", "--roles", "100", "--accounts", "5"],
     "azure_live_bench": ["--quick"],

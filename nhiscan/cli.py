@@ -17,23 +17,7 @@ import typer
 
 from nhiscan import __version__
 from nhiscan.cli_diff import diff_command
-from nhiscan.cli_options import (
-    AsOfOpt,
-    AwsLastAccessedOpt,
-    AwsOpt,
-    AwsOrgOpt,
-    AwsProfileOpt,
-    AwsRoleOpt,
-    AzureOpt,
-    ConfigOpt,
-    GcpOpt,
-    HistoryOpt,
-    InputOpt,
-    K8sOpt,
-    OutputOpt,
-    PathsArg,
-    ShardOpt,
-)
+from nhiscan.cli_options import InputOptions, OutputOpt, ShardOpt, with_input_options
 from nhiscan.cli_paths import paths_command
 from nhiscan.cli_values import Command, Group
 
@@ -112,52 +96,41 @@ def _parse_as_of(value: str | None) -> datetime:
 
 
 def _build_config(
+    opts: InputOptions,
     *,
-    paths: list[str] | None,
-    inputs: list[str] | None,
-    aws: bool,
-    aws_profile: str | None,
-    aws_org: bool,
-    aws_role: str | None,
-    aws_last_accessed: bool,
-    gcp_project: list[str] | None,
-    azure_subscription: list[str] | None,
-    k8s_context: str | None,
-    history: bool,
-    as_of: str | None,
-    config: Path | None,
     baseline: Path | None = None,
     waivers: Path | None = None,
     shard: str | None = None,
 ) -> ScanConfig:
+    """The ScanConfig of a command's inputs (cli_options.InputOptions); usage errors exit 2."""
     from nhiscan.config import InputSpec, ScanConfig, load_settings
     from nhiscan.errors import NhiscanError
     from nhiscan.shard import parse_shard
 
-    if aws_org and not aws_role:
+    if opts.aws_org and not opts.aws_role:
         _fail("--aws-org needs --aws-role NAME (the role to assume in each member account)")
-    if aws_role and not aws_org:
+    if opts.aws_role and not opts.aws_org:
         _fail("--aws-role goes with --aws-org")
-    if aws_last_accessed and not (aws or aws_org or aws_profile is not None):
+    if opts.aws_last_accessed and not (opts.aws or opts.aws_org or opts.aws_profile is not None):
         _fail("--aws-last-accessed goes with --aws (or --aws-profile / --aws-org)")
     try:
-        settings = load_settings(str(config) if config else None)
+        settings = load_settings(str(opts.config) if opts.config else None)
         part = parse_shard(shard) if shard is not None else None
     except NhiscanError as exc:
         _fail(exc.message)
     cfg = ScanConfig(
-        as_of=_parse_as_of(as_of),
-        paths=tuple(paths or ()),
-        inputs=tuple(InputSpec.parse(v) for v in inputs or ()),
-        aws=aws or aws_org or aws_profile is not None,
-        aws_profile=aws_profile,
-        aws_org=aws_org,
-        aws_role=aws_role,
-        aws_last_accessed=aws_last_accessed,
-        gcp_projects=tuple(gcp_project or ()),
-        azure_subscriptions=tuple(azure_subscription or ()),
-        k8s_context=k8s_context,
-        history=history,
+        as_of=_parse_as_of(opts.as_of),
+        paths=tuple(opts.paths or ()),
+        inputs=tuple(InputSpec.parse(v) for v in opts.input or ()),
+        aws=opts.aws or opts.aws_org or opts.aws_profile is not None,
+        aws_profile=opts.aws_profile,
+        aws_org=opts.aws_org,
+        aws_role=opts.aws_role,
+        aws_last_accessed=opts.aws_last_accessed,
+        gcp_projects=tuple(opts.gcp_project or ()),
+        azure_subscriptions=tuple(opts.azure_subscription or ()),
+        k8s_context=opts.k8s_context,
+        history=opts.history,
         baseline=str(baseline) if baseline else None,
         waivers=str(waivers) if waivers else None,
         settings=settings,
@@ -283,18 +256,9 @@ def _check_choice(option: str, value: str | None, choices: tuple[str, ...]) -> N
 
 
 @app.command(cls=Command)
+@with_input_options(after="fail_on")
 def scan(
-    paths: PathsArg = None,
-    input: InputOpt = None,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_role: AwsRoleOpt = None,
-    aws_last_accessed: AwsLastAccessedOpt = False,
-    gcp_project: GcpOpt = None,
-    azure_subscription: AzureOpt = None,
-    k8s_context: K8sOpt = None,
-    history: HistoryOpt = False,
+    opts: InputOptions,
     format: Annotated[
         str,
         typer.Option("--format", "-f", metavar="FORMAT", help="table | json | sarif | csv | markdown | html"),
@@ -308,8 +272,6 @@ def scan(
             help="Exit 1 on findings at or above: critical | high | medium | low | none (default high).",
         ),
     ] = None,
-    as_of: AsOfOpt = None,
-    config: ConfigOpt = None,
     baseline: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(
@@ -334,23 +296,7 @@ def scan(
     from nhiscan.errors import NhiscanError
     from nhiscan.report import Format
 
-    cfg = _build_config(
-        paths=paths,
-        inputs=input,
-        aws=aws,
-        aws_profile=aws_profile,
-        aws_org=aws_org,
-        aws_role=aws_role,
-        aws_last_accessed=aws_last_accessed,
-        gcp_project=gcp_project,
-        azure_subscription=azure_subscription,
-        k8s_context=k8s_context,
-        history=history,
-        as_of=as_of,
-        config=config,
-        baseline=baseline,
-        waivers=waivers,
-    )
+    cfg = _build_config(opts, baseline=baseline, waivers=waivers)
     _refuse_overwriting_inputs(output, cfg)
     try:
         report = run_scan(cfg)
@@ -366,21 +312,10 @@ def scan(
 
 
 @app.command(cls=Command)
+@with_input_options()
 def inventory(
-    paths: PathsArg = None,
-    input: InputOpt = None,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_role: AwsRoleOpt = None,
-    aws_last_accessed: AwsLastAccessedOpt = False,
-    gcp_project: GcpOpt = None,
-    azure_subscription: AzureOpt = None,
-    k8s_context: K8sOpt = None,
-    history: HistoryOpt = False,
+    opts: InputOptions,
     output: OutputOpt = None,
-    as_of: AsOfOpt = None,
-    config: ConfigOpt = None,
     shard: ShardOpt = None,
 ) -> None:
     """Collect and normalize only; write the inventory JSON (re-read later with `scan --input`)."""
@@ -389,22 +324,7 @@ def inventory(
     from nhiscan.model.jsonstream import iter_document
     from nhiscan.model.serialize import inventory_document
 
-    cfg = _build_config(
-        paths=paths,
-        inputs=input,
-        aws=aws,
-        aws_profile=aws_profile,
-        aws_org=aws_org,
-        aws_role=aws_role,
-        aws_last_accessed=aws_last_accessed,
-        gcp_project=gcp_project,
-        azure_subscription=azure_subscription,
-        k8s_context=k8s_context,
-        history=history,
-        as_of=as_of,
-        config=config,
-        shard=shard,
-    )
+    cfg = _build_config(opts, shard=shard)
     _refuse_overwriting_inputs(output, cfg)
     inv, errors = collect_inventory(cfg)
     _write_pieces(iter_document(inventory_document(inv, cfg.as_of, __version__, encoded=True)), output)
@@ -497,23 +417,12 @@ app.command("paths", cls=Command)(paths_command)
 
 
 @baseline_app.command("create", cls=Command)
+@with_input_options()
 def baseline_create(
-    paths: PathsArg = None,
-    input: InputOpt = None,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_role: AwsRoleOpt = None,
-    aws_last_accessed: AwsLastAccessedOpt = False,
-    gcp_project: GcpOpt = None,
-    azure_subscription: AzureOpt = None,
-    k8s_context: K8sOpt = None,
-    history: HistoryOpt = False,
+    opts: InputOptions,
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="FILE", help="Baseline file to write.")
     ] = Path(".nhiscan-baseline.json"),
-    as_of: AsOfOpt = None,
-    config: ConfigOpt = None,
 ) -> None:
     """Record the current findings; later scans with --baseline fail only on new ones."""
 
@@ -522,21 +431,7 @@ def baseline_create(
     from nhiscan.errors import NhiscanError
     from nhiscan.model.serialize import dumps_document
 
-    cfg = _build_config(
-        paths=paths,
-        inputs=input,
-        aws=aws,
-        aws_profile=aws_profile,
-        aws_org=aws_org,
-        aws_role=aws_role,
-        aws_last_accessed=aws_last_accessed,
-        gcp_project=gcp_project,
-        azure_subscription=azure_subscription,
-        k8s_context=k8s_context,
-        history=history,
-        as_of=as_of,
-        config=config,
-    )
+    cfg = _build_config(opts)
     _refuse_overwriting_inputs(output, cfg)
     try:
         result = run_scan(cfg)

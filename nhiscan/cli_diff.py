@@ -7,9 +7,11 @@ Registered on the application in cli.py, whose helpers (one-line errors, atomic 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
+
+from nhiscan.cli_options import OutputOpt
 
 
 def diff_command(
@@ -22,10 +24,7 @@ def diff_command(
     format: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="table | json | markdown")
     ] = "table",
-    output: Annotated[
-        Optional[Path],  # noqa: UP045 - Typer needs Optional on 3.10
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-    ] = None,
+    output: OutputOpt = None,
     fail_on: Annotated[
         str,
         typer.Option(

@@ -1,8 +1,8 @@
 """`nhiscan paths [IDENTITY] [PATH ...] [--to admin|IDENTITY]`: who can become whom, and how.
 
 Registered on the application in cli.py, whose helpers (one-line errors, atomic output, the
-configuration builder) it uses; the same inputs as `scan` (cli_options.py). Imports stay inside
-the function so startup stays instant.
+configuration builder) it uses; the same inputs as `scan` (cli_options.InputOptions). Imports stay
+inside the function so startup stays instant.
 
 Exit codes: with ``--to``, 1 when a path exists and 0 when none does (a gate, like `scan`'s
 findings); without it, 0. 2 for usage and input errors (an unknown or ambiguous IDENTITY is one
@@ -15,26 +15,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from nhiscan.cli_options import (
-    AsOfOpt,
-    AwsLastAccessedOpt,
-    AwsOpt,
-    AwsOrgOpt,
-    AwsProfileOpt,
-    AwsRoleOpt,
-    AzureOpt,
-    ConfigOpt,
-    GcpOpt,
-    HistoryOpt,
-    InputOpt,
-    K8sOpt,
-    OutputOpt,
-    PathsArg,
-)
+from nhiscan.cli_options import InputOptions, OutputOpt, with_input_options
 
 EVERY = "-"
 
 
+@with_input_options()
 def paths_command(
     identity: Annotated[
         Optional[str],  # noqa: UP045 - Typer needs Optional on 3.10
@@ -45,27 +31,16 @@ def paths_command(
             show_default=False,
         ),
     ] = None,
-    paths: PathsArg = None,
     to: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
             "--to", metavar="admin|IDENTITY", help="Only the shortest path to admin or to IDENTITY."
         ),
     ] = None,
-    input: InputOpt = None,
-    aws: AwsOpt = False,
-    aws_profile: AwsProfileOpt = None,
-    aws_org: AwsOrgOpt = False,
-    aws_role: AwsRoleOpt = None,
-    aws_last_accessed: AwsLastAccessedOpt = False,
-    gcp_project: GcpOpt = None,
-    azure_subscription: AzureOpt = None,
-    k8s_context: K8sOpt = None,
-    history: HistoryOpt = False,
+    *,
+    opts: InputOptions,
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table | json")] = "table",
     output: OutputOpt = None,
-    as_of: AsOfOpt = None,
-    config: ConfigOpt = None,
 ) -> None:
     """Escalation paths: what an identity can become, or who reaches admin, hop by hop."""
     from nhiscan.cli import (
@@ -88,21 +63,7 @@ def paths_command(
     from nhiscan.errors import NhiscanError
     from nhiscan.report import paths_format
 
-    cfg = _build_config(
-        paths=paths,
-        inputs=input,
-        aws=aws,
-        aws_profile=aws_profile,
-        aws_org=aws_org,
-        aws_role=aws_role,
-        aws_last_accessed=aws_last_accessed,
-        gcp_project=gcp_project,
-        azure_subscription=azure_subscription,
-        k8s_context=k8s_context,
-        history=history,
-        as_of=as_of,
-        config=config,
-    )
+    cfg = _build_config(opts)
     _refuse_overwriting_inputs(output, cfg)
     try:
         inv, errors = collect_inventory(cfg)
@@ -115,7 +76,7 @@ def paths_command(
         rows = query(graph, source, target)
     except NhiscanError as exc:
         hint = ""
-        if source_text is not None and paths and "no identity" in exc.message:
+        if source_text is not None and opts.paths and "no identity" in exc.message:
             hint = " (to give repository PATHs without an IDENTITY, write - in its place)"
         _report_errors(errors)
         _fail(exc.message + hint)

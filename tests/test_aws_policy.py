@@ -6,7 +6,18 @@ from typing import Any
 
 import pytest
 
-from nhiscan.analyze.aws_policy import access_level, evaluate, evaluate_grants, is_allowed
+from nhiscan.analyze.aws_policy import (
+    Decision,
+    access_level,
+    any_resource,
+    evaluate,
+    evaluate_grants,
+    evaluate_set,
+    evaluate_split,
+    is_allowed,
+    names_action,
+    resource_matches,
+)
 from nhiscan.analyze.privilege_aws import assess, escalation_paths
 from nhiscan.model import Grant, Identity
 from nhiscan.sources.aws import bundled_managed_policies, grants_from
@@ -248,3 +259,101 @@ def test_access_level_read_vs_write() -> None:
     assert access_level((Grant(actions=("s3:Get*", "s3:List*")),)) == "read"
     assert access_level((Grant(actions=("s3:*",)),)) == "write"
     assert access_level((Grant(effect="Deny", actions=("*",)),)) == "none"
+
+
+def test_a_resource_list_answers_as_its_patterns_do() -> None:
+    """any_resource compares lists of exact ARNs as strings: the same answers as matching each
+    pattern, including characters a regex would read as syntax and near-wildcards."""
+    lists = [
+        ("arn:aws:iam::1:role/a.b",),
+        ("arn:aws:iam::1:role/a+b", "arn:aws:iam::1:role/(c)"),
+        ("arn:aws:iam::1:role/$x", "arn:aws:iam::1:role/${x"),
+        ("arn:aws:iam::1:role/${aws:username}",),
+        ("arn:aws:iam::1:role/team-*", "arn:aws:iam::1:role/exact"),
+        ("arn:aws:iam::1:role/r?",),
+        ("arn:aws:iam::1:role/é\\d",),
+        ("*",),
+        (),
+    ]
+    resources = [
+        "arn:aws:iam::1:role/a.b",
+        "arn:aws:iam::1:role/axb",
+        "arn:aws:iam::1:role/a+b",
+        "arn:aws:iam::1:role/aab",
+        "arn:aws:iam::1:role/(c)",
+        "arn:aws:iam::1:role/$x",
+        "arn:aws:iam::1:role/${x",
+        "arn:aws:iam::1:role/alice",
+        "arn:aws:iam::1:role/${aws:username}",
+        "arn:aws:iam::1:role/team-x",
+        "arn:aws:iam::1:role/exact",
+        "arn:aws:iam::1:role/exact\n",
+        "arn:aws:iam::1:role/r1",
+        "arn:aws:iam::1:role/é\\d",
+        "arn:aws:iam::1:role/é5",
+        "*",
+    ]
+    answers = 0
+    for patterns in lists:
+        for r in resources:
+            expected = any(resource_matches(p, r) for p in patterns)
+            assert any_resource(patterns, r) is expected, (patterns, r)
+            answers += expected
+    assert answers >= 15  # the cases do match, not only miss
+
+
+ACTION = "sts:AssumeRole"
+ROLE = "arn:aws:iam::111122223333:role/"
+
+
+def statements() -> list[Grant]:
+    return [
+        Grant(actions=("sts:Assume*",), resources=(ROLE + "team-*",), via="inline:team"),
+        Grant(actions=("sts:AssumeRole",), resources=(ROLE + "ops",), via="inline:ops"),
+        Grant(actions=("s3:*",), via="inline:s3"),
+        Grant(not_actions=("iam:*",), not_resources=(ROLE + "team-secret",), via="inline:not"),
+        Grant(effect="Deny", actions=("sts:*",), resources=(ROLE + "team-locked",), via="inline:deny"),
+        Grant(
+            effect="Deny", not_actions=("s3:*",), resources=(ROLE + "ops",), condition={"Bool": {"k": "v"}}
+        ),
+        Grant(actions=("*",), resources=(ROLE + "cond-*",), condition={"IpAddress": {"aws:SourceIp": "x"}}),
+        Grant(actions=("sts:TagSession",), resources=("*",), via="inline:tag"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["team-a", "team-secret", "team-locked", "ops", "cond-1", "other", "team-", "*"]
+)
+def test_statements_kept_for_their_action_are_judged_as_whole_statements(name: str) -> None:
+    """evaluate_set / evaluate_split with action None (the caller kept only the statements that
+    name the action) give the answers of the full evaluation, boundaries included."""
+    resource = name if name == "*" else ROLE + name
+    own = statements()
+    named = [g for g in own if names_action(g, ACTION)]
+    assert 0 < len(named) < len(own)
+    assert evaluate_set(named, None, resource) == evaluate_set(own, ACTION, resource)
+    boundaries: list[list[Grant]] = [
+        [],
+        [Grant(actions=("sts:*",), resources=(ROLE + "team-*",), via="b", boundary=True)],
+        [Grant(actions=("s3:*",), via="b", boundary=True)],  # names no STS action: caps it to nothing
+        [Grant(actions=("*",), via="b", boundary=True, condition={"Bool": {"k": "v"}})],
+    ]
+    for boundary in boundaries:
+        kept = [g for g in boundary if names_action(g, ACTION)]
+        whole = evaluate_split(own, boundary, ACTION, resource)
+        assert evaluate_split(named, kept, None, resource, bounded=bool(boundary)) == whole, boundary
+        assert whole == evaluate_grants((*own, *boundary), ACTION, resource)
+
+
+def test_the_evaluation_answers_what_aws_would() -> None:
+    own = statements()
+    allowed = evaluate_set(own, ACTION, ROLE + "team-a")
+    assert allowed == Decision(True, False, ("inline:team", "inline:not"))
+    assert not evaluate_set(own, ACTION, ROLE + "team-locked")  # explicit Deny
+    assert evaluate_set(own, ACTION, ROLE + "cond-1").conditional is False  # NotAction allows it plainly
+    assert evaluate_set(own[:3] + own[6:7], ACTION, ROLE + "cond-1") == Decision(True, True, ("",))
+    capped = [Grant(actions=("s3:*",), via="b", boundary=True)]
+    assert not evaluate_split(own, capped, ACTION, ROLE + "team-a")
+    assert not evaluate_split(
+        [g for g in own if names_action(g, ACTION)], [], None, ROLE + "ops", bounded=True
+    )

@@ -108,29 +108,42 @@ def any_action(patterns: tuple[str, ...], action: str) -> bool:
 _any_action = any_action
 
 
-def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:
+def _wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern or "${" in pattern
+
+
+def any_resource(patterns: tuple[str, ...], resource: str) -> bool:
+    """Whether any of a Resource (or NotResource) list's patterns matches ``resource``; ``*``
+    (every resource) only by a ``*`` pattern. A list of exact ARNs is compared as strings (what
+    their regex would answer), so the many lists that name one role each compile nothing."""
     if "*" in patterns:
         return True
     if resource == "*":
         return False
+    if not any(_wildcard(p) for p in patterns):
+        return resource in patterns
     return _compiled(patterns, False).match(resource) is not None
 
 
-def statement_matches(grant: Grant, action: str, resource: str = "*") -> bool:
+def names_action(grant: Grant, action: str) -> bool:
+    """The statement's Action (or NotAction) covers ``action``."""
     if grant.actions:
-        if not _any_action(grant.actions, action):
-            return False
-    elif grant.not_actions:
-        if _any_action(grant.not_actions, action):
-            return False
-    else:
-        return False
+        return _any_action(grant.actions, action)
+    return bool(grant.not_actions) and not _any_action(grant.not_actions, action)
+
+
+def on_resource(grant: Grant, resource: str) -> bool:
+    """The statement's Resource (or NotResource) covers ``resource``."""
     if grant.not_resources:
         # NotResource: matches every resource except those listed; "*" (all resources) is only
         # partly covered, so for a deny it does not revoke "*" and for an allow it grants "*"
         # minus the exceptions, which we count as granted.
-        return not _any_resource(grant.not_resources, resource)
-    return _any_resource(grant.resources, resource)
+        return not any_resource(grant.not_resources, resource)
+    return any_resource(grant.resources, resource)
+
+
+def statement_matches(grant: Grant, action: str, resource: str = "*") -> bool:
+    return names_action(grant, action) and on_resource(grant, resource)
 
 
 @dataclass(frozen=True)
@@ -146,11 +159,17 @@ class Decision:
 DENIED = Decision(False)
 
 
-def _evaluate_set(grants: Sequence[Grant], action: str, resource: str) -> Decision:
+def evaluate_set(grants: Iterable[Grant], action: str | None, resource: str = "*") -> Decision:
+    """One set of statements' answer for ``action`` on ``resource``: an unconditioned explicit
+    Deny first, then the plain Allows, then the conditioned ones (``Decision.conditional``).
+
+    ``action`` None: the caller has already kept only the statements whose Action names the
+    action (once, for many resources), so only their Resource is matched.
+    """
     allow_plain: list[str] = []
     allow_cond: list[str] = []
     for g in grants:
-        if not statement_matches(g, action, resource):
+        if not (on_resource(g, resource) if action is None else statement_matches(g, action, resource)):
             continue
         if g.effect.lower() == "deny":
             if not g.condition:
@@ -178,12 +197,21 @@ def evaluate_grants(grants: Sequence[Grant], action: str, resource: str = "*") -
 
 
 def evaluate_split(
-    identity: Sequence[Grant], boundary: Sequence[Grant], action: str, resource: str = "*"
+    identity: Sequence[Grant],
+    boundary: Sequence[Grant],
+    action: str | None,
+    resource: str = "*",
+    *,
+    bounded: bool | None = None,
 ) -> Decision:
-    decision = _evaluate_set(identity, action, resource)
-    if not decision.allowed or not boundary:
+    """The identity's statements capped by its permissions boundary's (``action`` None: as in
+    ``evaluate_set``). ``bounded``: whether the identity has a boundary at all, for a caller
+    whose ``boundary`` holds only the statements naming the action (default: ``boundary`` is
+    not empty); a boundary none of whose statements allow the call denies it."""
+    decision = evaluate_set(identity, action, resource)
+    if not decision.allowed or not (bool(boundary) if bounded is None else bounded):
         return decision
-    cap = _evaluate_set(boundary, action, resource)
+    cap = evaluate_set(boundary, action, resource)
     if not cap.allowed:
         return DENIED
     return Decision(True, decision.conditional or cap.conditional, decision.via)

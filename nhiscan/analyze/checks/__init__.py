@@ -26,6 +26,25 @@ from nhiscan.model import Credential, Identity, Inventory, Location, Severity
 T = TypeVar("T")
 
 
+# One severity step down (not below low; info stays info) and up (not above critical): a human's
+# key, an escalation path rather than admin, a condition the export cannot decide; an unknown
+# account, keys that still work.
+LOWER = {
+    Severity.CRITICAL: Severity.HIGH,
+    Severity.HIGH: Severity.MEDIUM,
+    Severity.MEDIUM: Severity.LOW,
+    Severity.LOW: Severity.LOW,
+    Severity.INFO: Severity.INFO,
+}
+RAISE = {
+    Severity.INFO: Severity.LOW,
+    Severity.LOW: Severity.MEDIUM,
+    Severity.MEDIUM: Severity.HIGH,
+    Severity.HIGH: Severity.CRITICAL,
+    Severity.CRITICAL: Severity.CRITICAL,
+}
+
+
 @dataclass(frozen=True)
 class Hit:
     message: str

@@ -14,31 +14,16 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from nhiscan.analyze.checks import CheckContext, Hit, check
+from nhiscan.analyze.checks import LOWER, RAISE, CheckContext, Hit, check
 from nhiscan.analyze.graph import ASSUME_ANY_ROLE, graph_for
 from nhiscan.analyze.graph.edges_aws_assume import KIND as ASSUME_KIND
 from nhiscan.analyze.privilege import privilege_of
 from nhiscan.analyze.privilege_aws import escalation_paths
 from nhiscan.model import Credential, Identity, Severity
 
-_LOWER = {
-    Severity.CRITICAL: Severity.HIGH,
-    Severity.HIGH: Severity.MEDIUM,
-    Severity.MEDIUM: Severity.LOW,
-    Severity.LOW: Severity.LOW,
-    Severity.INFO: Severity.INFO,
-}
-_RAISE = {
-    Severity.INFO: Severity.LOW,
-    Severity.LOW: Severity.MEDIUM,
-    Severity.MEDIUM: Severity.HIGH,
-    Severity.HIGH: Severity.CRITICAL,
-    Severity.CRITICAL: Severity.CRITICAL,
-}
-
 
 def _severity_for(ctx: CheckContext, ident: Identity) -> Severity | None:
-    return None if ident.nonhuman else _LOWER[ctx.rule.severity]
+    return None if ident.nonhuman else LOWER[ctx.rule.severity]
 
 
 def _users(ctx: CheckContext) -> Iterator[Identity]:
@@ -169,7 +154,7 @@ def aws_admin_equivalent(ctx: CheckContext) -> Iterator[Hit]:
         if priv.level != "admin":
             continue
         keys = _active_keys(ident)
-        severity = _RAISE[ctx.rule.severity] if keys else None
+        severity = RAISE[ctx.rule.severity] if keys else None
         extra = f"; it holds {len(keys)} active long-lived access key(s)" if keys else ""
         yield Hit(
             identity=ident,
@@ -196,7 +181,7 @@ def aws_privilege_escalation(ctx: CheckContext) -> Iterator[Hit]:
         live = [(p, c) for p, c in paths if p.name not in idle]
         names = [p.name + (" (conditional)" if c else "") for p, c in live]
         names += [f"{n} (no role in the scanned inventory admits it)" for n in sorted(idle)]
-        severity = _LOWER[ctx.rule.severity] if all(c for _, c in live) else None
+        severity = LOWER[ctx.rule.severity] if all(c for _, c in live) else None
         if not live:  # only sts:AssumeRole on *, and no trust admits the identity
             severity = Severity.MEDIUM if ctx.rule.severity.rank > Severity.MEDIUM.rank else None
         yield Hit(
@@ -290,7 +275,7 @@ def aws_machine_user_console_password(ctx: CheckContext) -> Iterator[Hit]:
             yield Hit(
                 identity=ident,
                 credential=cred,
-                severity=None if not mfa else _LOWER[ctx.rule.severity],
+                severity=None if not mfa else LOWER[ctx.rule.severity],
                 message=(
                     f"machine user {ident.name} ({ident.classification}) can sign in to the console "
                     f"with a password{'' if mfa else ' and no MFA'}"

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nhiscan.analyze import vendors
-from nhiscan.analyze.checks import CheckContext, Hit, check
-from nhiscan.analyze.checks.aws import _LOWER, _RAISE
+from nhiscan.analyze.checks import LOWER, RAISE, CheckContext, Hit, check
 from nhiscan.analyze.privilege import privilege_of
 from nhiscan.model import Identity, Severity, Trust
 
@@ -187,9 +186,9 @@ def aws_cross_account_trust_without_external_id(ctx: CheckContext) -> Iterator[H
             outside = _outside(ctx, ident, t, trusted | _own_accounts(ctx))
             severity = ctx.rule.severity
             if outside is not None and outside.vendor is None:
-                severity = _RAISE[severity]
+                severity = RAISE[severity]
             if priv.privileged:
-                severity = _RAISE[severity]
+                severity = RAISE[severity]
             who = f"account {other}" if outside is None else f"the third party {_party(outside)}"
             yield Hit(
                 identity=ident,
@@ -240,7 +239,7 @@ def aws_third_party_access(ctx: CheckContext) -> Iterator[Hit]:
             priv = privilege_of(ctx, ident)
             severity = Severity.INFO if outside.vendor else Severity.LOW
             if priv.privileged:
-                severity = _RAISE[severity]
+                severity = RAISE[severity]
             yield Hit(
                 identity=ident,
                 severity=severity,
@@ -275,7 +274,7 @@ def aws_trust_wildcard_principal(ctx: CheckContext) -> Iterator[Hit]:
             ext = _has_condition_key(t.conditions, ("sts:ExternalId",))
             yield Hit(
                 identity=ident,
-                severity=_LOWER[ctx.rule.severity] if ext else None,
+                severity=LOWER[ctx.rule.severity] if ext else None,
                 message=(
                     f"role {ident.name} trusts every AWS principal (`*`)"
                     + (

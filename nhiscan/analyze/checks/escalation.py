@@ -12,19 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nhiscan.analyze.checks import CheckContext, Hit, check
+from nhiscan.analyze.checks import LOWER, CheckContext, Hit, check
 from nhiscan.analyze.graph import SELF_GRANT, Graph, graph_for, higher, hop_out
 from nhiscan.analyze.graph.edge import Edge
 from nhiscan.analyze.privilege import privilege_of
-from nhiscan.model import Severity
-
-_LOWER = {
-    Severity.CRITICAL: Severity.HIGH,
-    Severity.HIGH: Severity.MEDIUM,
-    Severity.MEDIUM: Severity.LOW,
-    Severity.LOW: Severity.LOW,
-    Severity.INFO: Severity.INFO,
-}
 
 
 def graph(ctx: CheckContext) -> Graph:
@@ -53,10 +44,10 @@ def transitive_escalation(ctx: CheckContext) -> Iterator[Hit]:
         if r.level not in ("admin", "escalation") or not higher(r.level, own) or r.hops < min_hops:
             continue
         target = r.path[-1].target
-        severity = ctx.rule.severity if r.level == "admin" else _LOWER[ctx.rule.severity]
+        severity = ctx.rule.severity if r.level == "admin" else LOWER[ctx.rule.severity]
         conditions = [e.condition for e in r.path if e.conditional]
         if conditions:
-            severity = _LOWER[severity]
+            severity = LOWER[severity]
         target_ident = g.identities.get(target)
         if target.startswith(SELF_GRANT):
             reasons = [r.path[-1].via]  # what it can grant itself, and how

@@ -39,12 +39,14 @@ from datetime import datetime
 from typing import Any
 
 from nhiscan.analyze.aws_policy import (
-    DENIED,
     Decision,
     any_action,
-    resource_matches,
+    evaluate_set,
+    evaluate_split,
+    on_resource,
     split_grants,
 )
+from nhiscan.analyze.aws_policy import any_resource as _on
 from nhiscan.analyze.graph.edge import Edge
 from nhiscan.model import Grant, Identity, Inventory, Trust
 
@@ -147,44 +149,9 @@ class _Principal:
     patterns: tuple[str, ...]  # Resource patterns of the Allows that name sts:AssumeRole
 
     def decide(self, resource: str) -> Decision:
-        """aws_policy.evaluate_split for sts:AssumeRole on ``resource``, over the statements that
-        name the action (exact ARNs compared as strings, patterns matched as aws_policy does)."""
-        decision = _evaluate(self.own, resource)
-        if not decision.allowed or not self.has_boundary:
-            return decision
-        cap = _evaluate(self.boundary, resource)
-        if not cap.allowed:
-            return DENIED
-        return Decision(True, decision.conditional or cap.conditional, decision.via)
-
-
-def _on(patterns: tuple[str, ...], resource: str) -> bool:
-    if "*" in patterns:
-        return True
-    if not any(_wild(p) for p in patterns):
-        return resource in patterns
-    return any(resource_matches(p, resource) for p in patterns)
-
-
-def _evaluate(grants: tuple[Grant, ...], resource: str) -> Decision:
-    """aws_policy's evaluation of one statement set (explicit Deny first), for statements already
-    known to name sts:AssumeRole."""
-    plain: list[str] = []
-    cond: list[str] = []
-    for g in grants:
-        hit = not _on(g.not_resources, resource) if g.not_resources else _on(g.resources, resource)
-        if not hit:
-            continue
-        if g.effect.lower() == "deny":
-            if not g.condition:
-                return DENIED
-            continue
-        (cond if g.condition else plain).append(g.via)
-    if plain:
-        return Decision(True, False, tuple(dict.fromkeys(plain)))
-    if cond:
-        return Decision(True, True, tuple(dict.fromkeys(cond)))
-    return DENIED
+        """aws_policy's decision for sts:AssumeRole on ``resource``, over the statements already
+        known to name the action (so only their resources are matched)."""
+        return evaluate_split(self.own, self.boundary, None, resource, bounded=self.has_boundary)
 
 
 def _could_name(pattern: str) -> bool:
@@ -231,12 +198,7 @@ def _account(ident: Identity) -> str:
 
 
 def _explicit_deny(grants: Sequence[Grant], resource: str) -> bool:
-    return any(
-        g.effect.lower() == "deny"
-        and not g.condition
-        and (not _on(g.not_resources, resource) if g.not_resources else _on(g.resources, resource))
-        for g in grants
-    )
+    return any(g.effect.lower() == "deny" and not g.condition and on_resource(g, resource) for g in grants)
 
 
 def _worst(conds: list[Mapping[str, Any] | None]) -> Mapping[str, Any] | bool | None:
@@ -410,7 +372,7 @@ def _edge(
         if _explicit_deny((*p.own, *p.boundary), role.id):
             return None
         if p.ident.kind == "aws-iam-role" and p.has_boundary:
-            cap = _evaluate(p.boundary, role.id)
+            cap = evaluate_set(p.boundary, None, role.id)
             if not cap:
                 return None
             if cap.conditional:

@@ -253,7 +253,7 @@ class Scanner:
         return list(found.values())
 
 
-def _per_element(candidates: dict[int, set[int]], lines: list[str]) -> dict[int, set[int]]:
+def _per_element(candidates: dict[int, set[int]], lines: Sequence[str]) -> dict[int, set[int]]:
     """Candidates of the joined text as numbers of ``lines``' elements: a transformed YAML line
     holding a block or multi-line value spans several lines of the text (detect-secrets scans it
     as one line, and numbers the lines after it by element)."""

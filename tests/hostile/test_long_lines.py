@@ -88,7 +88,12 @@ def test_time_grows_linearly_with_the_line(tmp_path: Path) -> None:
         best = float("inf")
         for attempt in range(2):  # the better of two runs
             res, elapsed = _scan_line(tmp_path, f"{name}{attempt}", line)
-            assert len(found_values(res, values)) == len(values)
+            missed = sorted(set(values) - found_values(res, values))
+            # A miss names the planted value and what the scan set aside (random test values only).
+            assert not missed, (
+                missed,
+                [s.get("attributes") for s in res.result.get("suppressed_secrets", [])],
+            )
             best = min(best, elapsed)
         times[name] = best
     # Quadratic cost would make 4x the input 16x the time; linear keeps it near 4x.

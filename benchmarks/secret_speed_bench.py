@@ -46,7 +46,14 @@ def _children_cpu() -> float:
 def _timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
     cpu0 = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        argv,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+        cwd=tempfile.gettempdir(),
+    )
     wall = time.perf_counter() - start
     return wall, _children_cpu() - cpu0, proc.returncode
 
@@ -55,8 +62,10 @@ def nhiscan_argv(tree: str, out: str, src: Path | None = None) -> tuple[list[str
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
-    argv = [sys.executable, "-m", "nhiscan", "scan", tree, "-f", "json", "-o", out, "--fail-on", "none"]
-    return argv, env
+    # Run outside any checkout (see _timed): `python -m` puts the working directory first on sys.path,
+    # ahead of PYTHONPATH, so a run from this checkout would import it instead of the --before source.
+    argv = [sys.executable, "-m", "nhiscan", "scan", str(Path(tree).resolve()), "-f", "json", "-o", out]
+    return [*argv, "--fail-on", "none"], env
 
 
 def gitleaks_argv(binary: str, tree: str, out: str) -> list[str]:
@@ -113,7 +122,14 @@ def _findings(doc: dict) -> tuple[set[tuple], set[tuple]]:  # type: ignore[type-
 def _scan_json(tree: str, src: Path | None) -> dict:  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as tmp:
         argv, env = nhiscan_argv(tree, f"{tmp}/r.json", src)
-        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            argv,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tempfile.gettempdir(),
+        )
         return json.loads(Path(f"{tmp}/r.json").read_text())  # type: ignore[no-any-return]
 
 

@@ -383,7 +383,7 @@ def report(
     from nhiscan import secret_ids
     from nhiscan.analyze.engine import fails_threshold
     from nhiscan.errors import InputError
-    from nhiscan.model.serialize import report_from_dict
+    from nhiscan.model.serialize_report import report_from_dict
     from nhiscan.output import clobbered_input
     from nhiscan.report import Format
     from nhiscan.sources.stream import read_input_bytes

@@ -124,7 +124,7 @@ def load_result(path: str) -> Side:
 
     Read like every input (sources/stream.py): a FIFO or pipe with a deadline, no device files.
     """
-    from nhiscan.model.serialize import _legacy_secrets, report_from_dict
+    from nhiscan.model.serialize_report import _legacy_secrets, report_from_dict
 
     try:
         raw = read_input_bytes(path)

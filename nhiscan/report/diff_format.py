@@ -16,7 +16,8 @@ from nhiscan import __version__
 from nhiscan.diff import DIFF_SCHEMA, Diff, FindingChange, IdentityChange, Side
 from nhiscan.display import printable
 from nhiscan.model import Finding, Identity, Risk, Severity
-from nhiscan.model.serialize import dt_out, dumps_document, finding_out
+from nhiscan.model.serialize import dt_out, dumps_document
+from nhiscan.model.serialize_report import finding_out
 from nhiscan.report.markdown_format import ICON, cell, code
 
 MAX_ROWS = 100  # per Markdown table (a job summary is capped at 1 MiB)

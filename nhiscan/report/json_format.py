@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from nhiscan.model import Report
 from nhiscan.model.jsonstream import iter_document
-from nhiscan.model.serialize import dumps_document, report_document
+from nhiscan.model.serialize import dumps_document
+from nhiscan.model.serialize_report import report_document
 
 
 def render(report: Report, *, terminal: bool = False, width: int | None = None) -> str:

@@ -185,7 +185,7 @@ def test_sarif_fingerprints_do_not_depend_on_the_line() -> None:
     for f in moved["findings"]:
         if f["location"]:
             f["location"]["line"] += 40
-    from nhiscan.model.serialize import report_from_dict
+    from nhiscan.model.serialize_report import report_from_dict
 
     a = sarif_format.to_sarif(report_from_dict(data), cwd=str(ROOT))
     b = sarif_format.to_sarif(report_from_dict(moved), cwd=str(ROOT))

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nhiscan.lexing import tokens
 from nhiscan.model import Identity, Inventory
 
 FACT = "gcp-wif-provider"
@@ -70,16 +71,7 @@ Term = tuple[Atom, ...]
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos, end = 0, len(text.rstrip())
-    while pos < end:
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise _Undecided(f"unreadable at {pos}")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
+    return tokens(_TOKEN, text, _Undecided)
 
 
 def _unquote(s: str) -> str:

@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from nhiscan.lexing import tokens
+
 MAX_LENGTH = 4096  # longer conditions are unknown
 MAX_DEPTH = 64  # deeper nesting is unknown
 
@@ -65,16 +67,7 @@ _TOKEN = re.compile(
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos, end = 0, len(text.rstrip())
-    while pos < end:
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise _Error(f"unexpected character at {pos}")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-    return out
+    return tokens(_TOKEN, text, _Error)
 
 
 # --- parse: nested tuples ------------------------------------------------------------------------

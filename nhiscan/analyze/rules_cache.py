@@ -14,12 +14,13 @@ Rebuild it after changing a rule or framework file (tests/test_rules_cache.py fa
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from nhiscan.catalog_digest import files_digest
 
 DATA_MODULE = Path(__file__).with_name("rules_data.py")
 _PLAIN = (str, int, float, bool, type(None))
@@ -35,12 +36,7 @@ def name(base: Path, path: Path) -> str:
 
 
 def digest(base: Path) -> str:
-    h = hashlib.sha256()
-    for path in files(base):
-        data = path.read_bytes()
-        h.update(f"{name(base, path)}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
+    return files_digest(base, files(base))
 
 
 def load(base: Path) -> dict[str, Any] | None:

@@ -16,11 +16,11 @@ Rebuild it after changing a detector file (tests/repo/test_detectors_cache.py fa
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
 
+from nhiscan.catalog_digest import files_digest
 from nhiscan.sources.repo.detectors import Detector, Example, detectors_dir, read_detectors
 
 DATA_MODULE = Path(__file__).with_name("detectors_data.py")
@@ -28,12 +28,7 @@ DATA_MODULE = Path(__file__).with_name("detectors_data.py")
 
 def digest(base: Path) -> str:
     """SHA-256 over the catalogue files of ``base``: each name and its bytes, in name order."""
-    h = hashlib.sha256()
-    for path in sorted(base.glob("*.yaml")):
-        data = path.read_bytes()
-        h.update(f"{path.name}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
+    return files_digest(base, sorted(base.glob("*.yaml")))
 
 
 def row(det: Detector) -> tuple[Any, ...]:

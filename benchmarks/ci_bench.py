@@ -299,7 +299,7 @@ def main() -> int:
     print(f"YAML / Python per MB: {y_per / p_per:.2f}x")
     print(
         f"Python in pieces of the workflows' sizes: {m_per:.3f} s/MB; YAML / those: {y_per / m_per:.2f}x "
-        "(the format's own cost, file size set apart)"
+        "(file size set apart)"
     )
     print(yaml_breakdown(corpus))
     print(yaml_paths())

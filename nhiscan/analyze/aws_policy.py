@@ -122,8 +122,10 @@ def resource_matches(pattern: str, resource: str) -> bool:
     return wildcard_matches(pattern, resource)
 
 
+@functools.lru_cache(maxsize=65536)
 def any_action(patterns: tuple[str, ...], action: str, variables: Variables = SEGMENT) -> bool:
-    """Whether any of an Action (or NotAction) list's patterns matches ``action``."""
+    """Whether any of an Action (or NotAction) list's patterns matches ``action`` (remembered: the
+    escalation graph asks the same few actions of the same statements again and again)."""
     return _compiled(patterns, True, variables).match(action) is not None
 
 

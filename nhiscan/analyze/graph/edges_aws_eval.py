@@ -28,9 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from nhiscan.analyze import privilege_aws
-from nhiscan.analyze.aws_policy import ANY_TEXT, names_action, split_grants
-from nhiscan.analyze.aws_policy import any_action as _any_action
-from nhiscan.analyze.aws_policy import statement_matches as _statement_matches
+from nhiscan.analyze.aws_policy import ANY_TEXT, names_action, split_grants, statement_matches
 from nhiscan.analyze.graph import conditions
 from nhiscan.model import Grant, Identity, Inventory
 
@@ -53,29 +51,14 @@ class Allowed:
         return bool(self.condition)
 
 
-def any_action(patterns: tuple[str, ...], action: str) -> bool:
-    """Whether an Action (or NotAction) list names ``action`` (case-insensitive)."""
-    return _any_action(patterns, action, ANY_TEXT)
-
-
-def _names(g: Grant, action: str) -> bool:
-    """Whether the statement's Action (or NotAction) covers ``action``."""
-    return names_action(g, action, ANY_TEXT)
-
-
 def _resource_blind(g: Grant, action: str) -> bool:
     """Whether ``statement_matches(g, action, r)`` is the same for every resource ARN ``r``: the
     statement does not name the action, or names it on ``*`` (or on nothing, or on all but ``*``)."""
-    if not _names(g, action):
+    if not names_action(g, action, ANY_TEXT):
         return True
     if g.not_resources:
         return "*" in g.not_resources
     return not g.resources or "*" in g.resources
-
-
-def statement_matches(g: Grant, action: str, resource: str) -> bool:
-    """``aws_policy.statement_matches``, unbound policy variables matching any text."""
-    return _statement_matches(g, action, resource, ANY_TEXT)
 
 
 def account_of(arn: str) -> str:
@@ -165,7 +148,7 @@ class Actor:
         cond: list[tuple[str, str]] = []
         maybe_denied: list[str] = []
         for g in grants:
-            if not statement_matches(g, action, resource):
+            if not statement_matches(g, action, resource, ANY_TEXT):
                 continue
             answer = conditions.evaluate(g.condition, ctx)
             if answer == conditions.FALSE:
@@ -235,7 +218,7 @@ class Actor:
         if got is not None:
             return got
         for g in self.own:
-            if g.effect.lower() != "allow" or not _names(g, action):
+            if g.effect.lower() != "allow" or not names_action(g, action, ANY_TEXT):
                 continue
             for pattern in g.resources:
                 got = self.can(action, witness(pattern, self.ident.scope))
@@ -248,7 +231,7 @@ class Actor:
         resource, the patterns)."""
         out: list[str] = []
         for g in self.own:
-            if g.effect.lower() != "allow" or not _names(g, action):
+            if g.effect.lower() != "allow" or not names_action(g, action, ANY_TEXT):
                 continue
             if g.not_resources or "*" in g.resources:
                 return True, []
@@ -268,7 +251,7 @@ def mask_of(grants: Sequence[Grant], actions: Sequence[str], cache: dict[tuple[A
         if hit is None:
             hit = 0
             for i, action in enumerate(actions):
-                if _names(g, action):
+                if names_action(g, action, ANY_TEXT):
                     hit |= 1 << i
             cache[key] = hit
         bits |= hit

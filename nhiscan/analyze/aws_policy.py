@@ -145,7 +145,10 @@ def any_resource(patterns: tuple[str, ...], resource: str, variables: Variables 
         return True
     if resource == "*":
         return False
-    if not any(has_wildcard(p) for p in patterns):
+    for p in patterns:  # inline: matched once per statement and target in the escalation graph
+        if "*" in p or "?" in p or "${" in p:
+            break
+    else:
         return resource in patterns
     return _compiled(patterns, False, variables).match(resource) is not None
 

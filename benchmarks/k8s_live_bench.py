@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nhiscan.config import Settings
-from nhiscan.sources import normalize_all
+from nhiscan.sources.collect import normalize_all
 from nhiscan.sources.kubernetes.live import PAGE_LIMIT, RESOURCES, collect_context
 from tests.k8s_live.peer import FakeK8s, fake_k8s
 

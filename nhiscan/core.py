@@ -15,7 +15,7 @@ from nhiscan.errors import NhiscanError
 from nhiscan.gcpause import cyclic_gc_paused
 from nhiscan.model import Inventory, Report, SourceError
 from nhiscan.shard import shard_inventory
-from nhiscan.sources import collect
+from nhiscan.sources.collect import collect
 from nhiscan.waivers import Matcher, first_match, load_waivers, resolve_path
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from nhiscan.config import InputSpec, Settings
-from nhiscan.sources import RawDocument, detect, load_input, read_parsed
 from nhiscan.sources.aws import normalize
+from nhiscan.sources.documents import RawDocument
+from nhiscan.sources.exports import detect, load_input, read_parsed
 from tests.conftest import AS_OF, FIXTURES, run_cli
 
 CASE = FIXTURES / "rules" / "aws-unused-service-permissions"

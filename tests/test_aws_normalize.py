@@ -11,9 +11,10 @@ import pytest
 
 from nhiscan.config import InputSpec, Settings
 from nhiscan.model import Identity
-from nhiscan.sources import RawDocument, detect, load_input, read_parsed
 from nhiscan.sources.aws import normalize, parse_time
 from nhiscan.sources.aws.classify import classify_user
+from nhiscan.sources.documents import RawDocument
+from nhiscan.sources.exports import detect, load_input, read_parsed
 from tests.conftest import AS_OF, FIXTURES, run_cli
 
 ACME = FIXTURES / "aws" / "acme-prod"

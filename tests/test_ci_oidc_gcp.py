@@ -18,7 +18,7 @@ from nhiscan.config import InputSpec, ScanConfig, Settings
 from nhiscan.core import collect_inventory
 from nhiscan.errors import InputError
 from nhiscan.model import Inventory
-from nhiscan.sources import detect, read_parsed
+from nhiscan.sources.exports import detect, read_parsed
 from tests.conftest import FIXTURES
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)

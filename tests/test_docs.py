@@ -538,7 +538,7 @@ def test_inputs_doc_lists_every_recognised_kind() -> None:
 @pytest.mark.parametrize("provider", ["aws", "gcp", "azure", "kubernetes"])
 def test_every_bundled_export_is_a_documented_kind(provider: str) -> None:
     from nhiscan.config import InputSpec
-    from nhiscan.sources import load_inputs
+    from nhiscan.sources.exports import load_inputs
 
     documented = set(re.findall(r"^\| `([a-z][a-z0-9-]+)` \|", read(ROOT / "docs/inputs.md"), re.M))
     for directory in sorted((ROOT / "fixtures" / provider).iterdir()):

@@ -16,7 +16,7 @@ from nhiscan.core import run_scan
 from nhiscan.errors import NhiscanError
 from nhiscan.model import Credential, Identity
 from nhiscan.model.posture import credential_posture
-from nhiscan.sources import load_input
+from nhiscan.sources.exports import load_input
 from tests.conftest import FIXTURES, run_cli
 from tests.test_rule_fixtures import RULES_FIXTURES, scan_case
 

@@ -5,7 +5,8 @@ Semantics (the identity-policy part of AWS's evaluation logic):
 - A statement matches a request when its Action (or NotAction) matches the action and its
   Resource (or NotResource) matches the resource. Actions match case-insensitively with ``*`` and
   ``?`` wildcards (``iam:Create*``, ``*``); resources match case-sensitively with the same wildcards.
-  Policy variables (``${aws:username}``) are treated as matching anything of their segment.
+  Policy variables (``${aws:username}``) are treated as matching anything of their segment
+  (``variables=SEGMENT``; the escalation graph reads them as any text, see ``Variables``).
 - An explicit Deny beats any Allow. Identity grants (inline, attached managed, group-inherited) are
   unioned. If the identity has a permissions boundary, an action is allowed only if the boundary
   allows it too (and the boundary does not deny it).
@@ -14,6 +15,9 @@ Semantics (the identity-policy part of AWS's evaluation logic):
   This errs towards reporting power an identity may have, and the finding says "with condition".
 - ``resource="*"`` asks "on every resource": a statement scoped to a narrower ARN does not grant it,
   and a Deny on a narrower ARN does not revoke it.
+
+This module holds the one IAM wildcard matcher (``wildcard_matches`` and the statement tests built
+on it): the escalation graph (``graph/edges_aws_eval``) and its Condition values use it too.
 
 Service control policies and resource policies are outside an account's IAM export and are not
 considered.
@@ -26,21 +30,32 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from nhiscan.model import Grant, Identity
 
 _ANY = ".*"
-_SEGMENT = "[^/]*"  # what a policy variable stands for
+_SEGMENT = "[^/]*"
+
+# What a policy variable left unbound (``${aws:PrincipalTag/team}``) matches; the two readings
+# differ on purpose, and every matcher below takes the reading as its ``variables`` parameter:
+# - SEGMENT (findings and privilege levels, the default): one segment of the ARN, no "/";
+# - ANY_TEXT (the escalation graph, which binds ``${aws:username}`` to the caller's name first):
+#   any text, as ``*``, since a tag's value may hold "/" and an edge the policy may allow is kept.
+# tests/graph/test_edges_aws.py pins the difference.
+Variables = Literal["segment", "any"]
+SEGMENT: Variables = "segment"
+ANY_TEXT: Variables = "any"
 
 
-def _tokens(pattern: str) -> list[tuple[str, str]]:
+def _tokens(pattern: str, variables: Variables) -> list[tuple[str, str]]:
     """The pattern as (kind, regex) runs: ``gap`` for ``*`` and policy variables, ``text`` between."""
     out: list[tuple[str, str]] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "$" and pattern.startswith("${", i) and "}" in pattern[i:]:
-            out.append(("gap", _SEGMENT))
+            out.append(("gap", _SEGMENT if variables == SEGMENT else _ANY))
             i = pattern.index("}", i) + 1
             continue
         out.append(("gap", _ANY) if ch == "*" else ("text", "." if ch == "?" else re.escape(ch)))
@@ -48,7 +63,7 @@ def _tokens(pattern: str) -> list[tuple[str, str]]:
     return out
 
 
-def _translate(pattern: str, names: Iterator[int]) -> str:
+def _translate(pattern: str, names: Iterator[int], variables: Variables) -> str:
     """A wildcard pattern as a regex that cannot backtrack without end on a hostile policy.
 
     A plain translation (``*`` to ``.*``) costs time exponential in the number of stars on a text
@@ -60,7 +75,7 @@ def _translate(pattern: str, names: Iterator[int]) -> str:
     """
     runs: list[tuple[str, str]] = []  # (gap before the piece, piece)
     gap, piece = "", ""
-    for kind, rx in _tokens(pattern):
+    for kind, rx in _tokens(pattern, variables):
         if kind == "gap":
             if piece:
                 runs.append((gap, piece))
@@ -81,11 +96,18 @@ def _translate(pattern: str, names: Iterator[int]) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def _compiled(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
+def _compiled(
+    patterns: tuple[str, ...], ignore_case: bool, variables: Variables = SEGMENT
+) -> re.Pattern[str]:
     """One regex for a whole Action/Resource list: a statement is matched with a single call."""
     names = itertools.count()
-    body = "|".join(f"(?:{_translate(p, names)})" for p in patterns) or "(?!)"
+    body = "|".join(f"(?:{_translate(p, names, variables)})" for p in patterns) or "(?!)"
     return re.compile(f"(?:{body})\\Z", (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL)
+
+
+def wildcard_matches(pattern: str, text: str, variables: Variables = SEGMENT) -> bool:
+    """IAM wildcard matching (``*``, ``?``, policy variables), case-sensitive, in linear time."""
+    return _compiled((pattern,), False, variables).match(text) is not None
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -97,22 +119,25 @@ def resource_matches(pattern: str, resource: str) -> bool:
         return True
     if resource == "*":
         return False
-    return _compiled((pattern,), False).match(resource) is not None
+    return wildcard_matches(pattern, resource)
 
 
-def any_action(patterns: tuple[str, ...], action: str) -> bool:
-    """Whether any of an Action (or NotAction) list's patterns matches ``action``."""
-    return _compiled(patterns, True).match(action) is not None
+@functools.lru_cache(maxsize=65536)
+def any_action(patterns: tuple[str, ...], action: str, variables: Variables = SEGMENT) -> bool:
+    """Whether any of an Action (or NotAction) list's patterns matches ``action`` (remembered: the
+    escalation graph asks the same few actions of the same statements again and again)."""
+    return _compiled(patterns, True, variables).match(action) is not None
 
 
 _any_action = any_action
 
 
-def _wildcard(pattern: str) -> bool:
+def has_wildcard(pattern: str) -> bool:
+    """Whether a pattern can name more than the one string it spells (``*``, ``?``, a variable)."""
     return "*" in pattern or "?" in pattern or "${" in pattern
 
 
-def any_resource(patterns: tuple[str, ...], resource: str) -> bool:
+def any_resource(patterns: tuple[str, ...], resource: str, variables: Variables = SEGMENT) -> bool:
     """Whether any of a Resource (or NotResource) list's patterns matches ``resource``; ``*``
     (every resource) only by a ``*`` pattern. A list of exact ARNs is compared as strings (what
     their regex would answer), so the many lists that name one role each compile nothing."""
@@ -120,30 +145,33 @@ def any_resource(patterns: tuple[str, ...], resource: str) -> bool:
         return True
     if resource == "*":
         return False
-    if not any(_wildcard(p) for p in patterns):
+    for p in patterns:  # inline: matched once per statement and target in the escalation graph
+        if "*" in p or "?" in p or "${" in p:
+            break
+    else:
         return resource in patterns
-    return _compiled(patterns, False).match(resource) is not None
+    return _compiled(patterns, False, variables).match(resource) is not None
 
 
-def names_action(grant: Grant, action: str) -> bool:
+def names_action(grant: Grant, action: str, variables: Variables = SEGMENT) -> bool:
     """The statement's Action (or NotAction) covers ``action``."""
     if grant.actions:
-        return _any_action(grant.actions, action)
-    return bool(grant.not_actions) and not _any_action(grant.not_actions, action)
+        return _any_action(grant.actions, action, variables)
+    return bool(grant.not_actions) and not _any_action(grant.not_actions, action, variables)
 
 
-def on_resource(grant: Grant, resource: str) -> bool:
+def on_resource(grant: Grant, resource: str, variables: Variables = SEGMENT) -> bool:
     """The statement's Resource (or NotResource) covers ``resource``."""
     if grant.not_resources:
         # NotResource: matches every resource except those listed; "*" (all resources) is only
         # partly covered, so for a deny it does not revoke "*" and for an allow it grants "*"
         # minus the exceptions, which we count as granted.
-        return not any_resource(grant.not_resources, resource)
-    return any_resource(grant.resources, resource)
+        return not any_resource(grant.not_resources, resource, variables)
+    return any_resource(grant.resources, resource, variables)
 
 
-def statement_matches(grant: Grant, action: str, resource: str = "*") -> bool:
-    return names_action(grant, action) and on_resource(grant, resource)
+def statement_matches(grant: Grant, action: str, resource: str = "*", variables: Variables = SEGMENT) -> bool:
+    return names_action(grant, action, variables) and on_resource(grant, resource, variables)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from nhiscan.config import Settings
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws import normalize
 from nhiscan.sources.aws.calls import AwsCallError, check_read_only, json_safe
 from nhiscan.sources.aws.live import AccountCollector
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.feedback import Feedback
 from tests.aws_live.conftest import build_account
 from tests.aws_live.moto_peer import Fault, MotoPeer

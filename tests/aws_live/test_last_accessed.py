@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from nhiscan.config import Settings
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws import normalize
 from nhiscan.sources.aws.live import AccountCollector
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.feedback import Feedback
 from tests.aws_live.conftest import AS_OF, build_account, nhiscan
 from tests.aws_live.moto_peer import MotoPeer

@@ -7,8 +7,8 @@ import pytest
 
 from nhiscan.analyze.privilege import assess
 from nhiscan.analyze.privilege_azure import grant_level, scope_level
-from nhiscan.sources import read_parsed
 from nhiscan.sources.azure import exports
+from nhiscan.sources.exports import read_parsed
 from tests.clouds.conftest import AZURE_DIR, azure_inputs, inventory, scan
 
 SUB = "/subscriptions/9c2b7e41-5d3a-4f6e-8b1c-0a9d8e7f6c5b"

@@ -7,7 +7,8 @@ import pytest
 
 from nhiscan.analyze.privilege import assess
 from nhiscan.core import collect_inventory
-from nhiscan.sources import Parsed, read_parsed
+from nhiscan.sources.documents import Parsed
+from nhiscan.sources.exports import read_parsed
 from nhiscan.sources.gcp import exports, is_service_agent
 from tests.clouds.conftest import GCP_DIR, by_id, config, gcp_inputs, inventory, scan
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import yaml
 
 from nhiscan.analyze.privilege import assess
-from nhiscan.sources import Parsed, read_parsed
+from nhiscan.sources.documents import Parsed
+from nhiscan.sources.exports import read_parsed
 from nhiscan.sources.kubernetes import exports
 from tests.clouds.conftest import K8S_DIR, by_id, inventory, k8s_inputs, scan
 

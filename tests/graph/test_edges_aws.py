@@ -3,6 +3,7 @@ edge, account boundaries, undecided Denies and boundaries, odd data."""
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -11,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nhiscan.analyze.aws_policy import resource_matches
-from nhiscan.analyze.graph import edges_aws
-from nhiscan.analyze.graph.conditions import glob
+from nhiscan.analyze import aws_policy
+from nhiscan.analyze.aws_policy import ANY_TEXT, SEGMENT, resource_matches, wildcard_matches
+from nhiscan.analyze.graph import conditions, edges_aws
 from nhiscan.analyze.graph.edge import Edge
 from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor
 from nhiscan.model import Credential, Grant, Identity, Inventory, SourceRef, Trust
@@ -218,9 +219,45 @@ def test_odd_data_is_skipped_not_raised() -> None:
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)
-@given(st.text("ab*?/", max_size=10), st.text("ab/", max_size=12))
-def test_glob_matches_as_iam_policy_matching_does(pattern: str, text: str) -> None:
-    assert glob(pattern, text) == resource_matches(pattern, text)
+@given(st.text("ab*?/", max_size=10), st.text("ab*?/", max_size=12))
+def test_without_variables_the_graph_matches_as_findings_do(pattern: str, text: str) -> None:
+    """The graph's reading (ANY_TEXT) and the findings' (SEGMENT) differ only on policy variables;
+    a literal ``*`` or ``?`` in the text is one character like any other."""
+    want = fnmatch.fnmatchcase(text, pattern)
+    assert wildcard_matches(pattern, text, ANY_TEXT) is want
+    assert wildcard_matches(pattern, text, SEGMENT) is want
+    if text != "*":
+        assert resource_matches(pattern, text) is want
+
+
+def test_an_unbound_variable_is_any_text_for_the_graph_one_segment_for_findings() -> None:
+    """The one intended difference between the two readings of a statement: a policy variable with
+    no value the export gives (a principal tag) matches across "/" in the escalation graph (an edge
+    the policy may allow is kept) and within one path segment for findings (aws_policy.evaluate)."""
+    pattern = arn("user", "${aws:PrincipalTag/team}")
+    nested = arn("user", "eng/bob")  # a user under the path /eng/
+    assert wildcard_matches(pattern, nested, ANY_TEXT)
+    assert not wildcard_matches(pattern, nested, SEGMENT)
+    assert wildcard_matches(pattern, arn("user", "bob"), SEGMENT)
+    minter = user("minter", allow("iam:CreateAccessKey", pattern))
+    assert Actor(minter, AS_OF).can("iam:CreateAccessKey", nested) is not None
+    assert not aws_policy.evaluate(minter, "iam:CreateAccessKey", nested)
+    assert aws_policy.evaluate(minter, "iam:CreateAccessKey", arn("user", "bob"))
+    # the same in an Action: iam:${aws:PrincipalTag/verb} names any iam action for the graph
+    tagged = user("tagged", allow("iam:${aws:PrincipalTag/verb}"))
+    assert Actor(tagged, AS_OF).can("iam:CreateAccessKey", nested) is not None
+
+
+def test_condition_wildcards_use_the_shared_matcher() -> None:
+    """StringLike / ArnLike values are matched by aws_policy's matcher: case-sensitive, ``?`` one
+    character, and a literal ``*`` in the known value is only a character."""
+    ctx = conditions.context_for(AS_OF, principal_arn=arn("user", "ci*x"))
+    like = {"ArnLike": {"aws:PrincipalArn": arn("user", "c?*")}}
+    assert conditions.evaluate(like, ctx) == conditions.TRUE
+    upper = {"StringLike": {"aws:PrincipalArn": arn("user", "CI*")}}
+    assert conditions.evaluate(upper, ctx) == conditions.FALSE
+    exact = {"StringLike": {"aws:PrincipalArn": arn("user", "ci?")}}
+    assert conditions.evaluate(exact, ctx) == conditions.FALSE
 
 
 def test_hostile_wildcards_cost_linear_time() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from nhiscan.config import InputSpec, ScanConfig
 from nhiscan.core import collect_inventory
-from nhiscan.sources import detect, read_parsed
+from nhiscan.sources.exports import detect, read_parsed
 from tests.conftest import FIXTURES
 from tests.graph.xcloud_fixtures import AS_OF, ESCALATION, load
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from nhiscan.config import Settings
-from nhiscan.sources import RawDocument, normalize_all
+from nhiscan.sources.collect import normalize_all
+from nhiscan.sources.documents import RawDocument
 from tests.conftest import AS_OF, FIXTURES, run_cli
 
 GOOD = FIXTURES / "rules" / "nhi-no-owner" / "fires" / "inventory.json"

@@ -8,7 +8,7 @@ import pytest
 
 from nhiscan.config import InputSpec
 from nhiscan.errors import InputError
-from nhiscan.sources import INPUTS_DOC, load_input, load_inputs
+from nhiscan.sources.exports import INPUTS_DOC, load_input, load_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,11 +23,11 @@ this module does not read is ``"unknown"``, never a guess.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
+from nhiscan.analyze.aws_policy import wildcard_matches
 from nhiscan.sources.timeparse import parse_time
 
 Answer = Literal["true", "false", "unknown"]
@@ -97,46 +97,6 @@ def _values(raw: Any) -> list[Any]:
     return list(raw) if isinstance(raw, (list, tuple)) else [raw]
 
 
-_VARIABLE = re.compile(r"\$\{[^}]*\}")
-
-
-def glob(pattern: str, text: str) -> bool:
-    """IAM wildcard matching (``*``, ``?``) in time linear in pattern and text, whatever the
-    pattern (a regex of many ``*`` backtracks exponentially on a hostile export). A policy
-    variable left unbound matches like ``*``."""
-    if "$" in pattern:
-        pattern = _VARIABLE.sub("*", pattern)
-    if "?" not in pattern:
-        parts = pattern.split("*")
-        if len(parts) == 1:
-            return pattern == text
-        first, last = parts[0], parts[-1]
-        if not text.startswith(first) or len(text) < len(first) + len(last) or not text.endswith(last):
-            return False
-        at, end = len(first), len(text) - len(last)
-        for part in parts[1:-1]:  # leftmost placement of each middle piece is never worse
-            found = text.find(part, at, end)
-            if found < 0:
-                return False
-            at = found + len(part)
-        return True
-    p = t = 0
-    star, mark = -1, 0
-    while t < len(text):
-        if p < len(pattern) and pattern[p] in ("?", text[t]):
-            p += 1
-            t += 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, mark = p, t
-            p += 1
-        elif star >= 0:
-            p, mark = star + 1, mark + 1
-            t = mark
-        else:
-            return False
-    return pattern[p:].strip("*") == ""
-
-
 def _date_key(op: str, known: Any, values: list[Any]) -> Answer:
     if not isinstance(known, datetime):
         return UNKNOWN
@@ -165,7 +125,7 @@ def _string_key(op: str, known: Any, values: list[Any]) -> Answer:
         if "${" in text:  # a policy variable: its value is the request's, not the export's
             return UNKNOWN
         text = text.lower() if fold else text
-        if glob(text, subject) if wild else text == subject:
+        if wildcard_matches(text, subject) if wild else text == subject:
             matched = True
     return TRUE if matched != negated else FALSE
 

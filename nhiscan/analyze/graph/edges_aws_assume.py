@@ -43,6 +43,7 @@ from nhiscan.analyze.aws_policy import (
     any_action,
     evaluate_set,
     evaluate_split,
+    has_wildcard,
     on_resource,
     split_grants,
 )
@@ -265,7 +266,7 @@ def edges(inventory: Inventory, as_of: datetime) -> Iterator[Edge]:
         return got
 
     for p in capable:
-        wild = any(_wild(pat) for pat in p.patterns)
+        wild = any(has_wildcard(pat) for pat in p.patterns)
         if wild:
             # an admin of the account can already become every identity in it (it can rewrite any
             # trust policy): only its roles in other accounts are edges worth having
@@ -323,10 +324,6 @@ def _is_admin(ident: Identity, memo: dict[str, Any]) -> bool:
     from nhiscan.analyze.privilege_aws import assess
 
     return assess(ident, memo).level == "admin"
-
-
-def _wild(pattern: str) -> bool:
-    return "*" in pattern or "?" in pattern or "${" in pattern
 
 
 def _edge(

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from nhiscan.analyze.aws_policy import ANY_TEXT, any_action
 from nhiscan.analyze.graph import conditions
 from nhiscan.analyze.graph.edge import Edge
-from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor, Index, any_action, join_conditions
+from nhiscan.analyze.graph.edges_aws_eval import EDGE_CAP, Actor, Index, join_conditions
 from nhiscan.model import Identity
 
 EC2 = "ec2.amazonaws.com"
@@ -379,7 +380,7 @@ def _trusts(role: Identity, service: str, index: Index) -> str | None:
         anyone = t.principal_type == "*" and t.principal == "*" and "nhiscan:NotPrincipal" not in t.conditions
         if not anyone and (t.principal_type.lower() != "service" or t.principal.lower() != service):
             continue
-        if not t.actions or not any_action(t.actions, "sts:AssumeRole"):
+        if not t.actions or not any_action(t.actions, "sts:AssumeRole", ANY_TEXT):
             continue
         answer = conditions.evaluate(t.conditions, ctx)
         if answer == conditions.FALSE:

@@ -1,8 +1,9 @@
 """What one AWS identity may do on one resource, with its conditions decided where the export can.
 
-``Actor`` wraps an identity's statements (matched as ``aws_policy`` matches them: Action/NotAction,
-Resource/NotResource, explicit Deny, permissions boundary; but in time linear in the pattern, see
-``glob``) and decides each statement's Condition with ``conditions.evaluate`` for the call:
+``Actor`` wraps an identity's statements (matched by ``aws_policy``'s statement tests: Action/NotAction,
+Resource/NotResource, in linear time; a policy variable left unbound matches any text,
+``aws_policy.ANY_TEXT``), applies explicit Deny and the permissions boundary, and decides each
+statement's Condition with ``conditions.evaluate`` for the call:
 
 - a condition that is never true drops its statement (an Allow grants nothing, a Deny denies nothing);
 - one that is always true makes it unconditional (a Deny then applies);
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,9 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from nhiscan.analyze import privilege_aws
-from nhiscan.analyze.aws_policy import split_grants
+from nhiscan.analyze.aws_policy import ANY_TEXT, names_action, split_grants, statement_matches
 from nhiscan.analyze.graph import conditions
-from nhiscan.analyze.graph.conditions import glob
 from nhiscan.model import Grant, Identity, Inventory
 
 # At most this many edges of one technique from one identity (the most privileged targets first);
@@ -52,45 +51,14 @@ class Allowed:
         return bool(self.condition)
 
 
-@functools.lru_cache(maxsize=65536)
-def any_action(patterns: tuple[str, ...], action: str) -> bool:
-    """Whether an Action (or NotAction) list names ``action`` (case-insensitive)."""
-    low = action.lower()
-    return any(glob(p.lower(), low) for p in patterns)
-
-
-def _any_resource(patterns: tuple[str, ...], resource: str) -> bool:
-    if "*" in patterns:
-        return True
-    if resource == "*":  # "every resource": only a "*" pattern names it
-        return False
-    return any(glob(p, resource) for p in patterns)
-
-
-def _names(g: Grant, action: str) -> bool:
-    """Whether the statement's Action (or NotAction) covers ``action``."""
-    if g.actions:
-        return any_action(g.actions, action)
-    return bool(g.not_actions) and not any_action(g.not_actions, action)
-
-
 def _resource_blind(g: Grant, action: str) -> bool:
     """Whether ``statement_matches(g, action, r)`` is the same for every resource ARN ``r``: the
     statement does not name the action, or names it on ``*`` (or on nothing, or on all but ``*``)."""
-    if not _names(g, action):
+    if not names_action(g, action, ANY_TEXT):
         return True
     if g.not_resources:
         return "*" in g.not_resources
     return not g.resources or "*" in g.resources
-
-
-def statement_matches(g: Grant, action: str, resource: str) -> bool:
-    """``aws_policy.statement_matches`` with linear-time matching."""
-    if not _names(g, action):
-        return False
-    if g.not_resources:
-        return not _any_resource(g.not_resources, resource)
-    return _any_resource(g.resources, resource)
 
 
 def account_of(arn: str) -> str:
@@ -180,7 +148,7 @@ class Actor:
         cond: list[tuple[str, str]] = []
         maybe_denied: list[str] = []
         for g in grants:
-            if not statement_matches(g, action, resource):
+            if not statement_matches(g, action, resource, ANY_TEXT):
                 continue
             answer = conditions.evaluate(g.condition, ctx)
             if answer == conditions.FALSE:
@@ -250,7 +218,7 @@ class Actor:
         if got is not None:
             return got
         for g in self.own:
-            if g.effect.lower() != "allow" or not _names(g, action):
+            if g.effect.lower() != "allow" or not names_action(g, action, ANY_TEXT):
                 continue
             for pattern in g.resources:
                 got = self.can(action, witness(pattern, self.ident.scope))
@@ -263,7 +231,7 @@ class Actor:
         resource, the patterns)."""
         out: list[str] = []
         for g in self.own:
-            if g.effect.lower() != "allow" or not _names(g, action):
+            if g.effect.lower() != "allow" or not names_action(g, action, ANY_TEXT):
                 continue
             if g.not_resources or "*" in g.resources:
                 return True, []
@@ -283,7 +251,7 @@ def mask_of(grants: Sequence[Grant], actions: Sequence[str], cache: dict[tuple[A
         if hit is None:
             hit = 0
             for i, action in enumerate(actions):
-                if _names(g, action):
+                if names_action(g, action, ANY_TEXT):
                     hit |= 1 << i
             cache[key] = hit
         bits |= hit

@@ -30,7 +30,6 @@ from collections.abc import Sequence
 
 from nhiscan.config import Settings
 from nhiscan.gcpause import cyclic_gc_paused
-from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.aws import cloudtrail
 from nhiscan.sources.aws.credential_report import load_report
 from nhiscan.sources.aws.gaad import load_gaad
@@ -53,6 +52,7 @@ from nhiscan.sources.aws.values import (
     parse_bool,
     tags_of,
 )
+from nhiscan.sources.documents import ProviderResult, RawDocument
 from nhiscan.sources.timeparse import parse_time
 
 __all__ = [

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nhiscan.model import LogConfig, SourceRef
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.exports import TRAIL_STATUS_KIND
 from nhiscan.sources.aws.values import PROVIDER
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.shape import check, label
 
 KIND = "aws-cloudtrail"

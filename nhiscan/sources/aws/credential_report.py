@@ -6,10 +6,10 @@ import csv
 import io
 
 from nhiscan.model import SourceRef
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.exports import credential_report_text
 from nhiscan.sources.aws.state import State
 from nhiscan.sources.aws.values import FLAG
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.shape import TIME, Spec, check
 
 _SLOTS = (1, 2)

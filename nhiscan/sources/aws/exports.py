@@ -32,7 +32,7 @@ import binascii
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nhiscan.sources import Parsed
+    from nhiscan.sources.documents import Parsed
 
 GAAD_KEYS = frozenset({"UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"})
 CREDENTIAL_REPORT_HEADER = ("user", "arn", "user_creation_time")

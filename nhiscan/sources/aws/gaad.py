@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from nhiscan.model import SourceRef
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.state import TAGS_UNKNOWN, State
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.shape import TIME, check, label
 
 # The fields normalization reads, by list (missing or null is fine; see nhiscan.sources.shape).

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from nhiscan.model import SourceRef
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.state import State
 from nhiscan.sources.aws.values import STATUS
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.shape import TIME, Spec, check, label
 
 _ACCESS_KEY: Spec = {

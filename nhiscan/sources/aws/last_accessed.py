@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from nhiscan.model import SourceRef
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.exports import LAST_ACCESSED_KIND
 from nhiscan.sources.aws.state import State
 from nhiscan.sources.aws.values import USER_OR_ROLE_RE, account_of
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.timeparse import UnreadableTime, read_time
 
 

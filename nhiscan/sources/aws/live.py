@@ -37,11 +37,11 @@ from typing import Any
 
 from nhiscan.config import ScanConfig, Settings
 from nhiscan.model import SourceError
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import Api, AwsCallError, UserCall, client_config, describe_failure, json_safe
 from nhiscan.sources.aws.exports import EXTRAS_KIND, LAST_ACCESSED_KIND
 from nhiscan.sources.aws.live_cloudtrail import TrailReader
 from nhiscan.sources.aws.live_last_accessed import LastAccessedReader, last_accessed_arns
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.feedback import Feedback
 
 PROVIDER = "aws"

@@ -17,9 +17,9 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import SourceError
 from nhiscan.shard import Shard
-from nhiscan.sources import RawDocument
 from nhiscan.sources.aws.calls import ORG_PAGE_SIZE, Api, AwsCallError, client_config, describe_failure
 from nhiscan.sources.aws.live import USER_WORKERS, AccountCollector, AccountResult, Caller
+from nhiscan.sources.documents import RawDocument
 from nhiscan.sources.feedback import Feedback
 
 ACCOUNT_WORKERS = 8

@@ -9,9 +9,9 @@ from typing import Any
 
 from nhiscan.config import Settings
 from nhiscan.model import Grant, SourceError
-from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.aws.cloudtrail import TrailState
 from nhiscan.sources.aws.values import account_of
+from nhiscan.sources.documents import ProviderResult, RawDocument
 
 # Marks a user or role record known only from list-users / list-roles, which return no tags.
 TAGS_UNKNOWN = "nhiscan:TagsUnknown"

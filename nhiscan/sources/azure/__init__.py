@@ -29,8 +29,8 @@ from typing import Any
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
 from nhiscan.shard import grant_identity
-from nhiscan.sources import ProviderResult, RawDocument
 from nhiscan.sources.azure import diagnostics
+from nhiscan.sources.documents import ProviderResult, RawDocument
 from nhiscan.sources.shape import TIME, check, label
 from nhiscan.sources.timeparse import parse_time
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nhiscan.model import LogConfig, SourceError
-from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.documents import ProviderResult, RawDocument
 from nhiscan.sources.shape import check, label
 
 KIND = "azure-diagnostic-settings"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nhiscan.sources import Parsed
+    from nhiscan.sources.documents import Parsed
 
 
 def _items(data: Any) -> list[Any] | None:

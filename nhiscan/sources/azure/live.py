@@ -47,7 +47,6 @@ from typing import Any
 
 from nhiscan.config import ScanConfig
 from nhiscan.model import SourceError
-from nhiscan.sources import RawDocument
 from nhiscan.sources.azure import BUILTIN_ROLES
 from nhiscan.sources.azure.live_clients import (
     ARM_ENDPOINT_ENV,
@@ -75,6 +74,7 @@ from nhiscan.sources.azure.live_clients import (
     rest_list,
     status_failure,
 )
+from nhiscan.sources.documents import RawDocument
 
 __all__ = [
     "APP_FIELDS",

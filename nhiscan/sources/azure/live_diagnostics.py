@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from nhiscan.model import SourceError
-from nhiscan.sources import RawDocument
 from nhiscan.sources.azure.diagnostics import KIND
 from nhiscan.sources.azure.live import PROVIDER
 from nhiscan.sources.azure.live_clients import AzureCallError, Clients, rest_list
+from nhiscan.sources.documents import RawDocument
 
 ACTIVITY_API_VERSION = "2021-05-01-preview"
 ENTRA_API_VERSION = "2017-04-01"

@@ -36,7 +36,7 @@ from nhiscan.model import (
     SourceError,
     SourceRef,
 )
-from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.documents import ProviderResult, RawDocument
 from nhiscan.sources.gcp import org_policy, wif
 from nhiscan.sources.shape import TIME, OneOf, check, label
 from nhiscan.sources.timeparse import parse_time

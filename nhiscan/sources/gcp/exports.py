@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from nhiscan.sources.gcp import org_policy, wif
 
 if TYPE_CHECKING:
-    from nhiscan.sources import Parsed
+    from nhiscan.sources.documents import Parsed
 
 
 def _all_dicts(items: list[Any]) -> bool:

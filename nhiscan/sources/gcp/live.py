@@ -42,7 +42,7 @@ from typing import Any
 
 from nhiscan.config import ScanConfig
 from nhiscan.model import SourceError
-from nhiscan.sources import RawDocument
+from nhiscan.sources.documents import RawDocument
 
 PROVIDER = "gcp"
 PAGE_SIZE = 100  # the largest page ListServiceAccounts accepts

@@ -13,7 +13,7 @@ from typing import Any
 
 from nhiscan.config import Settings
 from nhiscan.model import Location, Observation, SourceError, SourceRef
-from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.documents import ProviderResult, RawDocument
 
 RULE = "gitlab-unprotected-variable-in-mr"
 

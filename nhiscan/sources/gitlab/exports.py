@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nhiscan.sources import Parsed
+    from nhiscan.sources.documents import Parsed
 
 
 def _is_variable(x: Any) -> bool:

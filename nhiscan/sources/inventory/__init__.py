@@ -22,7 +22,7 @@ from nhiscan.errors import content_free
 from nhiscan.gcpause import cyclic_gc_paused
 from nhiscan.model import Grant, SourceError, SourceRef
 from nhiscan.model.serialize import identity_in, log_config_in, observation_in, secret_in, source_in
-from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.documents import ProviderResult, RawDocument
 
 T = TypeVar("T")
 

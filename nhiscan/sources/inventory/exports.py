@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from nhiscan.model import INVENTORY_SCHEMA, SCHEMA
 
 if TYPE_CHECKING:
-    from nhiscan.sources import Parsed
+    from nhiscan.sources.documents import Parsed
 
 
 def detect(parsed: Parsed) -> str | None:

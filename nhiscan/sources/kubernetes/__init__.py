@@ -24,7 +24,7 @@ from typing import Any
 
 from nhiscan.config import Settings
 from nhiscan.model import Credential, Grant, Identity, SourceError, SourceRef
-from nhiscan.sources import ProviderResult, RawDocument
+from nhiscan.sources.documents import ProviderResult, RawDocument
 from nhiscan.sources.kubernetes import audit
 from nhiscan.sources.shape import TIME, check, describe
 from nhiscan.sources.timeparse import parse_time

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nhiscan.sources import Parsed
+    from nhiscan.sources.documents import Parsed
 
 RBAC_KINDS = frozenset(
     {"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Secret"}

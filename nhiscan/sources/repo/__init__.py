@@ -25,7 +25,7 @@ from nhiscan.config import ScanConfig
 from nhiscan.display import printable
 from nhiscan.errors import InputError
 from nhiscan.model import Observation, Secret, SourceError, SourceRef
-from nhiscan.sources import ProviderResult
+from nhiscan.sources.documents import ProviderResult
 from nhiscan.sources.repo import configs, gha_identity
 from nhiscan.sources.repo.naming import repository_names
 from nhiscan.sources.repo.own_outputs import nhiscan_output

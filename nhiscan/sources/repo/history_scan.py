@@ -19,7 +19,7 @@ from pathlib import Path
 from nhiscan.display import printable
 from nhiscan.errors import InputError
 from nhiscan.model import Secret, SourceRef
-from nhiscan.sources import ProviderResult
+from nhiscan.sources.documents import ProviderResult
 from nhiscan.sources.repo import Job, _batches, _Runner
 from nhiscan.sources.repo.gitsafe import dotgit_outside
 from nhiscan.sources.repo.history import GitLog, HistoryStats, below_top, count_commits

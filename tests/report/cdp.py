@@ -133,14 +133,30 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def started(exe: str, attempts: int = 3) -> tuple[Browser, str]:
+    """A browser that answered its first command, and the id of the blank tab it opened.
+
+    On a loaded machine a headless Chromium now and then exits while starting (the pipe breaks
+    before any reply); the report is not what failed then, so a fresh browser is started, up to
+    ``attempts`` times in all."""
+    for attempt in range(attempts):
+        browser = Browser(exe)
+        try:
+            return browser, browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        except (BrokenPipeError, RuntimeError, TimeoutError):
+            browser.close()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def load_page(exe: str, page: Path, script: str) -> tuple[Any, list[dict[str, Any]]]:
     """Open ``page``, wait for load, evaluate ``script`` (an expression returning JSON-able data).
 
     Returns the script's value and every DevTools event seen (console, exceptions, log, network).
     """
-    browser = Browser(exe)
+    browser, target = started(exe)
     try:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
             browser.send(f"{domain}.enable", session=session)
@@ -162,9 +178,8 @@ def load_page(exe: str, page: Path, script: str) -> tuple[Any, list[dict[str, An
 def open_page(exe: str, page: Path, *, width: int = 1280, height: int = 800, media: str = "") -> Any:
     """A browser showing ``page`` in a ``width`` x ``height`` viewport (CSS media ``media`` when
     given, e.g. "print"); yields ``(browser, session)`` for further commands."""
-    browser = Browser(exe)
+    browser, target = started(exe)
     try:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         browser.send("Page.enable", session=session)
         browser.send(

@@ -455,6 +455,11 @@ def main() -> None:
     # of the run time for 50,000 identities (benchmarks/aws_scale.py). Collecting less often keeps
     # the scan linear in size; peak memory is the same, as almost nothing here forms cycles.
     gc.set_threshold(100_000, 50, 100)
+    # While inputs are read, large buffers freed (each shard inventory's bytes, text and parser
+    # buffer) are reused by the next file instead of unmapped and faulted in again (heapkeep.py).
+    from nhiscan import heapkeep
+
+    heapkeep.allow()
     try:
         code = app(standalone_mode=False)
     except SystemExit:

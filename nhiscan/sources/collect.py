@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Sequence
 
+from nhiscan import heapkeep
 from nhiscan.config import ScanConfig, Settings
 from nhiscan.errors import content_free
 from nhiscan.model import Identity, Inventory, LogConfig, Secret, SourceError, SourceRef
@@ -109,7 +110,8 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
     # read, so a directory of them is never held parsed at once; their records are independent
     own = ProviderResult()
     own_digests: dict[str, str] = {}
-    with Feedback(config.progress) as feedback:
+    # freed buffers reused from one file to the next, given back after the last (heapkeep.py)
+    with Feedback(config.progress) as feedback, heapkeep.reading():
         task = feedback.task("reading inputs", total=len(config.inputs)) if config.inputs else None
         for spec in config.inputs:
             for doc, error in iter_inputs(spec):
@@ -121,6 +123,7 @@ def collect(config: ScanConfig) -> tuple[Inventory, list[SourceError]]:
                     order.append(doc.provider)
                 if doc.provider != "inventory":
                     docs.append(doc)
+                    heapkeep.give_back()  # held until all are read: its buffers are not reused
                     continue
                 if doc.sha256:
                     own_digests[doc.path] = doc.sha256

@@ -24,6 +24,7 @@ library keeps its own allocator settings. Elsewhere (macOS, musl) it does nothin
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -104,6 +105,7 @@ def release_freed_memory() -> bool:
     return True
 
 
+@functools.cache  # loaded and typed once: give_back runs after every cloud export read
 def _libc() -> Any:
     try:
         import ctypes

@@ -89,13 +89,38 @@ def _temporary(directory: Path, name: str) -> tuple[int, str]:
     return fd, tmp
 
 
+# Write-behind: every WINDOW bytes, the file's pages written so far are handed to the kernel to
+# write out and drop (posix_fadvise DONTNEED starts writeback of dirty pages and drops clean ones),
+# so a report of several GB passes through the page cache a window or two at a time instead of
+# evicting everything else from memory. Measured on a 2-core VM writing 3.4 GB: 1.1 s of kernel
+# time against 2.9 to 8.4 s (the kernel reclaiming other memory for each new page), with no cost at
+# 345 MB (benchmarks/README.md). A report smaller than a window is never advised about.
+WINDOW = 64 << 20
+_ADVISE = getattr(os, "posix_fadvise", None)
+
+
 def _fill(fd: int, pieces: Iterable[str], existing: os.stat_result | None) -> None:
     _set_mode(fd, existing)
+    written = 0
+    mark = WINDOW
     for piece in pieces:
         view = memoryview(piece.encode("utf-8"))
         while view:
-            view = view[os.write(fd, view) :]
+            n = os.write(fd, view)
+            view = view[n:]
+            written += n
+        if written >= mark:
+            mark = written + WINDOW
+            _drop(fd, written)
     os.fsync(fd)
+    if written >= WINDOW:
+        _drop(fd, written)  # written out now: none of a large report stays behind in the cache
+
+
+def _drop(fd: int, upto: int) -> None:
+    if _ADVISE is not None:
+        with contextlib.suppress(OSError):  # only advice: a file system may not take it
+            _ADVISE(fd, 0, upto, os.POSIX_FADV_DONTNEED)
 
 
 def _set_mode(fd: int, existing: os.stat_result | None) -> None:

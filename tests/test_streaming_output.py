@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from nhiscan.model import Credential, Grant, Identity, Inventory, Risk, Trust
 from nhiscan.model.identity_text import GrantTexts
 from nhiscan.model.jsonstream import COMPACT, Lazy, chunked, dumps_document, iter_document
 from nhiscan.model.serialize import built, identity_out, inventory_document
+from nhiscan import output
 from nhiscan.output import write_pieces
 
 SHARED = tuple(
@@ -88,3 +91,34 @@ def test_a_failing_write_leaves_the_previous_file_and_no_temporary(tmp_path: Pat
     write_pieces(target, iter(["new ", "text\n"]))
     assert target.read_text() == "new text\n"
     assert os.listdir(tmp_path) == ["result.json"]
+
+
+def _cached_bytes(path: Path) -> int:
+    """How much of ``path`` the kernel holds in its page cache (util-linux fincore)."""
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out.split()[0])
+
+
+@pytest.mark.skipif(shutil.which("fincore") is None or not hasattr(os, "posix_fadvise"), reason="Linux")
+def test_a_large_report_does_not_stay_in_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Write-behind: a report larger than a window is written out and dropped as it goes (not
+    filling memory with it); a small one is left to the kernel. Both are written whole."""
+    monkeypatch.setattr(output, "WINDOW", 4 << 20)
+    piece = "".join(chr(97 + i % 26) for i in range(1 << 20))
+    large, small = tmp_path / "large.json", tmp_path / "small.json"
+    write_pieces(large, (piece for _ in range(48)))
+    write_pieces(small, (piece for _ in range(2)))
+    assert large.stat().st_size == 48 << 20 and small.stat().st_size == 2 << 20
+    with large.open() as fh:
+        assert all(fh.read(1 << 20) == piece for _ in range(48)) and fh.read() == ""
+    # reading it back brought it into the cache: write it again and look before reading
+    write_pieces(large, (piece for _ in range(48)))
+    assert _cached_bytes(large) <= 4 << 20
+    assert _cached_bytes(small) == 2 << 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -99,7 +100,7 @@ def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
         message += f" (severity raised from the rule's {rule.severity.value} to {severity.value}" + (
             f": {hit.severity_reason})" if hit.severity_reason else ")"
         )
-    owasp = tuple(dict.fromkeys((*rule.owasp_nhi, *hit.owasp_extra)))
+    owasp = _owasp(rule.owasp_nhi, hit.owasp_extra)
     cred = hit.credential
     fp = fingerprint(rule.id, hit)
     legacy = legacy_fingerprint(rule.id, hit)
@@ -117,6 +118,13 @@ def make_finding(rule: Rule, hit: Hit, settings: Settings) -> Finding:
         evidence=dict(hit.evidence),
         legacy_fingerprint=legacy if legacy != fp else None,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _owasp(own: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The rule's OWASP categories and the hit's extra ones, once each: one shared tuple per
+    combination (a large estate has millions of findings and a handful of combinations)."""
+    return tuple(dict.fromkeys((*own, *extra)))
 
 
 def run_rules(
@@ -208,6 +216,9 @@ def analyze(
     from nhiscan.analyze.graph import reachable
 
     reach = reachable(inventory, as_of, memo)
+    # Nothing below reads the derived analyses (the escalation graph, privilege and statement
+    # caches): freed now, their memory serves scoring and ordering instead of fresh pages.
+    memo.clear()
     risks = score_identities(inventory, findings, load_catalog(), reach)
     from nhiscan.analyze.logging import posture
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from nhiscan.analyze.priority import prioritize
-from nhiscan.model import Credential, Finding, Identity, Risk, Severity
+from nhiscan.analyze.priority import ENABLES, prioritize, priority_key
+from nhiscan.model import Credential, Finding, Identity, Location, Risk, Severity
 
 
 def _finding(rule: str, sev: Severity, owasp: str, ident: str | None, **kw: Any) -> Finding:
@@ -87,3 +87,71 @@ def test_severity_outranks_what_a_finding_enables() -> None:
     high_leak = _finding("secret-api-token", Severity.HIGH, "NHI2:2025", None)
     critical_privilege = _finding("aws-admin-equivalent", Severity.CRITICAL, "NHI5:2025", "reader")
     assert prioritize([high_leak, critical_privilege], (READER,), RISKS) == [critical_privilege, high_leak]
+
+
+def test_fast_order_is_the_order_of_the_documented_key() -> None:
+    """prioritize sorts through compacted keys (ranks packed into integers); on random findings,
+    with few and many distinct values in every part, ties in all but the last ones, and risk
+    scores a hostile results file could hold (negative, huge), it orders exactly as sorting by
+    priority_key does."""
+    rng = random.Random(17)
+    severities = list(Severity)
+    owasp = [*sorted(ENABLES), "NHI99:2025"]
+    for trial in range(30):
+        many = trial % 3 == 0
+        idents = [
+            Identity(
+                id=f"arn:aws:iam::1:role/r{n}",
+                provider="aws",
+                kind="aws-iam-role",
+                name=f"r{n}",
+                scope="1",
+                credentials=(Credential(id=f"K{n}", kind="aws-access-key", active=n % 2 == 0),),
+            )
+            for n in range(rng.randint(1, 40 if many else 4))
+        ]
+        risks = {
+            i.id: Risk(
+                score=rng.choice([0, 40, 97, -5, 10**12, rng.randint(0, 100)]),
+                level="low",
+                factors=tuple(
+                    rng.sample(["admin-equivalent", "privilege-escalation", "x"], rng.randint(0, 2))
+                ),
+            )
+            for i in idents
+            if rng.random() < 0.8
+        }
+        findings = []
+        for n in range(rng.randint(1, 300)):
+            ident = rng.choice([*idents, None])
+            findings.append(
+                Finding(
+                    rule_id=f"rule-{rng.randint(0, 60 if many else 2)}",
+                    title="t",
+                    severity=rng.choice(severities),
+                    owasp_nhi=tuple(rng.sample(owasp, rng.randint(0, 3))),
+                    message="m",
+                    remediation="r",
+                    fingerprint=f"sha256:{n:04d}{rng.random()}",
+                    identity_id=ident.id if ident else rng.choice([None, "arn:aws:iam::1:role/gone"]),
+                    credential_id=rng.choice([None, "K0", "K1", "K9"]),
+                    location=rng.choice(
+                        [None, Location(path=rng.choice(["a.py", "b.py"]), line=rng.choice([None, 1, 7]))]
+                    ),
+                    evidence=rng.choice(
+                        [
+                            {},
+                            {"credential_active": True},
+                            {"privilege": rng.choice(["admin", "write", "read", 3])},
+                        ]
+                    ),
+                )
+            )
+        by_id = {i.id: i for i in idents}
+        expected = sorted(
+            findings,
+            key=lambda f: priority_key(f, by_id.get(f.identity_id or ""), risks.get(f.identity_id or "")),
+        )
+        assert prioritize(findings, idents, risks) == expected
+        rng.shuffle(findings)
+        assert prioritize(findings, idents, risks) == expected

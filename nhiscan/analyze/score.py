@@ -51,6 +51,13 @@ _REACH_WEIGHT = {
 }
 
 
+def _order(f: Finding) -> tuple[int, str, str, int]:
+    """An identity's findings, most severe first, then by rule, file and line: the order their
+    factors are listed in (ties keep the order the rules found them)."""
+    loc = f.location
+    return (-f.severity.rank, f.rule_id, loc.path if loc else "", (loc.line or 0) if loc else 0)
+
+
 def score_identities(
     inventory: Inventory,
     findings: Iterable[Finding],
@@ -67,7 +74,7 @@ def score_identities(
         own = per_identity.get(ident.id, [])
         remaining = 1.0
         factors: dict[str, None] = {}
-        for f in sorted(own, key=lambda x: -x.severity.rank):
+        for f in sorted(own, key=_order):
             remaining *= 1.0 - WEIGHTS[f.severity]
             factors[factor_of.get(f.rule_id, f.rule_id)] = None
         r = reach.get(ident.id) if reach else None

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,10 +55,28 @@ def generate_apart(call: str) -> list[Path]:
     return [Path(p) for p in out.split()]
 
 
-def timed(args: list[str], pythonpath: str | None) -> tuple[float, float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS MiB, system CPU seconds) of one nhiscan run in a child
-    process: CPU is the child's user + system time from os.wait4, which other load on a shared
-    machine barely moves; the system part (page faults, writing the result) is shown apart."""
+@dataclass(frozen=True)
+class Run:
+    """One nhiscan run as the kernel accounted it (os.wait4): wall seconds, CPU seconds (user +
+    system), peak RSS in MiB, the system part of the CPU seconds, and minor page faults (each a
+    fresh page of memory the process touched: the kernel work nhiscan asks for, whatever a page
+    costs on the machine)."""
+
+    wall: float
+    cpu: float
+    rss: float
+    system: float
+    faults: int
+
+    @property
+    def user(self) -> float:
+        return self.cpu - self.system
+
+
+def timed(args: list[str], pythonpath: str | None) -> Run:
+    """One nhiscan run in a child process: CPU is the child's user + system time from os.wait4,
+    which other load on a shared machine barely moves; the system part (page faults, writing the
+    result) and the page faults are shown apart."""
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
@@ -75,7 +94,8 @@ def timed(args: list[str], pythonpath: str | None) -> tuple[float, float, float,
     err = proc.stderr.read().decode() if proc.stderr else ""
     if code not in (0, 1):
         raise SystemExit(f"nhiscan {' '.join(args[:1])} failed with exit {code}: {err.strip()[:400]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, cpu, usage.ru_maxrss / 1024, usage.ru_stime, usage.ru_minflt)
 
 
 def scan_args(inputs: list[Path], out: Path) -> list[str]:
@@ -85,39 +105,78 @@ def scan_args(inputs: list[Path], out: Path) -> list[str]:
     return args
 
 
-def best_of(repeat: int, args: list[str], pythonpath: str | None) -> tuple[float, float, float, float]:
-    """The fastest of ``repeat`` runs (wall and CPU each: noise on a shared machine only adds
-    time), the largest peak RSS of them, and the system CPU time of the run of least CPU."""
+def best_of(repeat: int, args: list[str], pythonpath: str | None) -> Run:
+    """The run of least CPU time of ``repeat`` runs (noise on a shared machine only adds time),
+    with the fastest wall time and the largest peak RSS of them all."""
     runs = [timed(args, pythonpath) for _ in range(max(1, repeat))]
-    least = min(runs, key=lambda r: r[1])
-    return min(r[0] for r in runs), least[1], max(r[2] for r in runs), least[3]
+    least = min(runs, key=lambda r: r.cpu)
+    return replace(least, wall=min(r.wall for r in runs), rss=max(r.rss for r in runs))
 
 
-# label, shape, identities, wall, cpu, rss, system cpu
-Row = tuple[str, str, int, float, float, float, float]
+@dataclass(frozen=True)
+class Row:
+    label: str  # "this" or the --before ref
+    shape: str  # "one account" or "N inventories merged"
+    n: int  # identities
+    run: Run
 
 
-def report(label: str, shape: str, n: int, wall: float, cpu: float, rss: float, system: float) -> None:
+def report(row: Row) -> None:
+    r = row.run
     print(
-        f"{label:>8} {n:>9,} identities  {shape:<28} wall {wall:7.1f} s  CPU {cpu:7.1f} s "
-        f"(system {system:5.1f} s)  peak RSS {rss:8.1f} MiB",
+        f"{row.label:>8} {row.n:>9,} identities  {row.shape:<28} wall {r.wall:7.1f} s  CPU {r.cpu:7.1f} s "
+        f"(user {r.user:6.1f} s, system {r.system:5.1f} s)  peak RSS {r.rss:8.1f} MiB  "
+        f"{r.faults:>10,} page faults",
         flush=True,
     )
 
 
 def growth(small: Row, large: Row) -> bool:
     """Print how ``large`` grew from ``small``; whether time (CPU) and memory grew at most as the
-    identities did."""
-    grow = large[2] / small[2]
-    cpu, wall, mem = large[4] / small[4], large[3] / small[3], large[5] / small[5]
+    identities did. The user time, the system time and the page faults are shown apart: the
+    page faults count the kernel's work, the system time is what each fault cost on this machine
+    (on a VM, a page its host has not backed yet costs several times more than one it has)."""
+    a, b = small.run, large.run
+    grow = large.n / small.n
+    cpu, wall, mem = b.cpu / a.cpu, b.wall / a.wall, b.rss / a.rss
     ok = cpu <= grow and mem <= grow
     print(
-        f"{small[0]:>8}: {small[2]:,} ({small[1]}) -> {large[2]:,} ({large[1]}): {grow:.1f}x the identities "
-        f"-> {cpu:.2f}x the CPU time ({large[6] / max(small[6], 0.01):.1f}x the system part), "
-        f"{wall:.2f}x the wall time, {mem:.2f}x the peak memory"
+        f"{small.label:>8}: {small.n:,} ({small.shape}) -> {large.n:,} ({large.shape}): {grow:.1f}x the identities "
+        f"-> {cpu:.2f}x the CPU time (user {b.user / a.user:.2f}x, system {b.system / max(a.system, 0.01):.1f}x, "
+        f"page faults {b.faults / max(a.faults, 1):.2f}x), {wall:.2f}x the wall time, {mem:.2f}x the peak memory"
         f"{'' if ok else '  (worse than linear)'}"
     )
     return ok
+
+
+TOUCH = """
+import mmap, resource, sys
+size = int(sys.argv[1]) << 20
+before = resource.getrusage(resource.RUSAGE_SELF)
+m = mmap.mmap(-1, size)
+for off in range(0, size, mmap.PAGESIZE):
+    m[off] = 1
+after = resource.getrusage(resource.RUSAGE_SELF)
+print(after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt)
+"""
+
+
+def fresh_memory(mib: int) -> None:
+    """What a page of fresh memory costs the kernel on this machine: a new process touches
+    ``mib`` MiB, then another does the same at once. On a VM whose host backs guest memory
+    lazily (and takes back what the guest frees), the first pass can cost several times the
+    second: the system time of a large run depends on it, not only on the pages it touches."""
+    costs = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", TOUCH, str(mib)], capture_output=True, text=True, check=True
+        )
+        system, faults = out.stdout.split()
+        costs.append(float(system) / max(int(faults), 1) * 1e6)
+    print(
+        f"fresh memory on this machine: {mib:,} MiB touched by a new process, {costs[0]:.1f} us of system "
+        f"time per page; by another at once, {costs[1]:.1f} us per page"
+    )
 
 
 def main() -> int:
@@ -147,11 +206,9 @@ def main() -> int:
         for n in [int(s) for s in args.sizes.split(",") if s]:
             exports = generate_apart(f"generate({n}, Path({str(base / f'account-{n}')!r}))")
             for label, path in labels:
-                wall, cpu, rss, system = best_of(
-                    args.repeat, scan_args(exports, base / f"result-{n}-{label}.json"), path
-                )
-                rows.append((label, "one account", n, wall, cpu, rss, system))
-                report(label, "one account", n, wall, cpu, rss, system)
+                run = best_of(args.repeat, scan_args(exports, base / f"result-{n}-{label}.json"), path)
+                rows.append(Row(label, "one account", n, run))
+                report(rows[-1])
         for size in [int(s) for s in args.sharded.split(",") if s]:
             per = size // args.shards
             org = base / f"org-{size}"
@@ -173,7 +230,7 @@ def main() -> int:
                     if (out := inventories / f"{acct.name}.json")
                 ]
                 collected = pool.map(lambda cmd: timed(cmd, None), collects)
-                worst = max(run[2] for run in collected)
+                worst = max(run.rss for run in collected)
             collect = time.perf_counter() - start
             print(
                 f"    this {args.shards} accounts of {per:,} identities generated and collected into "
@@ -183,11 +240,11 @@ def main() -> int:
             )
             shape = f"{args.shards} inventories merged"
             for label, path in labels:
-                wall, cpu, rss, system = best_of(
+                run = best_of(
                     args.repeat, scan_args([inventories], base / f"result-merged-{size}-{label}.json"), path
                 )
-                rows.append((label, shape, per * args.shards, wall, cpu, rss, system))
-                report(label, shape, per * args.shards, wall, cpu, rss, system)
+                rows.append(Row(label, shape, per * args.shards, run))
+                report(rows[-1])
     finally:
         if before_dir:
             shutil.rmtree(before_dir, ignore_errors=True)
@@ -195,26 +252,28 @@ def main() -> int:
             shutil.rmtree(base, ignore_errors=True)
     ok = True
     for label, _ in labels:
-        mine = sorted((r for r in rows if r[0] == label), key=lambda r: (r[2], r[1] != "one account"))
+        mine = sorted((r for r in rows if r.label == label), key=lambda r: (r.n, r.shape != "one account"))
         if len(mine) < 2:
             continue
         # the smallest run against the largest (the issue's figure: one account of 100,000 against a
         # million merged from shards), and each merged size against the smallest merged one (the
         # same shape: identities grow, accounts stay)
         pairs = [(mine[0], mine[-1])]
-        merged = [r for r in mine if r[1] != "one account"]
+        merged = [r for r in mine if r.shape != "one account"]
         pairs += [(merged[0], r) for r in merged[1:] if (merged[0], r) not in pairs]
         for small, large in pairs:
             if not growth(small, large) and label == "this":
                 ok = False
-    for n in sorted({(r[1], r[2]) for r in rows}):
-        pair = {r[0]: r for r in rows if (r[1], r[2]) == n}
+    for shape, n in sorted({(r.shape, r.n) for r in rows}):
+        pair = {r.label: r.run for r in rows if (r.shape, r.n) == (shape, n)}
         if args.before and "this" in pair and args.before in pair:
             b, a = pair[args.before], pair["this"]
             print(
-                f"{n[1]:>9,} identities ({n[0]}): {b[4] / a[4]:.2f}x less CPU time, {b[3] / a[3]:.2f}x less "
-                f"wall time, {b[5] / a[5]:.2f}x less memory than {args.before}"
+                f"{n:>9,} identities ({shape}): {b.cpu / a.cpu:.2f}x less CPU time, {b.wall / a.wall:.2f}x less "
+                f"wall time, {b.rss / a.rss:.2f}x less memory than {args.before}"
             )
+    if rows and max(r.run.rss for r in rows) >= 1024:
+        fresh_memory(int(max(r.run.rss for r in rows)))
     if not ok:
         print(
             "FAIL: worse than linear (CPU time or peak memory grew faster than the identities)",

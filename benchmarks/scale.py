@@ -1,7 +1,7 @@
 """Organization scale: CPU time, wall time and peak memory from 10,000 to 1,000,000 identities.
 
     python benchmarks/scale.py [--sizes 10000,100000] [--before main] [--sharded 100000,1000000]
-                               [--shards 20] [--repeat 1] [--jobs 1] [--keep DIR]
+                               [--shards 20] [--repeat 1] [--jobs 1] [--keep DIR [--reuse]]
 
 For each size, generates one AWS account's exports (benchmarks/aws_scale.py: users, roles, groups,
 managed and inline policies, boundaries, trust policies, a credential report) and times
@@ -22,8 +22,14 @@ each larger one (same shape: the accounts stay, the identities grow). Fails (exi
 time or the peak memory grows more than the identities do (10x for 10x, no slack). Noise: CPU time
 decides, not wall time, because other load on a shared machine stretches wall time far more than
 it moves a process's own CPU seconds (about 10% between identical runs on a loaded 2-core
-machine, against 50% and more for wall time); --repeat R runs each scan R times and keeps the
-fastest, since noise only ever adds time. Figures are comparable only within one run: quote ratios.
+machine, against 50% and more for wall time); --repeat R runs every scan R times and keeps each
+one's fastest, since noise only ever adds time, going round all the scans in turn so that a drift
+in the machine's speed (seen here: 20.1 and then 24.7 CPU s for the same scan, an hour apart)
+weighs on every size alike. Figures are comparable only within one run: quote ratios. Each run's
+user time, system time and page faults are shown apart; at the end, what a page of fresh memory
+costs the kernel on this machine (a VM's host may back guest memory only when first touched).
+--keep DIR --reuse scans the shard inventories a previous run left in DIR instead of generating
+them again.
 """
 
 from __future__ import annotations
@@ -105,12 +111,43 @@ def scan_args(inputs: list[Path], out: Path) -> list[str]:
     return args
 
 
-def best_of(repeat: int, args: list[str], pythonpath: str | None) -> Run:
-    """The run of least CPU time of ``repeat`` runs (noise on a shared machine only adds time),
-    with the fastest wall time and the largest peak RSS of them all."""
-    runs = [timed(args, pythonpath) for _ in range(max(1, repeat))]
+def best(runs: list[Run]) -> Run:
+    """The run of least CPU time (noise on a shared machine only adds time), with the fastest
+    wall time and the largest peak RSS of them all."""
     least = min(runs, key=lambda r: r.cpu)
     return replace(least, wall=min(r.wall for r in runs), rss=max(r.rss for r in runs))
+
+
+def collect_shards(base: Path, size: int, shards: int, jobs: int) -> None:
+    """An organization of ``shards`` accounts of ``size / shards`` identities (roles trusting each
+    other across accounts), each collected into its own inventory, ``jobs`` at a time."""
+    per = size // shards
+    org = base / f"org-{size}"
+    inventories = base / f"inventories-{size}"
+    inventories.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        # generate_estate's accounts, each in a child of its own, --jobs at a time
+        ids = [f"{100000000000 + 7919 * k:012d}" for k in range(shards)]
+        calls = [
+            f"generate({per}, Path({str(org / a)!r}), seed={7 + k}, account={a!r}, peers={tuple(ids)!r})"
+            for k, a in enumerate(ids)
+        ]
+        accounts = [org / a for a in ids]
+        list(pool.map(generate_apart, calls))
+        collects = [
+            ["inventory", "--input", str(acct), "--as-of", "2026-11-01", "--output", str(out)]
+            for acct in accounts
+            if (out := inventories / f"{acct.name}.json")
+        ]
+        collected = pool.map(lambda cmd: timed(cmd, None), collects)
+        worst = max(run.rss for run in collected)
+    print(
+        f"    this {shards} accounts of {per:,} identities generated and collected into "
+        f"inventories ({jobs} at a time): {time.perf_counter() - start:.1f} s in all, "
+        f"peak RSS of one {worst:.1f} MiB",
+        flush=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -187,9 +224,14 @@ def main() -> int:
         "--sharded", default="", help="identities of sharded organization runs (comma-separated sizes)"
     )
     ap.add_argument("--shards", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=1, help="runs of each scan; the fastest counts")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="rounds of every scan in turn; each scan's fastest counts"
+    )
     ap.add_argument("--jobs", type=int, default=1, help="shard accounts generated and collected at once")
     ap.add_argument("--keep", help="keep the generated exports here")
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --keep: scan the shard inventories already there"
+    )
     args = ap.parse_args()
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="nhiscan-scale-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -203,48 +245,35 @@ def main() -> int:
             )
             subprocess.run(["tar", "-x", "-C", before_dir], input=archive.stdout, check=True)
         labels = [("this", None)] + ([(args.before, before_dir)] if args.before else [])
+        # (label, shape, identities, scan arguments, PYTHONPATH) of every scan, generated first
+        plans: list[tuple[str, str, int, list[str], str | None]] = []
         for n in [int(s) for s in args.sizes.split(",") if s]:
             exports = generate_apart(f"generate({n}, Path({str(base / f'account-{n}')!r}))")
             for label, path in labels:
-                run = best_of(args.repeat, scan_args(exports, base / f"result-{n}-{label}.json"), path)
-                rows.append(Row(label, "one account", n, run))
-                report(rows[-1])
+                plans.append(
+                    (label, "one account", n, scan_args(exports, base / f"result-{n}-{label}.json"), path)
+                )
         for size in [int(s) for s in args.sharded.split(",") if s]:
             per = size // args.shards
-            org = base / f"org-{size}"
             inventories = base / f"inventories-{size}"
-            inventories.mkdir(exist_ok=True)
-            start = time.perf_counter()
-            with ThreadPoolExecutor(args.jobs) as pool:
-                # generate_estate's accounts, each in a child of its own, --jobs at a time
-                ids = [f"{100000000000 + 7919 * k:012d}" for k in range(args.shards)]
-                calls = [
-                    f"generate({per}, Path({str(org / a)!r}), seed={7 + k}, account={a!r}, peers={tuple(ids)!r})"
-                    for k, a in enumerate(ids)
-                ]
-                accounts = [org / a for a in ids]
-                list(pool.map(generate_apart, calls))
-                collects = [
-                    ["inventory", "--input", str(acct), "--as-of", "2026-11-01", "--output", str(out)]
-                    for acct in accounts
-                    if (out := inventories / f"{acct.name}.json")
-                ]
-                collected = pool.map(lambda cmd: timed(cmd, None), collects)
-                worst = max(run.rss for run in collected)
-            collect = time.perf_counter() - start
-            print(
-                f"    this {args.shards} accounts of {per:,} identities generated and collected into "
-                f"inventories ({args.jobs} at a time): {collect:.1f} s in all, "
-                f"peak RSS of one {worst:.1f} MiB",
-                flush=True,
-            )
+            if not (args.reuse and len(list(inventories.glob("*.json"))) == args.shards):
+                collect_shards(base, size, args.shards, args.jobs)
             shape = f"{args.shards} inventories merged"
             for label, path in labels:
-                run = best_of(
-                    args.repeat, scan_args([inventories], base / f"result-merged-{size}-{label}.json"), path
-                )
-                rows.append(Row(label, shape, per * args.shards, run))
-                report(rows[-1])
+                out = base / f"result-merged-{size}-{label}.json"
+                plans.append((label, shape, per * args.shards, scan_args([inventories], out), path))
+        # Repeats go round every scan in turn, not one scan R times then the next: a drift in the
+        # machine's speed during the run (other guests of its host) then weighs on every size alike.
+        runs: list[list[Run]] = [[] for _ in plans]
+        for round_ in range(max(1, args.repeat)):
+            for k, (label, shape, n, scan, path) in enumerate(plans):
+                runs[k].append(timed(scan, path))
+                if args.repeat > 1:
+                    print(f"  round {round_ + 1}:", end="")
+                    report(Row(label, shape, n, runs[k][-1]))
+        for (label, shape, n, _, _), mine in zip(plans, runs, strict=True):
+            rows.append(Row(label, shape, n, best(mine)))
+            report(rows[-1])
     finally:
         if before_dir:
             shutil.rmtree(before_dir, ignore_errors=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from nhiscan import output
 from nhiscan.model import Credential, Grant, Identity, Inventory, Risk, Trust
 from nhiscan.model.identity_text import GrantTexts
 from nhiscan.model.jsonstream import COMPACT, Lazy, chunked, dumps_document, iter_document
 from nhiscan.model.serialize import built, identity_out, inventory_document
-from nhiscan import output
 from nhiscan.output import write_pieces
 
 SHARED = tuple(

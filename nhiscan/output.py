@@ -93,8 +93,8 @@ def _temporary(directory: Path, name: str) -> tuple[int, str]:
 # write out and drop (posix_fadvise DONTNEED starts writeback of dirty pages and drops clean ones),
 # so a report of several GB passes through the page cache a window or two at a time instead of
 # evicting everything else from memory. Measured on a 2-core VM writing 3.4 GB: 1.1 s of kernel
-# time against 2.9 to 8.4 s (the kernel reclaiming other memory for each new page), with no cost at
-# 345 MB (benchmarks/README.md). A report smaller than a window is never advised about.
+# time against 2.9 to 13.7 s (the kernel reclaiming other memory for each new page), with no cost
+# at 345 MB (benchmarks/README.md). A report smaller than a window is never advised about.
 WINDOW = 64 << 20
 _ADVISE = getattr(os, "posix_fadvise", None)
 

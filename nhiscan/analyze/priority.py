@@ -96,7 +96,9 @@ def prioritize(
     for f in items:
         iid = f.identity_id or ""
         keys.append(priority_key(f, by_id.get(iid), risks.get(iid)))
-    order = sorted(range(len(items)), key=_compact(keys).__getitem__)
+    compact = _compact(keys)
+    del keys  # the full keys go before the sort allocates its own
+    order = sorted(range(len(items)), key=compact.__getitem__)
     return [items[n] for n in order]
 
 
@@ -105,8 +107,8 @@ def _compact(keys: list[PriorityKey]) -> list[tuple[int, int, str, int, str]]:
     that part's values (so, ties included, they compare as the parts did), the six leading ranks
     packed into one integer, the identity's rank beside it. On a million findings nearly every
     comparison is then of two small integers, where comparing the tuples themselves went on to
-    the identity ids, strings scattered through memory (13.5x the time of 100,000 findings for
-    10x the findings, against 10x now; benchmarks/scale.py)."""
+    the identity ids, strings scattered through memory (the sort of a million findings took 13.5x
+    the time of 100,000; benchmarks/README.md)."""
     r0, r1, r2, r3, r4, r5, r6 = (
         {v: n for n, v in enumerate(sorted({k[part] for k in keys}))} for part in range(7)
     )

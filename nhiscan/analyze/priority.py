@@ -88,38 +88,11 @@ def priority_key(f: Finding, ident: Identity | None, risk: Risk | None) -> Prior
 def prioritize(
     findings: Iterable[Finding], identities: Iterable[Identity], risks: Mapping[str, Risk]
 ) -> list[Finding]:
-    """``findings`` in the order to fix them (see the module docstring): the order of sorting
-    them by ``priority_key``, through keys that are cheaper to compare (``_compact``)."""
+    """``findings`` in the order to fix them (see the module docstring)."""
     by_id = {i.id: i for i in identities}
-    items = list(findings)
-    keys = []
-    for f in items:
+
+    def key(f: Finding) -> PriorityKey:
         iid = f.identity_id or ""
-        keys.append(priority_key(f, by_id.get(iid), risks.get(iid)))
-    compact = _compact(keys)
-    del keys  # the full keys go before the sort allocates its own
-    order = sorted(range(len(items)), key=compact.__getitem__)
-    return [items[n] for n in order]
+        return priority_key(f, by_id.get(iid), risks.get(iid))
 
-
-def _compact(keys: list[PriorityKey]) -> list[tuple[int, int, str, int, str]]:
-    """Keys that order like ``keys``: each of the first seven parts replaced by its rank among
-    that part's values (so, ties included, they compare as the parts did), the six leading ranks
-    packed into one integer, the identity's rank beside it. On a million findings nearly every
-    comparison is then of two small integers, where comparing the tuples themselves went on to
-    the identity ids, strings scattered through memory (the sort of a million findings took 13.5x
-    the time of 100,000; benchmarks/README.md)."""
-    r0, r1, r2, r3, r4, r5, r6 = (
-        {v: n for n, v in enumerate(sorted({k[part] for k in keys}))} for part in range(7)
-    )
-    s1, s2, s3, s4, s5 = len(r1), len(r2), len(r3), len(r4), len(r5)
-    return [
-        (
-            ((((r0[k[0]] * s1 + r1[k[1]]) * s2 + r2[k[2]]) * s3 + r3[k[3]]) * s4 + r4[k[4]]) * s5 + r5[k[5]],
-            r6[k[6]],
-            k[7],
-            k[8],
-            k[9],
-        )
-        for k in keys
-    ]
+    return sorted(findings, key=key)

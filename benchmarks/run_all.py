@@ -35,6 +35,7 @@ QUICK: dict[str, list[str]] = {
     "k8s_live_bench": ["--sizes", "100,1000"],
     "secrets_bench": ["--size-mb", "4", "--commits", "300"],
     "scale": ["--sizes", "1000,5000", "--sharded", "10000", "--shards", "5"],
+    "scale_work": ["--sizes", "2000,10000", "--shards", "5"],
     "signals_bench": ["--size-mb", "8"],
     "startup": ["--runs", "5"],
 }

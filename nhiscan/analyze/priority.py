@@ -62,12 +62,21 @@ def _credential_live(f: Finding, ident: Identity | None) -> int:
     return 0
 
 
-def _privilege(f: Finding, risk: Risk | None) -> int:
+def _stated_privilege(f: Finding) -> int | None:
+    """The finding's own ``evidence.privilege``, when it states a known level."""
     level = f.evidence.get("privilege")
-    if isinstance(level, str) and level in _PRIVILEGE:
-        return _PRIVILEGE[level]
+    return _PRIVILEGE[level] if isinstance(level, str) and level in _PRIVILEGE else None
+
+
+def _factor_privilege(risk: Risk | None) -> int:
+    """What the identity's risk factors say it may do."""
     factors = risk.factors if risk else ()
     return max((_FACTOR_PRIVILEGE.get(x, 0) for x in factors), default=0)
+
+
+def _privilege(f: Finding, risk: Risk | None) -> int:
+    stated = _stated_privilege(f)
+    return stated if stated is not None else _factor_privilege(risk)
 
 
 def priority_key(f: Finding, ident: Identity | None, risk: Risk | None) -> PriorityKey:
@@ -110,19 +119,14 @@ def prioritize(
         known = of_identity.get(iid)
         if known is None:
             risk = risks.get(iid)
-            factors = risk.factors if risk else ()
-            known = of_identity[iid] = (
-                by_id.get(iid),
-                -(risk.score if risk else 0),
-                -max((_FACTOR_PRIVILEGE.get(x, 0) for x in factors), default=0),
-            )
+            known = of_identity[iid] = (by_id.get(iid), risk.score if risk else 0, _factor_privilege(risk))
         ident, score, factor_privilege = known
         tier = tiers.get(f.owasp_nhi)
         if tier is None:
-            tier = tiers[f.owasp_nhi] = -enables(f)
-        level = f.evidence.get("privilege")
-        privilege = -_PRIVILEGE[level] if isinstance(level, str) and level in _PRIVILEGE else factor_privilege
-        head = (-f.severity.rank, tier, -_credential_live(f, ident), privilege, score, f.rule_id)
+            tier = tiers[f.owasp_nhi] = enables(f)
+        stated = _stated_privilege(f)
+        privilege = stated if stated is not None else factor_privilege
+        head = (-f.severity.rank, -tier, -_credential_live(f, ident), -privilege, -score, f.rule_id)
         loc = f.location
         tail = (iid, loc.path if loc else "", (loc.line or 0) if loc else 0, f.fingerprint)
         group = groups.get(head)
